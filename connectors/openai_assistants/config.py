@@ -1,0 +1,173 @@
+"""Typed, validated configuration of the API client.
+
+One frozen dataclass holds everything that decides where requests go, how they
+authenticate and how hard the client tries. It is validated when built, so a bad
+setting fails before the first request with a message naming the setting.
+The defaults live in :mod:`connectors.openai_assistants.settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+from . import settings
+from .errors import ConfigError
+
+AuthStyle = Literal["bearer", "azure"]
+AUTH_STYLES: tuple[AuthStyle, ...] = ("bearer", "azure")
+
+
+class Secret:
+    """A string that never shows itself in ``repr``, ``str`` or f-strings.
+
+    The API key travels inside one of these from the environment to the one
+    place that builds the request header, so an accidental log of a config
+    object, a traceback's locals or Dagster's resource repr cannot leak it.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself; call only where a header is built."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything the client needs; see the README's configuration reference."""
+
+    api_key: Secret
+    base_url: str = settings.DEFAULT_BASE_URL
+    api_key_env: str = settings.DEFAULT_API_KEY_ENV
+    """Name of the variable the key came from; used in messages, never the key."""
+    auth_style: AuthStyle = "bearer"
+    api_version: str | None = None
+    """Azure only: the ``api-version`` query parameter."""
+    organization: str | None = None
+    project: str | None = None
+    extra_headers: Mapping[str, str] = field(default_factory=dict)
+    concurrency: int = settings.DEFAULT_CONCURRENCY
+    requests_per_minute: float | None = None
+    connect_timeout: float = settings.CONNECT_TIMEOUT
+    read_timeout: float = settings.READ_TIMEOUT
+    max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS
+    id_deadline: float = settings.DEFAULT_ID_DEADLINE
+    retry_after_cap: float = settings.RETRY_AFTER_CAP
+    initial_retry_delay: float = settings.INITIAL_RETRY_DELAY
+    max_retry_delay: float = settings.MAX_RETRY_DELAY
+    max_response_bytes: int = settings.MAX_RESPONSE_BYTES
+    not_found_pattern: str = settings.NOT_FOUND_PATTERN
+    preflight: bool = True
+    """Probe ``GET /assistants?limit=1`` before fetching IDs, so a bad key or a gone
+    endpoint stops the run after one request instead of thousands."""
+
+    def __post_init__(self) -> None:
+        _check_base_url(self.base_url)
+        if not isinstance(self.api_key, Secret) or not self.api_key:
+            raise ConfigError(
+                f"{self.api_key_env} is not set: export the API key in that variable "
+                "(it is never printed or stored)"
+            )
+        if self.auth_style not in AUTH_STYLES:
+            raise ConfigError(f"auth_style must be one of {', '.join(AUTH_STYLES)}, got {self.auth_style!r}")
+        if self.auth_style == "azure" and not self.api_version:
+            raise ConfigError("auth_style 'azure' needs api_version (the api-version query parameter)")
+        _check_int("concurrency", self.concurrency, 1, settings.MAX_CONCURRENCY)
+        _check_int("max_attempts", self.max_attempts, 1, 100)
+        _check_int("max_response_bytes", self.max_response_bytes, 1024, 1 << 31)
+        for name in ("connect_timeout", "read_timeout", "id_deadline", "retry_after_cap",
+                     "initial_retry_delay", "max_retry_delay"):
+            _check_positive(name, getattr(self, name))
+        if self.requests_per_minute is not None:
+            _check_positive("requests_per_minute", self.requests_per_minute)
+        try:
+            re.compile(self.not_found_pattern)
+        except re.error as exc:
+            raise ConfigError(f"not_found_pattern is not a valid regular expression: {exc}") from None
+        for name, value in self.extra_headers.items():
+            if not name or any(c in name for c in ":\r\n ") or any(c in value for c in "\r\n"):
+                raise ConfigError(f"extra header {name!r} is not a valid HTTP header name/value")
+
+    @property
+    def api_root(self) -> str:
+        """The URL the ``/assistants`` paths are appended to (Azure adds ``/openai``)."""
+        root = self.base_url.rstrip("/")
+        if self.auth_style == "azure" and not root.endswith(settings.AZURE_PATH_PREFIX):
+            root += settings.AZURE_PATH_PREFIX
+        return root
+
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never be written anywhere (for :func:`errors.redact`)."""
+        return (self.api_key.reveal(),)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> ClientConfig:
+        """Build from the documented environment variables, then apply ``overrides``.
+
+        Variables: ``OPENAI_API_KEY`` (or the one named by ``api_key_env``),
+        ``OPENAI_BASE_URL``, ``OPENAI_ORG_ID``, ``OPENAI_PROJECT_ID``,
+        ``OPENAI_API_VERSION``, ``ASSISTANTS_AUTH_STYLE``. ``None`` overrides
+        are ignored so CLI flags that were not given fall back to the environment.
+        """
+        env = os.environ if environ is None else environ
+        key_env = str(overrides.pop("api_key_env", None) or settings.DEFAULT_API_KEY_ENV)
+        values: dict[str, object] = {
+            "api_key": Secret(env.get(key_env, "")),
+            "api_key_env": key_env,
+            "base_url": env.get(settings.DEFAULT_BASE_URL_ENV) or settings.DEFAULT_BASE_URL,
+            "organization": env.get("OPENAI_ORG_ID") or None,
+            "project": env.get("OPENAI_PROJECT_ID") or None,
+            "api_version": env.get("OPENAI_API_VERSION") or None,
+            "auth_style": env.get("ASSISTANTS_AUTH_STYLE") or "bearer",
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if values["auth_style"] == "azure" and not values["api_version"]:
+            values["api_version"] = settings.DEFAULT_AZURE_API_VERSION
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _check_base_url(url: str) -> None:
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"base URL {url!r} is not an http(s) URL: set OPENAI_BASE_URL or --base-url "
+            "to something like https://api.openai.com/v1"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"base URL {url!r} must not carry a query or fragment")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ConfigError(f"base URL {url!r} has an invalid port") from None
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+
+
+def _check_positive(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigError(f"{name} must be a positive number, got {value!r}")

@@ -1,0 +1,77 @@
+"""The connector's exceptions, in one tree.
+
+    ConnectorError                  anything this package raises on purpose
+    ├── ConfigError                 a setting is missing or invalid; raised before any request
+    ├── InputError                  the ID list cannot be read (missing file, CSV without the column...)
+    └── RunAbortedError             the whole run must stop; retrying other IDs cannot help
+        ├── AuthenticationError     401/403: the key is wrong, revoked or lacks access
+        ├── EndpointGoneError       the base URL does not serve the Assistants API (any 404 that is
+        │                           not "No assistant found", 410, HTML or non-API answers)
+        ├── EndpointUnreachableError the preflight request failed after every retry
+        ├── PaginationError         the list endpoint's cursor did not advance
+        └── DeadlineExceededError   the whole-run deadline passed
+
+A single ID's trouble (not found, invalid body, retries exhausted) is *not* an
+exception: it becomes a :class:`~connectors.openai_assistants.results.FetchResult`
+with its outcome, so one bad ID never stops the others.
+
+Every message is one line that says what to fix. None contains the API key:
+messages that quote a server are passed through :func:`redact` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class ConnectorError(Exception):
+    """Base class. ``str(error)`` is the one-line message shown to the user."""
+
+
+class ConfigError(ConnectorError):
+    """A configuration value is missing or invalid."""
+
+
+class InputError(ConnectorError):
+    """The assistant IDs could not be read from the given source."""
+
+
+class RunAbortedError(ConnectorError):
+    """The run stopped as a whole; nothing was written for the date."""
+
+
+class AuthenticationError(RunAbortedError):
+    """The server refused the key (401) or its permissions (403)."""
+
+
+class EndpointGoneError(RunAbortedError):
+    """The base URL answers, but not as an Assistants API would."""
+
+
+class EndpointUnreachableError(RunAbortedError):
+    """No answer from the endpoint after every retry of the preflight request."""
+
+
+class PaginationError(RunAbortedError):
+    """The list endpoint returned ``has_more`` without moving its cursor forward."""
+
+
+class DeadlineExceededError(RunAbortedError):
+    """The whole-run deadline passed before every ID was fetched."""
+
+
+REDACTED = "[REDACTED]"
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Return ``text`` with every secret (and its ``Bearer`` form) replaced.
+
+    Servers sometimes echo credentials in error bodies; everything a server
+    says passes through here before it reaches a log, a table or an exception.
+    Secrets shorter than 4 characters are ignored: replacing them would mangle
+    ordinary text without protecting anything.
+    """
+    for secret in secrets:
+        if secret and len(secret) >= 4 and secret in text:
+            text = text.replace(secret, REDACTED)
+    return text

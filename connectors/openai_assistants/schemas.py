@@ -1,0 +1,217 @@
+"""The Arrow schemas of every table, defined once.
+
+They are used to write Parquet, to build empty batches (so an empty snapshot
+still has its columns), to create the DuckDB tables and to render the README's
+table reference (``python -m connectors.openai_assistants.schemas``). Each
+column carries its documentation in the field metadata under ``doc``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+JSON_TEXT = pa.large_string()
+"""JSON documents and raw bodies can be large; 64-bit offsets keep a batch of them safe."""
+
+
+def col(name: str, type_: pa.DataType, doc: str, *, nullable: bool = True) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={"doc": doc})
+
+
+def _key() -> list[pa.Field]:
+    return [
+        col("snapshot_date", pa.date32(), "The day the snapshot belongs to (the partition).", nullable=False),
+        col("assistant_id", pa.string(), "The assistant's ID (`asst_...`).", nullable=False),
+    ]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table: its name, what one row is, and its Arrow schema."""
+
+    name: str
+    grain: str
+    doc: str
+    schema: pa.Schema
+
+    def empty(self) -> pa.Table:
+        return self.schema.empty_table()
+
+
+RAW_ASSISTANTS = TableSpec(
+    "raw_assistants",
+    "one row per assistant fetched `ok` per snapshot date",
+    "The payloads exactly as received; every derived table of a date is rebuilt from these.",
+    pa.schema([
+        *_key(),
+        col("fetched_at", TIMESTAMP, "When the payload was received (UTC).", nullable=False),
+        col("attempts", pa.int16(), "HTTP attempts it took (1 = no retry; 0 in discover mode's list pages)."),
+        col("raw_json", JSON_TEXT, "The response body as received (in discover mode: the list item, "
+            "re-serialised compactly).", nullable=False),
+    ]),
+)
+
+ASSISTANTS = TableSpec(
+    "assistants",
+    "one row per assistant per snapshot date",
+    "Each assistant's configuration, one column per field.",
+    pa.schema([
+        *_key(),
+        col("snapshot_at", TIMESTAMP, "When this assistant was fetched (UTC).", nullable=False),
+        col("object", pa.string(), "Always `assistant`."),
+        col("created_at", TIMESTAMP, "When the assistant was created (UTC; null if the server sent a "
+            "timestamp outside years 1-9999)."),
+        col("name", pa.string(), "Name (at most 256 characters) or null."),
+        col("description", pa.string(), "Description (at most 512 characters) or null."),
+        col("model", pa.string(), "Model ID, e.g. `gpt-4o`."),
+        col("instructions", pa.large_string(), "System instructions (at most 256,000 characters) or null."),
+        col("temperature", pa.float64(), "Sampling temperature, 0-2, or null."),
+        col("top_p", pa.float64(), "Nucleus sampling mass, 0-1, or null."),
+        col("response_format_type", pa.string(),
+            "`auto`, `text`, `json_object`, `json_schema`, or null when absent or null."),
+        col("response_format_json_schema_name", pa.string(), "For `json_schema`: the schema's name."),
+        col("response_format_json_schema_description", pa.string(), "For `json_schema`: its description."),
+        col("response_format_json_schema_strict", pa.bool_(), "For `json_schema`: strict flag (null if absent)."),
+        col("response_format_json_schema", JSON_TEXT, "For `json_schema`: the JSON Schema as canonical "
+            "JSON text."),
+        col("tool_count", pa.int32(), "Number of tools.", nullable=False),
+        col("metadata", pa.map_(pa.string(), pa.string()), "Metadata key-value pairs (empty map if none)."),
+        col("code_interpreter_file_ids", pa.list_(pa.string()),
+            "`tool_resources.code_interpreter.file_ids`, in order (null if absent)."),
+        col("file_search_vector_store_ids", pa.list_(pa.string()),
+            "`tool_resources.file_search.vector_store_ids`, in order (null if absent)."),
+        col("extra_fields", JSON_TEXT, "Fields the API schema does not define, as a JSON object keyed by "
+            "path (null when there are none): kept so nothing is lost when the API grows."),
+        col("content_hash", pa.string(), "SHA-256 of the canonical payload (sorted keys, normalised "
+            "numbers): equal exactly when the configuration is equal.", nullable=False),
+        col("raw_json", JSON_TEXT, "The payload as received.", nullable=False),
+    ]),
+)
+
+ASSISTANT_TOOLS = TableSpec(
+    "assistant_tools",
+    "one row per tool per assistant per snapshot date",
+    "The tools of each assistant, in order.",
+    pa.schema([
+        *_key(),
+        col("tool_index", pa.int32(), "Position in the assistant's `tools` list, from 0.", nullable=False),
+        col("type", pa.string(), "`code_interpreter`, `file_search` or `function`.", nullable=False),
+        col("function_name", pa.string(), "Function tools: the function's name."),
+        col("function_description", pa.string(), "Function tools: its description (null if absent)."),
+        col("function_parameters", JSON_TEXT, "Function tools: the parameters' JSON Schema as canonical "
+            "JSON text (null if absent)."),
+        col("function_strict", pa.bool_(), "Function tools: strict schema adherence (null if absent)."),
+        col("file_search_max_num_results", pa.int32(), "File search tools: `max_num_results` override."),
+        col("file_search_ranker", pa.string(), "File search tools: `ranking_options.ranker`."),
+        col("file_search_score_threshold", pa.float64(), "File search tools: `ranking_options.score_threshold`."),
+        col("extra_fields", JSON_TEXT, "Fields of the tool the API schema does not define, keyed by path."),
+    ]),
+)
+
+ASSISTANT_METADATA = TableSpec(
+    "assistant_metadata",
+    "one row per metadata key per assistant per snapshot date",
+    "Metadata as rows, for filtering and joining on keys.",
+    pa.schema([
+        *_key(),
+        col("key", pa.string(), "Metadata key (at most 64 characters).", nullable=False),
+        col("value", pa.string(), "Metadata value (at most 512 characters), stored verbatim.", nullable=False),
+    ]),
+)
+
+ASSISTANT_TOOL_RESOURCES = TableSpec(
+    "assistant_tool_resources",
+    "one row per file or vector store per assistant per snapshot date",
+    "The files and vector stores attached to each assistant's tools.",
+    pa.schema([
+        *_key(),
+        col("resource_type", pa.string(), "`code_interpreter_file` or `file_search_vector_store`.",
+            nullable=False),
+        col("resource_id", pa.string(), "The file ID (`file-...`) or vector store ID (`vs_...`).", nullable=False),
+        col("position", pa.int32(), "Position in its list, from 0.", nullable=False),
+    ]),
+)
+
+FETCH_ERRORS = TableSpec(
+    "fetch_errors",
+    "one row per ID that did not end `ok` per snapshot date",
+    "Every ID that was not found, invalid, failed or rejected, with what the server said (quarantine).",
+    pa.schema([
+        *_key(),
+        col("outcome", pa.string(), "`not_found`, `invalid`, `failed` or `rejected_id`.", nullable=False),
+        col("http_status", pa.int16(), "The last HTTP status (null for transport errors and rejected IDs)."),
+        col("error_type", pa.string(), "The API's error type, or `timeout`, `connection_error`, "
+            "`schema_invalid`, `html_response`, `malformed_json`, `response_too_large`, `malformed_id`."),
+        col("message", pa.string(), "What went wrong, in one line (secrets redacted)."),
+        col("attempts", pa.int16(), "HTTP attempts made (0 for rejected IDs)."),
+        col("body", JSON_TEXT, "The invalid or error body as received (secrets redacted; error bodies "
+            "kept up to 64 KiB, invalid bodies whole)."),
+        col("fetched_at", TIMESTAMP, "When the ID ended (UTC).", nullable=False),
+    ]),
+)
+
+SNAPSHOT_RUNS = TableSpec(
+    "snapshot_runs",
+    "one row per snapshot date: the run that produced its current data",
+    "How each date's snapshot was taken. Re-running a date replaces its row.",
+    pa.schema([
+        col("snapshot_date", pa.date32(), "The day the snapshot belongs to.", nullable=False),
+        col("run_id", pa.string(), "Dagster run ID (or a UUID outside Dagster).", nullable=False),
+        col("started_at", TIMESTAMP, "When fetching started (UTC).", nullable=False),
+        col("finished_at", TIMESTAMP, "When fetching finished (UTC).", nullable=False),
+        col("mode", pa.string(), "`ids` (IDs given) or `discover` (list endpoint).", nullable=False),
+        col("base_url", pa.string(), "The API root that was queried (without credentials).", nullable=False),
+        col("ids_requested", pa.int64(), "Distinct IDs asked for (0 in discover mode).", nullable=False),
+        col("duplicate_ids", pa.int64(), "IDs dropped as duplicates of earlier ones.", nullable=False),
+        col("ok_count", pa.int64(), "IDs that ended `ok`.", nullable=False),
+        col("not_found_count", pa.int64(), "IDs that ended `not_found`.", nullable=False),
+        col("invalid_count", pa.int64(), "IDs that ended `invalid` (quarantined).", nullable=False),
+        col("failed_count", pa.int64(), "IDs that ended `failed`.", nullable=False),
+        col("rejected_id_count", pa.int64(), "Malformed IDs that were never sent.", nullable=False),
+        col("requests", pa.int64(), "HTTP requests sent, retries and the preflight included.", nullable=False),
+        col("retries", pa.int64(), "Retries made.", nullable=False),
+        col("rate_limited", pa.int64(), "Retries caused by HTTP 429.", nullable=False),
+        col("unknown_field_count", pa.int64(), "Fields seen that the API schema does not define.",
+            nullable=False),
+    ]),
+)
+
+SNAPSHOT_TABLES: tuple[TableSpec, ...] = (RAW_ASSISTANTS, FETCH_ERRORS, SNAPSHOT_RUNS)
+"""Written by the fetch step."""
+
+DERIVED_TABLES: tuple[TableSpec, ...] = (ASSISTANTS, ASSISTANT_TOOLS, ASSISTANT_METADATA,
+                                         ASSISTANT_TOOL_RESOURCES)
+"""Rebuilt from ``raw_assistants`` by the flatten step."""
+
+ALL_TABLES: dict[str, TableSpec] = {t.name: t for t in (*SNAPSHOT_TABLES, *DERIVED_TABLES)}
+
+
+def table_reference_markdown() -> str:
+    """The README's table reference, generated from the schemas so it cannot drift."""
+    out: list[str] = []
+    for spec in ALL_TABLES.values():
+        out += [f"### `{spec.name}`", "", f"{spec.doc} Grain: {spec.grain}.", "",
+                "| column | type | description |", "| --- | --- | --- |"]
+        for field in spec.schema:
+            doc = (field.metadata or {}).get(b"doc", b"").decode()
+            required = "" if field.nullable else " (not null)"
+            out.append(f"| `{field.name}` | {_type_name(field.type)}{required} | {doc} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def _type_name(type_: pa.DataType) -> str:
+    names = {"large_string": "string", "date32[day]": "date", "timestamp[us, tz=UTC]": "timestamp (UTC)"}
+    text = str(type_)
+    if pa.types.is_map(type_):
+        return "map<string, string>"
+    if pa.types.is_list(type_):
+        return "list<string>"
+    return names.get(text, text)
+
+
+if __name__ == "__main__":
+    print(table_reference_markdown())

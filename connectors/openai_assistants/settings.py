@@ -1,0 +1,107 @@
+"""Every tuning knob and every limit of the connector, in one place.
+
+Defaults follow the official OpenAI SDK (timeouts, retry delays) and the
+Assistants API reference (field limits). Change behaviour through
+:class:`connectors.openai_assistants.config.ClientConfig`, not by editing
+these values; they are the defaults that configuration starts from.
+"""
+
+from __future__ import annotations
+
+# --- Endpoint -------------------------------------------------------------
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+"""The hosted API (sunset 2026-08-26); Azure OpenAI and compatible servers take a base URL."""
+
+DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
+"""Environment variable the API key is read from. Its *name* is logged, never its value."""
+
+DEFAULT_BASE_URL_ENV = "OPENAI_BASE_URL"
+
+ASSISTANTS_BETA_HEADER = ("OpenAI-Beta", "assistants=v2")
+"""Required by every Assistants endpoint; without it the API answers 400."""
+
+AZURE_PATH_PREFIX = "/openai"
+DEFAULT_AZURE_API_VERSION = "2024-05-01-preview"
+
+NOT_FOUND_PATTERN = r"(?i)no assistant found"
+"""A 404 whose error message matches this is a missing assistant; any other 404 means the endpoint is gone."""
+
+# --- Timeouts (seconds) ---------------------------------------------------
+
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 60.0
+WRITE_TIMEOUT = 60.0
+POOL_TIMEOUT = 60.0
+
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+"""A body larger than this is refused: the largest valid assistant (256,000-character
+instructions, 128 tools) is far below it, so anything bigger is a broken or hostile server."""
+
+# --- Concurrency ----------------------------------------------------------
+
+DEFAULT_CONCURRENCY = 8
+MAX_CONCURRENCY = 256
+
+# --- Retry (modelled on openai-python's _base_client) ---------------------
+
+DEFAULT_MAX_ATTEMPTS = 6
+"""Attempts per request, the first included."""
+
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+"""Exponential backoff starts here and is capped here; jitter takes up to 25 % off."""
+
+RETRY_AFTER_CAP = 60.0
+"""A server-sent Retry-After above this is not obeyed; exponential backoff is used instead."""
+
+DEFAULT_ID_DEADLINE = 300.0
+"""Seconds one ID may spend across all its attempts before it ends ``failed``."""
+
+RETRYABLE_STATUS = frozenset({408, 409, 429})
+"""Plus every status >= 500."""
+
+# --- Listing --------------------------------------------------------------
+
+LIST_PAGE_LIMIT = 100
+"""The list endpoint's maximum page size."""
+
+# --- Assistant IDs --------------------------------------------------------
+
+MAX_ID_LENGTH = 128
+
+# --- AssistantObject limits (from the API reference) ----------------------
+
+MAX_NAME_LENGTH = 256
+MAX_DESCRIPTION_LENGTH = 512
+MAX_INSTRUCTIONS_LENGTH = 256_000
+MAX_TOOLS = 128
+MAX_CODE_INTERPRETER_FILES = 20
+MAX_VECTOR_STORES = 1
+MAX_METADATA_PAIRS = 16
+MAX_METADATA_KEY_LENGTH = 64
+MAX_METADATA_VALUE_LENGTH = 512
+MAX_FUNCTION_NAME_LENGTH = 64
+TEMPERATURE_RANGE = (0.0, 2.0)
+TOP_P_RANGE = (0.0, 1.0)
+FILE_SEARCH_MAX_RESULTS_RANGE = (1, 50)
+SCORE_THRESHOLD_RANGE = (0.0, 1.0)
+FILE_SEARCH_RANKERS = frozenset({"auto", "default_2024_08_21"})
+TOOL_TYPES = frozenset({"code_interpreter", "file_search", "function"})
+RESPONSE_FORMAT_TYPES = frozenset({"text", "json_object", "json_schema"})
+
+# --- Writing --------------------------------------------------------------
+
+DEFAULT_WAREHOUSE = "./data"
+DEFAULT_WAREHOUSE_ENV = "ASSISTANTS_WAREHOUSE"
+BATCH_SIZE = 1000
+"""Assistants held in memory before a batch is written; bounds memory whatever the ID count."""
+
+PARQUET_COMPRESSION = "zstd"
+DUCKDB_FILENAME = "assistants.duckdb"
+
+# --- Validation -----------------------------------------------------------
+
+MAX_VALIDATION_PROBLEMS = 20
+"""Problems listed per invalid assistant; the last line then counts the rest, so a
+hostile body cannot blow up the quarantine reason."""

@@ -1,0 +1,6 @@
+"""Where snapshots are kept: Parquet datasets (the source of truth) and a DuckDB database."""
+
+from .duckdb_store import DuckDBStore
+from .parquet_store import ParquetStore, PartitionWriter
+
+__all__ = ["DuckDBStore", "ParquetStore", "PartitionWriter"]

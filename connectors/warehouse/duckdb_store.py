@@ -1,0 +1,94 @@
+"""The DuckDB side of the warehouse: the same tables, loaded from the Parquet partitions.
+
+Parquet is the source of truth. Loading a date deletes that date from every
+table and inserts the committed partitions, all in one transaction, so a
+reader of ``assistants.duckdb`` sees the old day or the new day, never a mix.
+Values reach SQL only as bound parameters or through Arrow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+import sql
+from connectors.openai_assistants import settings
+from connectors.openai_assistants.schemas import ALL_TABLES, TableSpec
+
+_DUCKDB_TYPE = re.compile(r"^[A-Z0-9_(), \[\]]+$")
+
+
+class DuckDBStore:
+    """Opens ``<warehouse>/assistants.duckdb`` and keeps its tables in step with the schemas."""
+
+    def __init__(self, warehouse: str | Path) -> None:
+        self.path = Path(warehouse) / settings.DUCKDB_FILENAME
+
+    def connect(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(self.path), read_only=read_only)
+        con.execute(sql.load("warehouse/session_utc"))
+        return con
+
+    def ensure_tables(self, con: duckdb.DuckDBPyConnection, specs: Iterable[TableSpec]) -> None:
+        """Create missing tables and add columns a newer schema defines."""
+        for spec in specs:
+            empty = spec.empty()
+            con.register("empty_batch", empty)
+            try:
+                con.execute(sql.render("warehouse/create_table", table=spec.name))
+                have = {row[0] for row in con.execute(sql.load("warehouse/table_columns"),
+                                                      {"table_name": spec.name}).fetchall()}
+                types = dict(con.execute(sql.load("warehouse/arrow_column_types")).fetchall())
+            finally:
+                con.unregister("empty_batch")
+            for column in spec.schema.names:
+                if column not in have:
+                    con.execute(_add_column_sql(spec.name, column, types[column]))
+
+    def load_date(self, snapshot_date: dt.date, files: Mapping[str, list[Path]]) -> dict[str, int]:
+        """Replace ``snapshot_date`` in each named table with its Parquet files, in one transaction.
+
+        Returns the rows now stored for the date, per table.
+        """
+        specs = [ALL_TABLES[name] for name in files]
+        counts: dict[str, int] = {}
+        with self.connect() as con:
+            self.ensure_tables(con, specs)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for spec in specs:
+                    counts[spec.name] = self._replace_date(con, spec, snapshot_date, files[spec.name])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return counts
+
+    def _replace_date(self, con: duckdb.DuckDBPyConnection, spec: TableSpec, snapshot_date: dt.date,
+                      files: list[Path]) -> int:
+        con.execute(sql.render("warehouse/delete_date", table=spec.name), {"snapshot_date": snapshot_date})
+        if not files:
+            return 0
+        con.execute(sql.render("warehouse/insert_parquet", table=spec.name),
+                    {"files": [str(f) for f in files]})
+        row = con.execute(sql.render("warehouse/count_date", table=spec.name),
+                          {"snapshot_date": snapshot_date}).fetchone()
+        return int(row[0]) if row else 0
+
+    def query(self, statement: str, parameters: Mapping[str, object] | None = None) -> pa.Table:
+        """Run a read-only query and return Arrow (for the CLI, tests and the demo)."""
+        with self.connect(read_only=True) as con:
+            return con.sql(statement, params=parameters or None).to_arrow_table()
+
+
+def _add_column_sql(table: str, column: str, column_type: str) -> str:
+    if not _DUCKDB_TYPE.match(column_type):
+        raise ValueError(f"unexpected DuckDB type {column_type!r} for {table}.{column}")
+    return sql.load("warehouse/add_column").format(
+        table=sql.quote_identifier(table), column=sql.quote_identifier(column), column_type=column_type)

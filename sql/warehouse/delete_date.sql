@@ -1,0 +1,2 @@
+-- Remove one snapshot date from a table (first half of replacing the date).
+DELETE FROM {table} WHERE snapshot_date = $snapshot_date
