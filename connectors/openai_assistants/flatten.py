@@ -93,8 +93,8 @@ def flatten(snapshot_date: dt.date, raws: Iterable[RawAssistant]) -> dict[str, p
         tool_list = payload.get("tools") or []
         for index, tool in enumerate(tool_list):
             tools.add(**key, tool_index=index, **_tool_columns(tool))
-        meta = payload.get("metadata") or {}
-        for meta_key, meta_value in meta.items():
+        meta = payload.get("metadata")
+        for meta_key, meta_value in (meta or {}).items():
             metadata.add(**key, key=meta_key, value=meta_value)
         file_ids, store_ids = _tool_resources(payload.get("tool_resources"), extras)
         for position, file_id in enumerate(file_ids or ()):
@@ -114,7 +114,7 @@ def flatten(snapshot_date: dt.date, raws: Iterable[RawAssistant]) -> dict[str, p
             top_p=_float(payload.get("top_p")),
             **_response_format_columns(payload.get("response_format"), extras),
             tool_count=len(tool_list),
-            metadata=list(meta.items()),
+            metadata=None if meta is None else list(meta.items()),
             code_interpreter_file_ids=file_ids,
             file_search_vector_store_ids=store_ids,
             extra_fields=canonical_json(extras) if extras else None,
@@ -218,10 +218,19 @@ def _response_format_columns(value: Any, extras: dict[str, Any]) -> dict[str, An
     return columns
 
 
-def _collect_extras(obj: dict[str, Any], known: frozenset[str], prefix: str, out: dict[str, Any]) -> None:
-    for name, value in obj.items():
-        if name not in known:
-            out[prefix + name] = value
+def _collect_extras(obj: dict[str, Any], known: frozenset[str], path: str, out: dict[str, Any]) -> None:
+    """Copy ``obj``'s undeclared fields into ``out``, nested under ``path`` (dot-separated known keys).
+
+    The result has the payload's own shape, holding only the unknown parts, so
+    it is unambiguous whatever characters the unknown keys contain.
+    """
+    unknown = {name: value for name, value in obj.items() if name not in known}
+    if not unknown:
+        return
+    node = out
+    for part in filter(None, path.split(".")):
+        node = node.setdefault(part, {})
+    node.update(unknown)
 
 
 def _timestamp(seconds: Any) -> dt.datetime | None:

@@ -78,13 +78,14 @@ ASSISTANTS = TableSpec(
         col("response_format_json_schema", JSON_TEXT, "For `json_schema`: the JSON Schema as canonical "
             "JSON text."),
         col("tool_count", pa.int32(), "Number of tools.", nullable=False),
-        col("metadata", pa.map_(pa.string(), pa.string()), "Metadata key-value pairs (empty map if none)."),
+        col("metadata", pa.map_(pa.string(), pa.string()), "Metadata key-value pairs (null when the API sent null)."),
         col("code_interpreter_file_ids", pa.list_(pa.string()),
             "`tool_resources.code_interpreter.file_ids`, in order (null if absent)."),
         col("file_search_vector_store_ids", pa.list_(pa.string()),
             "`tool_resources.file_search.vector_store_ids`, in order (null if absent)."),
-        col("extra_fields", JSON_TEXT, "Fields the API schema does not define, as a JSON object keyed by "
-            "path (null when there are none): kept so nothing is lost when the API grows."),
+        col("extra_fields", JSON_TEXT, "Fields the API schema does not define, as a JSON object shaped like "
+            "the payload but holding only those fields (null when there are none): nothing is lost when the API "
+            "grows."),
         col("content_hash", pa.string(), "SHA-256 of the canonical payload (sorted keys, normalised "
             "numbers): equal exactly when the configuration is equal.", nullable=False),
         col("raw_json", JSON_TEXT, "The payload as received.", nullable=False),
@@ -107,7 +108,7 @@ ASSISTANT_TOOLS = TableSpec(
         col("file_search_max_num_results", pa.int32(), "File search tools: `max_num_results` override."),
         col("file_search_ranker", pa.string(), "File search tools: `ranking_options.ranker`."),
         col("file_search_score_threshold", pa.float64(), "File search tools: `ranking_options.score_threshold`."),
-        col("extra_fields", JSON_TEXT, "Fields of the tool the API schema does not define, keyed by path."),
+        col("extra_fields", JSON_TEXT, "Fields of the tool the API schema does not define, shaped like the tool (null if none)."),
     ]),
 )
 

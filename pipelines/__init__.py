@@ -1,0 +1,1 @@
+"""Dagster wiring for the connector: assets, resources, partitions, and the CLI."""

@@ -1,0 +1,205 @@
+"""``assistants-export``: run the snapshot assets in-process from a terminal or cron.
+
+Exit status 0 on success; on failure, non-zero and one line on stderr that says
+what to fix (Dagster's own logs appear only with ``--verbose``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from dagster import DagsterInstance, EnvVar, ExecuteInJobResult, materialize
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from connectors.openai_assistants import settings
+from connectors.openai_assistants.config import ClientConfig
+from connectors.openai_assistants.errors import ConfigError, ConnectorError
+
+from . import progress
+from .assets import DUCKDB_ASSET, snapshot_assets
+from .partitions import daily_partitions
+from .resources import AssistantsApiResource, WarehouseResource
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def _warehouse_option(function: Any) -> Any:
+    return click.option("--warehouse", type=click.Path(file_okay=False), default=None,
+                        help=f"Warehouse folder (default ${settings.DEFAULT_WAREHOUSE_ENV} or "
+                             f"{settings.DEFAULT_WAREHOUSE}).")(function)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="assistants-export")
+def cli() -> None:
+    """Export OpenAI Assistants API configurations to Parquet and DuckDB."""
+
+
+@cli.command()
+@click.option("--date", "snapshot_date", metavar="YYYY-MM-DD", default=None,
+              help="Snapshot date (UTC); default today.")
+@click.option("--ids", help="Comma-separated assistant IDs.")
+@click.option("--ids-file", type=click.Path(dir_okay=False),
+              help="File of IDs: one per line, CSV with an assistant_id column, or a JSON array.")
+@click.option("--discover", is_flag=True, help="List every assistant instead of fetching given IDs.")
+@click.option("--base-url", help=f"API root (default $OPENAI_BASE_URL or {settings.DEFAULT_BASE_URL}).")
+@_warehouse_option
+@click.option("--concurrency", type=int, help=f"Requests in flight (default {settings.DEFAULT_CONCURRENCY}).")
+@click.option("--requests-per-minute", type=float, help="Cap on request starts per minute.")
+@click.option("--auth-style", type=click.Choice(["bearer", "azure"]), help="Default $ASSISTANTS_AUTH_STYLE or bearer.")
+@click.option("--api-version", help="Azure api-version (default $OPENAI_API_VERSION).")
+@click.option("--api-key-env", default=settings.DEFAULT_API_KEY_ENV, show_default=True,
+              help="Environment variable holding the API key.")
+@click.option("--max-attempts", type=int, help=f"Attempts per request (default {settings.DEFAULT_MAX_ATTEMPTS}).")
+@click.option("--no-preflight", is_flag=True, help="Skip the GET /assistants?limit=1 probe.")
+@click.option("-v", "--verbose", is_flag=True, help="Show Dagster's logs.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+def snapshot(snapshot_date: str | None, ids: str | None, ids_file: str | None, discover: bool,
+             base_url: str | None, warehouse: str | None, concurrency: int | None,
+             requests_per_minute: float | None, auth_style: str | None, api_version: str | None,
+             api_key_env: str, max_attempts: int | None, no_preflight: bool, verbose: bool, quiet: bool) -> None:
+    """Fetch, flatten and load one day's snapshot."""
+    date = _parse_date(snapshot_date)
+    id_config = _id_config(ids, ids_file, discover)
+    api_fields: dict[str, Any] = {
+        "base_url": base_url, "concurrency": concurrency, "requests_per_minute": requests_per_minute,
+        "auth_style": auth_style, "api_version": api_version, "max_attempts": max_attempts,
+        "preflight": False if no_preflight else None,
+    }
+    api_fields = {k: v for k, v in api_fields.items() if v is not None}
+    ClientConfig.from_env(api_key_env=api_key_env, **api_fields)  # fail fast, in one line, before Dagster
+    resources = {
+        "api": AssistantsApiResource(api_key=EnvVar(api_key_env), api_key_env=api_key_env, **api_fields),
+        "warehouse": WarehouseResource(path=warehouse),
+    }
+    run_config = {"ops": {"fetch_assistants": {"config": id_config}}}
+    total = len(id_config["assistant_ids"]) if "assistant_ids" in id_config else None
+    console = Console(stderr=True)
+    with _progress_bar(console, total, enabled=not quiet and console.is_terminal):
+        result = _materialize(run_config, resources, date, verbose=verbose)
+    if not result.success:
+        raise click.ClickException(_failure_message(result))
+    if not quiet:
+        _print_summary(result, date, WarehouseResource(path=warehouse).root())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: every failure ends in one line on stderr and a non-zero exit."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="assistants-export",
+                 standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(130)
+    except click.UsageError as exc:
+        click.echo(f"error: {exc.format_message()} (see --help)", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(EXIT_FAILURE)
+    except ConnectorError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILURE)
+    sys.exit(0)
+
+
+# --- helpers ----------------------------------------------------------------
+
+def _parse_date(value: str | None) -> dt.date:
+    if value is None:
+        return dt.datetime.now(dt.UTC).date()
+    try:
+        date = dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-11-21", param_hint="--date") from None
+    keys = daily_partitions.get_partition_keys()
+    if date.isoformat() not in keys:
+        raise click.BadParameter(f"{date} is outside the partitions ({keys[0]} to {keys[-1]}); "
+                                 "set ASSISTANTS_START_DATE for older dates", param_hint="--date")
+    return date
+
+
+def _id_config(ids: str | None, ids_file: str | None, discover: bool) -> dict[str, Any]:
+    given = [name for name, value in (("--ids", ids), ("--ids-file", ids_file), ("--discover", discover)) if value]
+    if len(given) > 1:
+        raise click.UsageError(f"give only one of --ids, --ids-file, --discover (got {', '.join(given)})")
+    if ids is not None:
+        return {"assistant_ids": ids.split(",")}
+    if ids_file is not None:
+        return {"ids_file": os.path.abspath(ids_file)}
+    if discover:
+        return {"discover": True}
+    raise ConfigError("no assistants to fetch: give --ids, --ids-file or --discover")
+
+
+def _materialize(run_config: dict[str, Any], resources: dict[str, Any], date: dt.date, *,
+                 verbose: bool) -> ExecuteInJobResult:
+    if not verbose:
+        run_config = {**run_config, "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    with instance:
+        return materialize(snapshot_assets, partition_key=date.isoformat(), resources=resources,
+                           run_config=run_config, instance=instance, raise_on_error=False)
+
+
+@contextmanager
+def _progress_bar(console: Console, total: int | None, *, enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    columns = (TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("fetch", total=total)
+        progress.set_reporter(lambda n: bar.advance(task, n))
+        try:
+            yield
+        finally:
+            progress.set_reporter(None)
+
+
+def _failure_message(result: ExecuteInJobResult) -> str:
+    """The connector's one-line message from the first failed step, else Dagster's error."""
+    for event in result.all_events:
+        if not event.is_step_failure or event.step_failure_data is None:
+            continue
+        data = event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            return data.user_failure_data.description
+        error = data.error
+        while error is not None and error.cause is not None:
+            error = error.cause
+        if error is not None:
+            return error.message.strip().splitlines()[0]
+    return "the run failed; re-run with --verbose for Dagster's logs"
+
+
+def _print_summary(result: ExecuteInJobResult, date: dt.date, warehouse: str) -> None:
+    metadata = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        metadata[materialization.asset_key.to_user_string()] = materialization.metadata
+    outcomes = metadata.get("raw_assistants", {}).get("outcomes")
+    rows = metadata.get(DUCKDB_ASSET, {}).get("rows")
+    console = Console()
+    console.print(f"Snapshot {date} written to {os.path.abspath(warehouse)}")
+    table = Table("outcome", "IDs", title="IDs by outcome")
+    for name, count in (outcomes.value if outcomes else {}).items():
+        table.add_row(name, str(count))
+    console.print(table)
+    table = Table("table", "rows", title="Rows for the date")
+    for name, count in (rows.value if rows else {}).items():
+        table.add_row(name, str(count))
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Run configuration: which assistants to snapshot."""
+
+from __future__ import annotations
+
+import os
+
+from dagster import Config
+from pydantic import Field
+
+from connectors.openai_assistants.errors import ConfigError
+from connectors.snapshot import IdSource
+
+IDS_FILE_ENV = "ASSISTANTS_IDS_FILE"
+DISCOVER_ENV = "ASSISTANTS_DISCOVER"
+
+
+class SnapshotConfig(Config):  # type: ignore[misc]
+    """Give one of ``assistant_ids``, ``ids_file`` or ``discover``.
+
+    When none is given (a scheduled run, say), ``$ASSISTANTS_IDS_FILE`` is
+    used, else discover mode if ``$ASSISTANTS_DISCOVER`` is ``1``/``true``.
+    """
+
+    assistant_ids: list[str] | None = Field(default=None, description="Assistant IDs to fetch.")
+    ids_file: str | None = Field(default=None, description="File of IDs: one per line, CSV with an "
+                                 "assistant_id column, or a JSON array.")
+    discover: bool = Field(default=False, description="List every assistant instead of fetching given IDs.")
+    batch_size: int = Field(default=1000, description="Assistants held in memory before a batch is written.")
+
+    def id_source(self) -> IdSource:
+        if self.assistant_ids is not None or self.ids_file is not None or self.discover:
+            ids = tuple(self.assistant_ids) if self.assistant_ids is not None else None
+            return IdSource(ids=ids, ids_file=self.ids_file, discover=self.discover)
+        if os.environ.get(IDS_FILE_ENV):
+            return IdSource(ids_file=os.environ[IDS_FILE_ENV])
+        if os.environ.get(DISCOVER_ENV, "").lower() in ("1", "true", "yes"):
+            return IdSource(discover=True)
+        raise ConfigError(
+            f"no assistants to fetch: set assistant_ids, ids_file or discover in the run config, "
+            f"or ${IDS_FILE_ENV}, or ${DISCOVER_ENV}=1"
+        )

@@ -1,0 +1,104 @@
+"""IDs in: cleaning, rejecting, de-duplicating, reading files."""
+
+import json
+
+import pytest
+
+from connectors.openai_assistants.errors import InputError
+from connectors.openai_assistants.ids import IdStats, RejectedId, clean_ids, read_ids_file
+
+
+def split(raw):
+    stats = IdStats()
+    decisions = list(clean_ids(raw, stats))
+    return ([d for d in decisions if isinstance(d, str)], [d for d in decisions if isinstance(d, RejectedId)], stats)
+
+
+def test_strips_and_dedupes_in_order():
+    good, bad, stats = split([" asst_b ", "asst_a", "asst_b", "asst_a\n", "asst_c"])
+    assert good == ["asst_b", "asst_a", "asst_c"]
+    assert bad == [] and stats.duplicates == 2 and stats.accepted == 3
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    ("", "empty"),
+    ("   ", "empty"),
+    ("asst a", "whitespace"),
+    ("../files", "path separator"),
+    ("asst..x", "'..'"),
+    ("a\\b", "path separator"),
+    ("asst_\x00x", "control"),
+    ("asst_\x1bx", "control"),
+    ("a" * 129, "longer than 128"),
+])
+def test_malformed_ids_are_rejected_with_a_reason(raw, reason):
+    good, bad, stats = split([raw, "asst_ok"])
+    assert good == ["asst_ok"]
+    assert len(bad) == 1 and reason in bad[0].reason
+    assert stats.rejected == 1
+
+
+def test_rejected_ids_are_shown_printable_and_bounded():
+    _, bad, _ = split(["asst_\x00" + "x" * 10_000])
+    assert "\\x00" in bad[0].display and len(bad[0].display) < 260
+
+
+def test_unicode_and_percent_ids_are_sent_as_they_are():
+    good, _, _ = split(["asst_ü", "%2F", "a" * 128])
+    assert good == ["asst_ü", "%2F", "a" * 128]
+
+
+def test_non_strings_are_rejected():
+    _, bad, _ = split([42, None])
+    assert [b.reason for b in bad] == ["not a string (int)", "not a string (NoneType)"]
+
+
+def test_text_file_skips_blank_lines(tmp_path):
+    path = tmp_path / "ids.txt"
+    path.write_text("asst_1\n\n  asst_2  \r\nasst_1\n", encoding="utf-8")
+    assert list(read_ids_file(path)) == ["asst_1", "  asst_2  ", "asst_1"]
+
+
+def test_csv_file_uses_the_assistant_id_column(tmp_path):
+    path = tmp_path / "ids.csv"
+    path.write_text("team, assistant_id\nsupport,asst_1\nsales,asst_2\n", encoding="utf-8")
+    assert list(read_ids_file(path)) == ["asst_1", "asst_2"]
+
+
+def test_csv_without_the_column_is_refused_before_anything_is_read(tmp_path):
+    path = tmp_path / "ids.csv"
+    path.write_text("id,name\nasst_1,x\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no 'assistant_id' column"):
+        read_ids_file(path)
+
+
+def test_json_array_file(tmp_path):
+    path = tmp_path / "ids.json"
+    path.write_text(json.dumps(["asst_1", "asst_2"]), encoding="utf-8")
+    assert list(read_ids_file(path)) == ["asst_1", "asst_2"]
+
+
+def test_json_is_sniffed_without_the_extension(tmp_path):
+    path = tmp_path / "ids"
+    path.write_text('\n ["asst_1"]', encoding="utf-8")
+    assert list(read_ids_file(path)) == ["asst_1"]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ('{"ids": []}', "JSON array"),
+    ("[1, 2", "not valid JSON"),
+])
+def test_bad_json_files(tmp_path, content, message):
+    path = tmp_path / "ids.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        read_ids_file(path)
+
+
+def test_missing_and_binary_files(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        read_ids_file(tmp_path / "nope.txt")
+    path = tmp_path / "ids.bin"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(InputError, match="not UTF-8"):
+        list(read_ids_file(path))

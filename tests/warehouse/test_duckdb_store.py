@@ -1,0 +1,54 @@
+"""DuckDB loads a date in one transaction, replacing it, and follows schema additions."""
+
+import datetime as dt
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from connectors.openai_assistants.schemas import ASSISTANT_METADATA, TableSpec, col
+from connectors.warehouse import DuckDBStore, ParquetStore
+
+D1, D2 = dt.date(2026, 11, 20), dt.date(2026, 11, 21)
+
+
+def write(store, date, *keys):
+    table = pa.Table.from_pylist([{"snapshot_date": date, "assistant_id": "asst_1", "key": k, "value": "it's"}
+                                  for k in keys], schema=ASSISTANT_METADATA.schema)
+    store.write(ASSISTANT_METADATA, date, table)
+    return store.partition_files("assistant_metadata", date)
+
+
+def count(db, date):
+    return db.query("SELECT count(*) AS n FROM assistant_metadata WHERE snapshot_date = $d", {"d": date}).to_pylist()
+
+
+def test_reloading_a_date_replaces_only_that_date(tmp_path):
+    parquet, db = ParquetStore(tmp_path), DuckDBStore(tmp_path)
+    db.load_date(D1, {"assistant_metadata": write(parquet, D1, "a", "b")})
+    db.load_date(D2, {"assistant_metadata": write(parquet, D2, "a", "b", "c")})
+    assert db.load_date(D2, {"assistant_metadata": write(parquet, D2, "z")}) == {"assistant_metadata": 1}
+    assert count(db, D1) == [{"n": 2}] and count(db, D2) == [{"n": 1}]
+    assert db.query("SELECT value FROM assistant_metadata LIMIT 1").to_pylist() == [{"value": "it's"}]
+
+
+def test_a_failing_load_rolls_back_every_table(tmp_path):
+    parquet, db = ParquetStore(tmp_path), DuckDBStore(tmp_path)
+    db.load_date(D1, {"assistant_metadata": write(parquet, D1, "a")})
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not parquet")
+    with pytest.raises(duckdb.Error):
+        db.load_date(D1, {"assistant_metadata": [broken]})
+    assert count(db, D1) == [{"n": 1}]
+
+
+def test_columns_added_to_a_schema_are_added_to_the_table(tmp_path):
+    db = DuckDBStore(tmp_path)
+    old = TableSpec("evolving", "row", "doc", pa.schema([col("snapshot_date", pa.date32(), "d")]))
+    new = TableSpec("evolving", "row", "doc", pa.schema([*old.schema, col("tags", pa.list_(pa.string()), "t")]))
+    with db.connect() as con:
+        db.ensure_tables(con, [old])
+        db.ensure_tables(con, [new])
+        columns = con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                              "WHERE table_name = 'evolving'").fetchall()
+    assert columns == [("snapshot_date", "DATE"), ("tags", "VARCHAR[]")]

@@ -1,0 +1,70 @@
+"""Partitions appear whole or not at all, and re-writing a date replaces it."""
+
+import datetime as dt
+import os
+
+import pyarrow as pa
+import pytest
+
+from connectors.openai_assistants.schemas import ASSISTANT_METADATA
+from connectors.warehouse import ParquetStore
+
+DATE = dt.date(2026, 11, 21)
+
+
+def rows(*keys):
+    return pa.Table.from_pylist([{"snapshot_date": DATE, "assistant_id": "asst_1", "key": k, "value": "v"}
+                                 for k in keys], schema=ASSISTANT_METADATA.schema)
+
+
+def test_write_then_rewrite_replaces_the_partition(tmp_path):
+    store = ParquetStore(tmp_path)
+    store.write(ASSISTANT_METADATA, DATE, rows("a", "b", "c"))
+    store.write(ASSISTANT_METADATA, DATE, rows("d"))
+    assert store.read(ASSISTANT_METADATA, DATE).column("key").to_pylist() == ["d"]
+    assert len(store.partition_files("assistant_metadata", DATE)) == 1
+    assert store.dates("assistant_metadata") == [DATE]
+    assert not any(store.staging.iterdir())
+
+
+def test_an_empty_partition_keeps_the_schema(tmp_path):
+    store = ParquetStore(tmp_path)
+    store.write(ASSISTANT_METADATA, DATE, ASSISTANT_METADATA.empty())
+    table = store.read(ASSISTANT_METADATA, DATE)
+    assert table.num_rows == 0 and table.schema.equals(ASSISTANT_METADATA.schema)
+    assert store.partition_files("assistant_metadata", DATE)
+
+
+def test_a_failed_write_leaves_the_old_partition_and_no_staging(tmp_path):
+    store = ParquetStore(tmp_path)
+    store.write(ASSISTANT_METADATA, DATE, rows("old"))
+    with pytest.raises(RuntimeError), store.writer(ASSISTANT_METADATA, DATE) as out:
+        out.write(rows("new-1"))
+        raise RuntimeError("killed mid-write")
+    assert store.read(ASSISTANT_METADATA, DATE).column("key").to_pylist() == ["old"]
+    assert not any(store.staging.iterdir())
+
+
+def test_uncommitted_batches_are_invisible(tmp_path):
+    store = ParquetStore(tmp_path)
+    writer = store.writer(ASSISTANT_METADATA, DATE)
+    writer.write(rows("a"))
+    assert store.partition_files("assistant_metadata", DATE) == []
+    writer.commit()
+    assert store.read(ASSISTANT_METADATA, DATE).num_rows == 1
+
+
+def test_recover_restores_a_partition_moved_aside_by_a_killed_swap(tmp_path):
+    store = ParquetStore(tmp_path)
+    store.write(ASSISTANT_METADATA, DATE, rows("old"))
+    # Simulate a crash between the two renames of a commit: old moved aside, new not yet in place.
+    job = store.staging / "deadbeef"
+    job.mkdir(parents=True)
+    target = store.partition_dir("assistant_metadata", DATE)
+    os.replace(target, job / f"old__assistant_metadata__{target.name}")
+    (job / "new").mkdir()
+    assert store.partition_files("assistant_metadata", DATE) == []
+    actions = store.recover()
+    assert any("restored assistant_metadata" in a for a in actions)
+    assert store.read(ASSISTANT_METADATA, DATE).column("key").to_pylist() == ["old"]
+    assert not any(store.staging.iterdir())
