@@ -89,7 +89,7 @@ def fetch_assistants(context: AssetExecutionContext, config: SnapshotConfig, api
     snapshot_date = _snapshot_date(context)
     try:
         summary = fetch_snapshot(api.client_config(), config.id_source(), snapshot_date, warehouse.root(),
-                                 run_id=context.run_id, progress=progress.current(),
+                                 run_id=context.run.run_id, progress=progress.current(),
                                  batch_size=config.batch_size)
     except ConnectorError as exc:
         raise _fail(exc) from None

@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import click
-from dagster import DagsterInstance, EnvVar, ExecuteInJobResult, materialize
+from dagster import DagsterInstance, EnvVar, ExecuteInProcessResult, materialize
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -92,24 +93,29 @@ def snapshot(snapshot_date: str | None, ids: str | None, ids_file: str | None, d
         _print_summary(result, date, WarehouseResource(path=warehouse).root())
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: every failure ends in one line on stderr and a non-zero exit."""
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit status; every failure is one line on stderr."""
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="assistants-export",
                  standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
-        sys.exit(130)
+        return 130
     except click.UsageError as exc:
         click.echo(f"error: {exc.format_message()} (see --help)", err=True)
-        sys.exit(EXIT_USAGE)
+        return EXIT_USAGE
     except click.ClickException as exc:
         click.echo(f"error: {exc.format_message()}", err=True)
-        sys.exit(EXIT_FAILURE)
+        return EXIT_FAILURE
     except ConnectorError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_FAILURE)
-    sys.exit(0)
+        return EXIT_FAILURE
+    return 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())
 
 
 # --- helpers ----------------------------------------------------------------
@@ -142,13 +148,24 @@ def _id_config(ids: str | None, ids_file: str | None, discover: bool) -> dict[st
 
 
 def _materialize(run_config: dict[str, Any], resources: dict[str, Any], date: dt.date, *,
-                 verbose: bool) -> ExecuteInJobResult:
+                 verbose: bool) -> ExecuteInProcessResult:
     if not verbose:
         run_config = {**run_config, "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    with instance:
+    with _instance() as instance:
         return materialize(snapshot_assets, partition_key=date.isoformat(), resources=resources,
                            run_config=run_config, instance=instance, raise_on_error=False)
+
+
+@contextmanager
+def _instance() -> Iterator[DagsterInstance]:
+    """The instance under ``$DAGSTER_HOME`` when it is set (runs are recorded), else a throwaway one."""
+    if os.environ.get("DAGSTER_HOME"):
+        with DagsterInstance.get() as instance:
+            yield instance
+        return
+    with tempfile.TemporaryDirectory(prefix="assistants-export-") as tmp, \
+            DagsterInstance.ephemeral(tempdir=tmp) as instance:
+        yield instance
 
 
 @contextmanager
@@ -166,7 +183,7 @@ def _progress_bar(console: Console, total: int | None, *, enabled: bool) -> Iter
             progress.set_reporter(None)
 
 
-def _failure_message(result: ExecuteInJobResult) -> str:
+def _failure_message(result: ExecuteInProcessResult) -> str:
     """The connector's one-line message from the first failed step, else Dagster's error."""
     for event in result.all_events:
         if not event.is_step_failure or event.step_failure_data is None:
@@ -182,7 +199,7 @@ def _failure_message(result: ExecuteInJobResult) -> str:
     return "the run failed; re-run with --verbose for Dagster's logs"
 
 
-def _print_summary(result: ExecuteInJobResult, date: dt.date, warehouse: str) -> None:
+def _print_summary(result: ExecuteInProcessResult, date: dt.date, warehouse: str) -> None:
     metadata = {}
     for event in result.get_asset_materialization_events():
         materialization = event.materialization

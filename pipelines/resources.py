@@ -39,6 +39,10 @@ class AssistantsApiResource(ConfigurableResource):  # type: ignore[misc]
     id_deadline: float = Field(default=settings.DEFAULT_ID_DEADLINE, description="Seconds per ID, retries included.")
     retry_after_cap: float = Field(default=settings.RETRY_AFTER_CAP,
                                    description="Longest server-requested wait that is obeyed.")
+    initial_retry_delay: float = Field(default=settings.INITIAL_RETRY_DELAY,
+                                       description="First backoff delay in seconds (doubles per retry).")
+    max_retry_delay: float = Field(default=settings.MAX_RETRY_DELAY, description="Longest backoff delay.")
+    max_response_bytes: int = Field(default=settings.MAX_RESPONSE_BYTES, description="Largest body accepted.")
     preflight: bool = Field(default=True, description="Probe GET /assistants?limit=1 before fetching IDs.")
     not_found_pattern: str = Field(default=settings.NOT_FOUND_PATTERN,
                                    description="Regex a 404 message must match to mean 'assistant not found'.")

@@ -243,6 +243,8 @@ class AssistantsClient:
                 label = item_id if isinstance(item_id, str) else f"list-item-{len(seen)}"
                 seen.add(label)
                 text = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+                if not _encodable(text):  # keep lone surrogates as escapes so the body stays storable
+                    text = json.dumps(item, separators=(",", ":"))
                 result = self._judge_payload(label, item, text, attempts, 200)
                 result.fetched_at = fetched_at
                 results.append(result)
@@ -370,6 +372,8 @@ class AssistantsClient:
                        status: int) -> FetchResult:
         now = utcnow()
         problems = validate_assistant(payload)
+        if not problems and _LONE_SURROGATE_ESCAPE.search(text) and not _encodable(payload):
+            problems = ["$: a string holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not Unicode text"]
         if not problems and payload.get("id") != assistant_id:
             problems = [f"id: the answer is for {str(payload.get('id'))[:80]!r}, not the ID asked for"]
         if problems:
@@ -429,6 +433,25 @@ def _failure_text(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, ResponseTooLarge):
         return "response_too_large", str(exc)
     return describe_failure(exc)
+
+
+_LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""A cheap pre-check: only bodies with a surrogate escape need the full walk of :func:`_encodable`."""
+
+
+def _encodable(value: Any) -> bool:
+    """Whether every string in ``value`` can be written as UTF-8 (JSON allows unpaired surrogate escapes)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_encodable(k) and _encodable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_encodable(v) for v in value)
+    return True
 
 
 def _is_list_page(body: Any) -> bool:

@@ -263,3 +263,11 @@ def test_requests_per_minute_spaces_request_starts():
     assert len(results) == 5
     # The fake sleep returns at once, so each start is booked 0.1 s after the previous one.
     assert rec.sleeps == pytest.approx([0.1, 0.2, 0.3, 0.4], abs=0.02)
+
+
+def test_a_lone_surrogate_escape_is_quarantined_not_a_crash():
+    text = json.dumps(assistant(), separators=(",", ":")).replace('"name":"n"', '"name":"a\\ud800b"')
+    rec = Recorder(lambda req, n: httpx.Response(200, text=text, headers={"content-type": "application/json"}))
+    result = run(rec, lambda c: c.retrieve("asst_1"))
+    assert result.outcome is Outcome.INVALID and "surrogate" in result.message
+    assert result.body == text and result.body.encode("utf-8")

@@ -1,0 +1,85 @@
+"""``make demo``: a whole snapshot, end to end, on this machine alone.
+
+Starts the sandbox API on a free loopback port with the bundled assistants
+(plus a few invalid bodies), writes an IDs file that also holds unknown and
+malformed IDs, runs ``assistants-export snapshot`` through Dagster into the
+warehouse (``./data`` by default), then prints what it made and the answers
+of the sample queries in ``sql/examples/``.
+
+With ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` both set, the sandbox is not
+started: the same command runs against that endpoint in discover mode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+import sql
+from connectors.openai_assistants import settings
+from connectors.warehouse import DuckDBStore
+from sandbox import SandboxServer, StaticCatalog, bundled_assistants, invalid_assistants
+
+from .cli import run
+
+DEMO_KEY = "sk-demo-sandbox-key"
+EXTRA_IDS = ["asst_doesnotexist000000000001", "asst_doesnotexist000000000002", "../files", "asst bad id"]
+EXAMPLES = ("assistants_per_model", "tools_by_type", "fetch_problems")
+
+
+def main() -> int:
+    warehouse = os.environ.get(settings.DEFAULT_WAREHOUSE_ENV) or settings.DEFAULT_WAREHOUSE
+    today = dt.datetime.now(dt.UTC).date()
+    console = Console()
+    if os.environ.get("OPENAI_API_KEY") and os.environ.get("OPENAI_BASE_URL"):
+        console.print(f"Using {os.environ['OPENAI_BASE_URL']} (discover mode)")
+        status = run(["snapshot", "--discover", "--date", today.isoformat(), "--warehouse", warehouse])
+    else:
+        status = _run_on_sandbox(console, warehouse, today)
+    if status == 0:
+        _show(console, warehouse, today)
+    return status
+
+
+def _run_on_sandbox(console: Console, warehouse: str, today: dt.date) -> int:
+    bodies: dict[str, object] = {a["id"]: a for a in bundled_assistants()}
+    bodies.update(invalid_assistants())
+    with SandboxServer(StaticCatalog(bodies), api_key=DEMO_KEY) as server, \
+            tempfile.TemporaryDirectory() as tmp:
+        ids_file = Path(tmp) / "ids.txt"
+        ids_file.write_text("\n".join([*bodies, *EXTRA_IDS]) + "\n", encoding="utf-8")
+        console.print(f"Sandbox API at {server.base_url} with {len(bodies)} assistants; "
+                      f"fetching {len(bodies) + len(EXTRA_IDS)} IDs (some unknown, malformed or invalid on purpose)")
+        os.environ["OPENAI_API_KEY"] = DEMO_KEY
+        os.environ["OPENAI_BASE_URL"] = server.base_url
+        try:
+            return run(["snapshot", "--ids-file", str(ids_file), "--date", today.isoformat(),
+                        "--warehouse", warehouse])
+        finally:
+            del os.environ["OPENAI_API_KEY"], os.environ["OPENAI_BASE_URL"]
+
+
+def _show(console: Console, warehouse: str, today: dt.date) -> None:
+    root = Path(warehouse)
+    console.print(f"\nFiles for {today} under {root.resolve()}:")
+    for path in sorted((root / "parquet").glob(f"*/snapshot_date={today}/*.parquet")):
+        console.print(f"  {path.relative_to(root)}  ({path.stat().st_size:,} bytes)")
+    console.print(f"  {settings.DUCKDB_FILENAME}")
+    store = DuckDBStore(warehouse)
+    for name in EXAMPLES:
+        statement = sql.load(f"examples/{name}")
+        result = store.query(statement, {"snapshot_date": today})
+        table = Table(*result.column_names, title=f"sql/examples/{name}.sql")
+        for row in result.to_pylist():
+            table.add_row(*("" if v is None else str(v) for v in row.values()))
+        console.print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
