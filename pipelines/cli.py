@@ -10,7 +10,7 @@ import datetime as dt
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -200,22 +200,24 @@ def _failure_message(result: ExecuteInProcessResult) -> str:
 
 
 def _print_summary(result: ExecuteInProcessResult, date: dt.date, warehouse: str) -> None:
-    metadata = {}
-    for event in result.get_asset_materialization_events():
-        materialization = event.materialization
-        metadata[materialization.asset_key.to_user_string()] = materialization.metadata
-    outcomes = metadata.get("raw_assistants", {}).get("outcomes")
-    rows = metadata.get(DUCKDB_ASSET, {}).get("rows")
     console = Console()
     console.print(f"Snapshot {date} written to {os.path.abspath(warehouse)}")
-    table = Table("outcome", "IDs", title="IDs by outcome")
-    for name, count in (outcomes.value if outcomes else {}).items():
-        table.add_row(name, str(count))
-    console.print(table)
-    table = Table("table", "rows", title="Rows for the date")
-    for name, count in (rows.value if rows else {}).items():
-        table.add_row(name, str(count))
-    console.print(table)
+    for title, asset, key, heading in (("IDs by outcome", "raw_assistants", "outcomes", "outcome"),
+                                       ("Rows for the date", DUCKDB_ASSET, "rows", "table")):
+        table = Table(heading, "count", title=title)
+        for name, count in _json_metadata(result, asset, key).items():
+            table.add_row(name, str(count))
+        console.print(table)
+
+
+def _json_metadata(result: ExecuteInProcessResult, asset: str, key: str) -> dict[str, Any]:
+    """A JSON metadata entry of an asset's materialization in this run ({} when absent)."""
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        if materialization.asset_key.to_user_string() == asset:
+            value = getattr(materialization.metadata.get(key), "data", None)
+            return dict(value) if isinstance(value, Mapping) else {}
+    return {}
 
 
 if __name__ == "__main__":

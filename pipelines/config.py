@@ -14,7 +14,7 @@ IDS_FILE_ENV = "ASSISTANTS_IDS_FILE"
 DISCOVER_ENV = "ASSISTANTS_DISCOVER"
 
 
-class SnapshotConfig(Config):  # type: ignore[misc]
+class SnapshotConfig(Config):
     """Give one of ``assistant_ids``, ``ids_file`` or ``discover``.
 
     When none is given (a scheduled run, say), ``$ASSISTANTS_IDS_FILE`` is

@@ -17,7 +17,7 @@ from connectors.openai_assistants import settings
 from connectors.openai_assistants.config import ClientConfig, Secret
 
 
-class AssistantsApiResource(ConfigurableResource):  # type: ignore[misc]
+class AssistantsApiResource(ConfigurableResource):
     """Where and how to reach an Assistants API (OpenAI, Azure OpenAI or a compatible server)."""
 
     api_key: str = Field(description="The API key; configure it as EnvVar('OPENAI_API_KEY').")
@@ -53,7 +53,7 @@ class AssistantsApiResource(ConfigurableResource):  # type: ignore[misc]
         return ClientConfig.from_env(api_key=Secret(self.api_key), **overrides)
 
 
-class WarehouseResource(ConfigurableResource):  # type: ignore[misc]
+class WarehouseResource(ConfigurableResource):
     """The folder holding ``parquet/`` and ``assistants.duckdb``."""
 
     path: str | None = Field(default=None, description="Default $ASSISTANTS_WAREHOUSE, else ./data.")

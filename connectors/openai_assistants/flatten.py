@@ -157,7 +157,7 @@ def iter_raw(table: pa.Table | pa.RecordBatch) -> Iterator[RawAssistant]:
 # --- pieces ---------------------------------------------------------------
 
 def _tool_columns(tool: dict[str, Any]) -> dict[str, Any]:
-    tool_type = tool.get("type")
+    tool_type = str(tool.get("type"))
     extras: dict[str, Any] = {}
     _collect_extras(tool, TOOL_FIELDS.get(tool_type, frozenset({"type"})), "", extras)
     columns: dict[str, Any] = {"type": tool_type}

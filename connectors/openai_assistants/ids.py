@@ -110,7 +110,7 @@ def read_ids_file(path: str | Path) -> Iterator[str]:
         with file.open(encoding="utf-8-sig", newline="") as handle:
             kind = _detect_kind(file, _first_line(handle))
             if kind == "json":
-                return iter(_json_ids(handle, file))
+                return iter(_json_ids(handle, file))  # type: ignore[arg-type]  # clean_ids refuses non-strings
             if kind == "csv":
                 _csv_reader(handle, file)
     except UnicodeDecodeError as exc:

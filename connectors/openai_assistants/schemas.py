@@ -48,7 +48,7 @@ RAW_ASSISTANTS = TableSpec(
     pa.schema([
         *_key(),
         col("fetched_at", TIMESTAMP, "When the payload was received (UTC).", nullable=False),
-        col("attempts", pa.int16(), "HTTP attempts it took (1 = no retry; 0 in discover mode's list pages)."),
+        col("attempts", pa.int16(), "HTTP attempts it took (1 = no retry; in discover mode, those of its list page)."),
         col("raw_json", JSON_TEXT, "The response body as received (in discover mode: the list item, "
             "re-serialised compactly).", nullable=False),
     ]),
@@ -108,7 +108,8 @@ ASSISTANT_TOOLS = TableSpec(
         col("file_search_max_num_results", pa.int32(), "File search tools: `max_num_results` override."),
         col("file_search_ranker", pa.string(), "File search tools: `ranking_options.ranker`."),
         col("file_search_score_threshold", pa.float64(), "File search tools: `ranking_options.score_threshold`."),
-        col("extra_fields", JSON_TEXT, "Fields of the tool the API schema does not define, shaped like the tool (null if none)."),
+        col("extra_fields", JSON_TEXT,
+            "Fields of the tool the API schema does not define, shaped like the tool (null if none)."),
     ]),
 )
 

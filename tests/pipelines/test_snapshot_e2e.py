@@ -2,6 +2,8 @@
 
 import datetime as dt
 import json
+import re
+from pathlib import Path
 
 import duckdb
 import pyarrow.dataset as ds
@@ -61,8 +63,8 @@ def parquet_rows(warehouse, table):
 
 
 def comparable(rows, drop=("snapshot_at", "fetched_at", "started_at", "finished_at", "run_id")):
-    return sorted((json.dumps({k: v for k, v in r.items() if k not in drop}, default=str, sort_keys=True)
-                   for r in rows))
+    return sorted(json.dumps({k: v for k, v in r.items() if k not in drop}, default=str, sort_keys=True)
+                   for r in rows)
 
 
 def test_every_assistant_lands_exactly_in_parquet_and_duckdb(env, tmp_path, fixtures):
@@ -227,3 +229,15 @@ def test_the_key_is_written_nowhere(tmp_path, monkeypatch, fixtures, capfd):
         for table in ALL_TABLES:
             dump = json.dumps(con.execute(f"SELECT * FROM {table}").fetchall(), default=str)
             assert KEY not in dump
+
+
+def test_the_readme_sample_sql_runs_on_a_snapshot(env, tmp_path, fixtures):
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Sample SQL", 1)[1].split("```sql\n", 1)[1].split("```", 1)[0]
+    statements = [s.strip() for s in block.split(";") if s.strip()]
+    assert len(statements) == 5
+    date = dt.date.fromisoformat(re.search(r"DATE '(\d{4}-\d\d-\d\d)'", block).group(1))
+    assert snapshot(env, "--ids", ",".join(a["id"] for a in fixtures), date=date) == 0
+    answers = [duck(env, statement) for statement in statements]
+    assert answers[0] and answers[1] and answers[3], "the samples should answer something on the bundled data"
+    assert answers[4] == []  # no fetch problems for valid IDs
