@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export DAGSTER_HOME ?= $(CURDIR)/.dagster
+DAGSTER_HOME ?= $(CURDIR)/.dagster
 
 .PHONY: install demo test lint typecheck unit bench dev clean
 
@@ -21,7 +21,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 
 ## demo: start the sandbox API, snapshot today into ./data through Dagster, show what it made
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m pipelines.demo
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/python -m pipelines.demo
 
 ## test: lint, type-check and run the whole test suite
 test: lint typecheck unit
@@ -37,7 +37,7 @@ unit: $(STAMP)
 
 ## dev: the Dagster UI with assets, lineage and the job
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -m pipelines.definitions
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m pipelines.definitions
 
 clean:
 	rm -rf $(VENV) .dagster .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -98,6 +98,7 @@ def fetch_assistants(context: AssetExecutionContext, config: SnapshotConfig, api
     not_ok = sum(v for k, v in outcomes.items() if k != "ok")
     yield MaterializeResult(asset_key=RAW_ASSISTANTS.name, metadata={
         "dagster/row_count": outcomes.get("ok", 0),
+        "dagster/column_schema": _column_schema(RAW_ASSISTANTS),
         "outcomes": MetadataValue.json(outcomes),
         "mode": summary.mode,
         "requests": summary.requests,
@@ -106,10 +107,11 @@ def fetch_assistants(context: AssetExecutionContext, config: SnapshotConfig, api
         "unknown_fields": MetadataValue.json(dict(summary.unknown_fields.most_common(20))),
         "fetch_seconds": round(summary.seconds, 3),
     })
-    yield MaterializeResult(asset_key=FETCH_ERRORS.name, metadata={"dagster/row_count": not_ok,
-                                                                    "outcomes": MetadataValue.json(outcomes)})
-    yield MaterializeResult(asset_key=SNAPSHOT_RUNS.name, metadata={"dagster/row_count": 1,
-                                                                     "run_id": summary.run_id})
+    yield MaterializeResult(asset_key=FETCH_ERRORS.name, metadata={
+        "dagster/row_count": not_ok, "outcomes": MetadataValue.json(outcomes),
+        "dagster/column_schema": _column_schema(FETCH_ERRORS)})
+    yield MaterializeResult(asset_key=SNAPSHOT_RUNS.name, metadata={
+        "dagster/row_count": 1, "run_id": summary.run_id, "dagster/column_schema": _column_schema(SNAPSHOT_RUNS)})
 
 
 @multi_asset(
@@ -126,7 +128,8 @@ def flatten_assistants(context: AssetExecutionContext,
         raise _fail(exc) from None
     context.log.info("flattened %s", counts)
     for name, rows in counts.items():
-        yield MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows})
+        yield MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows,
+                                                          "dagster/column_schema": _column_schema(ALL_TABLES[name])})
 
 
 @asset(

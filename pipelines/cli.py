@@ -159,7 +159,9 @@ def _materialize(run_config: dict[str, Any], resources: dict[str, Any], date: dt
 @contextmanager
 def _instance() -> Iterator[DagsterInstance]:
     """The instance under ``$DAGSTER_HOME`` when it is set (runs are recorded), else a throwaway one."""
-    if os.environ.get("DAGSTER_HOME"):
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        os.makedirs(home, exist_ok=True)  # Dagster insists that the folder exists; a new one is fine
         with DagsterInstance.get() as instance:
             yield instance
         return

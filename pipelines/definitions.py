@@ -7,13 +7,11 @@ from dagster import AssetSelection, Definitions, EnvVar, define_asset_job
 from connectors.openai_assistants import settings
 
 from .assets import GROUP, snapshot_assets
-from .partitions import daily_partitions
 from .resources import AssistantsApiResource, WarehouseResource
 
 snapshot_job = define_asset_job(
     "assistants_snapshot",
-    selection=AssetSelection.groups(GROUP),
-    partitions_def=daily_partitions,
+    selection=AssetSelection.groups(GROUP),  # daily partitions come with the selected assets
     description="Fetch, flatten and load one day's snapshot of every assistant.",
 )
 
