@@ -1,16 +1,14 @@
-"""``assistants-export``: run the snapshot assets in-process from a terminal or cron.
+"""``assistants-export snapshot``: fetch, flatten and load one day, running the Dagster assets in-process.
 
-Exit status 0 on success; on failure, non-zero and one line on stderr that says
-what to fix (Dagster's own logs appear only with ``--verbose``).
+Dagster's own logs appear only with ``--verbose``; a progress bar shows on a terminal.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,27 +20,13 @@ from rich.table import Table
 
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.config import ClientConfig
-from connectors.openai_assistants.errors import ConfigError, ConnectorError
+from connectors.openai_assistants.errors import ConfigError
 
-from . import progress
-from .assets import DUCKDB_ASSET, snapshot_assets
-from .partitions import daily_partitions
-from .resources import AssistantsApiResource, WarehouseResource
-
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-
-
-def _warehouse_option(function: Any) -> Any:
-    return click.option("--warehouse", type=click.Path(file_okay=False), default=None,
-                        help=f"Warehouse folder (default ${settings.DEFAULT_WAREHOUSE_ENV} or "
-                             f"{settings.DEFAULT_WAREHOUSE}).")(function)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="assistants-export")
-def cli() -> None:
-    """Export OpenAI Assistants API configurations to Parquet and DuckDB."""
+from .. import progress
+from ..assets import DUCKDB_ASSET, snapshot_assets
+from ..partitions import daily_partitions
+from ..resources import AssistantsApiResource, WarehouseResource
+from . import cli, warehouse_option
 
 
 @cli.command()
@@ -53,7 +37,7 @@ def cli() -> None:
               help="File of IDs: one per line, CSV with an assistant_id column, or a JSON array.")
 @click.option("--discover", is_flag=True, help="List every assistant instead of fetching given IDs.")
 @click.option("--base-url", help=f"API root (default $OPENAI_BASE_URL or {settings.DEFAULT_BASE_URL}).")
-@_warehouse_option
+@warehouse_option
 @click.option("--concurrency", type=int, help=f"Requests in flight (default {settings.DEFAULT_CONCURRENCY}).")
 @click.option("--requests-per-minute", type=float, help="Cap on request starts per minute.")
 @click.option("--auth-style", type=click.Choice(["bearer", "azure"]), help="Default $ASSISTANTS_AUTH_STYLE or bearer.")
@@ -91,31 +75,6 @@ def snapshot(snapshot_date: str | None, ids: str | None, ids_file: str | None, d
         raise click.ClickException(_failure_message(result))
     if not quiet:
         _print_summary(result, date, WarehouseResource(path=warehouse).root())
-
-
-def run(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit status; every failure is one line on stderr."""
-    try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="assistants-export",
-                 standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("error: aborted", err=True)
-        return 130
-    except click.UsageError as exc:
-        click.echo(f"error: {exc.format_message()} (see --help)", err=True)
-        return EXIT_USAGE
-    except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
-        return EXIT_FAILURE
-    except ConnectorError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return EXIT_FAILURE
-    return 0
-
-
-def main() -> None:
-    """Console-script entry point."""
-    sys.exit(run())
 
 
 # --- helpers ----------------------------------------------------------------
@@ -221,6 +180,3 @@ def _json_metadata(result: ExecuteInProcessResult, asset: str, key: str) -> dict
             return dict(value) if isinstance(value, Mapping) else {}
     return {}
 
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,63 @@
+"""``assistants-export``: the command line, one module per command.
+
+Every command takes ``--warehouse DIR`` (default ``$ASSISTANTS_WAREHOUSE`` or
+``./data``). Exit status 0 on success; on failure, non-zero and one line on
+stderr that says what to fix.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from connectors.openai_assistants import settings
+from connectors.openai_assistants.errors import ConnectorError
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def warehouse_option(function: Any) -> Any:
+    """The ``--warehouse`` option every command shares."""
+    return click.option("--warehouse", type=click.Path(file_okay=False), default=None,
+                        help=f"Warehouse folder (default ${settings.DEFAULT_WAREHOUSE_ENV} or "
+                             f"{settings.DEFAULT_WAREHOUSE}).")(function)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="assistants-export")
+def cli() -> None:
+    """Export OpenAI Assistants API configurations to Parquet and DuckDB."""
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit status; every failure is one line on stderr."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="assistants-export",
+                 standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        return 130
+    except click.UsageError as exc:
+        click.echo(f"error: {exc.format_message()} (see --help)", err=True)
+        return EXIT_USAGE
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return EXIT_FAILURE
+    except ConnectorError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_FAILURE
+    return 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())
+
+
+
+# Commands register themselves on ``cli`` when imported.
+from . import snapshot  # noqa: E402,F401

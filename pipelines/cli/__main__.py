@@ -1,0 +1,5 @@
+"""``python -m pipelines.cli`` is ``assistants-export``."""
+
+from . import main
+
+main()
