@@ -18,6 +18,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import math
 import re
 import time
 from collections import Counter
@@ -371,9 +372,7 @@ class AssistantsClient:
     def _judge_payload(self, assistant_id: str, payload: Any, text: str, attempts: int,
                        status: int) -> FetchResult:
         now = utcnow()
-        problems = validate_assistant(payload)
-        if not problems and _LONE_SURROGATE_ESCAPE.search(text) and not _encodable(payload):
-            problems = ["$: a string holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not Unicode text"]
+        problems = validate_assistant(payload) or _unstorable(payload, text)
         if not problems and payload.get("id") != assistant_id:
             problems = [f"id: the answer is for {str(payload.get('id'))[:80]!r}, not the ID asked for"]
         if problems:
@@ -436,7 +435,31 @@ def _failure_text(exc: BaseException) -> tuple[str, str]:
 
 
 _LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-"""A cheap pre-check: only bodies with a surrogate escape need the full walk of :func:`_encodable`."""
+_NON_FINITE = re.compile(r"NaN|Infinity")
+
+
+def _unstorable(payload: Any, text: str) -> list[str]:
+    """Problems JSON parsers let through but that cannot be stored faithfully.
+
+    Python's ``json`` accepts ``NaN``/``Infinity`` (not JSON at all) and unpaired
+    surrogate escapes (JSON, but not Unicode text). The regular expressions are a
+    cheap pre-check so that ordinary bodies never pay for the full walk.
+    """
+    if _NON_FINITE.search(text) and not _finite(payload):
+        return ["$: a number is NaN or Infinity, which JSON does not allow"]
+    if _LONE_SURROGATE_ESCAPE.search(text) and not _encodable(payload):
+        return ["$: a string holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not Unicode text"]
+    return []
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
 
 
 def _encodable(value: Any) -> bool:

@@ -271,3 +271,13 @@ def test_a_lone_surrogate_escape_is_quarantined_not_a_crash():
     result = run(rec, lambda c: c.retrieve("asst_1"))
     assert result.outcome is Outcome.INVALID and "surrogate" in result.message
     assert result.body == text and result.body.encode("utf-8")
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_are_quarantined_not_a_crash(literal):
+    """Free-form JSON (function parameters) has no bounds, so only this check stops NaN reaching the hash."""
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"minimum": 0}}}
+    text = json.dumps(assistant(tools=[tool]), separators=(",", ":")).replace('"minimum":0', f'"minimum":{literal}')
+    rec = Recorder(lambda req, n: httpx.Response(200, text=text, headers={"content-type": "application/json"}))
+    result = run(rec, lambda c: c.retrieve("asst_1"))
+    assert result.outcome is Outcome.INVALID and "NaN or Infinity" in result.message
