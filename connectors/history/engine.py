@@ -1,0 +1,332 @@
+"""The SCD2 history and the change log, replayed from the stored snapshots.
+
+What a snapshot date says about an assistant:
+
+* **present** (in ``assistants``): its configuration, identified by ``content_hash``;
+* **deleted**: a ``not_found`` in ``fetch_errors``, or absent from a *discover*
+  snapshot (a complete listing);
+* **unknown**: ``failed``, ``invalid`` or ``rejected_id``, or simply not asked
+  for in an ``ids`` snapshot. Unknown changes nothing: the last known version
+  stays open.
+
+Replaying the dates in order gives the history, so the history is a pure
+function of the stored snapshots. To add a night (or backfill an old one) only
+the dates from the earliest affected one onward are replayed, starting from the
+versions that were open the day before; dates already replayed are the ones with
+an ``assistant_changes`` partition. The mass-deletion guard runs before anything
+is written: when one date would delete more than a threshold of the live
+assistants, the whole step fails and the history stays as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from connectors import failpoints
+from connectors.openai_assistants.errors import RunAbortedError
+from connectors.openai_assistants.hashing import canonical_json
+from connectors.openai_assistants.schemas import (
+    ASSISTANT_CHANGES,
+    ASSISTANT_HISTORY,
+    ASSISTANTS,
+    FETCH_ERRORS,
+    HISTORY_CONFIG_COLUMNS,
+    SNAPSHOT_RUNS,
+)
+from connectors.warehouse import DuckDBStore, ParquetStore
+
+from .changes import diff
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MASS_DELETION_THRESHOLD = 0.2
+
+CREATED, UPDATED, DELETED, RESTORED = "created", "updated", "deleted", "restored"
+
+
+class MassDeletionError(RunAbortedError):
+    """One snapshot would delete more than the allowed share of the live assistants."""
+
+
+@dataclass(slots=True)
+class Version:
+    """An open version during the replay."""
+
+    assistant_id: str
+    valid_from: dt.date
+    content_hash: str
+    is_deleted: bool
+    config: dict[str, Any]
+    payload_date: dt.date
+    """A snapshot date whose ``assistants`` row holds this version's payload (for diffs)."""
+
+
+@dataclass
+class HistoryResult:
+    """What one run of the history step did, for logs and materialization metadata."""
+
+    start: dt.date | None
+    dates: list[dt.date] = field(default_factory=list)
+    versions_opened: int = 0
+    versions_closed: int = 0
+    changes: Counter[str] = field(default_factory=Counter)
+    """Assistants per change type."""
+    field_changes: int = 0
+    versions_total: int = 0
+    current_live: int = 0
+
+
+@dataclass
+class _Day:
+    present: dict[str, str]
+    not_found: set[str]
+    unknown: set[str]
+    complete: bool
+
+
+def rebuild_history(warehouse: str | Path, from_date: dt.date | None = None, *, allow_mass_deletion: bool = False,
+                    threshold: float = DEFAULT_MASS_DELETION_THRESHOLD) -> HistoryResult:
+    """Replay the snapshots from the earliest affected date and replace the history tables.
+
+    ``from_date`` is the date that was just (re)written; dates never replayed
+    before are included too. Raises :class:`MassDeletionError` before writing
+    anything when a date deletes too much and ``allow_mass_deletion`` is off.
+    """
+    store = ParquetStore(warehouse)
+    dates = _replayable_dates(store)
+    start = _start_date(store, dates, from_date)
+    result = HistoryResult(start)
+    if start is None:
+        return result
+    existing = store.read_table_file(ASSISTANT_HISTORY)
+    kept, state = _resume(existing, start)
+    new_rows: list[dict[str, Any]] = []
+    changes: dict[dt.date, list[dict[str, Any]]] = {}
+    for date in (d for d in dates if d >= start):
+        day = _read_day(store, date)
+        deletions = _deletions(day, state)
+        _guard(store, date, deletions, state, allow_mass_deletion, threshold)
+        changes[date] = _apply(store, date, day, deletions, state, new_rows, result)
+        result.dates.append(date)
+    history = _history_table(kept, new_rows, state)
+    result.versions_total = history.num_rows
+    result.current_live = sum(1 for v in state.values() if not v.is_deleted)
+    _write(store, warehouse, history, changes, start)
+    log.info("history replayed %d date(s) from %s: %d versions opened, %d closed, changes %s",
+             len(result.dates), start, result.versions_opened, result.versions_closed, dict(result.changes))
+    return result
+
+
+# --- where to start ----------------------------------------------------------------
+
+def _replayable_dates(store: ParquetStore) -> list[dt.date]:
+    """Dates whose snapshot is complete: fetched (``snapshot_runs``) *and* flattened (``assistants``).
+
+    A date fetched but not yet flattened (a run killed in between) would look
+    like an empty listing, and in discover mode an empty listing deletes
+    everyone; such a date waits until its flatten step has run.
+    """
+    flattened = set(store.dates(ASSISTANTS.name))
+    dates = []
+    for date in store.dates(SNAPSHOT_RUNS.name):
+        if date in flattened:
+            dates.append(date)
+        else:
+            log.warning("history skips %s: fetched but not flattened yet (re-run that date)", date)
+    return dates
+
+
+def _start_date(store: ParquetStore, dates: list[dt.date], from_date: dt.date | None) -> dt.date | None:
+    if not dates:
+        return None
+    if store.read_table_file(ASSISTANT_HISTORY) is None:
+        return dates[0]
+    replayed = set(store.dates(ASSISTANT_CHANGES.name))
+    candidates = [d for d in dates if d not in replayed]
+    if from_date is not None:
+        candidates.append(from_date)
+    return min(candidates) if candidates else None
+
+
+def _resume(existing: pa.Table | None, start: dt.date) -> tuple[pa.Table | None, dict[str, Version]]:
+    """Versions closed before ``start`` (kept as they are) and the versions open on the day before."""
+    if existing is None:
+        return None, {}
+    valid_from, valid_to = existing.column("valid_from"), existing.column("valid_to")
+    before = pc.less(valid_from, pa.scalar(start, pa.date32()))
+    closed = pc.and_(before, pc.fill_null(pc.less(valid_to, pa.scalar(start, pa.date32())), False))
+    kept = existing.filter(closed)
+    reopened = existing.filter(pc.and_(before, pc.invert(closed))).to_pylist()
+    closed_at: dict[tuple[str, dt.date], dt.date] = {
+        (row["assistant_id"], row["valid_to"]): row["valid_from"]
+        for row in kept.select(["assistant_id", "valid_from", "valid_to"]).to_pylist()
+    }
+    state = {}
+    for row in reopened:
+        payload_date = row["valid_from"]
+        if row["is_deleted"]:  # a tombstone's payload is the one of the version it closed
+            payload_date = closed_at.get((row["assistant_id"], row["valid_from"]), row["valid_from"])
+        state[row["assistant_id"]] = Version(row["assistant_id"], row["valid_from"], row["content_hash"],
+                                             row["is_deleted"], _config(row), payload_date)
+    return kept, state
+
+
+# --- one date ----------------------------------------------------------------------
+
+def _read_day(store: ParquetStore, date: dt.date) -> _Day:
+    present_table = store.read(ASSISTANTS, date, columns=["assistant_id", "content_hash"])
+    present = dict(zip(present_table.column("assistant_id").to_pylist(),
+                       present_table.column("content_hash").to_pylist(), strict=True))
+    errors = store.read(FETCH_ERRORS, date, columns=["assistant_id", "outcome"]).to_pylist()
+    not_found = {e["assistant_id"] for e in errors if e["outcome"] == "not_found"}
+    unknown = {e["assistant_id"] for e in errors if e["outcome"] != "not_found"}
+    modes = store.read(SNAPSHOT_RUNS, date, columns=["mode"]).column("mode").to_pylist()
+    return _Day(present, not_found, unknown, complete=modes == ["discover"])
+
+
+def _deletions(day: _Day, state: dict[str, Version]) -> list[str]:
+    """Live assistants this date deletes: confirmed not found, or missing from a complete listing."""
+    live = (i for i, v in state.items() if not v.is_deleted)
+    if day.complete:
+        return sorted(i for i in live if i not in day.present and i not in day.unknown)
+    return sorted(i for i in live if i in day.not_found)
+
+
+def _guard(store: ParquetStore, date: dt.date, deletions: list[str], state: dict[str, Version],
+           allowed: bool, threshold: float) -> None:
+    live = sum(1 for v in state.values() if not v.is_deleted)
+    if allowed or not live or len(deletions) <= threshold * live:
+        return
+    recorded = store.read(ASSISTANT_CHANGES, date, columns=["assistant_id", "change_type"]).to_pylist()
+    if set(deletions) <= {r["assistant_id"] for r in recorded if r["change_type"] == DELETED}:
+        return  # these deletions were applied (and allowed) when this date was first replayed
+    raise MassDeletionError(
+        f"the snapshot of {date} would delete {len(deletions)} of {live} current assistants "
+        f"({len(deletions) / live:.0%}, above the {threshold:.0%} guard); the history was not changed. "
+        "If the deletions are real, re-run with --allow-mass-deletion (Dagster: allow_mass_deletion: true "
+        "in the history step's config)"
+    )
+
+
+def _apply(store: ParquetStore, date: dt.date, day: _Day, deletions: list[str], state: dict[str, Version],
+           new_rows: list[dict[str, Any]], result: HistoryResult) -> list[dict[str, Any]]:
+    """Advance ``state`` by one date; returns that date's change rows."""
+    touched = sorted(i for i, h in day.present.items()
+                     if i not in state or state[i].is_deleted or state[i].content_hash != h)
+    now = _rows_by_id(store.read(ASSISTANTS, date, ids=touched))
+    earlier = _payloads(store, [state[i] for i in [*touched, *deletions] if i in state])
+    rows: list[dict[str, Any]] = []
+    for assistant_id in touched:
+        row = now[assistant_id]
+        payload = json.loads(row["raw_json"])
+        previous = state.get(assistant_id)
+        if previous is None:
+            kind = CREATED
+            rows.append(_whole(date, assistant_id, CREATED, None, payload))
+        else:
+            old_payload = earlier[assistant_id]
+            kind = RESTORED if previous.is_deleted else UPDATED
+            if kind == RESTORED:
+                rows.append(_whole(date, assistant_id, RESTORED, old_payload, payload))
+            rows += [_field(date, assistant_id, kind, change.path, change.old, change.new)
+                     for change in diff(old_payload, payload)]
+            new_rows.append(_closed(previous, date))
+            result.versions_closed += 1
+        state[assistant_id] = Version(assistant_id, date, row["content_hash"], False, _config(row), date)
+        result.versions_opened += 1
+        result.changes[kind] += 1
+    for assistant_id in deletions:
+        previous = state[assistant_id]
+        rows.append(_whole(date, assistant_id, DELETED, earlier[assistant_id], None))
+        new_rows.append(_closed(previous, date))
+        state[assistant_id] = replace(previous, valid_from=date, is_deleted=True)
+        result.versions_closed += 1
+        result.versions_opened += 1
+        result.changes[DELETED] += 1
+    result.field_changes += sum(1 for r in rows if r["field"] is not None)
+    return rows
+
+
+def _payloads(store: ParquetStore, versions: list[Version]) -> dict[str, dict[str, Any]]:
+    """The stored payload of each version, read from the snapshot that holds it."""
+    by_date: dict[dt.date, list[str]] = {}
+    for version in versions:
+        by_date.setdefault(version.payload_date, []).append(version.assistant_id)
+    payloads = {}
+    for date, ids in by_date.items():
+        table = store.read(ASSISTANTS, date, columns=["assistant_id", "raw_json"], ids=ids)
+        for assistant_id, raw in zip(table.column("assistant_id").to_pylist(),
+                                     table.column("raw_json").to_pylist(), strict=True):
+            payloads[assistant_id] = json.loads(raw)
+    for version in versions:
+        if version.assistant_id not in payloads:
+            raise RunAbortedError(
+                f"the history needs {version.assistant_id}'s payload from the snapshot of {version.payload_date}, "
+                "but that partition no longer holds it: re-run the flatten step for that date (a backfill)"
+            )
+    return payloads
+
+
+# --- rows ----------------------------------------------------------------------------
+
+def _rows_by_id(table: pa.Table) -> dict[str, dict[str, Any]]:
+    return {row["assistant_id"]: row for row in table.to_pylist()}
+
+
+def _config(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: row[name] for name in HISTORY_CONFIG_COLUMNS}
+
+
+def _closed(version: Version, valid_to: dt.date) -> dict[str, Any]:
+    return _version_row(version, valid_to)
+
+
+def _version_row(version: Version, valid_to: dt.date | None) -> dict[str, Any]:
+    return {"assistant_id": version.assistant_id, "valid_from": version.valid_from, "valid_to": valid_to,
+            "is_current": valid_to is None, "is_deleted": version.is_deleted,
+            "content_hash": version.content_hash, **version.config}
+
+
+def _whole(date: dt.date, assistant_id: str, kind: str, old: Any, new: Any) -> dict[str, Any]:
+    return _field(date, assistant_id, kind, None, None if old is None else canonical_json(old),
+                  None if new is None else canonical_json(new))
+
+
+def _field(date: dt.date, assistant_id: str, kind: str, path: str | None, old: str | None,
+           new: str | None) -> dict[str, Any]:
+    return {"snapshot_date": date, "assistant_id": assistant_id, "change_type": kind, "field": path,
+            "old_value": old, "new_value": new}
+
+
+def _history_table(kept: pa.Table | None, new_rows: list[dict[str, Any]], state: dict[str, Version]) -> pa.Table:
+    open_rows = [_version_row(v, None) for v in state.values()]
+    fresh = pa.Table.from_pylist([*new_rows, *open_rows], schema=ASSISTANT_HISTORY.schema)
+    table = pa.concat_tables([kept, fresh]) if kept is not None else fresh
+    return table.sort_by([("assistant_id", "ascending"), ("valid_from", "ascending")])
+
+
+# --- writing ---------------------------------------------------------------------------
+
+def _write(store: ParquetStore, warehouse: str | Path, history: pa.Table,
+           changes: dict[dt.date, list[dict[str, Any]]], start: dt.date) -> None:
+    """Parquet first (the source of truth), then DuckDB in one transaction."""
+    for date, rows in changes.items():
+        rows.sort(key=lambda r: (r["assistant_id"], r["field"] is not None, r["change_type"], r["field"] or ""))
+        store.write(ASSISTANT_CHANGES, date, pa.Table.from_pylist(rows, schema=ASSISTANT_CHANGES.schema))
+    for date in store.dates(ASSISTANT_CHANGES.name):
+        if date >= start and date not in changes:
+            store.remove_partition(ASSISTANT_CHANGES.name, date)
+    failpoints.reach("history")
+    history_file = store.write_table_file(ASSISTANT_HISTORY, history)
+    change_files = [f for d in store.dates(ASSISTANT_CHANGES.name)
+                    for f in store.partition_files(ASSISTANT_CHANGES.name, d)]
+    DuckDBStore(warehouse).replace_history(history_file, change_files)

@@ -1,0 +1,113 @@
+"""``assistants-export history``, ``diff`` and ``as-of``: reading the change history.
+
+All three read ``assistants.duckdb`` (read-only) with the ready queries in
+``sql/audit/``; they never touch the API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import duckdb
+import pyarrow as pa
+from rich.console import Console
+from rich.table import Table
+
+import sql
+from connectors.openai_assistants import settings
+from connectors.warehouse import DuckDBStore
+
+from ..resources import WarehouseResource
+from . import cli, warehouse_option
+
+VALUE_WIDTH = 60
+
+
+@cli.command()
+@click.argument("assistant_id")
+@warehouse_option
+def history(assistant_id: str, warehouse: str | None) -> None:
+    """The timeline of one assistant: every version and what changed when it began."""
+    versions = _query(warehouse, "audit/assistant_timeline", assistant_id=assistant_id)
+    if not versions:
+        raise click.ClickException(f"no history for {assistant_id!r} in the warehouse")
+    changes = _query(warehouse, "audit/changes_of_assistant", assistant_id=assistant_id)
+    console = Console()
+    console.print(f"History of {assistant_id}")
+    for version in versions:
+        until = version["valid_to"] or "now"
+        what = "deleted, last seen as" if version["is_deleted"] else f"{version['change_type']}:"
+        console.print(f"\n[bold]{version['valid_from']} → {until}[/bold]  {what} {version['name']!s} "
+                      f"({version['model']})", highlight=False)
+        rows = [c for c in changes if c["snapshot_date"] == version["valid_from"] and c["field"] is not None]
+        if rows:
+            table = Table("field", "before", "after")
+            for change in rows:
+                table.add_row(change["field"], _short(change["old_value"]), _short(change["new_value"]))
+            console.print(table)
+
+
+@cli.command(name="diff")
+@click.option("--from", "from_date", required=True, metavar="YYYY-MM-DD", help="Changes after this date...")
+@click.option("--to", "to_date", required=True, metavar="YYYY-MM-DD", help="...up to this date (included).")
+@warehouse_option
+def diff_command(from_date: str, to_date: str, warehouse: str | None) -> None:
+    """A summary table of what changed after --from up to --to."""
+    start, end = _date(from_date, "--from"), _date(to_date, "--to")
+    if end < start:
+        raise click.BadParameter("--to must not be before --from", param_hint="--to")
+    rows = _query(warehouse, "audit/changes_between", from_date=start, to_date=end)
+    table = Table("assistant_id", "name", "change", "fields changed", title=f"Changes after {start} up to {end}")
+    for row in rows:
+        table.add_row(row["assistant_id"], str(row["name"] or ""), row["change_types"],
+                      _short(row["fields"] or "", VALUE_WIDTH))
+    console = Console()
+    console.print(table)
+    console.print(f"{len(rows)} assistant(s) changed")
+
+
+@cli.command(name="as-of")
+@click.argument("date")
+@warehouse_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
+def as_of(date: str, warehouse: str | None, as_json: bool) -> None:
+    """Time travel: every assistant's configuration as it was on DATE."""
+    day = _date(date, "DATE")
+    rows = _query(warehouse, "audit/config_as_of", as_of=day)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, default=str, ensure_ascii=False))
+        return
+    table = Table("assistant_id", "name", "model", "tools", "since", title=f"Assistants as of {day}")
+    for row in rows:
+        table.add_row(row["assistant_id"], str(row["name"] or ""), str(row["model"]), str(row["tool_count"]),
+                      str(row["valid_from"]))
+    Console().print(table)
+
+
+def _query(warehouse: str | None, name: str, **params: Any) -> list[dict[str, Any]]:
+    root = WarehouseResource(path=warehouse).root()
+    if not (Path(root) / settings.DUCKDB_FILENAME).is_file():
+        raise click.ClickException(f"no warehouse at {root}: run assistants-export snapshot first")
+    try:
+        result: pa.Table = DuckDBStore(root).query(sql.load(name), params)
+    except duckdb.CatalogException:
+        raise click.ClickException(f"{root} has no history yet: run assistants-export snapshot first") from None
+    return result.to_pylist()
+
+
+def _date(value: str, hint: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-11-21", param_hint=hint) from None
+
+
+def _short(value: str | None, width: int = VALUE_WIDTH) -> str:
+    if value is None:
+        return "—"
+    return value if len(value) <= width else value[: width - 1] + "…"

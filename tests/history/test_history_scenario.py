@@ -1,0 +1,340 @@
+"""A five-day scenario served by the sandbox: the history and change log must come out exactly as expected,
+whatever order the days are run in, however often."""
+
+import copy
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+
+import sql
+from connectors.history import MassDeletionError, rebuild_history
+from connectors.openai_assistants.config import ClientConfig, Secret
+from connectors.openai_assistants.hashing import canonical_json, content_hash
+from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
+from connectors.warehouse import DuckDBStore
+from pipelines.cli import run
+from sandbox.faults import Fault, FaultPlan
+from sandbox.fixtures import StaticCatalog
+from sandbox.server import SandboxServer
+
+KEY = "sk-history-Hq3mW8zR5tYu"
+D1, D2, D3, D4, D5 = (dt.date(2026, 11, day) for day in range(1, 6))
+A, B, C, D = "asst_AAAAAAAAAAAAAAAAAAAAAAAA", "asst_BBBBBBBBBBBBBBBBBBBBBBBB", \
+    "asst_CCCCCCCCCCCCCCCCCCCCCCCC", "asst_DDDDDDDDDDDDDDDDDDDDDDDD"
+IDS = (A, B, C, D)
+
+
+def assistant(assistant_id, name, **fields):
+    body = {"id": assistant_id, "object": "assistant", "created_at": 1_762_000_000, "name": name,
+            "description": None, "model": "gpt-4o", "instructions": "v1", "tools": [], "metadata": {},
+            "temperature": 1.0, "top_p": 1.0, "response_format": "auto"}
+    body.update(fields)
+    return body
+
+
+def function(name, **properties):
+    return {"type": "function", "function": {"name": name, "parameters": {"type": "object",
+                                                                          "properties": properties}}}
+
+
+CODE, SEARCH = {"type": "code_interpreter"}, {"type": "file_search"}
+LOOKUP, F_A, F_B = function("lookup", q={"type": "string"}), function("f_a", x={"type": "integer"}), function("f_b")
+
+
+def evolve(body, **changes):
+    new = copy.deepcopy(body)
+    new.update(copy.deepcopy(changes))
+    return new
+
+
+A1 = assistant(A, "Alpha", tools=[CODE, LOOKUP, SEARCH], metadata={"team": "x", "old": "1"},
+               tool_resources={"file_search": {"vector_store_ids": ["vs_1"]}})
+A2 = evolve(A1, model="gpt-4.1", metadata={"team": "y", "new": "2"})
+A3 = evolve(A2, instructions="v2", metadata={"new": "2", "team": "y"})  # reordered metadata is no change
+A4 = evolve(A3, tool_resources={"file_search": {"vector_store_ids": ["vs_2"]}})
+A5 = evolve(A4, tools=[SEARCH, LOOKUP, CODE])
+B1 = assistant(B, "Beta", tools=[CODE, F_A])
+B2 = evolve(B1, tools=[CODE, F_A, F_B])
+B3 = evolve(B2, tools=[F_A, F_B])
+B4 = evolve(B3, tools=[function("f_a", x={"type": "number"}), F_B])
+C1 = assistant(C, "Gamma")
+C2 = evolve(C1, name="Gamma 2")
+D_1 = assistant(D, "Delta", response_format={"type": "json_schema", "json_schema": {"name": "out", "strict": True}})
+D_2 = evolve(D_1, response_format={"type": "json_schema", "json_schema": {"name": "out", "strict": False}})
+
+# Day by day: what the server holds, whether the day is a discover listing, and which IDs always fail.
+DAYS = {
+    D1: ([A1, B1, C1], False, set()),
+    D2: ([A2, B2, C1, D_1], False, set()),
+    D3: ([A3, B3, D_1], False, {D}),  # C is gone (404); D's fetch fails: not a deletion
+    D4: ([A4, B4, C2, D_2], False, set()),  # C comes back
+    D5: ([A5, B4, C2], True, set()),  # a discover listing without D: D is deleted
+}
+
+J = canonical_json
+EXPECTED_CHANGES = sorted([
+    (D1, A, "created", None, None, J(A1)), (D1, B, "created", None, None, J(B1)),
+    (D1, C, "created", None, None, J(C1)),
+    (D2, A, "updated", "model", J("gpt-4o"), J("gpt-4.1")),
+    (D2, A, "updated", "metadata.team", J("x"), J("y")),
+    (D2, A, "updated", "metadata.new", None, J("2")),
+    (D2, A, "updated", "metadata.old", J("1"), None),
+    (D2, B, "updated", "tools[2]", None, J(F_B)),
+    (D2, D, "created", None, None, J(D_1)),
+    (D3, A, "updated", "instructions", J("v1"), J("v2")),
+    (D3, B, "updated", "tools[0]", J(CODE), None),
+    (D3, C, "deleted", None, J(C1), None),
+    (D4, A, "updated", "tool_resources.file_search.vector_store_ids", J(["vs_1"]), J(["vs_2"])),
+    (D4, B, "updated", "tools[0].function.parameters", J(F_A["function"]["parameters"]),
+     J(B4["tools"][0]["function"]["parameters"])),
+    (D4, C, "restored", None, J(C1), J(C2)),
+    (D4, C, "restored", "name", J("Gamma"), J("Gamma 2")),
+    (D4, D, "updated", "response_format.json_schema.strict", J(True), J(False)),
+    (D5, A, "updated", "tools", J(["code_interpreter", "function:lookup", "file_search"]),
+     J(["file_search", "function:lookup", "code_interpreter"])),
+    (D5, D, "deleted", None, J(D_2), None),
+], key=str)
+
+# (assistant, valid_from, valid_to, is_deleted, the payload whose hash and name the version carries)
+EXPECTED_VERSIONS = [
+    (A, D1, D2, False, A1), (A, D2, D3, False, A2), (A, D3, D4, False, A3), (A, D4, D5, False, A4),
+    (A, D5, None, False, A5),
+    (B, D1, D2, False, B1), (B, D2, D3, False, B2), (B, D3, D4, False, B3), (B, D4, None, False, B4),
+    (C, D1, D3, False, C1), (C, D3, D4, True, C1), (C, D4, None, False, C2),
+    (D, D2, D4, False, D_1), (D, D4, D5, False, D_2), (D, D5, None, True, D_2),
+]
+
+
+@pytest.fixture
+def server():
+    with SandboxServer(StaticCatalog([]), api_key=KEY) as srv:
+        yield srv
+
+
+def serve_day(server, date):
+    bodies, _, failing = DAYS[date]
+    server.catalog = StaticCatalog(bodies)
+    # Transient faults on every day (retried away) and, on day 3, an ID that always fails.
+    server.faults = FaultPlan(rate=0.3, seed=date.day, kinds=(Fault.SERVER_ERROR, Fault.RATE_LIMIT_MS),
+                              retry_after_ms=5, always_fail_ids=frozenset(failing))
+    server.stats.reset()
+
+
+SCENARIO_THRESHOLD = 0.5
+"""Deleting 1 of 4 assistants (days 3 and 5) is 25 %, above the default guard of 20 %."""
+
+
+def snapshot_day(server, warehouse, date, **history_options):
+    serve_day(server, date)
+    config = ClientConfig(api_key=Secret(KEY), base_url=server.base_url, initial_retry_delay=0.01,
+                          max_retry_delay=0.02, max_attempts=3)
+    source = IdSource(discover=True) if DAYS[date][1] else IdSource(ids=IDS)
+    fetch_snapshot(config, source, date, warehouse)
+    flatten_snapshot(date, warehouse)
+    load_duckdb(date, warehouse)
+    return rebuild_history(warehouse, date, **{"threshold": SCENARIO_THRESHOLD, **history_options})
+
+
+def history_rows(warehouse):
+    table = ds.dataset(str(warehouse / "parquet" / "assistant_history")).to_table()
+    return sorted(table.to_pylist(), key=lambda r: (r["assistant_id"], r["valid_from"]))
+
+
+def change_rows(warehouse):
+    table = ds.dataset(str(warehouse / "parquet" / "assistant_changes")).to_table()
+    return sorted(((r["snapshot_date"], r["assistant_id"], r["change_type"], r["field"], r["old_value"],
+                    r["new_value"]) for r in table.to_pylist()), key=str)
+
+
+def duck(warehouse, statement, **params):
+    return DuckDBStore(warehouse).query(statement, params).to_pylist()
+
+
+def assert_matches_expected(warehouse):
+    assert change_rows(warehouse) == EXPECTED_CHANGES
+    versions = history_rows(warehouse)
+    assert [(v["assistant_id"], v["valid_from"], v["valid_to"], v["is_deleted"], v["content_hash"], v["name"])
+            for v in versions] == [(i, f, t, d, content_hash(p), p["name"]) for i, f, t, d, p in EXPECTED_VERSIONS]
+    assert all(v["is_current"] == (v["valid_to"] is None) for v in versions)
+    # DuckDB holds exactly the same rows as the Parquet files.
+    in_duckdb = duck(warehouse, "SELECT * FROM assistant_history ORDER BY assistant_id, valid_from")
+    assert [json.dumps(r, default=str, sort_keys=True) for r in in_duckdb] == \
+        [json.dumps(r, default=str, sort_keys=True) for r in versions]
+    changes_in_duckdb = duck(warehouse, "SELECT * FROM assistant_changes")
+    assert sorted(((r["snapshot_date"], r["assistant_id"], r["change_type"], r["field"], r["old_value"],
+                    r["new_value"]) for r in changes_in_duckdb), key=str) == EXPECTED_CHANGES
+
+
+@pytest.mark.parametrize("order", [
+    [D1, D2, D3, D4, D5],
+    [D3, D1, D5, D2, D4],
+    [D1, D2, D2, D3, D1, D4, D5, D5, D3],
+], ids=["in-order", "out-of-order", "with-reruns"])
+def test_history_is_the_same_whatever_the_order(server, tmp_path, order):
+    for date in order:
+        snapshot_day(server, tmp_path, date, allow_mass_deletion=True)
+    assert_matches_expected(tmp_path)
+
+
+def test_adding_a_night_replays_only_that_night(server, tmp_path):
+    for date in (D1, D2, D3, D4):
+        snapshot_day(server, tmp_path, date)
+    result = snapshot_day(server, tmp_path, D5)
+    assert result.dates == [D5]
+    assert (result.changes["updated"], result.changes["deleted"]) == (1, 1)
+    assert_matches_expected(tmp_path)
+
+
+def test_a_backfill_replays_from_the_old_date_onward(server, tmp_path):
+    for date in (D1, D3, D4, D5):
+        snapshot_day(server, tmp_path, date, allow_mass_deletion=True)
+    assert snapshot_day(server, tmp_path, D2).dates == [D2, D3, D4, D5]
+    assert_matches_expected(tmp_path)
+
+
+def test_a_server_answering_404_to_everything_never_wipes_the_history(server, tmp_path):
+    for date in (D1, D2):
+        snapshot_day(server, tmp_path, date)
+    before = (history_rows(tmp_path), change_rows(tmp_path))
+    DAYS_EMPTY = dt.date(2026, 11, 3)
+    server.catalog = StaticCatalog([])  # every ID answers "No assistant found"
+    config = ClientConfig(api_key=Secret(KEY), base_url=server.base_url)
+    fetch_snapshot(config, IdSource(ids=IDS), DAYS_EMPTY, tmp_path)
+    flatten_snapshot(DAYS_EMPTY, tmp_path)
+    load_duckdb(DAYS_EMPTY, tmp_path)
+    with pytest.raises(MassDeletionError, match=r"would delete 4 of 4 current assistants .*--allow-mass-deletion"):
+        rebuild_history(tmp_path, DAYS_EMPTY)
+    assert (history_rows(tmp_path), change_rows(tmp_path)) == before
+
+    allowed = rebuild_history(tmp_path, DAYS_EMPTY, allow_mass_deletion=True)
+    assert allowed.changes["deleted"] == 4 and allowed.current_live == 0
+    # Replaying through the approved date later (a backfill of D1) needs no new approval.
+    assert rebuild_history(tmp_path, D1).dates == [D1, D2, DAYS_EMPTY]
+
+
+def test_the_audit_queries_answer_the_scenario(server, tmp_path):
+    for date in (D1, D2, D3, D4, D5):
+        snapshot_day(server, tmp_path, date)
+
+    def audit(name, **params):
+        return duck(tmp_path, sql.load(f"audit/{name}"), **params)
+
+    on_d2 = audit("changes_on_date", snapshot_date=D2)
+    assert {(r["assistant_id"], r["change_type"], r["field"]) for r in on_d2} == {
+        (A, "updated", "model"), (A, "updated", "metadata.team"), (A, "updated", "metadata.new"),
+        (A, "updated", "metadata.old"), (B, "updated", "tools[2]"), (D, "created", None)}
+
+    timeline = audit("assistant_timeline", assistant_id=C)
+    assert [(r["valid_from"], r["valid_to"], r["change_type"], r["is_deleted"], r["fields"]) for r in timeline] == [
+        (D1, D3, "created", False, None), (D3, D4, "deleted", True, None), (D4, None, "restored", False, ["name"])]
+
+    model_and_instructions = audit("model_and_instruction_changes", from_date=D1, to_date=D5)
+    assert [(r["snapshot_date"], r["assistant_id"], r["field"], r["new_value"]) for r in model_and_instructions] \
+        == [(D2, A, "model", '"gpt-4.1"'), (D3, A, "instructions", '"v2"')]
+    assert audit("model_and_instruction_changes", from_date=D3, to_date=D3)[0]["field"] == "instructions"
+
+    deletions = audit("recent_deletions", as_of=D5, days=3)
+    assert [(r["deleted_on"], r["assistant_id"], r["last_name"]) for r in deletions] == [
+        (D3, C, "Gamma"), (D5, D, "Delta")]
+    assert [r["assistant_id"] for r in audit("recent_deletions", as_of=D5, days=1)] == [D]
+
+    tools = audit("tools_added_removed", from_date=D1, to_date=D5)
+    assert [(r["snapshot_date"], r["assistant_id"], r["action"], r["tool_type"], r["function_name"])
+            for r in tools] == [(D2, B, "added", "function", "f_b"), (D3, B, "removed", "code_interpreter", None)]
+
+    def as_of(date):
+        return {(r["assistant_id"], r["name"], r["model"]) for r in audit("config_as_of", as_of=date)}
+
+    assert as_of(D1 - dt.timedelta(days=1)) == set()
+    assert as_of(D1) == {(A, "Alpha", "gpt-4o"), (B, "Beta", "gpt-4o"), (C, "Gamma", "gpt-4o")}
+    assert as_of(D3) == {(A, "Alpha", "gpt-4.1"), (B, "Beta", "gpt-4o"), (D, "Delta", "gpt-4o")}
+    assert as_of(D5) == {(A, "Alpha", "gpt-4.1"), (B, "Beta", "gpt-4o"), (C, "Gamma 2", "gpt-4o")}
+
+    between = audit("changes_between", from_date=D2, to_date=D4)
+    assert [(r["assistant_id"], r["change_types"]) for r in between] == [
+        (A, "updated"), (B, "updated"), (C, "deleted, restored"), (D, "updated")]
+
+
+def test_the_cli_runs_the_history_through_dagster(server, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    for date in (D1, D2, D3, D4, D5):
+        serve_day(server, date)
+        mode = ["--discover"] if DAYS[date][1] else ["--ids", ",".join(IDS)]
+        assert run(["snapshot", "--date", date.isoformat(), "--warehouse", str(tmp_path), "-q", "--force",
+                    "--base-url", server.base_url, "--max-attempts", "3",
+                    "--mass-deletion-threshold", str(SCENARIO_THRESHOLD), "--max-failed-share", "0.5",
+                    *mode]) == 0, capsys.readouterr().err
+    assert_matches_expected(tmp_path)
+    capsys.readouterr()
+
+    assert run(["history", C, "--warehouse", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "2026-11-03 → 2026-11-04  deleted" in out and "Gamma 2" in out and "name" in out
+
+    assert run(["diff", "--from", D2.isoformat(), "--to", D4.isoformat(), "--warehouse", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "4 assistant(s) changed" in out and "deleted, restored" in out
+
+    assert run(["as-of", D3.isoformat(), "--json", "--warehouse", str(tmp_path)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["assistant_id"], r["model"]) for r in rows] == [(A, "gpt-4.1"), (B, "gpt-4o"), (D, "gpt-4o")]
+
+    assert run(["history", "asst_unknown", "--warehouse", str(tmp_path)]) == 1
+    assert "no history" in capsys.readouterr().err
+
+
+def test_the_cli_stops_a_mass_deletion_in_one_line(server, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    serve_day(server, D1)
+    args = ["snapshot", "--warehouse", str(tmp_path), "-q", "--force", "--base-url", server.base_url,
+            "--ids", ",".join(IDS)]
+    assert run([*args, "--date", D1.isoformat()]) == 0
+    server.catalog = StaticCatalog([])
+    assert run([*args, "--date", D2.isoformat()]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "would delete 3 of 3" in err and "--allow-mass-deletion" in err
+    assert run([*args, "--date", D2.isoformat(), "--allow-mass-deletion"]) == 0
+    assert duck(tmp_path, "SELECT count(*) AS n FROM assistant_changes WHERE change_type = 'deleted'") == [{"n": 3}]
+
+
+def test_the_readme_history_sql_runs_as_shown(server, tmp_path):
+    for date in (D1, D2, D3):
+        snapshot_day(server, tmp_path, date)
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## History and auditing", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```sql\n")[1:]]
+    assert len(blocks) == 2
+    time_travel, model_switches = (duck(tmp_path, b) for b in blocks)
+    as_of = dt.date.fromisoformat(re.search(r"DATE '(\d{4}-\d\d-\d\d)'", blocks[0]).group(1))
+    expected = duck(tmp_path, sql.load("audit/config_as_of"), as_of=as_of)
+    assert sorted(r["assistant_id"] for r in time_travel) == [r["assistant_id"] for r in expected] == [A, B, D]
+    assert [(r["assistant_id"], r["new_model"]) for r in model_switches] == [(A, '"gpt-4.1"')]
+
+
+def test_a_date_fetched_but_not_flattened_is_not_an_empty_listing(server, tmp_path):
+    for date in (D1, D2):
+        snapshot_day(server, tmp_path, date)
+    serve_day(server, D5)
+    config = ClientConfig(api_key=Secret(KEY), base_url=server.base_url)
+    fetch_snapshot(config, IdSource(discover=True), D5, tmp_path)  # killed before its flatten step
+    result = rebuild_history(tmp_path, D5)
+    assert result.dates == [] and result.changes == {}
+    flatten_snapshot(D5, tmp_path)
+    assert rebuild_history(tmp_path, D5, threshold=SCENARIO_THRESHOLD).dates == [D5]
+
+
+def test_the_audit_queries_run_on_parquet_alone(server, tmp_path):
+    """For warehouses kept only as Parquet: the same audit query, the same answer."""
+    from connectors.warehouse.views import open_parquet
+
+    for date in (D1, D2, D3):
+        snapshot_day(server, tmp_path, date)
+    statement = sql.load("audit/config_as_of")
+    expected = duck(tmp_path, statement, as_of=D3)
+    with open_parquet(tmp_path) as con:
+        got = con.sql(statement, params={"as_of": D3}).to_arrow_table().to_pylist()
+    assert [r["assistant_id"] for r in got] == [r["assistant_id"] for r in expected] == [A, B, D]
