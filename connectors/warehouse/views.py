@@ -1,0 +1,153 @@
+"""The bundled SQL views, and the two sources they run on: the DuckDB database or the Parquet files alone.
+
+Each view is one file, ``sql/views/<name>.sql``, holding one ``CREATE OR REPLACE
+VIEW``; its first comment line is the one-line summary ``assistants-export
+views`` prints. The same text is applied in three places, so there is exactly
+one definition of every view:
+
+* in ``assistants.duckdb`` after every load (:func:`apply_views`, called by
+  :meth:`DuckDBStore.load_date`), for anyone who opens the database directly;
+* in an in-memory session over the database attached read-only
+  (:func:`open_duckdb`), so ``query`` always sees the views of the installed
+  version, even on a database loaded by an older one;
+* in an in-memory session over the Parquet datasets only (:func:`open_parquet`),
+  for users who keep just the Parquet files: each table is registered as an
+  Arrow dataset under its own name, so the views' ``FROM assistants`` reads the
+  files and no path is ever pasted into SQL.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import pyarrow.dataset as ds
+
+import sql
+from connectors.openai_assistants import settings
+from connectors.openai_assistants.errors import ConfigError
+from connectors.openai_assistants.schemas import REFERENCE_TABLES
+
+from .parquet_store import ParquetStore
+
+VIEW_NAMES: tuple[str, ...] = (
+    "current_assistants",
+    "current_tools",
+    "function_catalog",
+    "model_usage",
+    "metadata_keys",
+    "vector_store_usage",
+    "file_usage",
+    "response_formats",
+    "instruction_stats",
+)
+"""Every view, in creation order: a view comes after the views it reads (current_tools reads current_assistants)."""
+
+Source = Literal["duckdb", "parquet"]
+SOURCES: tuple[Source, ...] = ("duckdb", "parquet")
+
+
+@dataclass(frozen=True)
+class View:
+    """One bundled view: its name, the first line of its comment, its ``CREATE OR REPLACE VIEW`` text."""
+
+    name: str
+    summary: str
+    statement: str
+
+
+@cache
+def views() -> tuple[View, ...]:
+    """The bundled views in creation order."""
+    return tuple(_load(name) for name in VIEW_NAMES)
+
+
+def get_view(name: str) -> View:
+    """The view called ``name``; a :class:`ConfigError` naming the known ones otherwise."""
+    for view in views():
+        if view.name == name:
+            return view
+    raise ConfigError(f"unknown view {name!r}: choose one of {', '.join(VIEW_NAMES)} "
+                      "(assistants-export views lists them)")
+
+
+def _load(name: str) -> View:
+    text = sql.load(f"views/{name}")
+    comments = [line[2:].strip() for line in text.splitlines() if line.startswith("--")]
+    summary = comments[0] if comments else name
+    return View(name, summary, text)
+
+
+def apply_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create or replace every view on ``con``, whose tables (or registered datasets) must all exist."""
+    for view in views():
+        con.execute(view.statement)
+
+
+def open_duckdb(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory session over ``<warehouse>/assistants.duckdb`` attached read-only, with the views.
+
+    Names resolve in the session first (the views, as this version defines them), then in the
+    database; nothing can be written to the database from this session.
+    """
+    path = Path(warehouse) / settings.DUCKDB_FILENAME
+    if not path.is_file():
+        raise ConfigError(f"no DuckDB database at {path}: run `assistants-export snapshot` first, "
+                          "or use --source parquet")
+    con = _session()
+    try:
+        con.execute(sql.load("query/attach_read_only"), {"path": str(path)})
+        con.execute(sql.load("query/search_path"))
+        apply_views(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def open_parquet(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory session whose tables are the Parquet datasets of ``warehouse``, with the views.
+
+    A table with no files yet is an empty table of its schema, so every view still works. Each
+    dataset is read with the table's schema, so partitions written before a column was added read
+    as null in that column.
+    """
+    store = ParquetStore(warehouse)
+    if not store.parquet_root.is_dir():
+        raise ConfigError(f"no Parquet files under {store.parquet_root}: run `assistants-export snapshot` "
+                          "first, or check --warehouse")
+    con = _session()
+    try:
+        for spec in REFERENCE_TABLES.values():  # the history tables too, so the audit queries work on Parquet
+            folder = store.parquet_root / spec.name
+            data = ds.dataset(folder, schema=spec.schema, format="parquet") if folder.is_dir() else spec.empty()
+            con.register(spec.name, data)
+        apply_views(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def open_source(warehouse: str | Path, source: Source | None = None) -> tuple[duckdb.DuckDBPyConnection, Source]:
+    """A query session on ``source``; by default the DuckDB database, or the Parquet files when it does not exist."""
+    if source is None:
+        source = "duckdb" if (Path(warehouse) / settings.DUCKDB_FILENAME).is_file() else "parquet"
+        if source == "parquet" and not ParquetStore(warehouse).parquet_root.is_dir():
+            raise ConfigError(f"no warehouse at {os.path.abspath(warehouse)} (neither {settings.DUCKDB_FILENAME} "
+                              "nor parquet/): run `assistants-export snapshot` first, or pass --warehouse DIR")
+    if source == "duckdb":
+        return open_duckdb(warehouse), source
+    if source == "parquet":
+        return open_parquet(warehouse), source
+    raise ConfigError(f"unknown source {source!r}: choose one of {', '.join(SOURCES)}")
+
+
+def _session() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    con.execute(sql.load("warehouse/session_utc"))
+    return con

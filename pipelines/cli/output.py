@@ -1,0 +1,233 @@
+"""Query results out of the CLI: a table for people, CSV, JSON or Parquet for programs.
+
+Results stream as Arrow record batches, so CSV, JSON and Parquet never hold a
+whole result in memory; a table shows at most :data:`TABLE_MAX_ROWS` rows (the
+rest is counted, not printed). Values that have no text form of their own are
+written the same way everywhere: dates, timestamps and intervals in ISO 8601
+(timestamps with their UTC offset), lists and maps as JSON, booleans as ``true``/``false``.
+JSON keeps types (numbers, booleans, null, arrays, objects); in CSV a null is an
+empty field, in a table it reads ``NULL``.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import decimal
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from rich import box
+from rich.cells import cell_len, set_cell_size
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+FORMATS: tuple[str, ...] = ("table", "csv", "json", "parquet")
+TABLE_MAX_ROWS = 1000
+"""Rows a table shows; CSV, JSON and Parquet write every row."""
+CELL_WIDTH = 60
+"""Terminal cells a table value may take before it is cut with an ellipsis."""
+NULL = "NULL"
+
+_SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".txt": "table"}
+
+
+def choose_format(requested: str | None, output: str | None) -> str:
+    """The format asked for; else the one the output file's extension names; else a table."""
+    if requested is not None:
+        return requested
+    if output is not None:
+        return _SUFFIX_FORMATS.get(Path(output).suffix.lower(), "table")
+    return "table"
+
+
+def write_result(reader: pa.RecordBatchReader, fmt: str, stream: IO[str] | None, *,
+                 parquet_path: str | None = None, terminal: Console | None = None) -> int:
+    """Write every batch of ``reader`` in ``fmt``; returns the number of rows.
+
+    Text formats go to ``stream``; Parquet goes to ``parquet_path``. A table goes to
+    ``terminal`` as a rich table when one is given, else to ``stream`` as plain text.
+    """
+    if fmt == "parquet":
+        if parquet_path is None:
+            raise ValueError("Parquet output needs a file")
+        return _write_parquet(reader, parquet_path)
+    if fmt == "table" and terminal is not None:
+        return _write_rich_table(reader, terminal)
+    if stream is None:
+        raise ValueError(f"{fmt} output needs a text stream")
+    writers = {"csv": _write_csv, "json": _write_json, "table": _write_text_table}
+    return writers[fmt](reader, stream)
+
+
+# --- values -------------------------------------------------------------------------------------------------------
+
+def python_rows(batch: pa.RecordBatch) -> Iterator[list[Any]]:
+    """The rows of ``batch`` as Python values, maps as dicts (Arrow gives maps as lists of pairs)."""
+    columns = [[_plain(value, field.type) for value in batch.column(i).to_pylist()]
+               for i, field in enumerate(batch.schema)]
+    return (list(row) for row in zip(*columns, strict=True)) if columns else iter(())
+
+
+def _plain(value: Any, type_: pa.DataType) -> Any:
+    if value is None:
+        return None
+    if pa.types.is_map(type_):
+        return {str(k): _plain(v, type_.item_type) for k, v in value}
+    if pa.types.is_list(type_) or pa.types.is_large_list(type_) or pa.types.is_fixed_size_list(type_):
+        return [_plain(v, type_.value_type) for v in value]
+    if pa.types.is_struct(type_):
+        return {field.name: _plain(value.get(field.name), field.type) for field in type_}
+    return value
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with every part JSON can hold natively; the rest as text (ISO dates, base64 bytes)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.date | dt.time):  # datetime is a date
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, pa.MonthDayNano):  # an INTERVAL, before tuples (it is a named tuple)
+        return _iso_duration(value.months, value.days, value.nanoseconds / 1e9)
+    if isinstance(value, dt.timedelta):
+        return _iso_duration(0, value.days, value.seconds + value.microseconds / 1e6)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return str(value)
+
+
+def _iso_duration(months: int, days: int, seconds: float) -> str:
+    """An ISO 8601 duration such as ``P1M2DT3.5S`` (``P0D`` for nothing)."""
+    out = "P" + (f"{months}M" if months else "") + (f"{days}D" if days else "")
+    if seconds:
+        out += f"T{seconds:g}S"
+    return out if out != "P" else "P0D"
+
+
+def text(value: Any, null: str = "") -> str:
+    """One value as a CSV field or table cell."""
+    if value is None:
+        return null
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    converted = jsonable(value)
+    if isinstance(converted, dict | list):
+        return json.dumps(converted, ensure_ascii=False)
+    return converted if isinstance(converted, str) else str(converted)
+
+
+def _cell(value: Any) -> str:
+    """A table cell: one line, at most :data:`CELL_WIDTH` terminal cells."""
+    shown = text(value, NULL).replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
+    if cell_len(shown) > CELL_WIDTH:
+        shown = set_cell_size(shown, CELL_WIDTH - 1).rstrip() + "…"
+    return shown
+
+
+def _is_numeric(type_: pa.DataType) -> bool:
+    return pa.types.is_integer(type_) or pa.types.is_floating(type_) or pa.types.is_decimal(type_)
+
+
+# --- writers ------------------------------------------------------------------------------------------------------
+
+def _write_csv(reader: pa.RecordBatchReader, stream: IO[str]) -> int:
+    out = csv.writer(stream, lineterminator="\n")
+    out.writerow(reader.schema.names)
+    rows = 0
+    for batch in reader:
+        for row in python_rows(batch):
+            out.writerow([text(value) for value in row])
+            rows += 1
+    return rows
+
+
+def _write_json(reader: pa.RecordBatchReader, stream: IO[str]) -> int:
+    """A JSON array of objects, one object per line."""
+    names = reader.schema.names
+    rows = 0
+    stream.write("[")
+    for batch in reader:
+        for row in python_rows(batch):
+            stream.write(",\n" if rows else "\n")
+            stream.write(json.dumps({name: jsonable(v) for name, v in zip(names, row, strict=True)},
+                                    ensure_ascii=False))
+            rows += 1
+    stream.write("\n]\n" if rows else "]\n")
+    return rows
+
+
+def _write_parquet(reader: pa.RecordBatchReader, path: str) -> int:
+    rows = 0
+    with pq.ParquetWriter(path, reader.schema, compression="zstd") as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+            rows += batch.num_rows
+    return rows
+
+
+def _table_rows(reader: pa.RecordBatchReader) -> tuple[list[list[str]], int]:
+    """Up to :data:`TABLE_MAX_ROWS` rows as cells, and the total row count."""
+    shown: list[list[str]] = []
+    total = 0
+    for batch in reader:
+        if len(shown) < TABLE_MAX_ROWS:
+            room = TABLE_MAX_ROWS - len(shown)
+            shown.extend([_cell(v) for v in row] for row in python_rows(batch.slice(0, room)))
+        total += batch.num_rows
+    return shown, total
+
+
+def _footer(shown: int, total: int) -> str:
+    noun = "row" if total == 1 else "rows"
+    if shown < total:
+        return f"({total:,} {noun}, the first {shown:,} shown; use --format csv, json or parquet for all)"
+    return f"({total:,} {noun})"
+
+
+def _write_text_table(reader: pa.RecordBatchReader, stream: IO[str]) -> int:
+    """Columns padded to their widest cell, numbers right-aligned; for pipes and files."""
+    names = reader.schema.names
+    numeric = [_is_numeric(field.type) for field in reader.schema]
+    rows, total = _table_rows(reader)
+    widths = [max([cell_len(name), *(cell_len(row[i]) for row in rows)]) for i, name in enumerate(names)]
+
+    def line(cells: list[str]) -> str:
+        padded = [" " * (w - cell_len(c)) + c if right else c + " " * (w - cell_len(c))
+                  for c, w, right in zip(cells, widths, numeric, strict=True)]
+        return "  ".join(padded).rstrip()
+
+    stream.write(line(list(names)) + "\n")
+    stream.write("  ".join("-" * w for w in widths) + "\n")
+    for row in rows:
+        stream.write(line(row) + "\n")
+    stream.write(_footer(len(rows), total) + "\n")
+    return total
+
+
+def _write_rich_table(reader: pa.RecordBatchReader, console: Console) -> int:
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold")
+    for field in reader.schema:
+        table.add_column(field.name, justify="right" if _is_numeric(field.type) else "left", overflow="fold")
+    rows, total = _table_rows(reader)
+    for row in rows:
+        table.add_row(*(Text(c, style="dim") if c == NULL else Text(c) for c in row))
+    table.caption = _footer(len(rows), total)
+    console.print(table)
+    return total

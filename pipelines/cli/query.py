@@ -1,0 +1,139 @@
+"""``assistants-export query`` and ``assistants-export views``: SQL over the warehouse, on a terminal or into files.
+
+``query "SQL"`` runs the user's own statement (that is its point) and ``query
+--view NAME`` one of the bundled views of ``sql/views/``. Both run in an
+in-memory DuckDB session that holds the views, over either the warehouse
+database attached read-only or the Parquet files alone (see
+:mod:`connectors.warehouse.views`), so nothing a query does can change the
+warehouse. The source is the database when it exists, else the Parquet files.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import cast
+
+import click
+import duckdb
+import pyarrow as pa
+from rich.console import Console
+
+import sql
+from connectors.warehouse.views import SOURCES, VIEW_NAMES, Source, get_view, open_source, views
+
+from ..resources import WarehouseResource
+from . import cli, warehouse_option
+from .output import FORMATS, choose_format, write_result
+
+BATCH_ROWS = 10_000
+"""Rows per Arrow batch streamed from DuckDB to the output."""
+
+
+@cli.command()
+@click.argument("statement", metavar='"SQL"', required=False)
+@click.option("--view", "view_name", metavar="NAME",
+              help=f"Show a bundled view instead of running SQL: {', '.join(VIEW_NAMES)}.")
+@click.option("--format", "output_format", type=click.Choice(FORMATS),
+              help="Output format (default: from --output's extension, else table).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write to this file instead of the terminal (required for parquet).")
+@click.option("--source", type=click.Choice(SOURCES),
+              help="Read the DuckDB database or the Parquet files alone (default: the database if it exists).")
+@warehouse_option
+def query(statement: str | None, view_name: str | None, output_format: str | None, output: str | None,
+          source: str | None, warehouse: str | None) -> None:
+    """Run a SQL query (or show a view) over the warehouse and print the result."""
+    if (statement is None) == (view_name is None):
+        raise click.UsageError('give either a SQL query ("SELECT ...") or --view NAME, not both')
+    if view_name is not None:
+        statement = sql.render("query/select_view", view=get_view(view_name).name)
+    assert statement is not None
+    fmt = choose_format(output_format, output)
+    if fmt == "parquet" and output is None:
+        raise click.UsageError("--format parquet writes a file: add --output FILE")
+    root = WarehouseResource(path=warehouse).root()
+    try:
+        con, _ = open_source(root, cast(Source | None, source))
+    except duckdb.Error as exc:  # locked by a writer, not a DuckDB file, tables too old for the views...
+        hint = "" if source == "parquet" else " (--source parquet reads the Parquet files instead)"
+        raise click.ClickException(f"could not open the warehouse at {root}: {_one_line(str(exc))}{hint}") from None
+    with con:
+        reader = _run(con, statement)
+        if output is not None:
+            _write_file(reader, fmt, Path(output))
+            return
+        console = Console()
+        terminal = console if fmt == "table" and console.is_terminal else None
+        with _streaming(None):
+            write_result(reader, fmt, sys.stdout, terminal=terminal)
+
+
+@cli.command("views")
+@warehouse_option
+def list_views(warehouse: str | None) -> None:
+    """List the bundled views, one line each (the same views in every warehouse)."""
+    width = max(len(name) for name in VIEW_NAMES)
+    for view in views():
+        click.echo(f"{view.name.ljust(width)}  {view.summary}")
+
+
+def _run(con: duckdb.DuckDBPyConnection, statement: str) -> pa.RecordBatchReader:
+    """The statement's result as a stream of Arrow batches; a failure is one line."""
+    with _streaming(None):
+        relation = con.sql(statement)
+        if relation is None:
+            raise click.ClickException("the statement returned no result: give a query such as SELECT ...")
+        return relation.to_arrow_reader(BATCH_ROWS)
+
+
+def _write_file(reader: pa.RecordBatchReader, fmt: str, path: Path) -> None:
+    """Write the result next to ``path`` and rename it into place, so a failed query leaves no half file."""
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with _streaming(path):
+            if fmt == "parquet":
+                write_result(reader, fmt, None, parquet_path=str(temporary))
+            else:
+                with open(temporary, "w", encoding="utf-8", newline="") as stream:
+                    write_result(reader, fmt, stream)
+            os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+@contextmanager
+def _streaming(path: Path | None) -> Iterator[None]:
+    """Turn DuckDB's errors (raised when the query runs or, mid-stream, through Arrow) and I/O errors into one line."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        raise click.ClickException(f"the query failed: {_one_line(str(exc))}") from None
+    except BrokenPipeError:
+        _silence_stdout()  # the reader went away (`| head`): stop quietly, as other tools do
+    except OSError as exc:
+        if exc.errno is not None:  # a real I/O error; Arrow reports DuckDB's mid-stream errors without errno
+            where = f"{path}" if path is not None else "the output"
+            raise click.ClickException(f"could not write {where}: {exc.strerror}") from None
+        raise click.ClickException(f"the query failed: {_one_line(str(exc))}") from None
+    except pa.ArrowException as exc:
+        raise click.ClickException(f"the query failed: {_one_line(str(exc))}") from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's final flush does not fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (captured output): nothing will be flushed
+        pass
+
+
+def _one_line(message: str) -> str:
+    """DuckDB's message up to its first blank line (the ``LINE 1: ... ^`` pointer is dropped), on one line."""
+    head = message.strip().split("\n\n", 1)[0]
+    return " ".join(part.strip() for part in head.splitlines() if part.strip())

@@ -1,0 +1,2 @@
+-- Every row of one bundled view (`assistants-export query --view NAME`).
+SELECT * FROM {view}
