@@ -1,0 +1,107 @@
+"""Data-quality measurements behind the Dagster asset checks, free of Dagster.
+
+Each function reads the stored Parquet (the source of truth) and returns plain
+numbers, so the checks can be tested on crafted partitions and reused outside
+Dagster. Counting is done by DuckDB over Arrow tables registered on an
+in-memory connection; no value is pasted into SQL text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+import sql
+from connectors.openai_assistants.schemas import ASSISTANT_TOOLS, ASSISTANTS, FETCH_ERRORS, SNAPSHOT_RUNS, TableSpec
+from connectors.warehouse import ParquetStore
+
+
+@dataclass(frozen=True)
+class KeyReport:
+    """Rows sharing a key, and required columns holding nulls, in one partition."""
+
+    rows: int
+    duplicate_keys: int
+    sample_duplicates: list[dict[str, Any]]
+    """Up to five shared keys (values as text) with how many rows share each."""
+    nulls: dict[str, int]
+
+    @property
+    def ok(self) -> bool:
+        return not self.duplicate_keys and not any(self.nulls.values())
+
+
+def key_report(store: ParquetStore, spec: TableSpec, snapshot_date: dt.date) -> KeyReport:
+    """Duplicate keys and nulls in not-null columns of one table's partition."""
+    table = store.read(spec, snapshot_date)
+    required = [f.name for f in spec.schema if not f.nullable]
+    with duckdb.connect() as con:
+        con.register("partition_rows", table)
+        keys = ", ".join(sql.quote_identifier(c) for c in spec.key)
+        duplicates = con.execute(sql.load("quality/duplicate_keys").format(keys=keys)).fetchall()
+        nulls = {}
+        for column in required:
+            statement = sql.load("quality/null_count").format(column=sql.quote_identifier(column))
+            row = con.execute(statement).fetchone()
+            nulls[column] = int(row[0]) if row else 0
+    sample = [{k: str(v) for k, v in zip(spec.key, d[:-1], strict=True)} | {"rows": d[-1]} for d in duplicates[:5]]
+    return KeyReport(table.num_rows, len(duplicates), sample, nulls)
+
+
+def failed_share(store: ParquetStore, snapshot_date: dt.date) -> tuple[int, int]:
+    """``(failed, asked)``: IDs that ended ``failed`` and IDs the snapshot asked about."""
+    runs = store.read(SNAPSHOT_RUNS, snapshot_date).to_pylist()
+    if not runs:
+        return 0, 0
+    run = runs[0]
+    asked = sum(run[f"{name}_count"] for name in ("ok", "not_found", "invalid", "failed"))
+    return run["failed_count"], asked
+
+
+def unknown_fields(store: ParquetStore, snapshot_date: dt.date) -> Counter[str]:
+    """Paths the API schema does not define, with how many assistants or tools carry each."""
+    found: Counter[str] = Counter()
+    for spec, prefix in ((ASSISTANTS, ""), (ASSISTANT_TOOLS, "tools[].")):
+        column = store.read(spec, snapshot_date, columns=["extra_fields"]).column("extra_fields")
+        for text in column.to_pylist():
+            if text:
+                found.update(prefix + path for path in _leaf_paths(json.loads(text)))
+    return found
+
+
+def newest_snapshot(store: ParquetStore) -> tuple[dt.date, dt.datetime] | None:
+    """The newest stored snapshot date and when its fetch finished, or ``None`` when there is none."""
+    dates = store.dates(SNAPSHOT_RUNS.name)
+    if not dates:
+        return None
+    finished = store.read(SNAPSHOT_RUNS, dates[-1], columns=["finished_at"]).column("finished_at").to_pylist()
+    return dates[-1], max(finished)
+
+
+def error_outcomes(store: ParquetStore, snapshot_date: dt.date) -> Counter[str]:
+    """IDs per outcome in ``fetch_errors`` (everything that did not end ``ok``)."""
+    outcomes = store.read(FETCH_ERRORS, snapshot_date, columns=["outcome"]).column("outcome").to_pylist()
+    return Counter(outcomes)
+
+
+def _leaf_paths(extras: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """Paths of the unknown fields in an ``extra_fields`` document (nested like the payload)."""
+    for key, value in extras.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value and prefix + key in _CONTAINERS:
+            yield from _leaf_paths(value, path + ".")
+        else:
+            yield path
+
+
+_CONTAINERS = frozenset({
+    "tool_resources", "tool_resources.code_interpreter", "tool_resources.file_search", "response_format",
+    "response_format.json_schema", "function", "file_search", "file_search.ranking_options",
+})
+"""Known objects inside which ``extra_fields`` nests the unknown ones (anything else is itself unknown)."""

@@ -1,0 +1,30 @@
+"""Which snapshot dates are stored in Parquet but not (or not in that version) in DuckDB.
+
+Parquet is written first and is the source of truth; when another process
+holds ``assistants.duckdb`` a run still stores its partitions. The next run
+compares the run ID of each date's ``snapshot_runs`` partition with the one
+DuckDB holds and loads the dates that differ, so nothing stays behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow.dataset as ds
+
+from connectors.openai_assistants.schemas import SNAPSHOT_RUNS
+
+from .duckdb_store import DuckDBStore
+from .parquet_store import ParquetStore
+
+
+def pending_loads(warehouse: str | Path, *, exclude: dt.date | None = None) -> list[dt.date]:
+    """Dates whose stored snapshot DuckDB does not hold yet, oldest first (``exclude`` left out)."""
+    folder = ParquetStore(warehouse).parquet_root / SNAPSHOT_RUNS.name
+    if not folder.is_dir():
+        return []
+    table = ds.dataset(str(folder), schema=SNAPSHOT_RUNS.schema).to_table(columns=["snapshot_date", "run_id"])
+    stored = dict(zip(table.column("snapshot_date").to_pylist(), table.column("run_id").to_pylist(), strict=True))
+    loaded = DuckDBStore(warehouse).loaded_runs()
+    return sorted(d for d, run_id in stored.items() if loaded.get(d) != run_id and d != exclude)
