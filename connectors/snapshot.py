@@ -26,11 +26,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
 
+from connectors import failpoints
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.client import AssistantsClient
 from connectors.openai_assistants.config import ClientConfig
-from connectors.openai_assistants.errors import ConfigError
-from connectors.openai_assistants.flatten import errors_table, flatten, iter_raw, raw_table
+from connectors.openai_assistants.errors import ConfigError, DeadlineExceededError
+from connectors.openai_assistants.flatten import errors_table, flatten_batch, raw_table
 from connectors.openai_assistants.ids import IdStats, RejectedId, clean_ids, read_ids_file
 from connectors.openai_assistants.results import FetchResult, Outcome
 from connectors.openai_assistants.schemas import (
@@ -130,6 +131,7 @@ class _BatchSink:
             self.flush()
         if self.progress:
             self.progress(1)
+        failpoints.reach("fetch")
 
     def flush(self) -> None:
         if self._buffer:
@@ -164,7 +166,7 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
     started = time.perf_counter()
     sink = _BatchSink(store, snapshot_date, summary, progress, batch_size)
     try:
-        asyncio.run(_fetch(config, source, sink, summary, transport))
+        asyncio.run(_fetch_within_deadline(config, source, sink, summary, transport))
         sink.commit()
     except BaseException:
         sink.discard()
@@ -175,6 +177,28 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
     log.info("fetched %s: %s in %.1fs (%d requests, %d retries, %d rate-limited)", snapshot_date,
              dict(summary.outcomes), summary.seconds, summary.requests, summary.retries, summary.rate_limited)
     return summary
+
+
+async def _fetch_within_deadline(config: ClientConfig, source: IdSource, sink: _BatchSink,
+                                 summary: FetchSummary, transport: object) -> None:
+    """:func:`_fetch`, stopped with :class:`DeadlineExceededError` once ``config.run_deadline`` has passed."""
+    deadline = config.run_deadline
+    if deadline is None:
+        await _fetch(config, source, sink, summary, transport)
+        return
+    timeout = asyncio.timeout(deadline)
+    try:
+        async with timeout:
+            await _fetch(config, source, sink, summary, transport)
+    except TimeoutError:
+        if not timeout.expired():
+            raise
+        finished = sum(summary.outcomes.values())
+        raise DeadlineExceededError(
+            f"the fetch did not finish within its {deadline:g}-second deadline (run_deadline, --run-deadline): "
+            f"{finished:,} IDs had finished and nothing was written for {sink.snapshot_date}; raise the "
+            "deadline or find out why the endpoint is slow"
+        ) from None
 
 
 async def _fetch(config: ClientConfig, source: IdSource, sink: _BatchSink, summary: FetchSummary,
@@ -218,7 +242,7 @@ def flatten_snapshot(snapshot_date: dt.date, warehouse: str | Path, *,
     writers = {spec.name: store.writer(spec, snapshot_date) for spec in DERIVED_TABLES}
     try:
         for batch in store.iter_batches(RAW_ASSISTANTS, snapshot_date, batch_size):
-            for name, table in flatten(snapshot_date, iter_raw(batch)).items():
+            for name, table in flatten_batch(snapshot_date, batch).items():
                 writers[name].write(table)
         for writer in writers.values():
             writer.commit()
@@ -226,6 +250,9 @@ def flatten_snapshot(snapshot_date: dt.date, warehouse: str | Path, *,
         for writer in writers.values():
             writer.discard()
         raise
+    finally:
+        # Arrow's allocator keeps freed blocks for reuse; hand them back before the DuckDB load needs memory.
+        pa.default_memory_pool().release_unused()
     return {name: writer.rows for name, writer in writers.items()}
 
 

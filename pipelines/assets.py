@@ -5,8 +5,8 @@ resource types from the functions' annotations when the module loads.)
 
     raw_assistants ─┐                 ┌ assistants
     fetch_errors   ─┼─ (fetch)        ├ assistant_tools            ─┐
-    snapshot_runs  ─┘    raw ───────▶ ├ assistant_metadata          ├─▶ duckdb_warehouse
-                                      └ assistant_tool_resources   ─┘
+    snapshot_runs  ─┘    raw ───────▶ ├ assistant_metadata          ├─▶ duckdb_warehouse ─▶ assistant_history
+                                      └ assistant_tool_resources   ─┘                      assistant_changes
 
 The fetch step is the only one that talks to the API; the flatten and load
 steps rebuild a date from what is stored, so re-materializing them (a
@@ -16,9 +16,12 @@ these functions wire configuration in and report metadata out.
 
 
 import datetime as dt
+import time
 from collections.abc import Iterator, Mapping
 
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
@@ -28,33 +31,46 @@ from dagster import (
     TableColumn,
     TableSchema,
     asset,
+    asset_check,
     multi_asset,
 )
 
+from connectors.history import MassDeletionError, rebuild_history
 from connectors.openai_assistants.errors import ConnectorError
 from connectors.openai_assistants.schemas import (
     ALL_TABLES,
+    ASSISTANT_CHANGES,
+    ASSISTANT_HISTORY,
+    ASSISTANTS,
     DERIVED_TABLES,
     FETCH_ERRORS,
     RAW_ASSISTANTS,
     SNAPSHOT_RUNS,
+    SNAPSHOT_TABLES,
     TableSpec,
 )
 from connectors.snapshot import FetchSummary, fetch_snapshot, flatten_snapshot, load_duckdb
+from connectors.warehouse import ParquetStore, pending_loads
 
-from . import progress
-from .config import SnapshotConfig
-from .partitions import daily_partitions
+from . import checks, progress
+from .config import HistoryConfig, SnapshotConfig
+from .partitions import daily_partitions, fetch_window_message, fetch_window_open
 from .resources import AssistantsApiResource, WarehouseResource
 
 GROUP = "assistants_snapshot"
+HISTORY_GROUP = "assistants_history"
 DUCKDB_ASSET = "duckdb_warehouse"
+DUCKDB_POOL = "assistants_duckdb"
+"""DuckDB has one writer: every step that writes it takes this pool, whose limit is 1 (dagster.yaml),
+so overlapping runs queue for the file instead of failing on its lock."""
 
 
-def _spec(table: TableSpec, deps: list[str] | None = None) -> AssetSpec:
+def _spec(table: TableSpec, deps: list[str] | None = None, group: str = GROUP, *,
+          skippable: bool = False) -> AssetSpec:
     return AssetSpec(
         table.name,
-        group_name=GROUP,
+        group_name=group,
+        skippable=skippable,
         description=f"{table.doc} Grain: {table.grain}.",
         deps=deps or [],
         metadata={"dagster/column_schema": _column_schema(table)},
@@ -80,13 +96,30 @@ def _fail(exc: ConnectorError) -> Failure:
 
 @multi_asset(
     specs=[_spec(RAW_ASSISTANTS), _spec(FETCH_ERRORS), _spec(SNAPSHOT_RUNS)],
+    check_specs=[*checks.table_check_specs(SNAPSHOT_TABLES), checks.FAILED_SHARE_SPEC],
     partitions_def=daily_partitions,
     name="fetch_assistants",
-    description="Fetch every assistant from the API and store the date's raw payloads and errors.",
+    description="Fetch every assistant from the API and store the date's raw payloads and errors. For a day "
+    "that ended more than 36 hours ago it keeps the stored payloads (a backfill) unless forced.",
 )
 def fetch_assistants(context: AssetExecutionContext, config: SnapshotConfig, api: AssistantsApiResource,
-                     warehouse: WarehouseResource) -> Iterator[MaterializeResult]:
+                     warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
     snapshot_date = _snapshot_date(context)
+    store = ParquetStore(warehouse.root())
+    if fetch_window_open(snapshot_date) or config.force:
+        yield from _fetch(context, config, api, warehouse, snapshot_date)
+    elif store.partition_files(SNAPSHOT_RUNS.name, snapshot_date):
+        context.log.info("%s is outside the fetch window: keeping its stored payloads", snapshot_date)
+        for table in SNAPSHOT_TABLES:
+            yield MaterializeResult(asset_key=table.name, metadata={"rebuilt_from_stored_payloads": True})
+    else:
+        raise Failure(description=fetch_window_message(snapshot_date), allow_retries=False)
+    yield from checks.table_check_results(store, SNAPSHOT_TABLES, snapshot_date)
+    yield checks.failed_share_result(store, snapshot_date, config.max_failed_share)
+
+
+def _fetch(context: AssetExecutionContext, config: SnapshotConfig, api: AssistantsApiResource,
+           warehouse: WarehouseResource, snapshot_date: dt.date) -> Iterator[MaterializeResult]:
     try:
         summary = fetch_snapshot(api.client_config(), config.id_source(), snapshot_date, warehouse.root(),
                                  run_id=context.run.run_id, progress=progress.current(),
@@ -104,8 +137,10 @@ def fetch_assistants(context: AssetExecutionContext, config: SnapshotConfig, api
         "requests": summary.requests,
         "retries": summary.retries,
         "rate_limited": summary.rate_limited,
+        "rate_limit_wait_seconds": round(summary.waited_seconds, 3),
         "unknown_fields": MetadataValue.json(dict(summary.unknown_fields.most_common(20))),
         "fetch_seconds": round(summary.seconds, 3),
+        "preview": MetadataValue.md(_counts_markdown(outcomes, "outcome", "IDs")),
     })
     yield MaterializeResult(asset_key=FETCH_ERRORS.name, metadata={
         "dagster/row_count": not_ok, "outcomes": MetadataValue.json(outcomes),
@@ -116,20 +151,29 @@ def fetch_assistants(context: AssetExecutionContext, config: SnapshotConfig, api
 
 @multi_asset(
     specs=[_spec(t, deps=[RAW_ASSISTANTS.name]) for t in DERIVED_TABLES],
+    check_specs=[*checks.table_check_specs(DERIVED_TABLES),
+                 AssetCheckSpec(checks.SCHEMA_DRIFT, asset=ASSISTANTS.name,
+                                description="Payloads carry no field the API schema lacks (warning).")],
     partitions_def=daily_partitions,
     name="flatten_assistants",
     description="Rebuild the flattened tables of a date from its stored raw payloads (no network).",
 )
 def flatten_assistants(context: AssetExecutionContext,
-                       warehouse: WarehouseResource) -> Iterator[MaterializeResult]:
+                       warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
+    snapshot_date = _snapshot_date(context)
+    started = time.perf_counter()
     try:
-        counts = flatten_snapshot(_snapshot_date(context), warehouse.root())
+        counts = flatten_snapshot(snapshot_date, warehouse.root())
     except ConnectorError as exc:
         raise _fail(exc) from None
-    context.log.info("flattened %s", counts)
+    seconds = round(time.perf_counter() - started, 3)
+    context.log.info("flattened %s in %.1fs", counts, seconds)
     for name, rows in counts.items():
-        yield MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows,
+        yield MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows, "flatten_seconds": seconds,
                                                           "dagster/column_schema": _column_schema(ALL_TABLES[name])})
+    store = ParquetStore(warehouse.root())
+    yield from checks.table_check_results(store, DERIVED_TABLES, snapshot_date)
+    yield checks.schema_drift_result(store, snapshot_date, ASSISTANTS.name)
 
 
 @asset(
@@ -138,15 +182,78 @@ def flatten_assistants(context: AssetExecutionContext,
     partitions_def=daily_partitions,
     deps=[AssetKey(name) for name in ALL_TABLES],
     kinds={"duckdb"},
-    description="Load the date's Parquet partitions into assistants.duckdb in one transaction.",
+    pool=DUCKDB_POOL,
+    description="Load the date's Parquet partitions (and any date a locked file kept out) into "
+    "assistants.duckdb, one transaction per date.",
 )
 def duckdb_warehouse(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    counts = load_duckdb(_snapshot_date(context), warehouse.root())
+    snapshot_date = _snapshot_date(context)
+    started = time.perf_counter()
+    try:
+        pending = pending_loads(warehouse.root(), exclude=snapshot_date)
+        for date in pending:
+            context.log.info("loading %s, which an earlier run could not load", date)
+            load_duckdb(date, warehouse.root())
+        counts = load_duckdb(snapshot_date, warehouse.root())
+    except ConnectorError as exc:
+        raise _fail(exc) from None
     context.log.info("loaded into DuckDB: %s", counts)
     return MaterializeResult(metadata={
         "rows": MetadataValue.json(counts),
-        "preview": MetadataValue.md(_counts_markdown(counts)),
+        "also_loaded": MetadataValue.json([d.isoformat() for d in pending]),
+        "load_seconds": round(time.perf_counter() - started, 3),
+        "preview": MetadataValue.md(_counts_markdown(counts, "table", "rows")),
     })
+
+
+@multi_asset(
+    specs=[_spec(t, deps=[ASSISTANTS.name, FETCH_ERRORS.name, SNAPSHOT_RUNS.name, DUCKDB_ASSET],
+                 group=HISTORY_GROUP, skippable=True) for t in (ASSISTANT_HISTORY, ASSISTANT_CHANGES)],
+    check_specs=[AssetCheckSpec(checks.MASS_DELETION_GUARD, asset=ASSISTANT_HISTORY.name, blocking=True,
+                                description="No snapshot deletes more than the threshold of the live "
+                                "assistants unless allowed; when it would, the history is left unchanged.")],
+    partitions_def=daily_partitions,
+    pool=DUCKDB_POOL,
+    name="update_history",
+    description="Replay the stored snapshots from this date onward into the SCD2 history and the change log.",
+)
+def update_history(context: AssetExecutionContext, config: HistoryConfig,
+                   warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
+    try:
+        result = rebuild_history(warehouse.root(), _snapshot_date(context),
+                                 allow_mass_deletion=config.allow_mass_deletion,
+                                 threshold=config.mass_deletion_threshold)
+    except MassDeletionError as exc:
+        context.log.error(str(exc))
+        yield AssetCheckResult(check_name=checks.MASS_DELETION_GUARD, asset_key=ASSISTANT_HISTORY.name,
+                               passed=False, description=str(exc))
+        return
+    except ConnectorError as exc:
+        raise _fail(exc) from None
+    replayed = [d.isoformat() for d in result.dates]
+    context.log.info("history: replayed %s; %d versions opened, %d closed; changes %s", replayed or "nothing",
+                     result.versions_opened, result.versions_closed, dict(result.changes))
+    yield MaterializeResult(asset_key=ASSISTANT_HISTORY.name, metadata={
+        "dagster/row_count": result.versions_total,
+        "versions_opened": result.versions_opened,
+        "versions_closed": result.versions_closed,
+        "current_live_assistants": result.current_live,
+        "replayed_dates": MetadataValue.json(replayed),
+    })
+    yield MaterializeResult(asset_key=ASSISTANT_CHANGES.name, metadata={
+        "changes_by_type": MetadataValue.json(dict(sorted(result.changes.items()))),
+        "field_changes": result.field_changes,
+        "replayed_dates": MetadataValue.json(replayed),
+        "preview": MetadataValue.md(_counts_markdown(result.changes, "change", "assistants")),
+    })
+    yield AssetCheckResult(check_name=checks.MASS_DELETION_GUARD, asset_key=ASSISTANT_HISTORY.name, passed=True,
+                           metadata={"deleted": result.changes.get("deleted", 0)})
+
+
+@asset_check(asset=SNAPSHOT_RUNS.name, name=checks.SNAPSHOT_FRESHNESS,
+             description="The newest snapshot finished at most 26 hours ago (run hourly by its schedule).")
+def snapshot_freshness(warehouse: WarehouseResource) -> AssetCheckResult:
+    return checks.freshness_result(ParquetStore(warehouse.root()), SNAPSHOT_RUNS.name)
 
 
 def _summary_line(summary: FetchSummary) -> str:
@@ -156,9 +263,10 @@ def _summary_line(summary: FetchSummary) -> str:
             f"{summary.waited_seconds:.1f}s waited) in {summary.seconds:.1f}s")
 
 
-def _counts_markdown(counts: Mapping[str, int]) -> str:
-    rows = "\n".join(f"| {name} | {rows} |" for name, rows in counts.items())
-    return f"| table | rows |\n| --- | ---: |\n{rows}\n"
+def _counts_markdown(counts: Mapping[str, int], what: str, unit: str) -> str:
+    rows = "\n".join(f"| {name} | {n} |" for name, n in counts.items())
+    return f"| {what} | {unit} |\n| --- | ---: |\n{rows}\n"
 
 
-snapshot_assets = [fetch_assistants, flatten_assistants, duckdb_warehouse]
+snapshot_assets = [fetch_assistants, flatten_assistants, duckdb_warehouse, update_history]
+asset_checks = [snapshot_freshness]

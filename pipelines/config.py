@@ -7,6 +7,7 @@ import os
 from dagster import Config
 from pydantic import Field
 
+from connectors.history import DEFAULT_MASS_DELETION_THRESHOLD
 from connectors.openai_assistants.errors import ConfigError
 from connectors.snapshot import IdSource
 
@@ -26,6 +27,10 @@ class SnapshotConfig(Config):
                                  "assistant_id column, or a JSON array.")
     discover: bool = Field(default=False, description="List every assistant instead of fetching given IDs.")
     batch_size: int = Field(default=1000, description="Assistants held in memory before a batch is written.")
+    force: bool = Field(default=False, description="Fetch even when the partition's day ended more than 36 "
+                        "hours ago (stores today's state under that date).")
+    max_failed_share: float = Field(default=0.1, ge=0.0, le=1.0, description="Largest share of IDs that may "
+                                    "end failed before the blocking check stops flatten, load and history.")
 
     def id_source(self) -> IdSource:
         if self.assistant_ids is not None or self.ids_file is not None or self.discover:
@@ -39,3 +44,12 @@ class SnapshotConfig(Config):
             f"no assistants to fetch: set assistant_ids, ids_file or discover in the run config, "
             f"or ${IDS_FILE_ENV}, or ${DISCOVER_ENV}=1"
         )
+
+
+class HistoryConfig(Config):
+    """Configuration of the history step."""
+
+    allow_mass_deletion: bool = Field(default=False, description="Apply a snapshot even when it deletes more "
+                                      "than mass_deletion_threshold of the live assistants.")
+    mass_deletion_threshold: float = Field(default=DEFAULT_MASS_DELETION_THRESHOLD, ge=0.0, le=1.0,
+                                           description="Share of live assistants one snapshot may delete.")

@@ -6,13 +6,14 @@ from dagster import AssetSelection, Definitions, EnvVar, define_asset_job
 
 from connectors.openai_assistants import settings
 
-from .assets import GROUP, snapshot_assets
+from .assets import GROUP, HISTORY_GROUP, asset_checks, snapshot_assets
 from .resources import AssistantsApiResource, WarehouseResource
+from .schedules import freshness_job, freshness_schedule, nightly_schedule
 
 snapshot_job = define_asset_job(
     "assistants_snapshot",
-    selection=AssetSelection.groups(GROUP),  # daily partitions come with the selected assets
-    description="Fetch, flatten and load one day's snapshot of every assistant.",
+    selection=AssetSelection.groups(GROUP, HISTORY_GROUP),  # daily partitions come with the selected assets
+    description="Fetch, flatten and load one day's snapshot of every assistant, then update the history.",
 )
 
 
@@ -26,6 +27,8 @@ def default_resources(api_key_env: str = settings.DEFAULT_API_KEY_ENV) -> dict[s
 
 defs = Definitions(
     assets=snapshot_assets,
-    jobs=[snapshot_job],
+    asset_checks=asset_checks,
+    jobs=[snapshot_job, freshness_job],
+    schedules=[nightly_schedule(snapshot_job), freshness_schedule],
     resources=default_resources(),
 )

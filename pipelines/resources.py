@@ -20,7 +20,8 @@ from connectors.openai_assistants.config import ClientConfig, Secret
 class AssistantsApiResource(ConfigurableResource):
     """Where and how to reach an Assistants API (OpenAI, Azure OpenAI or a compatible server)."""
 
-    api_key: str = Field(description="The API key; configure it as EnvVar('OPENAI_API_KEY').")
+    api_key: str = Field(description="The API key; configure it as EnvVar('OPENAI_API_KEY').", repr=False)
+    """Left out of ``repr`` and ``str``, so a logged or printed resource never shows the key."""
     api_key_env: str = Field(default=settings.DEFAULT_API_KEY_ENV,
                              description="Name of the variable holding the key, used in error messages.")
     base_url: str | None = Field(default=None, description="API root; default $OPENAI_BASE_URL, else "
@@ -37,6 +38,9 @@ class AssistantsApiResource(ConfigurableResource):
     read_timeout: float = Field(default=settings.READ_TIMEOUT, description="Seconds to wait for an answer.")
     max_attempts: int = Field(default=settings.DEFAULT_MAX_ATTEMPTS, description="Attempts per request.")
     id_deadline: float = Field(default=settings.DEFAULT_ID_DEADLINE, description="Seconds per ID, retries included.")
+    run_deadline: float | None = Field(default=settings.DEFAULT_RUN_DEADLINE,
+                                       description="Seconds the whole fetch may take; none by default. Past it "
+                                       "the run fails and nothing is written for the date.")
     retry_after_cap: float = Field(default=settings.RETRY_AFTER_CAP,
                                    description="Longest server-requested wait that is obeyed.")
     initial_retry_delay: float = Field(default=settings.INITIAL_RETRY_DELAY,

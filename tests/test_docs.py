@@ -5,7 +5,7 @@ from pathlib import Path
 
 from connectors.openai_assistants.schemas import table_reference_markdown
 from pipelines.cli import cli
-from pipelines.config import SnapshotConfig
+from pipelines.config import HistoryConfig, SnapshotConfig
 from pipelines.resources import AssistantsApiResource
 
 README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
@@ -18,7 +18,7 @@ def test_table_reference_is_generated_from_the_schemas():
 
 
 def test_every_resource_and_run_config_field_is_documented():
-    for name in [*AssistantsApiResource.model_fields, *SnapshotConfig.model_fields]:
+    for name in [*AssistantsApiResource.model_fields, *SnapshotConfig.model_fields, *HistoryConfig.model_fields]:
         assert f"`{name}`" in README, name
 
 

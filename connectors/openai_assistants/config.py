@@ -8,6 +8,7 @@ The defaults live in :mod:`connectors.openai_assistants.settings`.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -74,6 +75,8 @@ class ClientConfig:
     read_timeout: float = settings.READ_TIMEOUT
     max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS
     id_deadline: float = settings.DEFAULT_ID_DEADLINE
+    run_deadline: float | None = settings.DEFAULT_RUN_DEADLINE
+    """Seconds the whole fetch may take (None: no limit); see :mod:`connectors.snapshot`."""
     retry_after_cap: float = settings.RETRY_AFTER_CAP
     initial_retry_delay: float = settings.INITIAL_RETRY_DELAY
     max_retry_delay: float = settings.MAX_RETRY_DELAY
@@ -100,8 +103,9 @@ class ClientConfig:
         for name in ("connect_timeout", "read_timeout", "id_deadline", "retry_after_cap",
                      "initial_retry_delay", "max_retry_delay"):
             _check_positive(name, getattr(self, name))
-        if self.requests_per_minute is not None:
-            _check_positive("requests_per_minute", self.requests_per_minute)
+        for name in ("requests_per_minute", "run_deadline"):
+            if getattr(self, name) is not None:
+                _check_positive(name, getattr(self, name))
         try:
             re.compile(self.not_found_pattern)
         except re.error as exc:
@@ -169,5 +173,5 @@ def _check_int(name: str, value: object, low: int, high: int) -> None:
 
 
 def _check_positive(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
         raise ConfigError(f"{name} must be a positive number, got {value!r}")

@@ -3,6 +3,7 @@
     ConnectorError                  anything this package raises on purpose
     ├── ConfigError                 a setting is missing or invalid; raised before any request
     ├── InputError                  the ID list cannot be read (missing file, CSV without the column...)
+    ├── WarehouseLockedError        another process holds assistants.duckdb; Parquet is written, DuckDB waits
     └── RunAbortedError             the whole run must stop; retrying other IDs cannot help
         ├── AuthenticationError     401/403: the key is wrong, revoked or lacks access
         ├── EndpointGoneError       the base URL does not serve the Assistants API (any 404 that is
@@ -34,6 +35,10 @@ class ConfigError(ConnectorError):
 
 class InputError(ConnectorError):
     """The assistant IDs could not be read from the given source."""
+
+
+class WarehouseLockedError(ConnectorError):
+    """Another process holds the DuckDB file; the Parquet partitions are stored and load on the next run."""
 
 
 class RunAbortedError(ConnectorError):

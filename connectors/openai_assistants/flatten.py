@@ -5,21 +5,29 @@ structure it in SQL, not in thousands of columns. Every field of a valid payload
 lands in a column; fields the API schema does not define land in
 ``extra_fields`` keyed by path, so nothing the server sends is dropped.
 
-Columns are accumulated as Python lists and turned into Arrow arrays once per
-batch, which is several times faster than building row dicts.
+This runs once per stored assistant, so it is written for speed (profile and
+numbers in ``benchmarks/README.md``):
+
+* columns are plain Python lists appended to directly and turned into Arrow
+  arrays once per batch (no per-row dicts or keyword arguments);
+* the columns that are copies of ``raw_assistants`` (the ID, the fetch time, the
+  body) are taken from the stored Arrow batch as they are, never converted to
+  Python objects and back;
+* each body is parsed once, with integral floats made ints by the parser
+  (:func:`~.hashing.loads_normalized`), so the content hash and the canonical JSON
+  columns need no extra walk over the payload.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
-from .hashing import canonical_json, content_hash
+from .hashing import canonical_json, canonical_json_normalized, content_hash_normalized, loads_normalized
 from .results import FetchResult
 from .schemas import (
     ASSISTANT_METADATA,
@@ -43,6 +51,9 @@ RANKING_FIELDS = frozenset({"ranker", "score_threshold"})
 TOOL_RESOURCES_FIELDS = frozenset({"code_interpreter", "file_search"})
 RESPONSE_FORMAT_FIELDS = frozenset({"type", "json_schema"})
 JSON_SCHEMA_FIELDS = frozenset({"name", "description", "schema", "strict"})
+_TYPE_ONLY = frozenset({"type"})
+_FILE_IDS = frozenset({"file_ids"})
+_VECTOR_STORE_IDS = frozenset({"vector_store_ids"})
 
 RESOURCE_FILE = "code_interpreter_file"
 RESOURCE_VECTOR_STORE = "file_search_vector_store"
@@ -60,88 +71,168 @@ class RawAssistant:
 
 
 class _Columns:
-    """Column-wise accumulator for one table."""
+    """Column-wise accumulator for one table: ``columns[name]`` is appended to directly."""
 
     def __init__(self, spec: TableSpec) -> None:
         self.spec = spec
-        self.data: dict[str, list[Any]] = {name: [] for name in spec.schema.names}
+        self.columns: dict[str, list[Any]] = {name: [] for name in spec.schema.names}
 
-    def add(self, **values: Any) -> None:
-        for name, column in self.data.items():
-            column.append(values.get(name))
-
-    def table(self) -> pa.Table:
-        arrays = [pa.array(self.data[f.name], type=f.type) for f in self.spec.schema]
+    def table(self, given: dict[str, pa.Array] | None = None) -> pa.Table:
+        """The batch as a table; ``given`` holds columns already built as Arrow arrays."""
+        given = given or {}
+        arrays = [given[f.name] if f.name in given else pa.array(self.columns[f.name], type=f.type)
+                  for f in self.spec.schema]
         return pa.Table.from_arrays(arrays, schema=self.spec.schema)
 
 
 def flatten(snapshot_date: dt.date, raws: Iterable[RawAssistant]) -> dict[str, pa.Table]:
-    """The four derived tables for a batch of stored payloads, keyed by table name.
+    """The four derived tables for stored payloads, keyed by table name.
 
     ``raw_json`` must hold a valid Assistant object (the fetch step quarantines
     anything else before it is stored).
     """
-    assistants = _Columns(ASSISTANTS)
-    tools = _Columns(ASSISTANT_TOOLS)
-    metadata = _Columns(ASSISTANT_METADATA)
-    resources = _Columns(ASSISTANT_TOOL_RESOURCES)
+    ids: list[str] = []
+    fetched: list[dt.datetime] = []
+    bodies: list[str] = []
     for raw in raws:
-        payload = json.loads(raw.raw_json)
-        key = {"snapshot_date": snapshot_date, "assistant_id": raw.assistant_id}
+        ids.append(raw.assistant_id)
+        fetched.append(raw.fetched_at)
+        bodies.append(raw.raw_json)
+    batch = pa.table({
+        "assistant_id": pa.array(ids, pa.string()),
+        "fetched_at": pa.array(fetched, RAW_ASSISTANTS.schema.field("fetched_at").type),
+        "raw_json": pa.array(bodies, pa.large_string()),
+    })
+    return flatten_batch(snapshot_date, batch)
+
+
+def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch) -> dict[str, pa.Table]:
+    """The four derived tables for one batch of ``raw_assistants`` rows (at least ``assistant_id``,
+    ``fetched_at`` and ``raw_json``), keyed by table name."""
+    id_array = batch.column("assistant_id")
+    raw_array = batch.column("raw_json")
+    bodies = raw_array.to_pylist()
+    count = len(bodies)
+
+    assistants = _Columns(ASSISTANTS)
+    a = assistants.columns
+    a_object, a_created, a_name, a_description = a["object"], a["created_at"], a["name"], a["description"]
+    a_model, a_instructions, a_temperature, a_top_p = a["model"], a["instructions"], a["temperature"], a["top_p"]
+    a_rf_type, a_rf_name = a["response_format_type"], a["response_format_json_schema_name"]
+    a_rf_description = a["response_format_json_schema_description"]
+    a_rf_strict, a_rf_schema = a["response_format_json_schema_strict"], a["response_format_json_schema"]
+    a_tool_count, a_metadata = a["tool_count"], a["metadata"]
+    a_files, a_stores = a["code_interpreter_file_ids"], a["file_search_vector_store_ids"]
+    a_extra, a_hash = a["extra_fields"], a["content_hash"]
+
+    tools = _Columns(ASSISTANT_TOOLS)
+    t = tools.columns
+    tool_owner: list[int] = []
+    metadata = _Columns(ASSISTANT_METADATA)
+    meta_owner: list[int] = []
+    m_key, m_value = metadata.columns["key"], metadata.columns["value"]
+    resources = _Columns(ASSISTANT_TOOL_RESOURCES)
+    resource_owner: list[int] = []
+    r_type, r_id, r_position = (resources.columns[n] for n in ("resource_type", "resource_id", "position"))
+
+    for row, body in enumerate(bodies):
+        payload = loads_normalized(body)
+        get = payload.get
         extras: dict[str, Any] = {}
-        _collect_extras(payload, TOP_LEVEL_FIELDS, "", extras)
-        tool_list = payload.get("tools") or []
+        if not payload.keys() <= TOP_LEVEL_FIELDS:
+            _collect_extras(payload, TOP_LEVEL_FIELDS, "", extras)
+        tool_list = get("tools") or []
         for index, tool in enumerate(tool_list):
-            tools.add(**key, tool_index=index, **_tool_columns(tool))
-        meta = payload.get("metadata")
-        for meta_key, meta_value in (meta or {}).items():
-            metadata.add(**key, key=meta_key, value=meta_value)
-        file_ids, store_ids = _tool_resources(payload.get("tool_resources"), extras)
-        for position, file_id in enumerate(file_ids or ()):
-            resources.add(**key, resource_type=RESOURCE_FILE, resource_id=file_id, position=position)
-        for position, store_id in enumerate(store_ids or ()):
-            resources.add(**key, resource_type=RESOURCE_VECTOR_STORE, resource_id=store_id, position=position)
-        assistants.add(
-            **key,
-            snapshot_at=raw.fetched_at,
-            object=payload.get("object"),
-            created_at=_timestamp(payload.get("created_at")),
-            name=payload.get("name"),
-            description=payload.get("description"),
-            model=payload.get("model"),
-            instructions=payload.get("instructions"),
-            temperature=_float(payload.get("temperature")),
-            top_p=_float(payload.get("top_p")),
-            **_response_format_columns(payload.get("response_format"), extras),
-            tool_count=len(tool_list),
-            metadata=None if meta is None else list(meta.items()),
-            code_interpreter_file_ids=file_ids,
-            file_search_vector_store_ids=store_ids,
-            extra_fields=canonical_json(extras) if extras else None,
-            content_hash=content_hash(payload),
-            raw_json=raw.raw_json,
-        )
-    return {c.spec.name: c.table() for c in (assistants, tools, metadata, resources)}
+            tool_owner.append(row)
+            _add_tool(t, index, tool)
+        meta = get("metadata")
+        if meta:
+            meta_owner.extend([row] * len(meta))
+            m_key.extend(meta.keys())
+            m_value.extend(meta.values())
+        file_ids, store_ids = _tool_resources(get("tool_resources"), extras)
+        if file_ids:
+            resource_owner.extend([row] * len(file_ids))
+            r_type.extend([RESOURCE_FILE] * len(file_ids))
+            r_id.extend(file_ids)
+            r_position.extend(range(len(file_ids)))
+        if store_ids:
+            resource_owner.extend([row] * len(store_ids))
+            r_type.extend([RESOURCE_VECTOR_STORE] * len(store_ids))
+            r_id.extend(store_ids)
+            r_position.extend(range(len(store_ids)))
+        a_object.append(get("object"))
+        a_created.append(_timestamp(get("created_at")))
+        a_name.append(get("name"))
+        a_description.append(get("description"))
+        a_model.append(get("model"))
+        a_instructions.append(get("instructions"))
+        a_temperature.append(_float(get("temperature")))
+        a_top_p.append(_float(get("top_p")))
+        rf_type, rf_name, rf_description, rf_strict, rf_schema = _response_format(get("response_format"), extras)
+        a_rf_type.append(rf_type)
+        a_rf_name.append(rf_name)
+        a_rf_description.append(rf_description)
+        a_rf_strict.append(rf_strict)
+        a_rf_schema.append(rf_schema)
+        a_tool_count.append(len(tool_list))
+        a_metadata.append(None if meta is None else list(meta.items()))
+        a_files.append(file_ids)
+        a_stores.append(store_ids)
+        a_extra.append(canonical_json(extras) if extras else None)
+        a_hash.append(content_hash_normalized(payload))
+
+    date_scalar = pa.scalar(snapshot_date, pa.date32())
+
+    def keys(owner: list[int] | None, length: int) -> dict[str, pa.Array]:
+        ids = id_array if owner is None else id_array.take(pa.array(owner, pa.int64()))
+        if isinstance(ids, pa.ChunkedArray):
+            ids = ids.combine_chunks()
+        return {"snapshot_date": pa.repeat(date_scalar, length), "assistant_id": ids.cast(pa.string())}
+
+    fetched = batch.column("fetched_at")
+    raw = raw_array
+    if isinstance(fetched, pa.ChunkedArray):
+        fetched, raw = fetched.combine_chunks(), raw.combine_chunks()
+    return {
+        ASSISTANTS.name: assistants.table({**keys(None, count), "snapshot_at": fetched.cast(
+            ASSISTANTS.schema.field("snapshot_at").type), "raw_json": raw.cast(pa.large_string())}),
+        ASSISTANT_TOOLS.name: tools.table(keys(tool_owner, len(tool_owner))),
+        ASSISTANT_METADATA.name: metadata.table(keys(meta_owner, len(meta_owner))),
+        ASSISTANT_TOOL_RESOURCES.name: resources.table(keys(resource_owner, len(resource_owner))),
+    }
 
 
 def raw_table(snapshot_date: dt.date, results: Iterable[FetchResult]) -> pa.Table:
     """``raw_assistants`` rows for the ``ok`` results of a batch."""
     table = _Columns(RAW_ASSISTANTS)
+    c = table.columns
+    ids, fetched, attempts, bodies = c["assistant_id"], c["fetched_at"], c["attempts"], c["raw_json"]
     for r in results:
         if r.ok:
-            table.add(snapshot_date=snapshot_date, assistant_id=r.assistant_id, fetched_at=r.fetched_at,
-                      attempts=r.attempts, raw_json=r.body)
+            ids.append(r.assistant_id)
+            fetched.append(r.fetched_at)
+            attempts.append(r.attempts)
+            bodies.append(r.body)
+    c["snapshot_date"] = [snapshot_date] * len(ids)
     return table.table()
 
 
 def errors_table(snapshot_date: dt.date, results: Iterable[FetchResult]) -> pa.Table:
     """``fetch_errors`` rows for every result of a batch that did not end ``ok``."""
     table = _Columns(FETCH_ERRORS)
+    c = table.columns
     for r in results:
         if not r.ok:
-            table.add(snapshot_date=snapshot_date, assistant_id=r.assistant_id, outcome=str(r.outcome),
-                      http_status=r.http_status, error_type=r.error_type, message=r.message,
-                      attempts=r.attempts, body=r.body, fetched_at=r.fetched_at)
+            c["assistant_id"].append(r.assistant_id)
+            c["outcome"].append(str(r.outcome))
+            c["http_status"].append(r.http_status)
+            c["error_type"].append(r.error_type)
+            c["message"].append(r.message)
+            c["attempts"].append(r.attempts)
+            c["body"].append(r.body)
+            c["fetched_at"].append(r.fetched_at)
+    c["snapshot_date"] = [snapshot_date] * len(c["assistant_id"])
     return table.table()
 
 
@@ -156,33 +247,41 @@ def iter_raw(table: pa.Table | pa.RecordBatch) -> Iterator[RawAssistant]:
 
 # --- pieces ---------------------------------------------------------------
 
-def _tool_columns(tool: dict[str, Any]) -> dict[str, Any]:
+def _add_tool(columns: dict[str, list[Any]], index: int, tool: dict[str, Any]) -> None:
+    """Append one ``assistant_tools`` row (all but the key columns) for ``tool``."""
     tool_type = str(tool.get("type"))
     extras: dict[str, Any] = {}
-    _collect_extras(tool, TOOL_FIELDS.get(tool_type, frozenset({"type"})), "", extras)
-    columns: dict[str, Any] = {"type": tool_type}
+    known = TOOL_FIELDS.get(tool_type, _TYPE_ONLY)
+    if not tool.keys() <= known:
+        _collect_extras(tool, known, "", extras)
+    name = description = parameters = strict = max_results = ranker = threshold = None
     if tool_type == "function":
         function = tool.get("function") or {}
-        _collect_extras(function, FUNCTION_FIELDS, "function.", extras)
-        parameters = function.get("parameters")
-        columns.update(
-            function_name=function.get("name"),
-            function_description=function.get("description"),
-            function_parameters=canonical_json(parameters) if "parameters" in function else None,
-            function_strict=function.get("strict"),
-        )
+        if not function.keys() <= FUNCTION_FIELDS:
+            _collect_extras(function, FUNCTION_FIELDS, "function.", extras)
+        name = function.get("name")
+        description = function.get("description")
+        if "parameters" in function:
+            parameters = canonical_json_normalized(function["parameters"])
+        strict = function.get("strict")
     elif tool_type == "file_search":
         overrides = tool.get("file_search") or {}
         _collect_extras(overrides, FILE_SEARCH_FIELDS, "file_search.", extras)
         ranking = overrides.get("ranking_options") or {}
         _collect_extras(ranking, RANKING_FIELDS, "file_search.ranking_options.", extras)
-        columns.update(
-            file_search_max_num_results=overrides.get("max_num_results"),
-            file_search_ranker=ranking.get("ranker"),
-            file_search_score_threshold=_float(ranking.get("score_threshold")),
-        )
-    columns["extra_fields"] = canonical_json(extras) if extras else None
-    return columns
+        max_results = overrides.get("max_num_results")
+        ranker = ranking.get("ranker")
+        threshold = _float(ranking.get("score_threshold"))
+    columns["tool_index"].append(index)
+    columns["type"].append(tool_type)
+    columns["function_name"].append(name)
+    columns["function_description"].append(description)
+    columns["function_parameters"].append(parameters)
+    columns["function_strict"].append(strict)
+    columns["file_search_max_num_results"].append(max_results)
+    columns["file_search_ranker"].append(ranker)
+    columns["file_search_score_threshold"].append(threshold)
+    columns["extra_fields"].append(canonical_json(extras) if extras else None)
 
 
 def _tool_resources(resources: Any, extras: dict[str, Any]) -> tuple[list[str] | None, list[str] | None]:
@@ -193,29 +292,28 @@ def _tool_resources(resources: Any, extras: dict[str, Any]) -> tuple[list[str] |
     search = resources.get("file_search")
     file_ids = store_ids = None
     if isinstance(code, dict):
-        _collect_extras(code, frozenset({"file_ids"}), "tool_resources.code_interpreter.", extras)
+        _collect_extras(code, _FILE_IDS, "tool_resources.code_interpreter.", extras)
         file_ids = code.get("file_ids")
     if isinstance(search, dict):
-        _collect_extras(search, frozenset({"vector_store_ids"}), "tool_resources.file_search.", extras)
+        _collect_extras(search, _VECTOR_STORE_IDS, "tool_resources.file_search.", extras)
         store_ids = search.get("vector_store_ids")
     return file_ids, store_ids
 
 
-def _response_format_columns(value: Any, extras: dict[str, Any]) -> dict[str, Any]:
+_NO_RESPONSE_FORMAT: tuple[Any, None, None, None, None] = (None, None, None, None, None)
+
+
+def _response_format(value: Any, extras: dict[str, Any]) -> tuple[Any, Any, Any, Any, str | None]:
+    """``(type, json_schema name, description, strict, schema as canonical JSON)``."""
     if value is None or isinstance(value, str):
-        return {"response_format_type": value}
+        return (value, None, None, None, None) if value is not None else _NO_RESPONSE_FORMAT
     _collect_extras(value, RESPONSE_FORMAT_FIELDS, "response_format.", extras)
-    columns: dict[str, Any] = {"response_format_type": value.get("type")}
     schema = value.get("json_schema")
-    if isinstance(schema, dict):
-        _collect_extras(schema, JSON_SCHEMA_FIELDS, "response_format.json_schema.", extras)
-        columns.update(
-            response_format_json_schema_name=schema.get("name"),
-            response_format_json_schema_description=schema.get("description"),
-            response_format_json_schema_strict=schema.get("strict"),
-            response_format_json_schema=canonical_json(schema["schema"]) if "schema" in schema else None,
-        )
-    return columns
+    if not isinstance(schema, dict):
+        return value.get("type"), None, None, None, None
+    _collect_extras(schema, JSON_SCHEMA_FIELDS, "response_format.json_schema.", extras)
+    text = canonical_json_normalized(schema["schema"]) if "schema" in schema else None
+    return value.get("type"), schema.get("name"), schema.get("description"), schema.get("strict"), text
 
 
 def _collect_extras(obj: dict[str, Any], known: frozenset[str], path: str, out: dict[str, Any]) -> None:
@@ -224,9 +322,9 @@ def _collect_extras(obj: dict[str, Any], known: frozenset[str], path: str, out: 
     The result has the payload's own shape, holding only the unknown parts, so
     it is unambiguous whatever characters the unknown keys contain.
     """
-    unknown = {name: value for name, value in obj.items() if name not in known}
-    if not unknown:
+    if obj.keys() <= known:
         return
+    unknown = {name: value for name, value in obj.items() if name not in known}
     node = out
     for part in filter(None, path.split(".")):
         node = node.setdefault(part, {})

@@ -33,3 +33,37 @@ def canonical_json(value: Any) -> str:
 def content_hash(payload: Any) -> str:
     """SHA-256 (hex) of :func:`canonical_json`; equal exactly when the content is equal."""
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+# --- The fast path for a payload read from JSON text --------------------------
+#
+# normalize_numbers walks and copies every container in Python, which was the
+# largest single cost of the flatten step. Parsing with a ``parse_float`` hook
+# normalises the (few) float tokens inside the C parser instead, and the text of
+# an already normalised value needs no walk: for any JSON text ``t``,
+# ``canonical_json_normalized(loads_normalized(t)) == canonical_json(json.loads(t))``
+# (tests/connectors/test_hashing_fast_path.py checks it on generated payloads).
+
+
+def _normalized_float(token: str) -> float | int:
+    value = float(token)
+    return int(value) if value.is_integer() else value
+
+
+_NORMALIZING_DECODER = json.JSONDecoder(parse_float=_normalized_float)
+_CANONICAL_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def loads_normalized(text: str) -> Any:
+    """``normalize_numbers(json.loads(text))``, without the walk: integral floats are ints from the start."""
+    return _NORMALIZING_DECODER.decode(text)
+
+
+def canonical_json_normalized(value: Any) -> str:
+    """:func:`canonical_json` of a value whose numbers are already normalised (from :func:`loads_normalized`)."""
+    return _CANONICAL_ENCODER.encode(value)
+
+
+def content_hash_normalized(payload: Any) -> str:
+    """:func:`content_hash` of a payload from :func:`loads_normalized`."""
+    return hashlib.sha256(_CANONICAL_ENCODER.encode(payload).encode("utf-8")).hexdigest()

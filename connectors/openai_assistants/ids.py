@@ -11,6 +11,7 @@ Everything here streams, so a file of a million IDs is never held as a list.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import unicodedata
@@ -65,7 +66,8 @@ def display_id(raw: str) -> str:
         unicodedata.category(ch) == "Cc" for ch in raw
     ) else raw
     if len(shown) > DISPLAY_LIMIT:
-        shown = f"{shown[:DISPLAY_LIMIT]}...({len(raw)} chars)"
+        digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        shown = f"{shown[:DISPLAY_LIMIT]}...({len(raw)} chars, sha256 {digest})"
     return shown
 
 
@@ -84,11 +86,12 @@ def clean_ids(raw_ids: Iterable[str], stats: IdStats | None = None) -> Iterator[
             continue
         candidate = raw.strip()
         problem = id_problem(candidate)
-        if problem:
+        if candidate in seen:
+            stats.duplicates += 1
+        elif problem:
+            seen.add(candidate)  # a bad ID given twice is one row, like a good one
             stats.rejected += 1
             yield RejectedId(display_id(candidate or raw), problem)
-        elif candidate in seen:
-            stats.duplicates += 1
         else:
             seen.add(candidate)
             stats.accepted += 1

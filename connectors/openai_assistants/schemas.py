@@ -36,6 +36,8 @@ class TableSpec:
     grain: str
     doc: str
     schema: pa.Schema
+    key: tuple[str, ...] = ("snapshot_date", "assistant_id")
+    """Columns that identify a row; the asset checks hold every table to it."""
 
     def empty(self) -> pa.Table:
         return self.schema.empty_table()
@@ -111,6 +113,7 @@ ASSISTANT_TOOLS = TableSpec(
         col("extra_fields", JSON_TEXT,
             "Fields of the tool the API schema does not define, shaped like the tool (null if none)."),
     ]),
+    key=("snapshot_date", "assistant_id", "tool_index"),
 )
 
 ASSISTANT_METADATA = TableSpec(
@@ -122,6 +125,7 @@ ASSISTANT_METADATA = TableSpec(
         col("key", pa.string(), "Metadata key (at most 64 characters).", nullable=False),
         col("value", pa.string(), "Metadata value (at most 512 characters), stored verbatim.", nullable=False),
     ]),
+    key=("snapshot_date", "assistant_id", "key"),
 )
 
 ASSISTANT_TOOL_RESOURCES = TableSpec(
@@ -135,6 +139,7 @@ ASSISTANT_TOOL_RESOURCES = TableSpec(
         col("resource_id", pa.string(), "The file ID (`file-...`) or vector store ID (`vs_...`).", nullable=False),
         col("position", pa.int32(), "Position in its list, from 0.", nullable=False),
     ]),
+    key=("snapshot_date", "assistant_id", "resource_type", "position"),
 )
 
 FETCH_ERRORS = TableSpec(
@@ -179,7 +184,58 @@ SNAPSHOT_RUNS = TableSpec(
         col("unknown_field_count", pa.int64(), "Fields seen that the API schema does not define.",
             nullable=False),
     ]),
+    key=("snapshot_date",),
 )
+
+HISTORY_CONFIG_COLUMNS: tuple[str, ...] = (
+    "object", "created_at", "name", "description", "model", "instructions", "temperature", "top_p",
+    "response_format_type", "response_format_json_schema_name", "response_format_json_schema_description",
+    "response_format_json_schema_strict", "response_format_json_schema", "tool_count", "metadata",
+    "code_interpreter_file_ids", "file_search_vector_store_ids", "extra_fields",
+)
+"""The configuration columns of ``assistants`` that every history version carries."""
+
+ASSISTANT_HISTORY = TableSpec(
+    "assistant_history",
+    "one row per version of an assistant",
+    "SCD type 2: a version starts when an assistant's content hash changes, when it is deleted (a version "
+    "with `is_deleted`) and when it comes back. A version is valid from `valid_from` (inclusive) to "
+    "`valid_to` (exclusive). Rebuilt from the stored snapshots; not partitioned by date.",
+    pa.schema([
+        col("assistant_id", pa.string(), "The assistant's ID.", nullable=False),
+        col("valid_from", pa.date32(), "First snapshot date of this version; its tools are the "
+            "`assistant_tools` rows of that date.", nullable=False),
+        col("valid_to", pa.date32(), "Snapshot date the next version starts (exclusive); null while current."),
+        col("is_current", pa.bool_(), "True for the open version (`valid_to` is null).", nullable=False),
+        col("is_deleted", pa.bool_(), "True for a deletion: confirmed `not_found`, or absent from a complete "
+            "discover listing. Carries the last configuration seen.", nullable=False),
+        col("content_hash", pa.string(), "The version's `content_hash` (for a deletion, the last one seen).",
+            nullable=False),
+        *(ASSISTANTS.schema.field(name) for name in HISTORY_CONFIG_COLUMNS),
+    ]),
+    key=("assistant_id", "valid_from"),
+)
+
+ASSISTANT_CHANGES = TableSpec(
+    "assistant_changes",
+    "one row per changed field per assistant per snapshot date (one row for a whole created, deleted or "
+    "restored assistant)",
+    "The field-level change log between consecutive versions.",
+    pa.schema([
+        col("snapshot_date", pa.date32(), "The snapshot that revealed the change.", nullable=False),
+        col("assistant_id", pa.string(), "The assistant's ID.", nullable=False),
+        col("change_type", pa.string(), "`created`, `updated`, `deleted` or `restored`.", nullable=False),
+        col("field", pa.string(), "Path of the changed field (`model`, `metadata.team`, "
+            "`tools[2].function.parameters`, `tool_resources.file_search.vector_store_ids`, `tools` for a new "
+            "order); null for a row about the whole assistant (created, deleted, restored)."),
+        col("old_value", JSON_TEXT, "Value before, as canonical JSON text (null when absent)."),
+        col("new_value", JSON_TEXT, "Value after, as canonical JSON text (null when absent)."),
+    ]),
+    key=("snapshot_date", "assistant_id", "change_type", "field"),
+)
+
+HISTORY_TABLES: tuple[TableSpec, ...] = (ASSISTANT_HISTORY, ASSISTANT_CHANGES)
+"""Derived from every stored snapshot by the history step."""
 
 SNAPSHOT_TABLES: tuple[TableSpec, ...] = (RAW_ASSISTANTS, FETCH_ERRORS, SNAPSHOT_RUNS)
 """Written by the fetch step."""
@@ -189,13 +245,18 @@ DERIVED_TABLES: tuple[TableSpec, ...] = (ASSISTANTS, ASSISTANT_TOOLS, ASSISTANT_
 """Rebuilt from ``raw_assistants`` by the flatten step."""
 
 ALL_TABLES: dict[str, TableSpec] = {t.name: t for t in (*SNAPSHOT_TABLES, *DERIVED_TABLES)}
+"""The tables partitioned by ``snapshot_date``: one partition per snapshot, loaded a date at a time."""
+
+REFERENCE_TABLES: dict[str, TableSpec] = {**ALL_TABLES, **{t.name: t for t in HISTORY_TABLES}}
+"""Every table the warehouse holds."""
 
 
 def table_reference_markdown() -> str:
     """The README's table reference, generated from the schemas so it cannot drift."""
     out: list[str] = []
-    for spec in ALL_TABLES.values():
-        out += [f"### `{spec.name}`", "", f"{spec.doc} Grain: {spec.grain}.", "",
+    for spec in REFERENCE_TABLES.values():
+        key = ", ".join(f"`{c}`" for c in spec.key)
+        out += [f"### `{spec.name}`", "", f"{spec.doc} Grain: {spec.grain}. Key: {key}.", "",
                 "| column | type | description |", "| --- | --- | --- |"]
         for field in spec.schema:
             doc = (field.metadata or {}).get(b"doc", b"").decode()

@@ -58,6 +58,11 @@ RETRY_AFTER_CAP = 60.0
 DEFAULT_ID_DEADLINE = 300.0
 """Seconds one ID may spend across all its attempts before it ends ``failed``."""
 
+DEFAULT_RUN_DEADLINE: float | None = None
+"""Seconds the whole fetch (preflight, every ID, every retry) may take; None = no limit.
+Past it the run stops with :class:`~connectors.openai_assistants.errors.DeadlineExceededError`
+and nothing is written for the date, so a slow endpoint cannot hold a nightly job forever."""
+
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 """Plus every status >= 500."""
 
@@ -99,8 +104,18 @@ BATCH_SIZE = 1000
 
 PARQUET_COMPRESSION = "zstd"
 DUCKDB_FILENAME = "assistants.duckdb"
+DUCKDB_WRITE_MEMORY_LIMIT = "64MB"
+"""DuckDB memory for connections that write (loads, history). Its default, 80 % of RAM, let a load hold a
+whole date's tables in memory until the commit (450 MB more at 20,000 assistants, growing with N); with
+this limit it writes blocks out as it goes, no slower (benchmarks/README.md). Read-only queries keep the default."""
 
 # --- Validation -----------------------------------------------------------
+
+MAX_JSON_DEPTH = 256
+"""Deepest nesting of objects and arrays accepted in a body. The schema sets no limit, but
+hashing, flattening and the history walk JSON recursively, so a hostile body nested
+thousands deep would crash a whole step; such a body is quarantined instead. 256 leaves
+room for function parameters nested over a hundred levels (two JSON levels per schema level)."""
 
 MAX_VALIDATION_PROBLEMS = 20
 """Problems listed per invalid assistant; the last line then counts the rest, so a

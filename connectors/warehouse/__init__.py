@@ -2,5 +2,6 @@
 
 from .duckdb_store import DuckDBStore
 from .parquet_store import ParquetStore, PartitionWriter
+from .pending import pending_loads
 
-__all__ = ["DuckDBStore", "ParquetStore", "PartitionWriter"]
+__all__ = ["DuckDBStore", "ParquetStore", "PartitionWriter", "pending_loads"]

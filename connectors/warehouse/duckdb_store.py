@@ -17,8 +17,12 @@ import duckdb
 import pyarrow as pa
 
 import sql
+from connectors import failpoints
 from connectors.openai_assistants import settings
-from connectors.openai_assistants.schemas import ALL_TABLES, TableSpec
+from connectors.openai_assistants.errors import WarehouseLockedError
+from connectors.openai_assistants.schemas import ALL_TABLES, ASSISTANT_CHANGES, ASSISTANT_HISTORY, TableSpec
+
+from .views import apply_views
 
 _DUCKDB_TYPE = re.compile(r"^[A-Z0-9_(), \[\]]+$")
 
@@ -30,10 +34,32 @@ class DuckDBStore:
         self.path = Path(warehouse) / settings.DUCKDB_FILENAME
 
     def connect(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        """A connection with UTC timestamps; :class:`WarehouseLockedError` if another process holds the file."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.path), read_only=read_only)
+        try:
+            con = duckdb.connect(str(self.path), read_only=read_only,
+                                 config={} if read_only else {"memory_limit": settings.DUCKDB_WRITE_MEMORY_LIMIT})
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            holder = re.search(r"\(PID \d+\)", str(exc))
+            raise WarehouseLockedError(
+                f"{self.path} is locked by another process{' ' + holder.group(0) if holder else ''}: the Parquet "
+                "partitions are stored and the next run loads them into DuckDB (close the other connection)"
+            ) from None
         con.execute(sql.load("warehouse/session_utc"))
         return con
+
+    def loaded_runs(self) -> dict[dt.date, str]:
+        """The run whose data DuckDB holds for each snapshot date (empty before the first load)."""
+        if not self.path.is_file():
+            return {}
+        with self.connect(read_only=True) as con:
+            try:
+                rows = con.execute(sql.load("warehouse/loaded_runs")).fetchall()
+            except duckdb.CatalogException:
+                return {}
+        return {date: run_id for date, run_id in rows}
 
     def ensure_tables(self, con: duckdb.DuckDBPyConnection, specs: Iterable[TableSpec]) -> None:
         """Create missing tables and add columns a newer schema defines."""
@@ -59,16 +85,43 @@ class DuckDBStore:
         specs = [ALL_TABLES[name] for name in files]
         counts: dict[str, int] = {}
         with self.connect() as con:
-            self.ensure_tables(con, specs)
-            con.execute("BEGIN TRANSACTION")
+            self.ensure_tables(con, ALL_TABLES.values())  # every table, so that every view can be created
+            con.begin()
             try:
                 for spec in specs:
                     counts[spec.name] = self._replace_date(con, spec, snapshot_date, files[spec.name])
-                con.execute("COMMIT")
+                apply_views(con)  # sql/views/, replaced in the same transaction as the data
+                failpoints.reach("duckdb.load")
+                con.commit()
+                failpoints.reach("duckdb.committed")
             except BaseException:
-                con.execute("ROLLBACK")
+                con.rollback()
                 raise
         return counts
+
+    def replace_history(self, history_file: Path, change_files: list[Path]) -> None:
+        """Replace the history and the whole change log with their Parquet files, in one transaction.
+
+        Loading all of the change log (not only the replayed dates) costs little
+        in DuckDB and means a load missed while the file was locked is made up
+        by the next one.
+        """
+        specs = [ASSISTANT_HISTORY, ASSISTANT_CHANGES]
+        with self.connect() as con:
+            self.ensure_tables(con, specs)
+            con.begin()
+            try:
+                con.execute(sql.load("history/delete_versions"))
+                con.execute(sql.render("warehouse/insert_parquet", table=ASSISTANT_HISTORY.name),
+                            {"files": [str(history_file)]})
+                con.execute(sql.load("history/delete_changes"))
+                if change_files:
+                    con.execute(sql.render("warehouse/insert_parquet", table=ASSISTANT_CHANGES.name),
+                                {"files": [str(f) for f in change_files]})
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
 
     def _replace_date(self, con: duckdb.DuckDBPyConnection, spec: TableSpec, snapshot_date: dt.date,
                       files: list[Path]) -> int:

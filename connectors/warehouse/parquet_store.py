@@ -15,18 +15,21 @@ old partition back on the next run. Readers glob ``parquet/<table>/*/*.parquet``
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from connectors import failpoints
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.schemas import TableSpec
 
@@ -81,12 +84,45 @@ class ParquetStore:
             out.write(table)
         return self.partition_dir(spec.name, snapshot_date)
 
-    def read(self, spec: TableSpec, snapshot_date: dt.date) -> pa.Table:
-        """One partition as a table with the spec's schema (empty when absent)."""
+    def read(self, spec: TableSpec, snapshot_date: dt.date, *, columns: list[str] | None = None,
+             ids: Iterable[str] | None = None) -> pa.Table:
+        """One partition (empty when absent), optionally only some columns and some assistant IDs."""
         files = self.partition_files(spec.name, snapshot_date)
+        schema = spec.schema if columns is None else pa.schema([spec.schema.field(c) for c in columns])
         if not files:
-            return spec.empty()
-        return pa.concat_tables(pq.read_table(f, schema=spec.schema) for f in files)
+            return schema.empty_table()
+        filters = [("assistant_id", "in", list(ids))] if ids is not None else None
+        if filters and not filters[0][2]:
+            return schema.empty_table()
+        return pa.concat_tables(pq.read_table(f, schema=spec.schema, columns=columns, filters=filters)
+                                for f in files)
+
+    def table_file(self, table: str) -> Path:
+        """The single file of a table that is not partitioned by date (the SCD2 history)."""
+        return self.parquet_root / table / PART_FILE
+
+    def read_table_file(self, spec: TableSpec) -> pa.Table | None:
+        """A whole unpartitioned table, or ``None`` when it was never written."""
+        path = self.table_file(spec.name)
+        return pq.read_table(path, schema=spec.schema) if path.is_file() else None
+
+    def write_table_file(self, spec: TableSpec, table: pa.Table) -> Path:
+        """Replace an unpartitioned table's file in one rename: readers see the old or the new file."""
+        job = StagingJob(self.staging)
+        try:
+            staged = job.path / PART_FILE
+            pq.write_table(table.cast(spec.schema), staged, compression=settings.PARQUET_COMPRESSION)
+            target = self.table_file(spec.name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, target)
+            _fsync_dir(target.parent)
+        finally:
+            job.close()
+        return target
+
+    def remove_partition(self, table: str, snapshot_date: dt.date) -> None:
+        """Delete one partition (a date whose snapshot no longer exists)."""
+        shutil.rmtree(self.partition_dir(table, snapshot_date), ignore_errors=True)
 
     def iter_batches(self, spec: TableSpec, snapshot_date: dt.date,
                      batch_size: int = settings.BATCH_SIZE) -> Iterator[pa.RecordBatch]:
@@ -99,21 +135,26 @@ class ParquetStore:
         """Undo what a killed run left behind; returns what was done, for the log.
 
         A partition moved aside but not replaced is moved back; every other
-        staging leftover (half-written files) is deleted.
+        staging leftover (half-written files) is deleted. Jobs whose lock is still
+        held belong to a run that is alive (another date, another process) and
+        are left alone.
         """
         actions: list[str] = []
         if not self.staging.is_dir():
             return actions
-        for job in sorted(self.staging.iterdir()):
-            for old in sorted(job.glob(f"{_OLD_PREFIX}*")):
-                table, _, partition = old.name[len(_OLD_PREFIX):].partition("__")
-                target = self.parquet_root / table / partition
-                if not target.exists():
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(old, target)
-                    actions.append(f"restored {table}/{partition}")
-            shutil.rmtree(job, ignore_errors=True)
-            actions.append(f"removed staging {job.name}")
+        for job in sorted(p for p in self.staging.iterdir() if p.is_dir()):
+            with _claim(self.staging / f"{job.name}{_LOCK_SUFFIX}") as claimed:
+                if not claimed:
+                    continue
+                for old in sorted(job.glob(f"{_OLD_PREFIX}*")):
+                    table, _, partition = old.name[len(_OLD_PREFIX):].partition("__")
+                    target = self.parquet_root / table / partition
+                    if not target.exists():
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        os.replace(old, target)
+                        actions.append(f"restored {table}/{partition}")
+                shutil.rmtree(job, ignore_errors=True)
+                actions.append(f"removed staging {job.name}")
         return actions
 
 
@@ -130,9 +171,9 @@ class PartitionWriter:
         self.spec = spec
         self.snapshot_date = snapshot_date
         self.rows = 0
-        self._job = store.staging / uuid.uuid4().hex
-        self._stage = self._job / "new"
-        self._stage.mkdir(parents=True)
+        self._job = StagingJob(store.staging)
+        self._stage = self._job.path / "new"
+        self._stage.mkdir()
         self._writer = pq.ParquetWriter(self._stage / PART_FILE, spec.schema,
                                         compression=settings.PARQUET_COMPRESSION)
 
@@ -145,19 +186,21 @@ class PartitionWriter:
 
     def commit(self) -> Path:
         self._writer.close()
+        failpoints.reach("parquet.staged")
         target = self.store.partition_dir(self.spec.name, self.snapshot_date)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
-            aside = self._job / f"{_OLD_PREFIX}{self.spec.name}__{target.name}"
+            aside = self._job.path / f"{_OLD_PREFIX}{self.spec.name}__{target.name}"
             os.replace(target, aside)
+            failpoints.reach("parquet.swap")
         os.replace(self._stage, target)
         _fsync_dir(target.parent)
-        shutil.rmtree(self._job, ignore_errors=True)
+        self._job.close()
         return target
 
     def discard(self) -> None:
         self._writer.close()
-        shutil.rmtree(self._job, ignore_errors=True)
+        self._job.close()
 
     def __enter__(self) -> PartitionWriter:
         return self
@@ -168,6 +211,55 @@ class PartitionWriter:
             self.commit()
         else:
             self.discard()
+
+
+_LOCK_SUFFIX = ".lock"
+
+
+class StagingJob:
+    """A folder under ``.staging`` that belongs to a live writer.
+
+    Its lock file (``<job>.lock`` beside it) is created and flock'ed *before*
+    the folder exists and released only after the folder is gone. The kernel
+    drops the lock when the process dies, SIGKILL included, so
+    :meth:`ParquetStore.recover` can tell a dead run's leftovers from the work
+    of a run that is still going.
+    """
+
+    def __init__(self, staging: Path) -> None:
+        staging.mkdir(parents=True, exist_ok=True)
+        name = uuid.uuid4().hex
+        self._lock_path = staging / f"{name}{_LOCK_SUFFIX}"
+        self._fd = os.open(self._lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self.path = staging / name
+        self.path.mkdir()
+
+    def close(self) -> None:
+        if self._fd < 0:
+            return
+        shutil.rmtree(self.path, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._lock_path)
+        os.close(self._fd)
+        self._fd = -1
+
+
+@contextlib.contextmanager
+def _claim(lock_path: Path) -> Iterator[bool]:
+    """Hold a staging job's lock if nobody does (yields False when a live writer holds it)."""
+    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock_path)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(path: Path) -> None:

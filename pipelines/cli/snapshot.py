@@ -8,23 +8,24 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import click
-from dagster import DagsterInstance, EnvVar, ExecuteInProcessResult, materialize
+from dagster import AssetCheckEvaluation, DagsterInstance, EnvVar, ExecuteInProcessResult, materialize
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from connectors.history import DEFAULT_MASS_DELETION_THRESHOLD
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.config import ClientConfig
 from connectors.openai_assistants.errors import ConfigError
 
 from .. import progress
 from ..assets import DUCKDB_ASSET, snapshot_assets
-from ..partitions import daily_partitions
+from ..partitions import daily_partitions, fetch_window_message, fetch_window_open
 from ..resources import AssistantsApiResource, WarehouseResource
 from . import cli, warehouse_option
 
@@ -46,19 +47,33 @@ from . import cli, warehouse_option
               help="Environment variable holding the API key.")
 @click.option("--max-attempts", type=int, help=f"Attempts per request (default {settings.DEFAULT_MAX_ATTEMPTS}).")
 @click.option("--no-preflight", is_flag=True, help="Skip the GET /assistants?limit=1 probe.")
+@click.option("--run-deadline", type=float, metavar="SECONDS",
+              help="Fail the run if fetching takes longer (default: no limit).")
+@click.option("--force", is_flag=True,
+              help="Fetch even if the date ended more than 36 hours ago (stores today's state under it).")
+@click.option("--max-failed-share", type=click.FloatRange(0, 1), default=0.1, show_default=True,
+              help="Largest share of failed IDs before flatten, load and history are held back.")
+@click.option("--allow-mass-deletion", is_flag=True,
+              help="Apply the snapshot to the history even if it deletes more than the guard allows.")
+@click.option("--mass-deletion-threshold", type=click.FloatRange(0, 1), default=DEFAULT_MASS_DELETION_THRESHOLD,
+              show_default=True, help="Share of the live assistants one snapshot may delete.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's logs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def snapshot(snapshot_date: str | None, ids: str | None, ids_file: str | None, discover: bool,
              base_url: str | None, warehouse: str | None, concurrency: int | None,
              requests_per_minute: float | None, auth_style: str | None, api_version: str | None,
-             api_key_env: str, max_attempts: int | None, no_preflight: bool, verbose: bool, quiet: bool) -> None:
-    """Fetch, flatten and load one day's snapshot."""
-    date = _parse_date(snapshot_date)
+             api_key_env: str, max_attempts: int | None, no_preflight: bool, run_deadline: float | None,
+             force: bool, max_failed_share: float, allow_mass_deletion: bool, mass_deletion_threshold: float,
+             verbose: bool, quiet: bool) -> None:
+    """Fetch, flatten and load one day's snapshot, then update the history."""
+    date = parse_date(snapshot_date)
+    if not force and not fetch_window_open(date):
+        raise click.ClickException(fetch_window_message(date))
     id_config = _id_config(ids, ids_file, discover)
     api_fields: dict[str, Any] = {
         "base_url": base_url, "concurrency": concurrency, "requests_per_minute": requests_per_minute,
         "auth_style": auth_style, "api_version": api_version, "max_attempts": max_attempts,
-        "preflight": False if no_preflight else None,
+        "preflight": False if no_preflight else None, "run_deadline": run_deadline,
     }
     api_fields = {k: v for k, v in api_fields.items() if v is not None}
     ClientConfig.from_env(api_key_env=api_key_env, **api_fields)  # fail fast, in one line, before Dagster
@@ -66,20 +81,23 @@ def snapshot(snapshot_date: str | None, ids: str | None, ids_file: str | None, d
         "api": AssistantsApiResource(api_key=EnvVar(api_key_env), api_key_env=api_key_env, **api_fields),
         "warehouse": WarehouseResource(path=warehouse),
     }
-    run_config = {"ops": {"fetch_assistants": {"config": id_config}}}
+    id_config.update(force=force, max_failed_share=max_failed_share)
+    run_config = {"ops": {"fetch_assistants": {"config": id_config},
+                          "update_history": {"config": {"allow_mass_deletion": allow_mass_deletion,
+                                                        "mass_deletion_threshold": mass_deletion_threshold}}}}
     total = len(id_config["assistant_ids"]) if "assistant_ids" in id_config else None
     console = Console(stderr=True)
     with _progress_bar(console, total, enabled=not quiet and console.is_terminal):
-        result = _materialize(run_config, resources, date, verbose=verbose)
+        result = run_assets(snapshot_assets, run_config, resources, date, verbose=verbose)
     if not result.success:
-        raise click.ClickException(_failure_message(result))
+        raise click.ClickException(failure_message(result))
     if not quiet:
         _print_summary(result, date, WarehouseResource(path=warehouse).root())
 
 
 # --- helpers ----------------------------------------------------------------
 
-def _parse_date(value: str | None) -> dt.date:
+def parse_date(value: str | None) -> dt.date:
     if value is None:
         return dt.datetime.now(dt.UTC).date()
     try:
@@ -106,12 +124,13 @@ def _id_config(ids: str | None, ids_file: str | None, discover: bool) -> dict[st
     raise ConfigError("no assistants to fetch: give --ids, --ids-file or --discover")
 
 
-def _materialize(run_config: dict[str, Any], resources: dict[str, Any], date: dt.date, *,
-                 verbose: bool) -> ExecuteInProcessResult:
+def run_assets(assets: Sequence[Any], run_config: dict[str, Any], resources: dict[str, Any], date: dt.date, *,
+               verbose: bool) -> ExecuteInProcessResult:
+    """Materialize ``assets`` for one partition in this process; Dagster's console logs only if ``verbose``."""
     if not verbose:
         run_config = {**run_config, "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     with _instance() as instance:
-        return materialize(snapshot_assets, partition_key=date.isoformat(), resources=resources,
+        return materialize(assets, partition_key=date.isoformat(), resources=resources,
                            run_config=run_config, instance=instance, raise_on_error=False)
 
 
@@ -144,8 +163,13 @@ def _progress_bar(console: Console, total: int | None, *, enabled: bool) -> Iter
             progress.set_reporter(None)
 
 
-def _failure_message(result: ExecuteInProcessResult) -> str:
-    """The connector's one-line message from the first failed step, else Dagster's error."""
+def failure_message(result: ExecuteInProcessResult) -> str:
+    """One line for a failed run: a failed blocking check's description, the connector's message, or Dagster's."""
+    for event in result.all_events:
+        evaluation = event.event_specific_data
+        if isinstance(evaluation, AssetCheckEvaluation) and evaluation.blocking and not evaluation.passed \
+                and evaluation.description:
+            return evaluation.description
     for event in result.all_events:
         if not event.is_step_failure or event.step_failure_data is None:
             continue

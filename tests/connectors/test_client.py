@@ -273,7 +273,7 @@ def test_a_lone_surrogate_escape_is_quarantined_not_a_crash():
     assert result.body == text and result.body.encode("utf-8")
 
 
-@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400", "-2.5E+999", "1" + "0" * 400 + ".5"])
 def test_non_finite_numbers_are_quarantined_not_a_crash(literal):
     """Free-form JSON (function parameters) has no bounds, so only this check stops NaN reaching the hash."""
     tool = {"type": "function", "function": {"name": "f", "parameters": {"minimum": 0}}}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dagster import AssetKey
 
-from connectors.openai_assistants.schemas import ALL_TABLES, DERIVED_TABLES
+from connectors.openai_assistants.schemas import ALL_TABLES, DERIVED_TABLES, HISTORY_TABLES
 from pipelines.definitions import defs
 from pipelines.partitions import daily_partitions
 
@@ -16,10 +16,13 @@ from pipelines.partitions import daily_partitions
 def test_assets_and_lineage():
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert keys == {*ALL_TABLES, "duckdb_warehouse"}
+    assert keys == {*ALL_TABLES, "duckdb_warehouse", *(t.name for t in HISTORY_TABLES)}
     for spec in DERIVED_TABLES:
         assert graph.get(AssetKey(spec.name)).parent_keys == {AssetKey("raw_assistants")}
     assert graph.get(AssetKey("duckdb_warehouse")).parent_keys == {AssetKey(name) for name in ALL_TABLES}
+    for spec in HISTORY_TABLES:
+        assert graph.get(AssetKey(spec.name)).parent_keys == {
+            AssetKey(n) for n in ("assistants", "fetch_errors", "snapshot_runs", "duckdb_warehouse")}
 
 
 def test_the_job_and_todays_partition_exist():

@@ -45,7 +45,7 @@ def env(monkeypatch, server, tmp_path):
 
 
 def snapshot(warehouse, *args, date=DATE):
-    return run(["snapshot", "--date", date.isoformat(), "--warehouse", str(warehouse), "-q", *args])
+    return run(["snapshot", "--date", date.isoformat(), "--warehouse", str(warehouse), "-q", "--force", *args])
 
 
 def ids_file(tmp_path, ids):
@@ -138,7 +138,7 @@ def test_a_gone_endpoint_stops_the_run_in_one_line(env, monkeypatch, capsys, ser
 
 def test_a_retired_endpoint_without_preflight_still_stops_at_the_first_answer(env, capsys, fixtures):
     with SandboxServer(StaticCatalog(fixtures), api_key=KEY, gone=True) as gone:
-        assert run(["snapshot", "--date", DATE.isoformat(), "--warehouse", str(env), "-q", "--no-preflight",
+        assert run(["snapshot", "--date", DATE.isoformat(), "--warehouse", str(env), "-q", "--force", "--no-preflight",
                     "--base-url", gone.base_url, "--concurrency", "2",
                     "--ids", ",".join(a["id"] for a in fixtures)]) == 1
         assert gone.stats.total_requests <= 2
@@ -172,7 +172,7 @@ def test_missing_key_names_the_variable(env, monkeypatch, capsys):
 def test_azure_style_end_to_end(monkeypatch, tmp_path, fixtures):
     monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY)
     with SandboxServer(StaticCatalog(fixtures[:5]), api_key=KEY, auth_style="azure") as azure:
-        status = run(["snapshot", "--date", DATE.isoformat(), "--warehouse", str(tmp_path), "-q",
+        status = run(["snapshot", "--date", DATE.isoformat(), "--warehouse", str(tmp_path), "-q", "--force",
                       "--auth-style", "azure", "--api-version", "2024-05-01-preview", "--base-url", azure.base_url,
                       "--api-key-env", "AZURE_OPENAI_API_KEY", "--ids", ",".join(a["id"] for a in fixtures[:5])])
     assert status == 0
@@ -191,7 +191,7 @@ def test_faults_are_retried_until_every_assistant_lands_once(tmp_path, fixtures)
         result = materialize(snapshot_assets, partition_key=DATE.isoformat(),
                              instance=DagsterInstance.ephemeral(tempdir=str(tmp_path / "dagster")),
                              resources={"api": api, "warehouse": WarehouseResource(path=str(tmp_path))},
-                             run_config={"ops": {"fetch_assistants": {"config": {
+                             run_config={"ops": {"fetch_assistants": {"config": {"force": True,
                                  "assistant_ids": [a["id"] for a in fixtures]}}}})
         assert result.success
         assert srv.stats.requests_by_id[fixtures[0]["id"]] == 4
@@ -213,11 +213,11 @@ def test_the_key_is_written_nowhere(tmp_path, monkeypatch, fixtures, capfd):
     plan = FaultPlan(rate=0.3, seed=1, retry_after_ms=10, kinds=(Fault.RATE_LIMIT_MS, Fault.SERVER_ERROR))
     with SandboxServer(StaticCatalog(fixtures[:10]), api_key=KEY, faults=plan) as srv:
         monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
-        assert run(["snapshot", "--date", DATE.isoformat(), "--warehouse", str(warehouse), "-v",
+        assert run(["snapshot", "--date", DATE.isoformat(), "--warehouse", str(warehouse), "-v", "--force",
                     "--ids", ",".join(a["id"] for a in fixtures[:10])]) == 0
     with SandboxServer(StaticCatalog(fixtures[:2]), api_key="sk-other-key-entirely") as other:
         monkeypatch.setenv("OPENAI_BASE_URL", other.base_url)
-        assert run(["snapshot", "--date", DATE.isoformat(), "--warehouse", str(warehouse), "-v",
+        assert run(["snapshot", "--date", DATE.isoformat(), "--warehouse", str(warehouse), "-v", "--force",
                     "--ids", fixtures[0]["id"]]) == 1
     out, err = capfd.readouterr()
     assert KEY not in out and KEY not in err

@@ -68,3 +68,14 @@ def test_recover_restores_a_partition_moved_aside_by_a_killed_swap(tmp_path):
     assert any("restored assistant_metadata" in a for a in actions)
     assert store.read(ASSISTANT_METADATA, DATE).column("key").to_pylist() == ["old"]
     assert not any(store.staging.iterdir())
+
+
+def test_recover_leaves_the_staging_of_a_live_writer_alone(tmp_path):
+    """Two runs on one warehouse: one starting (and recovering) must not delete the other's work."""
+    store = ParquetStore(tmp_path)
+    writer = store.writer(ASSISTANT_METADATA, DATE)
+    writer.write(rows("in-progress"))
+    assert store.recover() == []  # the writer's lock is held (flock conflicts even within one process)
+    writer.commit()
+    assert store.read(ASSISTANT_METADATA, DATE).column("key").to_pylist() == ["in-progress"]
+    assert list(store.staging.iterdir()) == []

@@ -1,0 +1,75 @@
+"""Named crash points, for proving that a run killed at the worst moment loses nothing.
+
+The code calls :func:`reach` at the moments where a crash would hurt most (half
+way through fetching, between the two renames of a partition swap, inside the
+DuckDB transaction...). Normally that call does nothing: the set of enabled
+points is read once, at import, from ``ASSISTANTS_FAILPOINTS``, and is empty.
+
+When the variable names a point, the process sends itself ``SIGKILL`` on
+reaching it: no ``finally`` block, no ``atexit`` hook, no flush runs, exactly as
+when the kernel's OOM killer or a lost machine ends a run. The crash tests
+(``tests/reliability/test_crash_safety.py``) run the CLI in a subprocess this way
+and then check what a reader sees and that a re-run repairs everything.
+
+Syntax: ``ASSISTANTS_FAILPOINTS=name[@N][,name[@N]...]``; ``@N`` kills on the
+N-th time the point is reached (default: the first), so ``fetch@40`` dies after
+40 assistants were handed to the writer.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Mapping
+
+ENV_VAR = "ASSISTANTS_FAILPOINTS"
+
+POINTS: dict[str, str] = {
+    "fetch": "each fetched ID handed to the batch writer (results staged, nothing committed)",
+    "parquet.staged": "a partition file written and closed in staging, before any rename",
+    "parquet.swap": "between the two renames of a partition swap: the old partition moved aside, the new one "
+                    "not yet in place (reached only when the date was written before)",
+    "duckdb.load": "inside the DuckDB transaction, after a date's tables were deleted and re-inserted, before "
+                   "COMMIT",
+    "duckdb.committed": "right after the DuckDB COMMIT, before the connection is closed (no checkpoint yet)",
+    "history": "in the history step, after the change-log partitions were written, before the history file "
+               "is replaced",
+}
+"""Every crash point and where it sits; :func:`parse` refuses any other name."""
+
+
+def parse(spec: str) -> dict[str, int]:
+    """``"fetch@40,parquet.swap"`` -> ``{"fetch": 40, "parquet.swap": 1}``; unknown names raise ValueError.
+
+    Refusing an unknown name matters: a typo would otherwise make a crash test
+    pass without ever crashing.
+    """
+    points: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name, _, count = item.partition("@")
+        if name not in POINTS:
+            raise ValueError(f"{ENV_VAR}: unknown failpoint {name!r}; known: {', '.join(POINTS)}")
+        if count and not (count.isdigit() and int(count) >= 1):
+            raise ValueError(f"{ENV_VAR}: {item!r} needs a whole number of at least 1 after '@'")
+        points[name] = int(count or 1)
+    return points
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, int]:
+    return parse(environ.get(ENV_VAR, ""))
+
+
+_armed: dict[str, int] = _from_environment(os.environ)
+"""Point -> hits left before the kill; empty in every normal run."""
+
+
+def reach(name: str) -> None:
+    """Mark that ``name`` was reached; kill the process if that point is armed and its count is up.
+
+    Costs one truth test of an empty dict when nothing is armed.
+    """
+    if _armed and name in _armed:
+        _armed[name] -= 1
+        if _armed[name] <= 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+

@@ -1,0 +1,171 @@
+"""Resource bounds: memory follows the batch size, not the number of assistants; a whole-run deadline holds.
+
+Memory is measured with ``tracemalloc`` in this process while the sandbox runs in
+a subprocess of its own (so the server's bookkeeping is not counted). Nothing here
+asserts a duration: the deadline tests assert what the run did and said, and
+rely on pytest's timeout only as a safety net.
+"""
+
+import datetime as dt
+import math
+import subprocess
+import sys
+import tracemalloc
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from connectors.openai_assistants.config import ClientConfig, Secret
+from connectors.openai_assistants.errors import DeadlineExceededError
+from connectors.snapshot import IdSource, fetch_snapshot
+from connectors.warehouse import ParquetStore, parquet_store
+from pipelines.cli import run
+from sandbox import Fault, FaultPlan, GeneratedCatalog, SandboxServer
+
+pytestmark = pytest.mark.integration
+
+KEY = "sk-bounds-Pz4Kd8Ws1Qv6"
+DATE = dt.date(2026, 11, 20)
+REPO = Path(__file__).parents[2]
+
+
+class SandboxProcess:
+    """``python -m sandbox --generated N`` in a subprocess, so its memory is not ours."""
+
+    def __init__(self, n):
+        self.process = subprocess.Popen([sys.executable, "-m", "sandbox", "--generated", str(n), "--api-key", KEY],
+                                        stdout=subprocess.PIPE, text=True, cwd=REPO)
+        line = self.process.stdout.readline().strip()
+        assert line.startswith("base_url="), line
+        self.base_url = line.split("=", 1)[1]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.process.stdout.close()
+
+
+def config(base_url, **overrides):
+    return ClientConfig(api_key=Secret(KEY), base_url=base_url, **overrides)
+
+
+def peak_while(action):
+    """Peak bytes allocated by Python while ``action`` runs (what ``tracemalloc`` sees)."""
+    tracemalloc.start()
+    try:
+        action()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_follows_the_batch_not_the_number_of_assistants(tmp_path):
+    """Discover 300 and then 3,000 assistants with the same batch size: the peak barely moves.
+
+    Held whole, 3,000 parsed assistants would take tens of megabytes; streamed, the
+    peak is one list page plus one batch, whatever the count.
+    """
+    peaks, stored = {}, {}
+    small, large = 300, 3_000
+    for n in (small, large):
+        with SandboxProcess(n) as sandbox:
+            warehouse = tmp_path / str(n)
+            source, base_url = IdSource(discover=True), sandbox.base_url
+            peaks[n] = peak_while(lambda: fetch_snapshot(config(base_url), source, DATE, warehouse,
+                                                         batch_size=100))
+        files = ParquetStore(warehouse).partition_files("raw_assistants", DATE)
+        stored[n] = sum(len(r) for f in files for r in _raw_json(f))
+    assert stored[large] > 9 * stored[small]  # ten times the data went through ...
+    assert peaks[large] < 1.5 * peaks[small]  # ... in about the same memory
+    assert peaks[large] < stored[large]  # less than even the raw text of every payload (parsed: several times it)
+
+
+def _raw_json(path):
+    return pq.read_table(path, columns=["raw_json"]).column("raw_json").to_pylist()
+
+
+def test_ids_are_pulled_as_needed_and_results_written_a_batch_at_a_time(tmp_path, monkeypatch):
+    """Structural proof for the ID path: IDs are read lazily, results leave memory every ``batch_size``."""
+    n, batch_size, concurrency = 600, 50, 8
+    catalog = GeneratedCatalog(n, seed=3)
+    pulled, finished, gaps, writes = [0], [0], [], []
+
+    class CountingSource(IdSource):
+        def raw_ids(self):
+            for assistant_id in catalog.ids():
+                pulled[0] += 1
+                gaps.append(pulled[0] - finished[0])
+                yield assistant_id
+
+    original_write = parquet_store.PartitionWriter.write
+
+    def spy_write(self, table):
+        if self.spec.name == "raw_assistants" and table.num_rows:
+            writes.append((table.num_rows, finished[0]))
+        original_write(self, table)
+
+    def progress(count):
+        finished[0] += count
+
+    monkeypatch.setattr(parquet_store.PartitionWriter, "write", spy_write)
+    with SandboxServer(catalog, api_key=KEY) as srv:
+        summary = fetch_snapshot(config(srv.base_url, concurrency=concurrency), CountingSource(ids=()), DATE,
+                                 tmp_path, batch_size=batch_size, progress=progress)
+    assert summary.outcomes["ok"] == n
+    # Never more IDs read ahead than there are requests in flight (plus the one being handed over).
+    assert max(gaps) <= concurrency + 1
+    # Results are written every batch_size, while fetching goes on: never more than a batch is held.
+    assert [rows for rows, _ in writes] == [batch_size] * math.ceil(n / batch_size)
+    # Each batch is written the moment it fills (the progress count lags by the result being handed over).
+    assert [done for _, done in writes[:-1]] == [batch_size * (i + 1) - 1 for i in range(len(writes) - 1)]
+
+
+@pytest.fixture
+def slow_server():
+    """Every answer waits 0.3 s and a tenth of the first attempts hang for a minute."""
+    catalog = GeneratedCatalog(200, seed=1)
+    plan = FaultPlan(rate=0.1, seed=1, kinds=(Fault.HANG,), hang_seconds=60)
+    with SandboxServer(catalog, api_key=KEY, latency=0.3, faults=plan) as srv:
+        yield srv, list(catalog.ids())
+
+
+def test_a_slow_endpoint_cannot_hold_the_run_past_its_deadline(tmp_path, slow_server):
+    srv, ids = slow_server
+    slow = config(srv.base_url, concurrency=2, run_deadline=1.0)
+    with pytest.raises(DeadlineExceededError) as stopped:
+        fetch_snapshot(slow, IdSource(ids=tuple(ids)), DATE, tmp_path)
+    message = str(stopped.value)
+    assert "1-second deadline" in message and "run_deadline" in message and "nothing was written" in message
+    assert "\n" not in message
+    assert srv.stats.total_requests < len(ids)  # it really stopped early
+    assert not ParquetStore(tmp_path).partition_files("raw_assistants", DATE)
+    staging = tmp_path / ".staging"
+    assert not staging.exists() or not any(p.is_dir() for p in staging.iterdir())  # no staged data left
+
+
+def test_the_cli_deadline_keeps_the_previous_snapshot_and_says_so_in_one_line(tmp_path, monkeypatch, capsys,
+                                                                                 slow_server):
+    srv, ids = slow_server
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    warehouse = tmp_path / "wh"
+    args = ["snapshot", "--date", DATE.isoformat(), "--warehouse", str(warehouse), "-q", "--force", "--base-url",
+            srv.base_url]
+    quick = [i for i in ids if srv.faults.fault_for(i, 1) is None][:3]
+    assert run([*args, "--ids", ",".join(quick)]) == 0
+    before = ParquetStore(warehouse).partition_files("raw_assistants", DATE)[0].read_bytes()
+    assert run([*args, "--run-deadline", "1", "--concurrency", "2", "--ids", ",".join(ids)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did not finish within its 1-second deadline" in err
+    assert ParquetStore(warehouse).partition_files("raw_assistants", DATE)[0].read_bytes() == before
+
+
+def test_a_deadline_that_is_not_reached_changes_nothing(tmp_path):
+    catalog = GeneratedCatalog(20, seed=2)
+    with SandboxServer(catalog, api_key=KEY) as srv:
+        summary = fetch_snapshot(config(srv.base_url, run_deadline=600), IdSource(ids=tuple(catalog.ids())), DATE,
+                                 tmp_path)
+    assert summary.outcomes["ok"] == 20

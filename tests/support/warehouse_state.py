@@ -1,0 +1,51 @@
+"""What a reader of a warehouse sees, in a form two runs can be compared by.
+
+Used by the reliability suite: a crashed-then-repaired run must leave exactly
+what an uninterrupted run leaves, row for row. Columns that differ between any
+two runs (wall-clock times, run IDs) are dropped; everything else is compared.
+"""
+
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+
+VOLATILE = ("snapshot_at", "fetched_at", "started_at", "finished_at", "run_id")
+
+
+def comparable(rows, drop=VOLATILE):
+    """Rows as sorted canonical JSON strings, without the volatile columns."""
+    return sorted(json.dumps({k: v for k, v in r.items() if k not in drop}, default=str, sort_keys=True)
+                  for r in rows)
+
+
+def parquet_state(warehouse):
+    """``{(table, partition): rows}`` for every committed Parquet partition (or unpartitioned file).
+
+    Each file is read whole with pyarrow, so a half-written one would fail here.
+    Staging (``.staging``) is not looked at: readers never see it.
+    """
+    root = Path(warehouse) / "parquet"
+    state = {}
+    for file in sorted(root.rglob("*.parquet")):
+        relative = file.relative_to(root).parts
+        key = (relative[0], relative[1] if len(relative) > 2 else "")
+        state.setdefault(key, []).extend(pq.read_table(file).to_pylist())
+    return {key: comparable(rows) for key, rows in state.items()}
+
+
+def duckdb_state(warehouse):
+    """``{table: rows}`` for every base table of ``assistants.duckdb`` ({} when there is no database)."""
+    path = Path(warehouse) / "assistants.duckdb"
+    if not path.exists():
+        return {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'").fetchall()]
+        state = {}
+        for table in tables:
+            cursor = con.execute(f'SELECT * FROM "{table}"')
+            names = [c[0] for c in cursor.description]
+            state[table] = comparable(dict(zip(names, row, strict=True)) for row in cursor.fetchall())
+        return state
