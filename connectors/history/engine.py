@@ -318,15 +318,22 @@ def _history_table(kept: pa.Table | None, new_rows: list[dict[str, Any]], state:
 
 def _write(store: ParquetStore, warehouse: str | Path, history: pa.Table,
            changes: dict[dt.date, list[dict[str, Any]]], start: dt.date) -> None:
-    """Parquet first (the source of truth), then DuckDB in one transaction."""
-    for date, rows in changes.items():
-        rows.sort(key=lambda r: (r["assistant_id"], r["field"] is not None, r["change_type"], r["field"] or ""))
-        store.write(ASSISTANT_CHANGES, date, pa.Table.from_pylist(rows, schema=ASSISTANT_CHANGES.schema))
+    """Parquet first (the source of truth), then DuckDB in one transaction.
+
+    A change-log partition is also the mark that its date has been replayed, so
+    the order makes a kill at any point safe: the replayed dates are unmarked
+    first, then the history file is swapped in, then each date is marked again
+    with its rows. A date left unmarked is replayed by the next run, from the
+    versions open the day before, which the new history file holds.
+    """
     for date in store.dates(ASSISTANT_CHANGES.name):
-        if date >= start and date not in changes:
+        if date >= start:
             store.remove_partition(ASSISTANT_CHANGES.name, date)
     failpoints.reach("history")
     history_file = store.write_table_file(ASSISTANT_HISTORY, history)
+    for date, rows in sorted(changes.items()):
+        rows.sort(key=lambda r: (r["assistant_id"], r["field"] is not None, r["change_type"], r["field"] or ""))
+        store.write(ASSISTANT_CHANGES, date, pa.Table.from_pylist(rows, schema=ASSISTANT_CHANGES.schema))
     change_files = [f for d in store.dates(ASSISTANT_CHANGES.name)
                     for f in store.partition_files(ASSISTANT_CHANGES.name, d)]
     DuckDBStore(warehouse).replace_history(history_file, change_files)

@@ -338,3 +338,25 @@ def test_the_audit_queries_run_on_parquet_alone(server, tmp_path):
     with open_parquet(tmp_path) as con:
         got = con.sql(statement, params={"as_of": D3}).to_arrow_table().to_pylist()
     assert [r["assistant_id"] for r in got] == [r["assistant_id"] for r in expected] == [A, B, D]
+
+
+def test_a_crash_inside_the_history_step_heals_on_a_later_night(server, tmp_path, monkeypatch):
+    """Killed while writing the history of day 3, then day 4 runs (not a rerun of day 3): nothing is skipped."""
+    import connectors.history.engine as engine
+
+    for date in (D1, D2):
+        snapshot_day(server, tmp_path, date)
+    real_reach = engine.failpoints.reach
+
+    def crash(name):
+        if name == "history":
+            raise RuntimeError("killed")
+        real_reach(name)
+
+    monkeypatch.setattr(engine.failpoints, "reach", crash)
+    with pytest.raises(RuntimeError, match="killed"):
+        snapshot_day(server, tmp_path, D3)
+    monkeypatch.setattr(engine.failpoints, "reach", real_reach)
+    assert snapshot_day(server, tmp_path, D4).dates == [D3, D4]
+    snapshot_day(server, tmp_path, D5)
+    assert_matches_expected(tmp_path)

@@ -154,6 +154,10 @@ def test_a_killed_run_leaves_no_partial_state_and_a_rerun_repairs_it(crashes, sc
     for key, rows in seen.items():
         assert rows in (parquet_before.get(key), parquet_after.get(key)), f"{key} is neither before nor after"
     missing = set(parquet_before) - set(seen)
+    if SCENARIOS[scenario] == "history":
+        # The history step unmarks the dates it replays (their change-log partitions) before it swaps the
+        # history file in, so a kill there leaves those dates to be replayed by the next run, whatever its date.
+        missing = {key for key in missing if key[0] != "assistant_changes"}
     if missing:
         # Only a swap can hide a partition, only one, and the next run's recovery puts it back.
         assert SCENARIOS[scenario].startswith("parquet.swap") and len(missing) == 1
