@@ -343,7 +343,7 @@ def _check_response_format(value: object, problems: list[str]) -> None:
             _check_function_like(value.get("json_schema", _MISSING), "response_format.json_schema", "schema", problems)
         elif kind is _MISSING:
             problems.append("response_format.type: required field is missing")
-        elif kind != "text" and kind != "json_object":
+        else:  # "text" and "json_object" declare nothing but their type.
             _check_enum(kind, "response_format.type", _RESPONSE_FORMAT_TYPES, problems)
     elif isinstance(value, str):
         if value != "auto":

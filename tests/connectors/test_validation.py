@@ -197,7 +197,7 @@ SLOW_OK = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, H
 UNSHRUNK = settings(SLOW_OK, phases=[phase for phase in Phase if phase is not Phase.shrink])
 
 
-@settings(UNSHRUNK, max_examples=80)
+@settings(UNSHRUNK, max_examples=60)
 @given(GENERATED)
 def test_every_object_the_schema_allows_passes(obj: dict[str, Any]) -> None:
     assert VALIDATOR.is_valid(obj)
@@ -398,13 +398,13 @@ def mutated(draw: st.DrawFn, valid: st.SearchStrategy[dict[str, Any]], max_mutat
     return obj
 
 
-@settings(UNSHRUNK, max_examples=80)
+@settings(UNSHRUNK, max_examples=60)
 @given(mutated(GENERATED, max_mutations=3))
 def test_agrees_with_jsonschema_on_mutated_generated_objects(obj: Any) -> None:
     assert_agrees_with_jsonschema(obj)
 
 
-@settings(SLOW_OK, max_examples=400)
+@settings(SLOW_OK, max_examples=300)
 @given(mutated(st.sampled_from([MAXIMAL, TYPICAL, MINIMAL]), max_mutations=4))
 def test_agrees_with_jsonschema_on_mutated_known_objects(obj: Any) -> None:
     """Cheap bases leave the time for many more mutations, deeper into every kind of tool."""

@@ -27,8 +27,21 @@ any_json = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=3) 
                         st.dictionaries(st.text(max_size=10), inner, max_size=3), max_leaves=8)
 
 
+_built: dict[int, tuple[dict[str, Any], st.SearchStrategy[Any]]] = {}
+"""Strategies already built, per schema node (by identity; the node is kept so its id stays unique)."""
+
+
 def from_schema(schema: dict[str, Any], root: dict[str, Any] | None = None) -> st.SearchStrategy[Any]:
-    root = root or schema
+    """A strategy for ``schema``, built once per schema node: drawing never rebuilds sub-strategies."""
+    cached = _built.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    strategy = _build(schema, root or schema)
+    _built[id(schema)] = (schema, strategy)
+    return strategy
+
+
+def _build(schema: dict[str, Any], root: dict[str, Any]) -> st.SearchStrategy[Any]:
     unknown = set(schema) - SUPPORTED
     if unknown:
         raise NotImplementedError(f"schema keywords not supported by the generator: {sorted(unknown)}")
