@@ -134,14 +134,16 @@ def render_markdown(results: dict[str, Any], targets: Targets) -> str:
             f"## Server cap of {capped['cap']} requests in flight: N = {capped['n']:,}, latency "
             f"{capped['latency_ms']:g} ms, client concurrency {capped['concurrency']}",
             "",
-            "| client | wall s | requests | HTTP 429 caused | lowest in-flight limit | assistants ok |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            "| client | wall s | requests | HTTP 429 caused | lowest in-flight limit | IDs ok | IDs failed |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for mode, label in (("adaptive", "adaptive concurrency (AIMD, default)"), ("fixed", "fixed concurrency")):
             run = capped[mode]
+            failed = max(r["outcomes"].get("failed", 0) for r in run["runs"])
             lines.append(f"| {label} | {run['wall_s']:.2f} | {run['requests']:,} | {run['http_429']:,.0f} | "
-                         f"{run['lowest_limit']} | {run['assistants']:,} |")
-        lines.append("")
+                         f"{run['lowest_limit']} | {run['assistants']:,} | {failed} |")
+        lines += ["", "Medians of the repetitions; IDs failed is the worst repetition: those IDs ran out of their "
+                  "6 attempts, each one waiting the server's Retry-After of 1 s.", ""]
     scale = results.get("memory_scale")
     if scale:
         run = scale["pipeline"]
