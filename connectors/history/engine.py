@@ -239,7 +239,7 @@ def _apply(store: ParquetStore, date: dt.date, day: _Day, deletions: list[str], 
                 rows.append(_whole(date, assistant_id, RESTORED, old_payload, payload))
             rows += [_field(date, assistant_id, kind, change.path, change.old, change.new)
                      for change in diff(old_payload, payload)]
-            new_rows.append(_closed(previous, date))
+            new_rows.append(_version_row(previous, date))
             result.versions_closed += 1
         state[assistant_id] = Version(assistant_id, date, row["content_hash"], False, _config(row), date)
         result.versions_opened += 1
@@ -247,7 +247,7 @@ def _apply(store: ParquetStore, date: dt.date, day: _Day, deletions: list[str], 
     for assistant_id in deletions:
         previous = state[assistant_id]
         rows.append(_whole(date, assistant_id, DELETED, earlier[assistant_id], None))
-        new_rows.append(_closed(previous, date))
+        new_rows.append(_version_row(previous, date))
         state[assistant_id] = replace(previous, valid_from=date, is_deleted=True)
         result.versions_closed += 1
         result.versions_opened += 1
@@ -284,10 +284,6 @@ def _rows_by_id(table: pa.Table) -> dict[str, dict[str, Any]]:
 
 def _config(row: dict[str, Any]) -> dict[str, Any]:
     return {name: row[name] for name in HISTORY_CONFIG_COLUMNS}
-
-
-def _closed(version: Version, valid_to: dt.date) -> dict[str, Any]:
-    return _version_row(version, valid_to)
 
 
 def _version_row(version: Version, valid_to: dt.date | None) -> dict[str, Any]:

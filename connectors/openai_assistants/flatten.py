@@ -21,7 +21,7 @@ numbers in ``benchmarks/README.md``):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -235,17 +235,6 @@ def errors_table(snapshot_date: dt.date, results: Iterable[FetchResult]) -> pa.T
     c["snapshot_date"] = [snapshot_date] * len(c["assistant_id"])
     return table.table()
 
-
-def iter_raw(table: pa.Table | pa.RecordBatch) -> Iterator[RawAssistant]:
-    """Read ``raw_assistants`` rows back as :class:`RawAssistant` objects."""
-    ids = table.column("assistant_id").to_pylist()
-    fetched = table.column("fetched_at").to_pylist()
-    bodies = table.column("raw_json").to_pylist()
-    for assistant_id, fetched_at, raw_json in zip(ids, fetched, bodies, strict=True):
-        yield RawAssistant(assistant_id, fetched_at, raw_json)
-
-
-# --- pieces ---------------------------------------------------------------
 
 def _add_tool(columns: dict[str, list[Any]], index: int, tool: dict[str, Any]) -> None:
     """Append one ``assistant_tools`` row (all but the key columns) for ``tool``."""

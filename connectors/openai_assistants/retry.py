@@ -17,7 +17,6 @@ The rules follow the official OpenAI SDK (``_base_client._should_retry`` and
 from __future__ import annotations
 
 import email.utils
-import logging
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -26,8 +25,6 @@ import httpx
 from tenacity import RetryCallState
 
 from . import settings
-
-log = logging.getLogger(__name__)
 
 
 class RetryableAnswer(Exception):
@@ -41,14 +38,6 @@ class RetryableAnswer(Exception):
         self.error_type = error_type
         self.message = message
         self.body = body
-
-
-class FinalAnswer(Exception):
-    """An HTTP answer that must not be retried (``x-should-retry: false`` on a retryable status)."""
-
-    def __init__(self, answer: RetryableAnswer) -> None:
-        super().__init__(str(answer))
-        self.answer = answer
 
 
 def should_retry_status(status: int, headers: Mapping[str, str]) -> bool:
@@ -121,29 +110,8 @@ def describe_failure(exc: BaseException) -> tuple[str, str]:
     """``(error_type, message)`` for a failed attempt, for logs and the ``fetch_errors`` table."""
     if isinstance(exc, RetryableAnswer):
         return exc.error_type, exc.message
-    if isinstance(exc, FinalAnswer):
-        return exc.answer.error_type, exc.answer.message
     if isinstance(exc, httpx.TimeoutException):
         return "timeout", f"{type(exc).__name__}: no answer within the timeout"
     if isinstance(exc, httpx.TransportError):
         return "connection_error", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return type(exc).__name__, str(exc)
-
-
-def log_before_sleep(secrets: tuple[str, ...]) -> Callable[[RetryCallState], None]:
-    """A tenacity ``before_sleep`` hook that logs why and how long, never the request's headers."""
-    from .errors import redact
-
-    def _log(state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        error_type, message = describe_failure(exc) if exc else ("unknown", "")
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.info("retrying %s after attempt %d (%s: %s) in %.2fs", _target(state),
-                 state.attempt_number, error_type, redact(message, secrets)[:200], wait)
-
-    return _log
-
-
-def _target(state: RetryCallState) -> str:
-    kwargs = state.kwargs or {}
-    return str(kwargs.get("target", "request"))
