@@ -64,6 +64,12 @@ def failed_share(store: ParquetStore, snapshot_date: dt.date) -> tuple[int, int]
     return run["failed_count"], asked
 
 
+def approved_gates(store: ParquetStore, snapshot_date: dt.date) -> set[str]:
+    """The blocking gates the stored snapshot of a date failed and a user approved (see connectors.gates)."""
+    column = store.read(SNAPSHOT_RUNS, snapshot_date, columns=["approved_gates"]).column("approved_gates")
+    return {gate for gates in column.to_pylist() for gate in (gates or [])}
+
+
 def unknown_fields(store: ParquetStore, snapshot_date: dt.date) -> Counter[str]:
     """Paths the API schema does not define, with how many assistants or tools carry each."""
     found: Counter[str] = Counter()

@@ -7,7 +7,9 @@
 3. :func:`load_duckdb` replaces the date in DuckDB with the Parquet partitions.
 
 Each step replaces whole partitions, so any step can be re-run for a date
-and the result is the same as running it once. Memory is bounded by the batch
+and the result is the same as running it once. The fetch step replaces a
+date only when the run passes every blocking gate (:mod:`connectors.gates`);
+otherwise its answers are kept under ``held/`` and the date stays as it was. Memory is bounded by the batch
 size, not by the number of assistants: results stream to Parquet as they come.
 """
 
@@ -15,22 +17,36 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import errno
+import itertools
+import json
 import logging
+import os
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from connectors import failpoints
+from connectors.gates import Answers, Gates, judge
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.client import AssistantsClient
 from connectors.openai_assistants.config import ClientConfig
-from connectors.openai_assistants.errors import ConfigError, DeadlineExceededError
+from connectors.openai_assistants.errors import (
+    ConfigError,
+    DeadlineExceededError,
+    HeldBackError,
+    InputError,
+    RunAbortedError,
+    WarehouseWriteError,
+)
 from connectors.openai_assistants.flatten import errors_table, flatten_batch, raw_table
 from connectors.openai_assistants.ids import IdStats, RejectedId, clean_ids, read_ids_file
 from connectors.openai_assistants.results import FetchResult, Outcome
@@ -42,6 +58,7 @@ from connectors.openai_assistants.schemas import (
     SNAPSHOT_RUNS,
 )
 from connectors.warehouse import DuckDBStore, ParquetStore
+from connectors.warehouse.parquet_store import PART_FILE
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +111,7 @@ class FetchSummary:
     unknown_field_count: int = 0
     unknown_fields: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    approved_gates: tuple[str, ...] = ()
 
     def row(self) -> dict[str, object]:
         return {
@@ -102,7 +120,7 @@ class FetchSummary:
             "ids_requested": self.ids_requested, "duplicate_ids": self.duplicate_ids,
             **{f"{o.value}_count": self.outcomes.get(o.value, 0) for o in Outcome},
             "requests": self.requests, "retries": self.retries, "rate_limited": self.rate_limited,
-            "unknown_field_count": self.unknown_field_count,
+            "unknown_field_count": self.unknown_field_count, "approved_gates": list(self.approved_gates),
         }
 
 
@@ -117,10 +135,12 @@ class _BatchSink:
         self.batch_size = batch_size
         self.raw = store.writer(RAW_ASSISTANTS, snapshot_date)
         self.errors = store.writer(FETCH_ERRORS, snapshot_date)
+        self.answers = Answers(complete=summary.mode == "discover", outcomes=summary.outcomes)
         self._buffer: list[FetchResult] = []
 
     def __call__(self, result: FetchResult) -> None:
         self.summary.outcomes[result.outcome.value] += 1
+        self._remember(result)
         if result.unknown_fields:
             self.summary.unknown_field_count += len(result.unknown_fields)
             self.summary.unknown_fields.update(result.unknown_fields)
@@ -133,6 +153,14 @@ class _BatchSink:
             self.progress(1)
         failpoints.reach("fetch")
 
+    def _remember(self, result: FetchResult) -> None:
+        """Keep what the gates need: the not-found IDs, and in discover mode which IDs were listed."""
+        outcome = result.outcome
+        if outcome is Outcome.NOT_FOUND:
+            self.answers.not_found.add(result.assistant_id)
+        elif self.answers.complete:
+            (self.answers.present if outcome is Outcome.OK else self.answers.unknown).add(result.assistant_id)
+
     def flush(self) -> None:
         if self._buffer:
             self.raw.write(raw_table(self.snapshot_date, self._buffer))
@@ -144,6 +172,18 @@ class _BatchSink:
         self.raw.commit()
         self.errors.commit()
 
+    def hold(self, folder: Path, runs: pa.Table, reasons: list[str]) -> None:
+        """Keep the run's answers in ``folder`` instead of the date's partitions."""
+        self.flush()
+        self.raw.hold(folder)
+        self.errors.hold(folder)
+        runs_dir = folder / SNAPSHOT_RUNS.name
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        pq.write_table(runs, runs_dir / PART_FILE)
+        note = {"snapshot_date": self.snapshot_date.isoformat(), "run_id": self.summary.run_id,
+                "held_at": _utcnow().isoformat(), "reasons": reasons, "outcomes": dict(self.summary.outcomes)}
+        (folder / "held.json").write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+
     def discard(self) -> None:
         self.raw.discard()
         self.errors.discard()
@@ -151,45 +191,97 @@ class _BatchSink:
 
 def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.date, warehouse: str | Path, *,
                    run_id: str | None = None, progress: Progress | None = None,
-                   batch_size: int = settings.BATCH_SIZE, transport: object = None) -> FetchSummary:
-    """Fetch every assistant of ``source`` and replace the date's raw partitions.
+                   batch_size: int = settings.BATCH_SIZE, transport: object = None,
+                   gates: Gates | None = None) -> FetchSummary:
+    """Fetch every assistant of ``source`` and replace the date's raw partitions if the run passes the gates.
 
     Raises a :class:`~connectors.openai_assistants.errors.ConnectorError` for
-    whole-run problems; in that case nothing is written for the date and the
-    previous data (if any) stays as it was.
+    whole-run problems, and :class:`HeldBackError` when a blocking gate
+    (:mod:`connectors.gates`) fails. In both cases the date's partitions stay
+    exactly as they were; the answers received so far are kept under
+    ``held/<date>/<run_id>/``. An interrupt (Ctrl-C) discards them.
     """
+    gates = gates or Gates()
     store = ParquetStore(warehouse)
-    for action in store.recover():
-        log.warning("recovered from an interrupted run: %s", action)
-    summary = FetchSummary(snapshot_date, run_id or uuid.uuid4().hex, source.mode,
-                           _public_url(config.api_root), _utcnow())
-    started = time.perf_counter()
-    sink = _BatchSink(store, snapshot_date, summary, progress, batch_size)
-    try:
-        asyncio.run(_fetch_within_deadline(config, source, sink, summary, transport))
-        sink.commit()
-    except BaseException:
-        sink.discard()
-        raise
-    summary.finished_at = _utcnow()
-    summary.seconds = time.perf_counter() - started
-    store.write(SNAPSHOT_RUNS, snapshot_date, pa.Table.from_pylist([summary.row()], schema=SNAPSHOT_RUNS.schema))
+    with warehouse_errors(store.root):
+        for action in store.recover():
+            log.warning("recovered from an interrupted run: %s", action)
+        summary = FetchSummary(snapshot_date, run_id or uuid.uuid4().hex, source.mode,
+                               _public_url(config.api_root), _utcnow())
+        started = time.perf_counter()
+        sink = _BatchSink(store, snapshot_date, summary, progress, batch_size)
+        try:
+            asyncio.run(_fetch_within_deadline(config, source, sink, summary, transport, gates))
+            sink.flush()
+        except RunAbortedError as exc:
+            if sum(summary.outcomes.values()) == 0:
+                sink.discard()
+                raise
+            summary.finished_at = _utcnow()
+            folder = store.held_dir(snapshot_date, summary.run_id)
+            sink.hold(folder, _runs_table(summary), [str(exc)])
+            raise type(exc)(f"{exc} (the answers received are kept in {folder})") from None
+        except BaseException:
+            sink.discard()
+            raise
+        summary.finished_at = _utcnow()
+        summary.seconds = time.perf_counter() - started
+        verdict = judge(store, snapshot_date, sink.answers, gates)
+        summary.approved_gates = verdict.approved
+        if not verdict.passed:
+            folder = store.held_dir(snapshot_date, summary.run_id)
+            sink.hold(folder, _runs_table(summary), [reason for _, reason in verdict.held])
+            raise HeldBackError(verdict.message(snapshot_date, str(folder)), str(folder))
+        try:
+            sink.commit()
+        except BaseException:
+            sink.discard()
+            raise
+        store.write(SNAPSHOT_RUNS, snapshot_date, _runs_table(summary))
+    if verdict.approved:
+        log.warning("%s stored with approved gates: %s", snapshot_date, ", ".join(verdict.approved))
     log.info("fetched %s: %s in %.1fs (%d requests, %d retries, %d rate-limited)", snapshot_date,
              dict(summary.outcomes), summary.seconds, summary.requests, summary.retries, summary.rate_limited)
     return summary
 
 
+def _runs_table(summary: FetchSummary) -> pa.Table:
+    return pa.Table.from_pylist([summary.row()], schema=SNAPSHOT_RUNS.schema)
+
+
+_WAREHOUSE_ERRNOS = {
+    errno.EACCES: "permission denied: run as a user who may write it, or choose another --warehouse",
+    errno.EPERM: "permission denied: run as a user who may write it, or choose another --warehouse",
+    errno.EROFS: "the file system is read-only: choose a writable --warehouse",
+    errno.ENOSPC: "the disk is full: free space (or move the warehouse) and re-run the date",
+    errno.EDQUOT: "the disk quota is exceeded: free space and re-run the date",
+}
+
+
+@contextmanager
+def warehouse_errors(root: Path) -> Iterator[None]:
+    """Turn the operating system's refusals to write the warehouse into one line that says what to fix."""
+    try:
+        yield
+    except OSError as exc:
+        hint = _WAREHOUSE_ERRNOS.get(exc.errno or 0)
+        if hint is None:
+            raise
+        raise WarehouseWriteError(f"cannot write the warehouse at {os.path.abspath(root)}: {hint} "
+                                  "(the date's stored snapshot is unchanged)") from None
+
+
 async def _fetch_within_deadline(config: ClientConfig, source: IdSource, sink: _BatchSink,
-                                 summary: FetchSummary, transport: object) -> None:
+                                 summary: FetchSummary, transport: object, gates: Gates) -> None:
     """:func:`_fetch`, stopped with :class:`DeadlineExceededError` once ``config.run_deadline`` has passed."""
     deadline = config.run_deadline
     if deadline is None:
-        await _fetch(config, source, sink, summary, transport)
+        await _fetch(config, source, sink, summary, transport, gates)
         return
     timeout = asyncio.timeout(deadline)
     try:
         async with timeout:
-            await _fetch(config, source, sink, summary, transport)
+            await _fetch(config, source, sink, summary, transport, gates)
     except TimeoutError:
         if not timeout.expired():
             raise
@@ -202,7 +294,10 @@ async def _fetch_within_deadline(config: ClientConfig, source: IdSource, sink: _
 
 
 async def _fetch(config: ClientConfig, source: IdSource, sink: _BatchSink, summary: FetchSummary,
-                 transport: object) -> None:
+                 transport: object, gates: Gates) -> None:
+    id_stats = IdStats()
+    decisions = None if source.discover else \
+        _not_empty(clean_ids(source.raw_ids(), id_stats), source, sink.snapshot_date, gates)
     async with AssistantsClient(config, transport=transport) as client:  # type: ignore[arg-type]
         try:
             if source.discover:
@@ -210,8 +305,8 @@ async def _fetch(config: ClientConfig, source: IdSource, sink: _BatchSink, summa
                     for result in page:
                         sink(result)
             else:
-                id_stats = IdStats()
-                ids = _accepted_ids(clean_ids(source.raw_ids(), id_stats), sink)
+                assert decisions is not None
+                ids = _accepted_ids(decisions, sink)
                 if config.preflight:
                     await client.preflight()
                 await client.fetch_many(ids, sink)
@@ -221,6 +316,20 @@ async def _fetch(config: ClientConfig, source: IdSource, sink: _BatchSink, summa
             stats = client.stats
             summary.requests, summary.retries = stats.requests, stats.retries
             summary.rate_limited, summary.waited_seconds = stats.rate_limited, stats.waited_seconds
+
+
+def _not_empty(decisions: Iterator[str | RejectedId], source: IdSource, snapshot_date: dt.date,
+               gates: Gates) -> Iterator[str | RejectedId]:
+    """``decisions`` unchanged; an :class:`InputError` before any request when the source holds no ID at all."""
+    first = next(decisions, None)
+    if first is None:
+        if not gates.allow_empty:
+            where = f"the IDs file {source.ids_file}" if source.ids_file is not None else "the list of IDs"
+            raise InputError(f"{where} holds no assistant ID: nothing was fetched and the snapshot of {snapshot_date} "
+                             "was left as it was. Give the IDs to fetch, or pass --allow-empty (Dagster: "
+                             "allow_empty: true) if that date really had no assistants")
+        return iter(())
+    return itertools.chain([first], decisions)
 
 
 def _accepted_ids(decisions: Iterable[str | RejectedId], sink: _BatchSink) -> Iterator[str]:
@@ -239,6 +348,11 @@ def flatten_snapshot(snapshot_date: dt.date, warehouse: str | Path, *,
     store = ParquetStore(warehouse)
     if not store.partition_files(RAW_ASSISTANTS.name, snapshot_date):
         raise ConfigError(f"no raw snapshot stored for {snapshot_date}: fetch that date first")
+    with warehouse_errors(store.root):
+        return _flatten(store, snapshot_date, batch_size)
+
+
+def _flatten(store: ParquetStore, snapshot_date: dt.date, batch_size: int) -> dict[str, int]:
     writers = {spec.name: store.writer(spec, snapshot_date) for spec in DERIVED_TABLES}
     try:
         for batch in store.iter_batches(RAW_ASSISTANTS, snapshot_date, batch_size):
@@ -260,7 +374,8 @@ def load_duckdb(snapshot_date: dt.date, warehouse: str | Path) -> dict[str, int]
     """Replace the date in every DuckDB table with its Parquet partitions, in one transaction."""
     parquet = ParquetStore(warehouse)
     files = {name: parquet.partition_files(name, snapshot_date) for name in ALL_TABLES}
-    return DuckDBStore(warehouse).load_date(snapshot_date, files)
+    with warehouse_errors(parquet.root):
+        return DuckDBStore(warehouse).load_date(snapshot_date, files)
 
 
 def _public_url(url: str) -> str:

@@ -123,7 +123,7 @@ def _fetch(context: AssetExecutionContext, config: SnapshotConfig, api: Assistan
     try:
         summary = fetch_snapshot(api.client_config(), config.id_source(), snapshot_date, warehouse.root(),
                                  run_id=context.run.run_id, progress=progress.current(),
-                                 batch_size=config.batch_size)
+                                 batch_size=config.batch_size, gates=config.gates())
     except ConnectorError as exc:
         raise _fail(exc) from None
     context.log.info(_summary_line(summary))
@@ -140,6 +140,7 @@ def _fetch(context: AssetExecutionContext, config: SnapshotConfig, api: Assistan
         "rate_limit_wait_seconds": round(summary.waited_seconds, 3),
         "unknown_fields": MetadataValue.json(dict(summary.unknown_fields.most_common(20))),
         "fetch_seconds": round(summary.seconds, 3),
+        "approved_gates": MetadataValue.json(list(summary.approved_gates)),
         "preview": MetadataValue.md(_counts_markdown(outcomes, "outcome", "IDs")),
     })
     yield MaterializeResult(asset_key=FETCH_ERRORS.name, metadata={

@@ -7,7 +7,8 @@ import os
 from dagster import Config
 from pydantic import Field
 
-from connectors.history import DEFAULT_MASS_DELETION_THRESHOLD
+from connectors.gates import Gates
+from connectors.openai_assistants import settings
 from connectors.openai_assistants.errors import ConfigError
 from connectors.snapshot import IdSource
 
@@ -29,8 +30,23 @@ class SnapshotConfig(Config):
     batch_size: int = Field(default=1000, description="Assistants held in memory before a batch is written.")
     force: bool = Field(default=False, description="Fetch even when the partition's day ended more than 36 "
                         "hours ago (stores today's state under that date).")
-    max_failed_share: float = Field(default=0.1, ge=0.0, le=1.0, description="Largest share of IDs that may "
-                                    "end failed before the blocking check stops flatten, load and history.")
+    max_failed_share: float = Field(default=settings.DEFAULT_MAX_FAILED_SHARE, ge=0.0, le=1.0,
+                                    description="Largest share of the IDs answered that may end failed before "
+                                    "the run is held back (the date's tables are then left as they were).")
+    mass_deletion_threshold: float = Field(default=settings.DEFAULT_MASS_DELETION_THRESHOLD, ge=0.0, le=1.0,
+                                           description="Largest share of the live assistants one snapshot may "
+                                           "delete before the run is held back.")
+    allow_empty: bool = Field(default=False, description="Store a snapshot in which no assistant was answered "
+                              "(an empty ID source or listing) instead of failing.")
+    allow_failures: bool = Field(default=False, description="Store the snapshot even when more than "
+                                 "max_failed_share of the IDs ended failed.")
+    allow_mass_deletion: bool = Field(default=False, description="Store the snapshot (and apply it to the "
+                                      "history) even when it deletes more than mass_deletion_threshold.")
+
+    def gates(self) -> Gates:
+        return Gates(max_failed_share=self.max_failed_share, mass_deletion_threshold=self.mass_deletion_threshold,
+                     allow_empty=self.allow_empty, allow_failures=self.allow_failures,
+                     allow_mass_deletion=self.allow_mass_deletion)
 
     def id_source(self) -> IdSource:
         if self.assistant_ids is not None or self.ids_file is not None or self.discover:
@@ -49,7 +65,8 @@ class SnapshotConfig(Config):
 class HistoryConfig(Config):
     """Configuration of the history step."""
 
-    allow_mass_deletion: bool = Field(default=False, description="Apply a snapshot even when it deletes more "
-                                      "than mass_deletion_threshold of the live assistants.")
-    mass_deletion_threshold: float = Field(default=DEFAULT_MASS_DELETION_THRESHOLD, ge=0.0, le=1.0,
+    allow_mass_deletion: bool = Field(default=False, description="Apply a stored snapshot even when it deletes "
+                                      "more than mass_deletion_threshold of the live assistants (a snapshot whose "
+                                      "fetch approved its deletions needs no second approval).")
+    mass_deletion_threshold: float = Field(default=settings.DEFAULT_MASS_DELETION_THRESHOLD, ge=0.0, le=1.0,
                                            description="Share of live assistants one snapshot may delete.")

@@ -30,8 +30,10 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from connectors import failpoints
+from connectors.openai_assistants import settings
 from connectors.openai_assistants.errors import RunAbortedError
 from connectors.openai_assistants.hashing import canonical_json
 from connectors.openai_assistants.schemas import (
@@ -48,7 +50,7 @@ from .changes import diff
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MASS_DELETION_THRESHOLD = 0.2
+DEFAULT_MASS_DELETION_THRESHOLD = settings.DEFAULT_MASS_DELETION_THRESHOLD
 
 CREATED, UPDATED, DELETED, RESTORED = "created", "updated", "deleted", "restored"
 
@@ -194,27 +196,77 @@ def _read_day(store: ParquetStore, date: dt.date) -> _Day:
 
 
 def _deletions(day: _Day, state: dict[str, Version]) -> list[str]:
-    """Live assistants this date deletes: confirmed not found, or missing from a complete listing."""
-    live = (i for i, v in state.items() if not v.is_deleted)
-    if day.complete:
-        return sorted(i for i in live if i not in day.present and i not in day.unknown)
-    return sorted(i for i in live if i in day.not_found)
+    """Live assistants this date deletes (see :func:`snapshot_deletions`)."""
+    live = {i for i, v in state.items() if not v.is_deleted}
+    return snapshot_deletions(live, present=set(day.present), not_found=day.not_found, unknown=day.unknown,
+                              complete=day.complete)
 
 
 def _guard(store: ParquetStore, date: dt.date, deletions: list[str], state: dict[str, Version],
            allowed: bool, threshold: float) -> None:
     live = sum(1 for v in state.values() if not v.is_deleted)
-    if allowed or not live or len(deletions) <= threshold * live:
+    if allowed or _approved(store, date):
         return
+    problem = mass_deletion_problem(store, date, deletions, live, threshold)
+    if problem is None:
+        return
+    raise MassDeletionError(
+        f"{problem}; the history was not changed. If the deletions are real, re-run with --allow-mass-deletion "
+        "(Dagster: allow_mass_deletion: true in the history step's config)"
+    )
+
+
+def _approved(store: ParquetStore, date: dt.date) -> bool:
+    """Whether the run that stored ``date`` approved its deletions (``--allow-mass-deletion``)."""
+    runs = store.read(SNAPSHOT_RUNS, date, columns=["approved_gates"]).column("approved_gates").to_pylist()
+    return any(MASS_DELETION_GATE in (gates or []) for gates in runs)
+
+
+MASS_DELETION_GATE = "mass_deletion"
+"""The name ``snapshot_runs.approved_gates`` records when a run's deletions were approved."""
+
+
+def mass_deletion_problem(store: ParquetStore, date: dt.date, deletions: list[str], live: int,
+                          threshold: float) -> str | None:
+    """What is wrong when ``deletions`` are too many of ``live`` assistants, else ``None``.
+
+    The one rule both guards share: the fetch step's gate (before a snapshot is stored) and the
+    history step's (before a stored snapshot is replayed). Deletions that the change log already
+    records for the date were applied, and approved, when it was first replayed.
+    """
+    if not live or len(deletions) <= threshold * live:
+        return None
     recorded = store.read(ASSISTANT_CHANGES, date, columns=["assistant_id", "change_type"]).to_pylist()
     if set(deletions) <= {r["assistant_id"] for r in recorded if r["change_type"] == DELETED}:
-        return  # these deletions were applied (and allowed) when this date was first replayed
-    raise MassDeletionError(
-        f"the snapshot of {date} would delete {len(deletions)} of {live} current assistants "
-        f"({len(deletions) / live:.0%}, above the {threshold:.0%} guard); the history was not changed. "
-        "If the deletions are real, re-run with --allow-mass-deletion (Dagster: allow_mass_deletion: true "
-        "in the history step's config)"
-    )
+        return None
+    return (f"the snapshot of {date} would delete {len(deletions)} of {live} current assistants "
+            f"({len(deletions) / live:.0%}, above the {threshold:.0%} guard)")
+
+
+def live_before(store: ParquetStore, date: dt.date) -> set[str]:
+    """The assistants the stored history holds live on the day before ``date``.
+
+    The same versions :func:`_resume` reopens when a replay starts at ``date``; the fetch
+    step's gate uses them to count what a new snapshot of ``date`` would delete.
+    """
+    path = store.table_file(ASSISTANT_HISTORY.name)
+    if not path.is_file():
+        return set()
+    table = pq.read_table(path, schema=ASSISTANT_HISTORY.schema,
+                          columns=["assistant_id", "valid_from", "valid_to", "is_deleted"])
+    start = pa.scalar(date, pa.date32())
+    open_then = pc.and_(pc.less(table.column("valid_from"), start),
+                        pc.fill_null(pc.greater_equal(table.column("valid_to"), start), True))
+    live = table.filter(pc.and_(open_then, pc.invert(table.column("is_deleted"))))
+    return set(live.column("assistant_id").to_pylist())
+
+
+def snapshot_deletions(live: set[str], *, present: set[str], not_found: set[str], unknown: set[str],
+                       complete: bool) -> list[str]:
+    """Live assistants a snapshot deletes: confirmed not found, or missing from a complete listing."""
+    if complete:
+        return sorted(i for i in live if i not in present and i not in unknown)
+    return sorted(i for i in live if i in not_found)
 
 
 def _apply(store: ParquetStore, date: dt.date, day: _Day, deletions: list[str], state: dict[str, Version],

@@ -4,13 +4,16 @@
     ├── ConfigError                 a setting is missing or invalid; raised before any request
     ├── InputError                  the ID list cannot be read (missing file, CSV without the column...)
     ├── WarehouseLockedError        another process holds assistants.duckdb; Parquet is written, DuckDB waits
+    ├── WarehouseWriteError         the warehouse folder cannot be written (read-only, full, no permission)
     └── RunAbortedError             the whole run must stop; retrying other IDs cannot help
         ├── AuthenticationError     401/403: the key is wrong, revoked or lacks access
         ├── EndpointGoneError       the base URL does not serve the Assistants API (any 404 that is
         │                           not "No assistant found", 410, HTML or non-API answers)
         ├── EndpointUnreachableError the preflight request failed after every retry
         ├── PaginationError         the list endpoint's cursor did not advance
-        └── DeadlineExceededError   the whole-run deadline passed
+        ├── DeadlineExceededError   the whole-run deadline passed
+        └── HeldBackError           a blocking gate (empty, failed share, mass deletion) kept the
+                                    run's answers out of the date's tables; they wait under held/
 
 A single ID's trouble (not found, invalid body, retries exhausted) is *not* an
 exception: it becomes a :class:`~connectors.openai_assistants.results.FetchResult`
@@ -41,6 +44,10 @@ class WarehouseLockedError(ConnectorError):
     """Another process holds the DuckDB file; the Parquet partitions are stored and load on the next run."""
 
 
+class WarehouseWriteError(ConnectorError):
+    """The warehouse folder refused a write: read-only, full, or not ours to write."""
+
+
 class RunAbortedError(ConnectorError):
     """The run stopped as a whole; nothing was written for the date."""
 
@@ -63,6 +70,14 @@ class PaginationError(RunAbortedError):
 
 class DeadlineExceededError(RunAbortedError):
     """The whole-run deadline passed before every ID was fetched."""
+
+
+class HeldBackError(RunAbortedError):
+    """A blocking gate held the run back: the date's tables are unchanged, the answers kept aside."""
+
+    def __init__(self, message: str, held_dir: str | None = None) -> None:
+        super().__init__(message)
+        self.held_dir = held_dir
 
 
 REDACTED = "[REDACTED]"

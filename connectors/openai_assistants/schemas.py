@@ -183,6 +183,9 @@ SNAPSHOT_RUNS = TableSpec(
         col("rate_limited", pa.int64(), "Retries caused by HTTP 429.", nullable=False),
         col("unknown_field_count", pa.int64(), "Fields seen that the API schema does not define.",
             nullable=False),
+        col("approved_gates", pa.list_(pa.string()), "Blocking gates this snapshot failed and a user approved "
+            "(`empty`, `failed_share`, `mass_deletion`); empty when it passed them all, null before they were "
+            "recorded."),
     ]),
     key=("snapshot_date",),
 )

@@ -102,12 +102,22 @@ DEFAULT_WAREHOUSE_ENV = "ASSISTANTS_WAREHOUSE"
 BATCH_SIZE = 1000
 """Assistants held in memory before a batch is written; bounds memory whatever the ID count."""
 
+HELD_FOLDER = "held"
+"""Under the warehouse: the answers of runs that a blocking gate held back, ``held/<date>/<run_id>/``."""
+
 PARQUET_COMPRESSION = "zstd"
 DUCKDB_FILENAME = "assistants.duckdb"
 DUCKDB_WRITE_MEMORY_LIMIT = "64MB"
 """DuckDB memory for connections that write (loads, history). Its default, 80 % of RAM, let a load hold a
 whole date's tables in memory until the commit (450 MB more at 20,000 assistants, growing with N); with
 this limit it writes blocks out as it goes, no slower (benchmarks/README.md). Read-only queries keep the default."""
+
+# --- Blocking gates (connectors/gates.py) ---------------------------------
+
+DEFAULT_MAX_FAILED_SHARE = 0.1
+"""Largest share of the IDs answered that may end ``failed`` before a run is held back."""
+DEFAULT_MASS_DELETION_THRESHOLD = 0.2
+"""Largest share of the live assistants one snapshot may delete before it is held back."""
 
 # --- Validation -----------------------------------------------------------
 

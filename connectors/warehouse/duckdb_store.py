@@ -20,7 +20,13 @@ import sql
 from connectors import failpoints
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.errors import WarehouseLockedError
-from connectors.openai_assistants.schemas import ALL_TABLES, ASSISTANT_CHANGES, ASSISTANT_HISTORY, TableSpec
+from connectors.openai_assistants.schemas import (
+    ALL_TABLES,
+    ASSISTANT_CHANGES,
+    ASSISTANT_HISTORY,
+    REFERENCE_TABLES,
+    TableSpec,
+)
 
 from .views import apply_views
 
@@ -85,7 +91,7 @@ class DuckDBStore:
         specs = [ALL_TABLES[name] for name in files]
         counts: dict[str, int] = {}
         with self.connect() as con:
-            self.ensure_tables(con, ALL_TABLES.values())  # every table, so that every view can be created
+            self.ensure_tables(con, REFERENCE_TABLES.values())  # every table, so that every view can be created
             con.begin()
             try:
                 for spec in specs:

@@ -4,12 +4,15 @@ Layout::
 
     <warehouse>/parquet/<table>/snapshot_date=YYYY-MM-DD/part-0.parquet
     <warehouse>/.staging/                      (work in progress; never read)
+    <warehouse>/held/<date>/<run_id>/<table>/part-0.parquet   (answers of runs a gate held back)
 
 A partition is written whole into ``.staging`` and then renamed into place, so a
 reader sees the old partition or the new one, never half of one, and re-running
 a date replaces it instead of adding to it. The swap is two renames (old out,
 new in); if the process dies between them, :meth:`ParquetStore.recover` puts the
-old partition back on the next run. Readers glob ``parquet/<table>/*/*.parquet``;
+old partition back on the next run. Every file and folder is fsync'ed before and
+after its rename, so a power loss cannot leave a visible but empty or torn file.
+Readers glob ``parquet/<table>/*/*.parquet``;
 ``snapshot_date`` is also stored inside each file, so no hive partitioning is needed.
 """
 
@@ -74,6 +77,10 @@ class ParquetStore:
                     continue
         return sorted(found)
 
+    def held_dir(self, snapshot_date: dt.date, run_id: str) -> Path:
+        """Where a held-back run keeps its answers (one folder per table, as in ``parquet/``)."""
+        return self.root / settings.HELD_FOLDER / snapshot_date.isoformat() / run_id
+
     def writer(self, spec: TableSpec, snapshot_date: dt.date) -> PartitionWriter:
         """A writer whose partition appears only when it is committed."""
         return PartitionWriter(self, spec, snapshot_date)
@@ -112,6 +119,7 @@ class ParquetStore:
         try:
             staged = job.path / PART_FILE
             pq.write_table(table.cast(spec.schema), staged, compression=settings.PARQUET_COMPRESSION)
+            _fsync_file(staged)
             target = self.table_file(spec.name)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staged, target)
@@ -185,18 +193,36 @@ class PartitionWriter:
             self.rows += table.num_rows
 
     def commit(self) -> Path:
-        self._writer.close()
+        self._close_durably()
         failpoints.reach("parquet.staged")
         target = self.store.partition_dir(self.spec.name, self.snapshot_date)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _mkdirs_durably(target.parent)
         if target.exists():
             aside = self._job.path / f"{_OLD_PREFIX}{self.spec.name}__{target.name}"
             os.replace(target, aside)
+            _fsync_dir(self._job.path)
             failpoints.reach("parquet.swap")
         os.replace(self._stage, target)
         _fsync_dir(target.parent)
         self._job.close()
         return target
+
+    def hold(self, folder: Path) -> Path:
+        """Move the staged partition to ``folder/<table>/`` instead of committing it (a held-back run)."""
+        self._close_durably()
+        target = folder / self.spec.name
+        _mkdirs_durably(folder)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(self._stage, target)
+        _fsync_dir(folder)
+        self._job.close()
+        return target
+
+    def _close_durably(self) -> None:
+        """Finish the staged file and make it and its folder durable before any rename makes it visible."""
+        self._writer.close()
+        _fsync_file(self._stage / PART_FILE)
+        _fsync_dir(self._stage)
 
     def discard(self) -> None:
         self._writer.close()
@@ -262,15 +288,46 @@ def _claim(lock_path: Path) -> Iterator[bool]:
         os.close(fd)
 
 
+def _fsync_file(path: Path) -> None:
+    """Flush a file's data to the disk (on macOS with F_FULLFSYNC, which plain fsync does not do)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        _flush(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_dir(path: Path) -> None:
-    """Make the rename durable: a crash right after commit must not lose the partition."""
+    """Make the renames inside ``path`` durable: a crash right after a commit must not lose them."""
     try:
         fd = os.open(path, os.O_RDONLY)
-    except OSError:
+    except OSError:  # platforms that cannot open a folder (Windows) make renames durable on their own
         return
     try:
-        os.fsync(fd)
+        _flush(fd)
     except OSError:
         log.debug("fsync of %s not supported", path)
     finally:
         os.close(fd)
+
+
+def _flush(fd: int) -> None:
+    full = getattr(fcntl, "F_FULLFSYNC", None)
+    if full is not None:
+        try:
+            fcntl.fcntl(fd, full)
+            return
+        except OSError:  # not every file system supports it; plain fsync is the next best
+            pass
+    os.fsync(fd)
+
+
+def _mkdirs_durably(path: Path) -> None:
+    """Create ``path`` and its missing parents, each recorded durably in its own parent."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True)
+        _fsync_dir(folder.parent)

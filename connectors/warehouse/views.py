@@ -14,6 +14,9 @@ one definition of every view:
   for users who keep just the Parquet files: each table is registered as an
   Arrow dataset under its own name, so the views' ``FROM assistants`` reads the
   files and no path is ever pasted into SQL.
+
+Both query sessions are locked (:mod:`connectors.warehouse.read_only`) once the
+views exist: no setting can change and no extension is installed from then on.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from connectors.openai_assistants.errors import ConfigError
 from connectors.openai_assistants.schemas import REFERENCE_TABLES
 
 from .parquet_store import ParquetStore
+from .read_only import lock_session
 
 VIEW_NAMES: tuple[str, ...] = (
     "current_assistants",
@@ -103,6 +107,7 @@ def open_duckdb(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
         con.execute(sql.load("query/attach_read_only"), {"path": str(path)})
         con.execute(sql.load("query/search_path"))
         apply_views(con)
+        lock_session(con)
     except BaseException:
         con.close()
         raise
@@ -127,6 +132,7 @@ def open_parquet(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
             data = ds.dataset(folder, schema=spec.schema, format="parquet") if folder.is_dir() else spec.empty()
             con.register(spec.name, data)
         apply_views(con)
+        lock_session(con)
     except BaseException:
         con.close()
         raise

@@ -18,6 +18,8 @@ from connectors.openai_assistants.errors import ConnectorError
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, as shells report a command ended by Ctrl-C."""
 
 
 def warehouse_option(function: Any) -> Any:
@@ -38,9 +40,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="assistants-export",
                  standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("error: aborted", err=True)
-        return 130
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("error: interrupted: a snapshot in progress was not stored (its date is as it was); "
+                   "run the command again to finish", err=True)
+        return EXIT_INTERRUPTED
     except click.UsageError as exc:
         click.echo(f"error: {exc.format_message()} (see --help)", err=True)
         return EXIT_USAGE

@@ -19,7 +19,7 @@ from connectors.warehouse import ParquetStore
 from ..assets import duckdb_warehouse, flatten_assistants, update_history
 from ..resources import WarehouseResource
 from . import cli, warehouse_option
-from .snapshot import failure_message, parse_date, run_assets
+from .snapshot import failure_message, parse_date, raise_if_interrupted, run_assets
 
 
 @cli.command()
@@ -45,12 +45,14 @@ def backfill(from_date: str, to_date: str, warehouse: str | None, allow_mass_del
     for date in dates:
         result = run_assets([flatten_assistants, duckdb_warehouse], {}, resources, date, verbose=verbose)
         if not result.success:
+            raise_if_interrupted(result)
             raise click.ClickException(f"{date}: {failure_message(result)}")
         console.print(f"rebuilt {date}")
     history_config = {"ops": {"update_history": {"config": {"allow_mass_deletion": allow_mass_deletion,
                                                             "mass_deletion_threshold": mass_deletion_threshold}}}}
     result = run_assets([update_history], history_config, resources, dates[0], verbose=verbose)
     if not result.success:
+        raise_if_interrupted(result)
         raise click.ClickException(failure_message(result))
     console.print(f"history replayed from {dates[0]}; {len(dates)} date(s) rebuilt")
 

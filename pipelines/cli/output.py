@@ -49,7 +49,7 @@ def choose_format(requested: str | None, output: str | None) -> str:
 
 
 def write_result(reader: pa.RecordBatchReader, fmt: str, stream: IO[str] | None, *,
-                 parquet_path: str | None = None, terminal: Console | None = None) -> int:
+                 parquet_path: str | IO[bytes] | None = None, terminal: Console | None = None) -> int:
     """Write every batch of ``reader`` in ``fmt``; returns the number of rows.
 
     Text formats go to ``stream``; Parquet goes to ``parquet_path``. A table goes to
@@ -173,7 +173,7 @@ def _write_json(reader: pa.RecordBatchReader, stream: IO[str]) -> int:
     return rows
 
 
-def _write_parquet(reader: pa.RecordBatchReader, path: str) -> int:
+def _write_parquet(reader: pa.RecordBatchReader, path: str | IO[bytes]) -> int:
     rows = 0
     with pq.ParquetWriter(path, reader.schema, compression="zstd") as writer:
         for batch in reader:

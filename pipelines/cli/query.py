@@ -11,6 +11,7 @@ warehouse. The source is the database when it exists, else the Parquet files.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import uuid
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ import pyarrow as pa
 from rich.console import Console
 
 import sql
+from connectors.warehouse.read_only import check_statement
 from connectors.warehouse.views import SOURCES, VIEW_NAMES, Source, get_view, open_source, views
 
 from ..resources import WarehouseResource
@@ -40,22 +42,30 @@ BATCH_ROWS = 10_000
               help=f"Show a bundled view instead of running SQL: {', '.join(VIEW_NAMES)}.")
 @click.option("--format", "output_format", type=click.Choice(FORMATS),
               help="Output format (default: from --output's extension, else table).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-              help="Write to this file instead of the terminal (required for parquet).")
+@click.option("-o", "--output", metavar="FILE",
+              help="Write to this regular file (atomically) instead of the terminal; - for standard output.")
 @click.option("--source", type=click.Choice(SOURCES),
               help="Read the DuckDB database or the Parquet files alone (default: the database if it exists).")
 @warehouse_option
 def query(statement: str | None, view_name: str | None, output_format: str | None, output: str | None,
           source: str | None, warehouse: str | None) -> None:
     """Run a SQL query (or show a view) over the warehouse and print the result."""
-    if (statement is None) == (view_name is None):
+    if statement is None and view_name is None:
+        raise click.UsageError('nothing to run: give a SQL query ("SELECT ...") or --view NAME '
+                               "(assistants-export views lists the views)")
+    if statement is not None and view_name is not None:
         raise click.UsageError('give either a SQL query ("SELECT ...") or --view NAME, not both')
     if view_name is not None:
         statement = sql.render("query/select_view", view=get_view(view_name).name)
+    else:
+        assert statement is not None
+        check_statement(statement)
     assert statement is not None
-    fmt = choose_format(output_format, output)
+    to_stdout = output in (None, "-")
+    fmt = choose_format(output_format, None if to_stdout else output)
     if fmt == "parquet" and output is None:
-        raise click.UsageError("--format parquet writes a file: add --output FILE")
+        raise click.UsageError("--format parquet writes a file: add --output FILE (or -o - for standard output)")
+    target = None if to_stdout else _regular_file_target(Path(output or ""))
     root = WarehouseResource(path=warehouse).root()
     try:
         con, _ = open_source(root, cast(Source | None, source))
@@ -64,8 +74,12 @@ def query(statement: str | None, view_name: str | None, output_format: str | Non
         raise click.ClickException(f"could not open the warehouse at {root}: {_one_line(str(exc))}{hint}") from None
     with con:
         reader = _run(con, statement)
-        if output is not None:
-            _write_file(reader, fmt, Path(output))
+        if target is not None:
+            _write_file(reader, fmt, target)
+            return
+        if fmt == "parquet":
+            with _streaming(None):
+                write_result(reader, fmt, None, parquet_path=sys.stdout.buffer)
             return
         console = Console()
         terminal = console if fmt == "table" and console.is_terminal else None
@@ -91,6 +105,27 @@ def _run(con: duckdb.DuckDBPyConnection, statement: str) -> pa.RecordBatchReader
         return relation.to_arrow_reader(BATCH_ROWS)
 
 
+def _regular_file_target(path: Path) -> Path:
+    """``path`` if it is a regular file or does not exist yet; one line refusing anything else.
+
+    The result is renamed over the target, which would replace a symlink, a FIFO or a device
+    (``/dev/null``) instead of writing to it; so those are refused, and ``-`` means standard output.
+    """
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        if not path.parent.is_dir():
+            raise click.ClickException(f"cannot write {path}: the folder {path.parent} does not exist") from None
+        return path
+    if stat.S_ISREG(mode):
+        return path
+    kind = ("a symbolic link" if stat.S_ISLNK(mode) else "a folder" if stat.S_ISDIR(mode)
+            else "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a regular file")
+    raise click.ClickException(f"refusing to write {path}: it is {kind}; give the path of a regular file, "
+                               "or - for standard output")
+
+
 def _write_file(reader: pa.RecordBatchReader, fmt: str, path: Path) -> None:
     """Write the result next to ``path`` and rename it into place, so a failed query leaves no half file."""
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
@@ -101,6 +136,8 @@ def _write_file(reader: pa.RecordBatchReader, fmt: str, path: Path) -> None:
             else:
                 with open(temporary, "w", encoding="utf-8", newline="") as stream:
                     write_result(reader, fmt, stream)
+            with open(temporary, "rb") as written:
+                os.fsync(written.fileno())
             os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

@@ -18,7 +18,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connectors.history import DEFAULT_MASS_DELETION_THRESHOLD
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.config import ClientConfig
 from connectors.openai_assistants.errors import ConfigError
@@ -51,20 +50,25 @@ from . import cli, warehouse_option
               help="Fail the run if fetching takes longer (default: no limit).")
 @click.option("--force", is_flag=True,
               help="Fetch even if the date ended more than 36 hours ago (stores today's state under it).")
-@click.option("--max-failed-share", type=click.FloatRange(0, 1), default=0.1, show_default=True,
-              help="Largest share of failed IDs before flatten, load and history are held back.")
+@click.option("--max-failed-share", type=click.FloatRange(0, 1), default=settings.DEFAULT_MAX_FAILED_SHARE,
+              show_default=True, help="Largest share of failed IDs before the run is held back.")
+@click.option("--allow-failures", is_flag=True,
+              help="Store the snapshot even if more than --max-failed-share of the IDs failed.")
+@click.option("--allow-empty", is_flag=True,
+              help="Store the snapshot even if no assistant was answered (an empty ID source or listing).")
 @click.option("--allow-mass-deletion", is_flag=True,
-              help="Apply the snapshot to the history even if it deletes more than the guard allows.")
-@click.option("--mass-deletion-threshold", type=click.FloatRange(0, 1), default=DEFAULT_MASS_DELETION_THRESHOLD,
-              show_default=True, help="Share of the live assistants one snapshot may delete.")
+              help="Store the snapshot and apply it to the history even if it deletes more than the guard allows.")
+@click.option("--mass-deletion-threshold", type=click.FloatRange(0, 1),
+              default=settings.DEFAULT_MASS_DELETION_THRESHOLD, show_default=True,
+              help="Share of the live assistants one snapshot may delete before the run is held back.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's logs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def snapshot(snapshot_date: str | None, ids: str | None, ids_file: str | None, discover: bool,
              base_url: str | None, warehouse: str | None, concurrency: int | None,
              requests_per_minute: float | None, auth_style: str | None, api_version: str | None,
              api_key_env: str, max_attempts: int | None, no_preflight: bool, run_deadline: float | None,
-             force: bool, max_failed_share: float, allow_mass_deletion: bool, mass_deletion_threshold: float,
-             verbose: bool, quiet: bool) -> None:
+             force: bool, max_failed_share: float, allow_failures: bool, allow_empty: bool,
+             allow_mass_deletion: bool, mass_deletion_threshold: float, verbose: bool, quiet: bool) -> None:
     """Fetch, flatten and load one day's snapshot, then update the history."""
     date = parse_date(snapshot_date)
     if not force and not fetch_window_open(date):
@@ -81,7 +85,9 @@ def snapshot(snapshot_date: str | None, ids: str | None, ids_file: str | None, d
         "api": AssistantsApiResource(api_key=EnvVar(api_key_env), api_key_env=api_key_env, **api_fields),
         "warehouse": WarehouseResource(path=warehouse),
     }
-    id_config.update(force=force, max_failed_share=max_failed_share)
+    id_config.update(force=force, max_failed_share=max_failed_share, allow_failures=allow_failures,
+                     allow_empty=allow_empty, allow_mass_deletion=allow_mass_deletion,
+                     mass_deletion_threshold=mass_deletion_threshold)
     run_config = {"ops": {"fetch_assistants": {"config": id_config},
                           "update_history": {"config": {"allow_mass_deletion": allow_mass_deletion,
                                                         "mass_deletion_threshold": mass_deletion_threshold}}}}
@@ -90,6 +96,7 @@ def snapshot(snapshot_date: str | None, ids: str | None, ids_file: str | None, d
     with _progress_bar(console, total, enabled=not quiet and console.is_terminal):
         result = run_assets(snapshot_assets, run_config, resources, date, verbose=verbose)
     if not result.success:
+        raise_if_interrupted(result)
         raise click.ClickException(failure_message(result))
     if not quiet:
         _print_summary(result, date, WarehouseResource(path=warehouse).root())
@@ -104,6 +111,10 @@ def parse_date(value: str | None) -> dt.date:
         date = dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date like 2026-11-21", param_hint="--date") from None
+    today = dt.datetime.now(dt.UTC).date()
+    if date > today:
+        raise click.BadParameter(f"{date} is in the future (today is {today} in UTC): a snapshot can be taken "
+                                 "for today or an earlier day", param_hint="--date")
     keys = daily_partitions.get_partition_keys()
     if date.isoformat() not in keys:
         raise click.BadParameter(f"{date} is outside the partitions ({keys[0]} to {keys[-1]}); "
@@ -115,8 +126,8 @@ def _id_config(ids: str | None, ids_file: str | None, discover: bool) -> dict[st
     given = [name for name, value in (("--ids", ids), ("--ids-file", ids_file), ("--discover", discover)) if value]
     if len(given) > 1:
         raise click.UsageError(f"give only one of --ids, --ids-file, --discover (got {', '.join(given)})")
-    if ids is not None:
-        return {"assistant_ids": ids.split(",")}
+    if ids is not None:  # `--ids ""` is an empty list (an error unless --allow-empty), not one empty ID
+        return {"assistant_ids": ids.split(",") if ids.strip() else []}
     if ids_file is not None:
         return {"ids_file": os.path.abspath(ids_file)}
     if discover:
@@ -161,6 +172,20 @@ def _progress_bar(console: Console, total: int | None, *, enabled: bool) -> Iter
             yield
         finally:
             progress.set_reporter(None)
+
+
+_INTERRUPTS = {"DagsterExecutionInterruptedError", "KeyboardInterrupt"}
+
+
+def raise_if_interrupted(result: ExecuteInProcessResult) -> None:
+    """Dagster turns Ctrl-C into a failed step; turn it back into the interrupt it was (exit status 130)."""
+    for event in result.all_events:
+        data = event.step_failure_data if event.is_step_failure else None
+        error = data.error if data is not None else None
+        while error is not None:
+            if error.cls_name in _INTERRUPTS:
+                raise KeyboardInterrupt
+            error = error.cause
 
 
 def failure_message(result: ExecuteInProcessResult) -> str:

@@ -11,8 +11,10 @@ import pyarrow.dataset as ds
 import pytest
 
 import sql
+from connectors.gates import Gates
 from connectors.history import MassDeletionError, rebuild_history
 from connectors.openai_assistants.config import ClientConfig, Secret
+from connectors.openai_assistants.errors import HeldBackError
 from connectors.openai_assistants.hashing import canonical_json, content_hash
 from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
 from connectors.warehouse import DuckDBStore
@@ -133,7 +135,10 @@ def snapshot_day(server, warehouse, date, **history_options):
     config = ClientConfig(api_key=Secret(KEY), base_url=server.base_url, initial_retry_delay=0.01,
                           max_retry_delay=0.02, max_attempts=3)
     source = IdSource(discover=True) if DAYS[date][1] else IdSource(ids=IDS)
-    fetch_snapshot(config, source, date, warehouse)
+    # Day 3's one failing ID of four is 25 %, above the default failed-share gate of 10 %.
+    gates = Gates(max_failed_share=0.5, mass_deletion_threshold=SCENARIO_THRESHOLD,
+                  allow_mass_deletion=history_options.get("allow_mass_deletion", False))
+    fetch_snapshot(config, source, date, warehouse, gates=gates)
     flatten_snapshot(date, warehouse)
     load_duckdb(date, warehouse)
     return rebuild_history(warehouse, date, **{"threshold": SCENARIO_THRESHOLD, **history_options})
@@ -199,21 +204,55 @@ def test_a_backfill_replays_from_the_old_date_onward(server, tmp_path):
 def test_a_server_answering_404_to_everything_never_wipes_the_history(server, tmp_path):
     for date in (D1, D2):
         snapshot_day(server, tmp_path, date)
-    before = (history_rows(tmp_path), change_rows(tmp_path))
+    before = (history_rows(tmp_path), change_rows(tmp_path), snapshot_tables(tmp_path))
     DAYS_EMPTY = dt.date(2026, 11, 3)
     server.catalog = StaticCatalog([])  # every ID answers "No assistant found"
+    config = ClientConfig(api_key=Secret(KEY), base_url=server.base_url)
+    # The fetch step's gate holds the run back before anything is stored ...
+    with pytest.raises(HeldBackError, match=r"would delete 4 of 4 current assistants .*--allow-mass-deletion"):
+        fetch_snapshot(config, IdSource(ids=IDS), DAYS_EMPTY, tmp_path)
+    assert (history_rows(tmp_path), change_rows(tmp_path), snapshot_tables(tmp_path)) == before
+    held = list((tmp_path / "held" / DAYS_EMPTY.isoformat()).glob("*/fetch_errors/part-0.parquet"))
+    assert len(held) == 1 and ds.dataset(str(held[0])).to_table().num_rows == 4  # its answers, kept aside
+
+    # ... and approved, the snapshot is stored with its approval, which the history step honours.
+    fetch_snapshot(config, IdSource(ids=IDS), DAYS_EMPTY, tmp_path, gates=Gates(allow_mass_deletion=True))
+    flatten_snapshot(DAYS_EMPTY, tmp_path)
+    load_duckdb(DAYS_EMPTY, tmp_path)
+    allowed = rebuild_history(tmp_path, DAYS_EMPTY)
+    assert allowed.changes["deleted"] == 4 and allowed.current_live == 0
+    # Replaying through the approved date later (a backfill of D1) needs no new approval.
+    assert rebuild_history(tmp_path, D1).dates == [D1, D2, DAYS_EMPTY]
+
+
+def test_the_history_guard_catches_what_the_fetch_gate_could_not_see(server, tmp_path):
+    """Stored out of order, a snapshot that deletes everyone passes the fetch gate (nothing was live before
+    it); the history step's own guard stops the replay once earlier days make those assistants live."""
+    DAYS_EMPTY = dt.date(2026, 11, 3)
+    server.catalog = StaticCatalog([])
     config = ClientConfig(api_key=Secret(KEY), base_url=server.base_url)
     fetch_snapshot(config, IdSource(ids=IDS), DAYS_EMPTY, tmp_path)
     flatten_snapshot(DAYS_EMPTY, tmp_path)
     load_duckdb(DAYS_EMPTY, tmp_path)
-    with pytest.raises(MassDeletionError, match=r"would delete 4 of 4 current assistants .*--allow-mass-deletion"):
-        rebuild_history(tmp_path, DAYS_EMPTY)
+    rebuild_history(tmp_path, DAYS_EMPTY)
+    before = (history_rows(tmp_path), change_rows(tmp_path))
+    with pytest.raises(MassDeletionError, match=r"would delete 3 of 3 current assistants .*--allow-mass-deletion"):
+        snapshot_day(server, tmp_path, D1)
     assert (history_rows(tmp_path), change_rows(tmp_path)) == before
+    allowed = rebuild_history(tmp_path, D1, allow_mass_deletion=True)
+    assert allowed.dates == [D1, DAYS_EMPTY] and allowed.changes["deleted"] == 3
 
-    allowed = rebuild_history(tmp_path, DAYS_EMPTY, allow_mass_deletion=True)
-    assert allowed.changes["deleted"] == 4 and allowed.current_live == 0
-    # Replaying through the approved date later (a backfill of D1) needs no new approval.
-    assert rebuild_history(tmp_path, D1).dates == [D1, D2, DAYS_EMPTY]
+
+def snapshot_tables(warehouse):
+    """Every stored row of the date-partitioned tables, from Parquet and from DuckDB."""
+    out = {}
+    for name in ("raw_assistants", "fetch_errors", "snapshot_runs", "assistants", "assistant_tools"):
+        folder = warehouse / "parquet" / name
+        out[name] = sorted(json.dumps(r, default=str, sort_keys=True)
+                           for r in ds.dataset(str(folder)).to_table().to_pylist()) if folder.is_dir() else []
+        out[f"duckdb.{name}"] = sorted(json.dumps(r, default=str, sort_keys=True)
+                                       for r in duck(warehouse, f"SELECT * FROM {name}"))
+    return out
 
 
 def test_the_audit_queries_answer_the_scenario(server, tmp_path):
@@ -320,7 +359,8 @@ def test_a_date_fetched_but_not_flattened_is_not_an_empty_listing(server, tmp_pa
         snapshot_day(server, tmp_path, date)
     serve_day(server, D5)
     config = ClientConfig(api_key=Secret(KEY), base_url=server.base_url)
-    fetch_snapshot(config, IdSource(discover=True), D5, tmp_path)  # killed before its flatten step
+    fetch_snapshot(config, IdSource(discover=True), D5, tmp_path,  # killed before its flatten step
+                   gates=Gates(mass_deletion_threshold=SCENARIO_THRESHOLD))
     result = rebuild_history(tmp_path, D5)
     assert result.dates == [] and result.changes == {}
     flatten_snapshot(D5, tmp_path)

@@ -4,8 +4,10 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import shlex
 import shutil
+import stat
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
 
+from connectors.history import rebuild_history
 from connectors.openai_assistants.config import ClientConfig, Secret
 from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
 from connectors.warehouse import DuckDBStore
@@ -41,6 +44,7 @@ def home(tmp_path_factory, fixtures):
         fetch_snapshot(config, IdSource(ids=tuple(a["id"] for a in fixtures)), DATE, warehouse)
     flatten_snapshot(DATE, warehouse)
     load_duckdb(DATE, warehouse)
+    rebuild_history(warehouse, DATE)
     return root
 
 
@@ -150,7 +154,7 @@ def test_without_a_database_the_parquet_files_are_queried(capsys, warehouse, tmp
     (["SELECT * FROM assistans"], 1, "Table with name assistans does not exist"),
     (["--view", "nope"], 1, "unknown view 'nope'"),
     (["SELECT 1", "--view", "model_usage"], 2, "not both"),
-    ([], 2, "give either"),
+    ([], 2, "nothing to run: give a SQL query"),
     (["SELECT 1", "--format", "parquet"], 2, "--output"),
     (["DELETE FROM assistants"], 1, "read-only"),
     (["SELECT CAST(CASE WHEN range > 25000 THEN 'x' ELSE '1' END AS INTEGER) FROM range(30000)", "-o", "x.csv"],
@@ -171,9 +175,12 @@ def test_a_missing_warehouse_is_one_line(capsys, tmp_path):
 
 def test_queries_leave_the_warehouse_as_it_was(capsys, warehouse):
     before = duck(warehouse, "SELECT count(*) AS n FROM assistants")
-    status, _, _ = query(capsys, "CREATE TABLE scratch AS SELECT 1 AS x; SELECT * FROM scratch",
-                         "--warehouse", str(warehouse))
-    assert status == 0  # the session's own scratch space, gone when the command ends
+    status, _, err = query(capsys, "CREATE TABLE scratch AS SELECT 1 AS x; SELECT * FROM scratch",
+                           "--warehouse", str(warehouse))
+    assert status == 1 and "exactly one query" in err  # scratch tables are refused too: use WITH
+    status, out, _ = query(capsys, "WITH scratch AS (SELECT 1 AS x) SELECT * FROM scratch", "--format", "json",
+                           "--warehouse", str(warehouse))
+    assert (status, json.loads(out)) == (0, [{"x": 1}])
     assert duck(warehouse, "SELECT count(*) AS n FROM assistants") == before
     assert duck(warehouse, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'scratch'") == [{"n": 0}]
 
@@ -237,3 +244,102 @@ def test_values_without_a_json_type_get_one_text_form(capsys, warehouse):
     assert next(csv.reader(io.StringIO(out.splitlines()[1]))) == [
         '{"a": 1, "b": [1, 2]}', '{"1": "x"}', "P1M2DT3.5S", "eA==", "1.5", "2", "nan", "10:00:00",
         "2026-01-01T10:00:00+00:00", "", "true"]
+
+
+# --- queries cannot write -----------------------------------------------------------------------------------------
+
+def warehouse_bytes(warehouse):
+    return {p: p.read_bytes() for p in sorted(Path(warehouse).rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("statement, kind", [
+    ("COPY (SELECT * FROM assistants) TO '{part}' (FORMAT parquet)", "COPY"),
+    ("COPY (SELECT 1 AS x) TO '{out}/copy.csv'", "COPY"),
+    ("COPY assistants TO '{out}/copy.parquet'", "COPY"),
+    ("EXPORT DATABASE '{out}/export'", "EXPORT"),
+    ("ATTACH '{out}/new.duckdb' AS scratch", "ATTACH"),
+    ("ATTACH '{db}' AS again", "ATTACH"),
+    ("INSTALL httpfs", "LOAD"),
+    ("LOAD httpfs", "LOAD"),
+    ("SET enable_external_access = true", "SET"),
+    ("SET lock_configuration = false", "SET"),
+    ("RESET lock_configuration", "SET"),
+    ("PRAGMA enable_checkpoint_on_shutdown", "PRAGMA"),
+    ("CALL checkpoint()", "CALL"),
+    ("CREATE TABLE scratch AS SELECT 1", "CREATE"),
+    ("DROP VIEW current_assistants", "DROP"),
+    ("EXPLAIN ANALYZE COPY (SELECT 1 AS x) TO '{out}/explained.csv'", "EXPLAIN"),
+    ("SELECT 1; COPY (SELECT 1 AS x) TO '{out}/second.csv'", "statements"),
+])
+@pytest.mark.parametrize("source", ["duckdb", "parquet"])
+def test_no_statement_can_write_a_file_or_lift_the_limits(capsys, warehouse, tmp_path, statement, kind, source):
+    part = next((warehouse / "parquet" / "assistants").rglob("*.parquet"))
+    before = warehouse_bytes(warehouse)
+    text = statement.format(part=part, out=tmp_path, db=warehouse / "assistants.duckdb")
+    status, out, err = query(capsys, text, "--source", source, "--warehouse", str(warehouse))
+    assert status == 1 and out == "" and err.count("\n") == 1 and kind in err, err
+    assert warehouse_bytes(warehouse) == before
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("source", ["duckdb", "parquet"])
+def test_the_session_itself_refuses_to_change_its_settings(warehouse, source):
+    import duckdb
+
+    from connectors.warehouse.views import open_source
+
+    con, _ = open_source(warehouse, source)
+    with con:
+        for statement in ("SET enable_external_access = true", "SET autoinstall_known_extensions = true",
+                          "SET lock_configuration = false"):
+            with pytest.raises(duckdb.Error, match="configuration has been locked"):
+                con.execute(statement)
+
+
+def test_reading_a_users_own_csv_to_join_with_is_allowed(capsys, warehouse, tmp_path, fixtures):
+    ids = tmp_path / "mine.csv"
+    ids.write_text("assistant_id\n" + "\n".join(a["id"] for a in fixtures[:3]) + "\n", encoding="utf-8")
+    statement = (f"SELECT count(*) AS n FROM current_assistants WHERE assistant_id IN "
+                 f"(SELECT assistant_id FROM read_csv('{ids}'))")
+    status, out, err = query(capsys, statement, "--format", "json", "--warehouse", str(warehouse))
+    assert (status, err, json.loads(out)) == (0, "", [{"n": 3}])
+
+
+def test_output_onto_a_symlink_or_a_fifo_is_refused(capsys, warehouse, tmp_path):
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me", encoding="utf-8")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    for path, kind in ((link, "a symbolic link"), (fifo, "a FIFO"), (tmp_path, "a folder")):
+        status, _, err = query(capsys, "--view", "model_usage", "-o", str(path), "--warehouse", str(warehouse))
+        assert status == 1 and err.count("\n") == 1 and f"it is {kind}" in err, err
+    assert link.is_symlink() and target.read_text(encoding="utf-8") == "keep me"
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "pipe.csv", "precious.txt"]
+
+
+def test_a_device_is_refused_before_anything_is_written():
+    import click
+
+    from pipelines.cli.query import _regular_file_target
+
+    with pytest.raises(click.ClickException, match="it is a device"):
+        _regular_file_target(Path(os.devnull))
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_dash_means_standard_output(capsys, warehouse, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = query(capsys, "SELECT 1 AS x", "-o", "-", "--format", "json", "--warehouse", str(warehouse))
+    assert (status, err, json.loads(out)) == (0, "", [{"x": 1}])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_parquet_to_standard_output(capsysbinary, warehouse, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status = run(["query", "SELECT 1 AS x", "-o", "-", "--format", "parquet", "--warehouse", str(warehouse)])
+    out, _ = capsysbinary.readouterr()
+    assert status == 0 and pq.read_table(pa.BufferReader(out)).to_pylist() == [{"x": 1}]
+    assert list(tmp_path.iterdir()) == []

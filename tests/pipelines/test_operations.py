@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from dagster import DagsterInstance, DefaultScheduleStatus, build_schedule_context, materialize
+from warehouse_state import duckdb_state, parquet_state
 
 from connectors.openai_assistants.schemas import ASSISTANT_METADATA, ASSISTANTS, SNAPSHOT_RUNS
 from connectors.warehouse import DuckDBStore, ParquetStore, pending_loads
@@ -166,11 +167,16 @@ def test_too_many_failures_stop_before_flatten_load_and_history(tmp_path, monkey
                                  run_config={"ops": {"fetch_assistants": {"config": {
                                      "assistant_ids": [a["id"] for a in FIXTURES]}}}}, raise_on_error=False)
     assert not result.success
-    assert _checks(result)[("raw_assistants", checks.FAILED_SHARE)] is False
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert failure.step_key == "fetch_assistants"
+    assert failure.step_failure_data.user_failure_data.description.startswith("held back: 3 of ")
     store = ParquetStore(tmp_path)
-    assert store.partition_files("raw_assistants", TODAY) and store.partition_files("fetch_errors", TODAY)
-    assert not store.partition_files("assistants", TODAY)  # flatten never ran...
-    assert not (tmp_path / "assistants.duckdb").exists()  # ...nor the load or the history
+    # The fetch gate holds the run back before anything is stored: its answers wait under held/ ...
+    assert not store.partition_files("raw_assistants", TODAY) and not store.partition_files("fetch_errors", TODAY)
+    [held] = (tmp_path / "held" / TODAY.isoformat()).iterdir()
+    assert (held / "raw_assistants" / "part-0.parquet").is_file() and (held / "held.json").is_file()
+    assert not store.partition_files("assistants", TODAY)  # ... flatten never ran ...
+    assert not (tmp_path / "assistants.duckdb").exists()  # ... nor the load or the history
 
 
 def test_key_and_null_checks_fail_on_crafted_partitions(tmp_path):
@@ -193,10 +199,14 @@ def test_failed_share_and_schema_drift_and_freshness_on_crafted_data(tmp_path):
     run_row = {f.name: 0 for f in SNAPSHOT_RUNS.schema} | {
         "snapshot_date": TODAY, "run_id": "r", "mode": "ids", "base_url": "http://x",
         "started_at": dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC),
-        "finished_at": dt.datetime(2026, 11, 20, 2, 5, tzinfo=dt.UTC), "ok_count": 90, "failed_count": 10}
+        "finished_at": dt.datetime(2026, 11, 20, 2, 5, tzinfo=dt.UTC), "ok_count": 90, "failed_count": 10,
+        "approved_gates": []}
     store.write(SNAPSHOT_RUNS, TODAY, pa.Table.from_pylist([run_row], schema=SNAPSHOT_RUNS.schema))
     assert checks.failed_share_result(store, TODAY, 0.1).passed
     assert not checks.failed_share_result(store, TODAY, 0.05).passed
+    approved = run_row | {"approved_gates": ["failed_share"]}  # stored with allow_failures
+    store.write(SNAPSHOT_RUNS, TODAY, pa.Table.from_pylist([approved], schema=SNAPSHOT_RUNS.schema))
+    assert checks.failed_share_result(store, TODAY, 0.05).passed
 
     finished = dt.datetime(2026, 11, 20, 2, 5, tzinfo=dt.UTC)
     assert checks.freshness_result(store, "snapshot_runs", finished + dt.timedelta(hours=25)).passed
@@ -215,19 +225,23 @@ def test_failed_share_and_schema_drift_and_freshness_on_crafted_data(tmp_path):
     assert drift.metadata["unknown_fields"].value == {"reasoning_effort": 1, "response_format.json_schema.x_new": 1}
 
 
-def test_the_mass_deletion_guard_is_a_blocking_check(api, tmp_path):
+def test_the_mass_deletion_guard_holds_the_run_back_before_anything_changes(api, tmp_path):
     ids = [a["id"] for a in FIXTURES]
     yesterday = (TODAY - dt.timedelta(days=1)).isoformat()
     assert _materialize(tmp_path, api, yesterday, {"assistant_ids": ids, "force": True}).success
-    history_file = tmp_path / "parquet" / "assistant_history" / "part-0.parquet"
-    before = history_file.read_bytes()
+    assert _materialize(tmp_path, api, TODAY.isoformat(), {"assistant_ids": ids}).success
+    before = parquet_state(tmp_path), duckdb_state(tmp_path)
     api.catalog = StaticCatalog([])  # the endpoint now says "No assistant found" to every ID
     result = _materialize(tmp_path, api, TODAY.isoformat(), {"assistant_ids": ids})
     assert not result.success
-    assert _checks(result)[("assistant_history", checks.MASS_DELETION_GUARD)] is False
-    assert history_file.read_bytes() == before
-    allowed = _materialize(tmp_path, api, TODAY.isoformat(), {"assistant_ids": ids}, {"allow_mass_deletion": True})
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert failure.step_key == "fetch_assistants"
+    assert "would delete" in failure.step_failure_data.user_failure_data.description
+    assert (parquet_state(tmp_path), duckdb_state(tmp_path)) == before
+    allowed = _materialize(tmp_path, api, TODAY.isoformat(), {"assistant_ids": ids, "allow_mass_deletion": True})
     assert allowed.success
+    assert _checks(allowed)[("assistant_history", checks.MASS_DELETION_GUARD)] is True
+    assert duck(tmp_path, "SELECT count(*) AS n FROM current_assistants") == [{"n": 0}]
 
 
 # --- one writer ------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from connectors.gates import Gates
+from connectors.history import rebuild_history
 from connectors.openai_assistants.config import ClientConfig, Secret
 from connectors.openai_assistants.schemas import ALL_TABLES, ASSISTANT_METADATA
 from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
@@ -43,9 +45,12 @@ def take_snapshot(warehouse, date, bodies, *, ids=None, faults=None):
         config = ClientConfig(api_key=Secret(KEY), base_url=srv.base_url, initial_retry_delay=0.01,
                               max_retry_delay=0.02, max_attempts=2)
         source = IdSource(discover=True) if ids is None else IdSource(ids=tuple(ids))
-        fetch_snapshot(config, source, date, warehouse)
+        # Tiny scenarios: one failing ID of six (17 %) is above the default failed-share gate of 10 %, and
+        # one deletion of four (25 %) above the default mass-deletion guard of 20 %.
+        fetch_snapshot(config, source, date, warehouse, gates=Gates(max_failed_share=0.2, mass_deletion_threshold=0.5))
     flatten_snapshot(date, warehouse)
     load_duckdb(date, warehouse)
+    rebuild_history(warehouse, date, threshold=0.5)  # the views take "current" and "deleted" from the history
 
 
 class Scenario:
