@@ -105,16 +105,20 @@ class Migration:
 
 
 def reasoning_model_pattern(families: Iterable[str] = REASONING_MODELS) -> str:
-    """The regular expression a model ID matches when it belongs to one of ``families``."""
+    """The regular expression a whole model ID matches when it belongs to one of ``families``.
+
+    The same text works in Python (``re.fullmatch``) and in DuckDB (``regexp_full_match``, RE2),
+    which is how the SQL view writes it.
+    """
     names = sorted({f for f in families if f}, key=lambda f: (-len(f), f))
     if not names:
-        return r"(?!)"  # matches nothing
-    return "^(" + "|".join(re.escape(name) for name in names) + r")([-.].*)?$"
+        return r"(?!)"  # matches nothing (Python only; the view always uses the default list)
+    return "(?s)(" + "|".join(re.escape(name) for name in names) + r")([-.].*)?"
 
 
 def is_reasoning_model(model: str, families: Iterable[str] = REASONING_MODELS) -> bool:
     """Whether ``model`` belongs to one of the reasoning model ``families``."""
-    return re.match(reasoning_model_pattern(families), model, flags=re.DOTALL) is not None
+    return re.fullmatch(reasoning_model_pattern(families), model) is not None
 
 
 def _show(value: Any) -> str:

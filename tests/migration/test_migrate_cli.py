@@ -23,6 +23,7 @@ from connectors.migration.schema import load_create_response_schema
 from connectors.migration.warehouse import migrate_warehouse
 from connectors.openai_assistants.config import ClientConfig, Secret
 from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
+from connectors.warehouse.views import open_duckdb, open_parquet
 from pipelines.cli import run
 from sandbox import SandboxServer, StaticCatalog, bundled_assistants
 
@@ -187,3 +188,12 @@ def test_the_warehouse_is_left_as_it_was(capsys, warehouse):
     migrate(capsys, "--warehouse", str(warehouse))
     migrate(capsys, "--as-of", D1.isoformat(), "--source", "parquet", "--warehouse", str(warehouse))
     assert {p: p.stat().st_mtime_ns for p in warehouse.rglob("*") if p.is_file()} == before
+@pytest.mark.parametrize("opener", [open_duckdb, open_parquet])
+def test_the_view_gives_the_same_answers_as_the_command(capsys, warehouse, opener):
+    _, out, _ = migrate(capsys, "--warehouse", str(warehouse))
+    with opener(warehouse) as con:
+        rows = con.sql("SELECT * FROM responses_migration").to_arrow_table().to_pylist()
+    view = [{"assistant_id": r["assistant_id"], "name": r["name"], "description": r["description"],
+             "created_at": r["created_at"], "request": json.loads(r["request"]),
+             "warnings": json.loads(r["warnings"])} for r in rows]
+    assert view == lines(out)
