@@ -13,5 +13,7 @@ from connectors.migration.responses import (
     MigrationWarning,
     to_responses_request,
 )
+from connectors.migration.warehouse import MigratedAssistant, migrate_warehouse
 
-__all__ = ["REASONING_MODELS", "WARNING_CODES", "Migration", "MigrationWarning", "to_responses_request"]
+__all__ = ["REASONING_MODELS", "WARNING_CODES", "MigratedAssistant", "Migration", "MigrationWarning",
+           "migrate_warehouse", "to_responses_request"]

@@ -54,7 +54,7 @@ def migrate(target: str, as_of: str | None, ids: str | None, ids_file: str | Non
     day = _date(as_of) if as_of is not None else None
     wanted: Iterable[str] | None = None
     if ids is not None:
-        wanted = ids.split(",")
+        wanted = [part for part in ids.split(",") if part.strip()]  # "a,b," is two IDs, not an empty third
     elif ids_file is not None:
         wanted = list(read_ids_file(ids_file))
     families = [name.strip() for name in reasoning_models.split(",") if name.strip()]
@@ -62,7 +62,11 @@ def migrate(target: str, as_of: str | None, ids: str | None, ids_file: str | Non
     migrated = migrate_warehouse(root, as_of=day, ids=wanted, reasoning_models=families,
                                  source=cast(Source | None, source))
     if output == "-":
-        _write(migrated, sys.stdout)
+        try:
+            _write(migrated, sys.stdout)
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other tools do
+            _silence_stdout()
         return
     _write_file(migrated, Path(output))
     warnings = sum(len(m.migration.warnings) for m in migrated)
@@ -92,3 +96,12 @@ def _write_file(migrated: list[MigratedAssistant], path: Path) -> None:
         raise click.ClickException(f"could not write {path}: {exc.strerror or exc}") from None
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's final flush does not fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (captured output): nothing will be flushed
+        pass

@@ -13,6 +13,8 @@ command and the Python API must give the same answers.
 import datetime as dt
 import json
 import shutil
+import subprocess
+import sys
 
 import jsonschema
 import pytest
@@ -197,3 +199,27 @@ def test_the_view_gives_the_same_answers_as_the_command(capsys, warehouse, opene
              "created_at": r["created_at"], "request": json.loads(r["request"]),
              "warnings": json.loads(r["warnings"])} for r in rows]
     assert view == lines(out)
+
+
+def test_the_installed_command_in_a_real_process(warehouse, scenario):
+    command = [sys.executable, "-m", "pipelines.cli", "migrate", "--to", "responses", "--warehouse", str(warehouse)]
+    done = subprocess.run(command, capture_output=True, text=True, encoding="utf-8", timeout=120, check=False)
+    assert (done.returncode, done.stderr) == (0, "")
+    got = lines(done.stdout)
+    assert [g["assistant_id"] for g in got] == sorted(scenario.current)
+    for line in got:
+        assert_valid(line["request"])
+    # A reader that goes away early (`| head -1`) ends the command quietly.
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        first = proc.stdout.readline()
+        proc.stdout.close()
+        err = proc.stderr.read()
+        assert proc.wait(timeout=120) == 0
+    assert json.loads(first)["assistant_id"] == got[0]["assistant_id"] and err == b""
+
+
+def test_a_trailing_comma_is_not_an_id(capsys, warehouse, scenario):
+    status, out, _ = migrate(capsys, "--ids", f"{scenario.c['id']},", "--warehouse", str(warehouse))
+    assert status == 0 and len(lines(out)) == 1
+    status, _, err = migrate(capsys, "--ids", ",", "--warehouse", str(warehouse))
+    assert status == 1 and err.startswith("error: no assistant ID given")
