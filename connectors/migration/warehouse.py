@@ -60,8 +60,8 @@ def migrate_warehouse(warehouse: str | Path, *, as_of: dt.date | None = None, id
             else:
                 rows = con.execute(sql.load("migration/payloads_as_of"), {"as_of": as_of}).fetchall()
                 if not rows:
-                    first, last = con.execute(sql.load("migration/history_span")).fetchone() or (None, None)
-                    span = (f"the history covers {first} to {last}" if first is not None
+                    first = (con.execute(sql.load("migration/history_start")).fetchone() or (None,))[0]
+                    span = (f"the history starts on {first}" if first is not None
                             else "the history is empty: run assistants-export snapshot first")
                     raise ConfigError(f"no assistant was live on {as_of} in {warehouse} ({span})")
         except duckdb.Error as exc:

@@ -223,3 +223,13 @@ def test_a_trailing_comma_is_not_an_id(capsys, warehouse, scenario):
     assert status == 0 and len(lines(out)) == 1
     status, _, err = migrate(capsys, "--ids", ",", "--warehouse", str(warehouse))
     assert status == 1 and err.startswith("error: no assistant ID given")
+
+
+def test_a_day_the_history_does_not_cover_says_where_it_starts(capsys, warehouse, tmp_path):
+    status, _, err = migrate(capsys, "--as-of", "2020-01-01", "--warehouse", str(warehouse))
+    assert status == 1 and err.rstrip().endswith(f"(the history starts on {D1})")
+    without_history = tmp_path / "wh"
+    shutil.copytree(warehouse / "parquet", without_history / "parquet",
+                    ignore=shutil.ignore_patterns("assistant_history", "assistant_changes"))
+    status, _, err = migrate(capsys, "--as-of", D1.isoformat(), "--warehouse", str(without_history))
+    assert status == 1 and "the history is empty: run assistants-export snapshot first" in err
