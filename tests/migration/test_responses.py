@@ -6,6 +6,8 @@ README, never computed by the code under test.
 """
 
 import copy
+import re
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -244,3 +246,11 @@ def test_every_generated_assistant_migrates_to_a_valid_request(body):
     assert [t["type"] for t in migration.request["tools"]] == [
         k for k in kinds if k != "file_search" or ((body.get("tool_resources") or {}).get("file_search") or {}).get(
             "vector_store_ids")]
+
+
+def test_the_readme_documents_every_warning_code():
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Migrating off the Assistants API", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.MULTILINE))
+    assert set(WARNING_CODES) <= documented
+    assert 'responses.create(**line["request"], input=' in section
