@@ -48,6 +48,7 @@ VIEW_NAMES: tuple[str, ...] = (
     "file_usage",
     "response_formats",
     "instruction_stats",
+    "responses_migration",
 )
 """Every view, in creation order: a view comes after the views it reads (current_tools reads current_assistants)."""
 

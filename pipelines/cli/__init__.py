@@ -63,4 +63,4 @@ def main() -> None:
 
 
 # Commands register themselves on ``cli`` when imported.
-from . import backfill, history, query, snapshot  # noqa: E402,F401
+from . import backfill, history, migrate, query, snapshot  # noqa: E402,F401

@@ -1,0 +1,107 @@
+"""``assistants-export migrate --to responses``: every archived assistant as a ready Responses API request.
+
+Reads the warehouse only (never the API), through :func:`connectors.migration.warehouse.migrate_warehouse`,
+and writes JSON Lines: one line per assistant, ``{"assistant_id", "name", "description",
+"created_at", "request", "warnings"}``, sorted by assistant ID. A file given with ``-o`` appears
+only once every line is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, cast
+
+import click
+
+from connectors.migration.responses import REASONING_MODELS
+from connectors.migration.warehouse import MigratedAssistant, migrate_warehouse
+from connectors.openai_assistants.ids import read_ids_file
+from connectors.warehouse.views import SOURCES, Source
+
+from ..resources import WarehouseResource
+from . import cli, warehouse_option
+
+TARGETS = ("responses",)
+
+
+@cli.command()
+@click.option("--to", "target", type=click.Choice(TARGETS), required=True,
+              help="The API to migrate to (only the Responses API for now).")
+@click.option("--as-of", "--date", "as_of", metavar="YYYY-MM-DD",
+              help="Migrate the configurations valid on this day (default: the current ones).")
+@click.option("--ids", metavar="A,B", help="Only these assistants (comma-separated).")
+@click.option("--ids-file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Only the assistants in this file (one per line, CSV with assistant_id, or a JSON array).")
+@click.option("-o", "--output", default="-", show_default=True, metavar="PATH",
+              help="JSON Lines file to write; - for standard output.")
+@click.option("--reasoning-models", metavar="A,B", default=",".join(REASONING_MODELS), show_default=True,
+              help="Model families that take reasoning settings and only the default temperature and top_p "
+                   "(a model matches its family's name, or the name followed by - or .).")
+@click.option("--source", type=click.Choice(SOURCES),
+              help="Read the DuckDB database or the Parquet files alone (default: the database if it exists).")
+@warehouse_option
+def migrate(target: str, as_of: str | None, ids: str | None, ids_file: str | None, output: str,
+            reasoning_models: str, source: str | None, warehouse: str | None) -> None:
+    """Write every archived assistant as a Responses API request body (JSON Lines), with warnings."""
+    if ids is not None and ids_file is not None:
+        raise click.UsageError("give --ids or --ids-file, not both")
+    day = _date(as_of) if as_of is not None else None
+    wanted: Iterable[str] | None = None
+    if ids is not None:
+        wanted = [part for part in ids.split(",") if part.strip()]  # "a,b," is two IDs, not an empty third
+    elif ids_file is not None:
+        wanted = list(read_ids_file(ids_file))
+    families = [name.strip() for name in reasoning_models.split(",") if name.strip()]
+    root = WarehouseResource(path=warehouse).root()
+    migrated = migrate_warehouse(root, as_of=day, ids=wanted, reasoning_models=families,
+                                 source=cast(Source | None, source))
+    if output == "-":
+        try:
+            _write(migrated, sys.stdout)
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other tools do
+            _silence_stdout()
+        return
+    _write_file(migrated, Path(output))
+    warnings = sum(len(m.migration.warnings) for m in migrated)
+    click.echo(f"{len(migrated)} assistant(s) migrated to {output}, {warnings} warning(s)", err=True)
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-11-21", param_hint="--as-of") from None
+
+
+def _write(migrated: list[MigratedAssistant], stream: IO[str]) -> None:
+    for item in migrated:
+        stream.write(json.dumps(item.migration.as_line(), ensure_ascii=False) + "\n")
+
+
+def _write_file(migrated: list[MigratedAssistant], path: Path) -> None:
+    """Write next to ``path`` and rename into place, so a failure leaves no half file."""
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8", newline="\n") as stream:
+            _write(migrated, stream)
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise click.ClickException(f"could not write {path}: {exc.strerror or exc}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's final flush does not fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (captured output): nothing will be flushed
+        pass

@@ -1,0 +1,3 @@
+-- The first date the history knows (null when it is empty).
+SELECT min(valid_from) AS first_date
+FROM assistant_history

@@ -1,0 +1,115 @@
+"""The SQL view ``responses_migration`` is the Python mapping, answer for answer.
+
+The view's statement runs over a ``current_assistants`` holding the payloads under test (the only
+columns it reads are snapshot_date, assistant_id and raw_json), and its rows must equal
+``to_responses_request`` of the same payloads: on every sandbox assistant, on a body that raises
+each warning, and on generated assistants. The warehouse end of it (the view over a real
+warehouse equals the command) is in test_migrate_cli.py.
+"""
+
+import datetime as dt
+import json
+import re
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from schema_strategies import from_schema
+
+from connectors.migration.responses import (
+    REASONING_MODELS,
+    WARNING_CODES,
+    reasoning_model_pattern,
+    to_responses_request,
+)
+from connectors.openai_assistants.schema import load_assistant_schema
+from connectors.warehouse.views import get_view
+from sandbox import bundled_assistants
+
+DATE = dt.date(2026, 11, 20)
+VIEW = get_view("responses_migration").statement
+
+
+@pytest.fixture(scope="module")
+def con():
+    connection = duckdb.connect(":memory:")
+    connection.execute("CREATE TABLE current_assistants (snapshot_date DATE, assistant_id VARCHAR, raw_json VARCHAR)")
+    connection.execute(VIEW)
+    yield connection
+    connection.close()
+
+
+def through_view(con, bodies):
+    con.execute("DELETE FROM current_assistants")
+    con.executemany("INSERT INTO current_assistants VALUES (?, ?, ?)",
+                    [(DATE, body["id"], json.dumps(body, ensure_ascii=False)) for body in bodies])
+    rows = con.sql("SELECT * FROM responses_migration").to_arrow_table().to_pylist()
+    return [{"assistant_id": r["assistant_id"], "name": r["name"], "description": r["description"],
+             "created_at": r["created_at"], "request": json.loads(r["request"]), "warnings": json.loads(r["warnings"])}
+            for r in rows]
+
+
+def through_python(bodies):
+    return [to_responses_request(body).as_line() for body in sorted(bodies, key=lambda b: b["id"])]
+
+
+def body(n, **fields):
+    out = {"id": f"asst_view{n:03}", "object": "assistant", "created_at": 1_700_000_000 + n, "name": f"A{n}",
+           "description": None, "model": "gpt-4o", "instructions": None, "tools": [], "metadata": {},
+           "temperature": None, "top_p": None}
+    out.update(fields)
+    return out
+
+
+EVERY_WARNING = [
+    body(1, tools=[{"type": "file_search", "file_search": {"max_num_results": 3}}]),
+    body(2, tools=[{"type": "file_search", "file_search": {"ranking_options": {"ranker": "default_2024_08_21",
+                                                                               "score_threshold": 0.25}}}],
+         tool_resources={"file_search": {"vector_store_ids": ["vs_1"]}}),
+    body(3, model="o1-mini", temperature=0.5, top_p=0.25, reasoning_effort="high"),
+    body(4, model="gpt-4.1", reasoning_effort="low", temperature=1.5),
+    body(5, model="o3", reasoning_effort="extreme"),
+    body(6, response_format={"type": "json_schema", "json_schema": {"name": "x", "description": "d"}}),
+    body(7, metadata={f"k{i}": str(i) for i in range(16)}),
+    body(8, metadata={"source_assistant_id": "asst_other"}),
+    body(9, tools=[{"type": "retrieval"}, {"type": "code_interpreter"},
+                   {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "default": None}}}],
+         tool_resources={"code_interpreter": {"file_ids": ["file-1"]}}),
+    body(10, response_format={"type": "json_object"}, instructions="", metadata=None, tool_resources=None),
+    body(11, metadata={f"k{i}": str(i) for i in range(15)}, model="o3", temperature=1, top_p=1.0),
+    body(12, metadata={"source_assistant_id": "asst_view012"}, response_format={"type": "text"}),
+]
+
+
+def test_the_view_equals_the_python_mapping_on_every_sandbox_assistant(con):
+    fixtures = bundled_assistants()
+    assert through_view(con, fixtures) == through_python(fixtures)
+
+
+def test_the_view_equals_the_python_mapping_on_every_warning(con):
+    expected = through_python(EVERY_WARNING)
+    assert {w["code"] for line in expected for w in line["warnings"]} == set(WARNING_CODES)
+    assert through_view(con, EVERY_WARNING) == expected
+
+
+def test_the_view_uses_the_default_reasoning_models():
+    quoted = re.escape(f"'{reasoning_model_pattern(REASONING_MODELS)}'")
+    assert re.search(quoted, VIEW), "sql/views/responses_migration.sql must use reasoning_model_pattern()"
+
+
+def generation_schema():
+    """The Assistant schema with created_at in BIGINT range, and reasoning_effort and reasoning models drawn too."""
+    schema = load_assistant_schema()
+    schema["properties"]["created_at"].update(minimum=0, maximum=4_102_444_800)
+    schema["properties"]["reasoning_effort"] = {"anyOf": [{"type": "null"}, {"type": "string", "enum": [
+        "minimal", "low", "high", "turbo"]}]}
+    schema["properties"]["model"] = {"anyOf": [{"type": "string"}, {"enum": ["o3-mini", "gpt-5.1", "gpt-4o"]}]}
+    return schema
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(from_schema(generation_schema()))
+def test_the_view_equals_the_python_mapping_on_generated_assistants(con, payload):
+    payload["id"] = "asst_generated"
+    assert through_view(con, [payload]) == through_python([payload])
