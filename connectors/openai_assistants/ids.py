@@ -118,6 +118,8 @@ def read_ids_file(path: str | Path) -> Iterator[str]:
                 _csv_reader(handle, file)
     except UnicodeDecodeError as exc:
         raise InputError(f"IDs file {str(file)!r} is not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:  # unreadable (permissions, a folder's lock...): not the warehouse's fault
+        raise InputError(f"IDs file {str(file)!r} cannot be read: {exc.strerror}") from None
     return _stream_lines(file, kind)
 
 
@@ -133,6 +135,8 @@ def _stream_lines(file: Path, kind: str) -> Iterator[str]:
                     yield line.rstrip("\r\n")
     except UnicodeDecodeError as exc:
         raise InputError(f"IDs file {str(file)!r} is not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise InputError(f"IDs file {str(file)!r} cannot be read: {exc.strerror}") from None
 
 
 def _first_line(handle: io.TextIOBase) -> str:

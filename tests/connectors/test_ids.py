@@ -102,3 +102,18 @@ def test_missing_and_binary_files(tmp_path):
     path.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(InputError, match="not UTF-8"):
         list(read_ids_file(path))
+
+
+def test_an_unreadable_ids_file_is_an_input_error_not_a_warehouse_error(tmp_path, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    path = tmp_path / "ids.txt"
+    path.write_text("asst_a\n", encoding="utf-8")
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(Path, "open", refuse)
+    with pytest.raises(InputError, match="cannot be read: Permission denied"):
+        list(read_ids_file(path))
