@@ -223,6 +223,15 @@ def run_tests(tree: Path, tests: Sequence[str]) -> tuple[int, str]:
     return done.returncode, (done.stdout + done.stderr)
 
 
+def caught_by(output: str) -> str:
+    """The first failing test and its message, from pytest's short summary (``-ra``)."""
+    lines = output.splitlines()
+    failed = next((line.split(" ", 1)[1].split(" - ")[0] for line in lines if line.startswith(("FAILED ", "ERROR "))),
+                  "?")
+    message = next((line[1:].strip() for line in lines if line.startswith("E ") and line[1:].strip()), "")
+    return f"{failed.split('::', 1)[-1]}: {message[:110]}"
+
+
 def last_lines(output: str, count: int = 25) -> str:
     return "\n".join(output.strip().splitlines()[-count:])
 
@@ -247,7 +256,7 @@ def trial(mutant: Mutant | None, tests: Sequence[str]) -> Outcome:
     if code == 0:
         return Outcome(name, "SURVIVED", seconds, last_lines(output, 5))
     if code in (1, -1):  # tests failed (or hung): the break was noticed
-        return Outcome(name, "killed", seconds, last_lines(output, 8))
+        return Outcome(name, "killed", seconds, caught_by(output))
     return Outcome(name, "ERROR", seconds, f"pytest exit code {code}:\n{last_lines(output)}")
 
 
@@ -307,6 +316,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             failed = True
             print(f"error: the tests fail without any mutation, so 'killed' proves nothing:\n{base.detail}",
                   file=sys.stderr)
+    print("\nwhat caught each mutant (the first failing test; pytest runs with -x):")
+    for outcome in outcomes.values():
+        if outcome.verdict == "killed":
+            print(f"  {outcome.name}: {outcome.detail}")
     for outcome in outcomes.values():
         if outcome.verdict in ("SURVIVED", "STALE", "ERROR"):
             failed = True
