@@ -149,6 +149,12 @@ MUTANTS = (
          "test_the_cli_deadline_keeps_the_previous_snapshot_and_says_so_in_one_line"),
     ),
     Mutant(
+        "server-echo-not-redacted", "Secrets never written: a key a server echoes back is redacted before storing",
+        (Edit("connectors/openai_assistants/client.py",
+              "        return redact(text, self._secrets)\n", "        return text\n"),),
+        ("tests/reliability/test_secrets.py::test_the_key_is_nowhere_after_faulted_runs_a_hostile_echo_and_a_401",),
+    ),
+    Mutant(
         "mass-deletion-guard-flipped", "History: one snapshot may not delete more than 20 % of the live assistants",
         (Edit("connectors/history/engine.py",
               "len(deletions) <= threshold * live", "len(deletions) >= threshold * live"),),
