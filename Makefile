@@ -49,6 +49,11 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
+## mutants: break each guarantee on purpose (tests/mutants/run.py) and check its test notices; not part of `make test`
+.PHONY: mutants
+mutants: $(STAMP)
+	$(BIN)/python tests/mutants/run.py $(MUTANTS_ARGS)
+
 ## dev: the Dagster UI with assets, lineage and the job
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m pipelines.definitions

@@ -29,6 +29,8 @@ POINTS: dict[str, str] = {
     "parquet.staged": "a partition file written and closed in staging, before any rename",
     "parquet.swap": "between the two renames of a partition swap: the old partition moved aside, the new one "
                     "not yet in place (reached only when the date was written before)",
+    "duckdb.table": "inside the DuckDB transaction, after one table of the date was deleted and re-inserted, "
+                    "before the next (``duckdb.table@2``: two tables replaced, the others not yet)",
     "duckdb.load": "inside the DuckDB transaction, after a date's tables were deleted and re-inserted, before "
                    "COMMIT",
     "duckdb.committed": "right after the DuckDB COMMIT, before the connection is closed (no checkpoint yet)",

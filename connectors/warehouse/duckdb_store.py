@@ -96,6 +96,7 @@ class DuckDBStore:
             try:
                 for spec in specs:
                     counts[spec.name] = self._replace_date(con, spec, snapshot_date, files[spec.name])
+                    failpoints.reach("duckdb.table")
                 apply_views(con)  # sql/views/, replaced in the same transaction as the data
                 failpoints.reach("duckdb.load")
                 con.commit()

@@ -52,7 +52,8 @@ def test_from_env_reads_documented_variables_and_overrides_win():
 def test_azure_from_env_gets_a_default_api_version_and_the_openai_path():
     config = ClientConfig.from_env({"OPENAI_API_KEY": "k-azure", "ASSISTANTS_AUTH_STYLE": "azure",
                                     "OPENAI_BASE_URL": "https://res.openai.azure.com/"})
-    assert config.api_version and config.api_root == "https://res.openai.azure.com/openai"
+    assert config.api_version == "2024-05-01-preview"  # the default the README documents
+    assert config.api_root == "https://res.openai.azure.com/openai"
 
 
 def test_the_key_never_shows_in_repr():

@@ -1,6 +1,7 @@
 """Flattening loses nothing: every field of a valid object can be rebuilt from the columns alone."""
 
 import datetime as dt
+import hashlib
 import json
 
 from assistant_rebuild import expected, rebuild
@@ -122,3 +123,27 @@ def test_content_hash_ignores_key_order_and_integral_floats_but_not_tool_order()
 def test_an_empty_batch_has_every_column():
     for name, table in flatten(DATE, []).items():
         assert table.num_rows == 0 and table.schema.equals(ALL_TABLES[name].schema)
+
+
+PINNED = [
+    # (payload, its canonical JSON written out by hand: keys sorted, no spaces, UTF-8 kept, 1.0 written as 1)
+    ({"id": "asst_pin", "object": "assistant", "created_at": 1_700_000_000, "name": "Café 🙂", "description": None,
+      "model": "gpt-4o", "instructions": 'Say "hi"\n', "tools": [{"type": "file_search"}, {"type": "code_interpreter"}],
+      "metadata": {"z": "1", "a": "2"}, "temperature": 1.0, "top_p": 0.5, "response_format": "auto"},
+     r'{"created_at":1700000000,"description":null,"id":"asst_pin","instructions":"Say \"hi\"\n",'
+     r'"metadata":{"a":"2","z":"1"},"model":"gpt-4o","name":"Café 🙂","object":"assistant",'
+     r'"response_format":"auto","temperature":1,"tools":[{"type":"file_search"},{"type":"code_interpreter"}],'
+     r'"top_p":0.5}'),
+    ({"b": [1.5, 2.0, {"y": None, "x": True}], "a": "é"}, '{"a":"é","b":[1.5,2,{"x":true,"y":null}]}'),
+]
+
+
+def test_content_hash_is_sha256_of_a_canonical_form_written_independently():
+    """Expected hashes come from hand-written canonical text and hashlib, not from the code under test."""
+    for payload, canonical in PINNED:
+        pinned = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        assert canonical_json(payload) == canonical
+        assert content_hash(payload) == pinned
+    payload, canonical = PINNED[0]
+    row = flat([payload])["assistants"][0]  # the flatten step's fast path, from the JSON text
+    assert row["content_hash"] == hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -81,3 +81,27 @@ def test_backoff_doubles_to_the_cap_with_at_most_25_percent_jitter():
     for attempt, base in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (5, 8.0), (9, 8.0)]:
         delay = wait(_state(attempt, exc))
         assert base * 0.75 <= delay <= base
+
+
+def _default_client_wait():
+    """The wait a client built with default settings uses (whatever ``settings.RETRY_AFTER_CAP`` says)."""
+    from connectors.openai_assistants.client import AssistantsClient
+    from connectors.openai_assistants.config import ClientConfig, Secret
+
+    return AssistantsClient(ClientConfig(api_key=Secret("sk-test")))._wait
+
+
+@pytest.mark.parametrize(("header", "obeyed"), [("30", 30.0), ("59.5", 59.5), ("60", 60.0)])
+def test_a_default_client_obeys_a_retry_after_of_up_to_60_seconds_exactly(header, obeyed):
+    """The README documents a 60-second cap on server-requested waits; a client with defaults keeps it."""
+    exc = RetryableAnswer(429, {"retry-after": header}, "rate_limit", "slow down")
+    assert _default_client_wait()(_state(1, exc)) == obeyed
+
+
+@pytest.mark.parametrize("header", ["60.5", "120", "3600"])
+def test_a_default_client_does_not_wait_more_than_60_seconds_for_the_server(header):
+    """Past the cap the server's wait is not obeyed at all: the ordinary backoff (0.5 s less jitter) is used."""
+    exc = RetryableAnswer(429, {"retry-after": header}, "rate_limit", "slow down")
+    assert 0.375 <= _default_client_wait()(_state(1, exc)) <= 0.5
+    ms = RetryableAnswer(429, {"retry-after-ms": str(float(header) * 1000)}, "rate_limit", "slow down")
+    assert 0.375 <= _default_client_wait()(_state(1, ms)) <= 0.5

@@ -4,13 +4,18 @@ whatever order the days are run in, however often."""
 import copy
 import datetime as dt
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
 
 import sql
+from connectors import failpoints
 from connectors.gates import Gates
 from connectors.history import MassDeletionError, rebuild_history
 from connectors.openai_assistants.config import ClientConfig, Secret
@@ -24,6 +29,7 @@ from sandbox.fixtures import StaticCatalog
 from sandbox.server import SandboxServer
 
 KEY = "sk-history-Hq3mW8zR5tYu"
+REPO = Path(__file__).parents[2]
 D1, D2, D3, D4, D5 = (dt.date(2026, 11, day) for day in range(1, 6))
 A, B, C, D = "asst_AAAAAAAAAAAAAAAAAAAAAAAA", "asst_BBBBBBBBBBBBBBBBBBBBBBBB", \
     "asst_CCCCCCCCCCCCCCCCCCCCCCCC", "asst_DDDDDDDDDDDDDDDDDDDDDDDD"
@@ -380,23 +386,62 @@ def test_the_audit_queries_run_on_parquet_alone(server, tmp_path):
     assert [r["assistant_id"] for r in got] == [r["assistant_id"] for r in expected] == [A, B, D]
 
 
-def test_a_crash_inside_the_history_step_heals_on_a_later_night(server, tmp_path, monkeypatch):
-    """Killed while writing the history of day 3, then day 4 runs (not a rerun of day 3): nothing is skipped."""
-    import connectors.history.engine as engine
+def history_in_a_killed_process(warehouse, date):
+    """Run the history step for ``date`` in a subprocess SIGKILLed at the ``history`` failpoint.
 
-    for date in (D1, D2):
+    SIGKILL, not an exception: no ``except``, ``finally`` or ``atexit`` runs, as when
+    the OOM killer or a lost machine ends the run.
+    """
+    code = ("import datetime as dt, sys; from connectors.history import rebuild_history; "
+            "rebuild_history(sys.argv[1], dt.date.fromisoformat(sys.argv[2]), threshold=float(sys.argv[3]))")
+    done = subprocess.run([sys.executable, "-c", code, str(warehouse), date.isoformat(), str(SCENARIO_THRESHOLD)],
+                          env={**os.environ, failpoints.ENV_VAR: "history"}, cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
+
+
+@pytest.mark.parametrize("killed", [D3, D1], ids=["adding-a-night", "re-running-an-old-night"])
+def test_a_history_step_killed_by_sigkill_heals_on_a_later_night(server, tmp_path, killed):
+    """Killed in the history step of one date, then the next night runs (not a rerun of the killed date):
+    the history and change log come out row for row as from runs never killed."""
+    for date in (D1, D2) if killed == D3 else (D1, D2, D3):
         snapshot_day(server, tmp_path, date)
-    real_reach = engine.failpoints.reach
-
-    def crash(name):
-        if name == "history":
-            raise RuntimeError("killed")
-        real_reach(name)
-
-    monkeypatch.setattr(engine.failpoints, "reach", crash)
-    with pytest.raises(RuntimeError, match="killed"):
-        snapshot_day(server, tmp_path, D3)
-    monkeypatch.setattr(engine.failpoints, "reach", real_reach)
-    assert snapshot_day(server, tmp_path, D4).dates == [D3, D4]
+    if killed == D3:  # day 3 fetched, flattened and loaded; its history step is the one killed
+        serve_day(server, D3)
+        config = ClientConfig(api_key=Secret(KEY), base_url=server.base_url, initial_retry_delay=0.01,
+                              max_retry_delay=0.02, max_attempts=3)
+        fetch_snapshot(config, IdSource(ids=IDS), D3, tmp_path)
+        flatten_snapshot(D3, tmp_path)
+        load_duckdb(D3, tmp_path)
+    history_in_a_killed_process(tmp_path, killed)  # day 1: a backfill's replay of days 1 to 3, killed
+    assert snapshot_day(server, tmp_path, D4).dates == ([D3, D4] if killed == D3 else [D1, D2, D3, D4])
     snapshot_day(server, tmp_path, D5)
     assert_matches_expected(tmp_path)
+    clean = tmp_path / "clean"
+    for date in (D1, D2, D3, D4, D5):
+        snapshot_day(server, clean, date)
+    assert history_rows(tmp_path) == history_rows(clean)
+    assert change_rows(tmp_path) == change_rows(clean)
+
+
+def test_a_day_whose_only_change_is_the_order_of_metadata_keys_changes_nothing(server, tmp_path):
+    """Key order is not content: no version, no change row, the same hash (the body's own keys reordered too)."""
+    first = evolve(A1, metadata={"a": "1", "b": "2", "c": "3"})
+    reordered = dict(reversed(list(evolve(first, metadata={"c": "3", "b": "2", "a": "1"}).items())))
+    assert json.dumps(reordered) != json.dumps(first) and reordered == first
+    days = {D1: [first, B1], D2: [reordered, B1]}
+    config = ClientConfig(api_key=Secret(KEY), base_url=server.base_url)
+    results = {}
+    for date, bodies in days.items():
+        server.catalog = StaticCatalog(bodies)
+        fetch_snapshot(config, IdSource(ids=(A, B)), date, tmp_path)
+        flatten_snapshot(date, tmp_path)
+        load_duckdb(date, tmp_path)
+        results[date] = rebuild_history(tmp_path, date)
+    assert results[D2].dates == [D2] and results[D2].changes == {} and results[D2].versions_opened == 0
+    assert [(v["assistant_id"], v["valid_from"], v["valid_to"]) for v in history_rows(tmp_path)] == [
+        (A, D1, None), (B, D1, None)]
+    assert {r[0] for r in change_rows(tmp_path)} == {D1}
+    hashes = duck(tmp_path, "SELECT snapshot_date, content_hash FROM assistants WHERE assistant_id = $a "
+                            "ORDER BY snapshot_date", a=A)
+    assert [h["snapshot_date"] for h in hashes] == [D1, D2] and hashes[0]["content_hash"] == hashes[1]["content_hash"]

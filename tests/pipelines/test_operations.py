@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -274,12 +275,39 @@ def test_a_locked_duckdb_file_loses_nothing(api, tmp_path, capsys):
     assert ParquetStore(tmp_path).dates("assistant_changes") == [first, second]
 
 
+class GatedServer(SandboxServer):
+    """Holds every answer until each run (told apart by its ``OpenAI-Project`` header) has sent a request.
+
+    Neither run can get past its fetch before the other has started, so the runs
+    overlap by construction, whatever the machine's load; ``answered`` records, for
+    each answer, how many runs had been seen, so the test can check it.
+    """
+
+    def __init__(self, *args, runs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.runs, self.seen, self.answered = set(runs), set(), []
+        self._everyone_here = threading.Event()
+        self._gate_lock = threading.Lock()
+
+    def _respond(self, method, target, headers, *, in_flight, arrived):
+        run = headers.get("OpenAI-Project")
+        with self._gate_lock:
+            self.seen.add(run)
+            if self.seen >= self.runs:
+                self._everyone_here.set()
+        self._everyone_here.wait(timeout=180)
+        with self._gate_lock:
+            self.answered.append((run, len(self.seen & self.runs)))
+        return super()._respond(method, target, headers, in_flight=in_flight, arrived=arrived)
+
+
 def test_overlapping_runs_on_one_warehouse_end_with_correct_tables(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     days = [TODAY - dt.timedelta(days=n) for n in (1, 0)]
-    with SandboxServer(StaticCatalog(FIXTURES), api_key=KEY, latency=0.05) as server:
+    runs = [f"proj_run{n}" for n in range(len(days))]
+    with GatedServer(StaticCatalog(FIXTURES), api_key=KEY, latency=0.05, runs=runs) as server:
         env = {**os.environ, "DAGSTER_HOME": str(home), "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": server.base_url}
         # An existing instance, as in production (processes creating its SQLite schema at once would race).
         subprocess.run([sys.executable, "-c", "from dagster import DagsterInstance; DagsterInstance.get().dispose()"],
@@ -287,12 +315,16 @@ def test_overlapping_runs_on_one_warehouse_end_with_correct_tables(tmp_path):
         procs = [subprocess.Popen([sys.executable, "-m", "pipelines.cli", "snapshot", "--date", d.isoformat(),
                                    "--force", "-q", "--warehouse", str(tmp_path / "wh"), "--ids", IDS,
                                    "--concurrency", "2"],
-                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for d in days]
+                                  env={**env, "OPENAI_PROJECT_ID": run_name}, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+                 for d, run_name in zip(days, runs, strict=True)]
         deadline = time.monotonic() + 240
         outputs = [p.communicate(timeout=max(1.0, deadline - time.monotonic())) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err[-2000:]
+    # They overlapped: no answer went out before both runs had asked, so each was mid-fetch while the other ran.
+    assert {run for run, _ in server.answered} == set(runs)
+    assert all(seen == len(runs) for _, seen in server.answered), server.answered[:5]
     wh = tmp_path / "wh"
     counts = duck(wh, "SELECT snapshot_date, count(*) AS n FROM assistants GROUP BY 1 ORDER BY 1")
     assert [(r["snapshot_date"], r["n"]) for r in counts] == [(d, len(FIXTURES)) for d in days]

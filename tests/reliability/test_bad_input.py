@@ -58,6 +58,35 @@ def nested_parameters_text(levels):
     return '{"type":"object","properties":{"a":' * levels + '{"type":"string"}' + "}}" * levels
 
 
+def nested_to_depth(assistant_id, depth):
+    """A valid body whose deepest value sits exactly ``depth`` levels of objects and arrays down.
+
+    The body itself, ``tools``, the tool and its ``function`` are levels 1 to 4;
+    the parameters are a chain of one-key objects from level 5 down.
+    """
+    text = body_with_parameters(assistant_id, '{"a":' * (depth - 5) + "{}" + "}" * (depth - 5)).decode()
+    assert json_depth(text) == depth
+    return text.encode()
+
+
+def json_depth(text):
+    """The greatest number of objects and arrays open at once (the validator's measure), counted in the text."""
+    deepest = level = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            in_string = char != '"' or escaped
+            escaped = char == "\\" and not escaped
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            level += 1
+            deepest = max(deepest, level)
+        elif char in "}]":
+            level -= 1
+    return deepest
+
+
 def body_with_parameters(assistant_id, parameters_text):
     head = json.dumps(assistant(assistant_id, tools=[function_tool("deep", {})]))
     return head.replace('"parameters": {}', f'"parameters": {parameters_text}').encode()
@@ -259,6 +288,9 @@ def bad_responses():
         "asst_tools_over": (assistant("asst_tools_over", tools=[*tools, function_tool("one_more")]), "invalid",
                             "schema_invalid", "tools: 129 items, at most 128 allowed"),
         "asst_nested_100": (body_with_parameters("asst_nested_100", nested_parameters_text(100)), "ok", None, None),
+        "asst_depth_256": (nested_to_depth("asst_depth_256", settings.MAX_JSON_DEPTH), "ok", None, None),
+        "asst_depth_257": (nested_to_depth("asst_depth_257", settings.MAX_JSON_DEPTH + 1), "invalid",
+                           "schema_invalid", "nested deeper than 256 levels"),
         "asst_nested_400": (body_with_parameters("asst_nested_400", nested_parameters_text(400)), "invalid",
                             "schema_invalid", "nested deeper than 256 levels"),
         "asst_nested_50k": (b'{"id": "asst_nested_50k", "tools": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",

@@ -6,7 +6,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from connectors.openai_assistants.schemas import ASSISTANT_METADATA, TableSpec, col
+from connectors.openai_assistants.schemas import ASSISTANT_METADATA, ASSISTANT_TOOL_RESOURCES, TableSpec, col
 from connectors.warehouse import DuckDBStore, ParquetStore
 
 D1, D2 = dt.date(2026, 11, 20), dt.date(2026, 11, 21)
@@ -40,6 +40,30 @@ def test_a_failing_load_rolls_back_every_table(tmp_path):
     with pytest.raises(duckdb.Error):
         db.load_date(D1, {"assistant_metadata": [broken]})
     assert count(db, D1) == [{"n": 1}]
+
+
+def write_resources(store, date, *ids):
+    table = pa.Table.from_pylist([{"snapshot_date": date, "assistant_id": "asst_1", "position": n,
+                                   "resource_type": "file_search_vector_store", "resource_id": i}
+                                  for n, i in enumerate(ids)],
+                                 schema=ASSISTANT_TOOL_RESOURCES.schema)
+    store.write(ASSISTANT_TOOL_RESOURCES, date, table)
+    return store.partition_files("assistant_tool_resources", date)
+
+
+def test_a_load_failing_on_a_later_table_leaves_the_earlier_tables_untouched(tmp_path):
+    """One transaction for all of a date's tables: the first table's new rows are rolled back with the rest."""
+    parquet, db = ParquetStore(tmp_path), DuckDBStore(tmp_path)
+    db.load_date(D1, {"assistant_metadata": write(parquet, D1, "a"),
+                      "assistant_tool_resources": write_resources(parquet, D1, "vs_1")})
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not parquet")
+    with pytest.raises(duckdb.Error):
+        db.load_date(D1, {"assistant_metadata": write(parquet, D1, "x", "y", "z"),  # loads fine ...
+                          "assistant_tool_resources": [broken]})  # ... then this one fails
+    assert count(db, D1) == [{"n": 1}]
+    assert db.query("SELECT key FROM assistant_metadata").to_pylist() == [{"key": "a"}]
+    assert db.query("SELECT resource_id FROM assistant_tool_resources").to_pylist() == [{"resource_id": "vs_1"}]
 
 
 def test_columns_added_to_a_schema_are_added_to_the_table(tmp_path):

@@ -79,3 +79,34 @@ def test_recover_leaves_the_staging_of_a_live_writer_alone(tmp_path):
     writer.commit()
     assert store.read(ASSISTANT_METADATA, DATE).column("key").to_pylist() == ["in-progress"]
     assert list(store.staging.iterdir()) == []
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-partition", "replaced-partition"])
+def test_a_commit_is_durable_before_and_after_its_rename(tmp_path, monkeypatch, existing):
+    """A power loss must not leave a visible but empty or torn file: the file and its folder reach the disk
+    before the rename makes them visible, and the folder that holds the rename after it."""
+    store = ParquetStore(tmp_path)
+    if existing:
+        store.write(ASSISTANT_METADATA, DATE, rows("old"))
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", str(src), str(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    store.write(ASSISTANT_METADATA, DATE, rows("new"))
+    target = str(store.partition_dir("assistant_metadata", DATE))
+    [publish] = [i for i, e in enumerate(events) if e[0] == "replace" and e[2] == target]
+    staged_dir = events[publish][1]
+    synced = [e[1] for e in events[:publish] if e[0] == "fsync"]
+    assert os.path.join(staged_dir, "part-0.parquet") in synced  # the file's bytes, before it is visible
+    assert staged_dir in synced  # and the folder entry of the file
+    assert ("fsync", os.path.dirname(target)) in events[publish + 1:]  # the rename itself, after it
+    assert store.read(ASSISTANT_METADATA, DATE).column("key").to_pylist() == ["new"]
