@@ -410,7 +410,8 @@ def test_a_history_step_killed_by_sigkill_heals_on_a_later_night(server, tmp_pat
         serve_day(server, D3)
         config = ClientConfig(api_key=Secret(KEY), base_url=server.base_url, initial_retry_delay=0.01,
                               max_retry_delay=0.02, max_attempts=3)
-        fetch_snapshot(config, IdSource(ids=IDS), D3, tmp_path)
+        fetch_snapshot(config, IdSource(ids=IDS), D3, tmp_path,
+                       gates=Gates(max_failed_share=0.5, mass_deletion_threshold=SCENARIO_THRESHOLD))
         flatten_snapshot(D3, tmp_path)
         load_duckdb(D3, tmp_path)
     history_in_a_killed_process(tmp_path, killed)  # day 1: a backfill's replay of days 1 to 3, killed

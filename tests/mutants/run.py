@@ -230,6 +230,9 @@ def apply(tree: Path, mutant: Mutant) -> None:
 
 
 def module_of(path: str) -> str:
+    """The module a mutated file belongs to: itself for Python, its top-level package for data (``sql/``)."""
+    if not path.endswith(".py"):
+        return path.split("/", 1)[0]
     return path.removesuffix(".py").replace("/", ".")
 
 
