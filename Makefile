@@ -2,7 +2,7 @@
 # PYTHON picks the interpreter; each interpreter gets its own virtualenv so several can coexist:
 # `.venv` for the default python3, `.venv-3.13` for `make test PYTHON=python3.13`, and so on.
 PYTHON ?= python3
-VENV ?= $(if $(filter python3,$(PYTHON)),.venv,.venv-$(patsubst python%,%,$(notdir $(PYTHON))))
+VENV ?= $(if $(filter python3,$(notdir $(PYTHON))),.venv,.venv-$(patsubst python%,%,$(notdir $(PYTHON))))
 # The interpreter's real path: PYTHON itself when it runs, else the newest pyenv version that has it
 # (a pyenv shim for a version that is installed but not selected does not run).
 PYTHON_EXE = $(shell $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null \
