@@ -1,6 +1,12 @@
 # Two commands set everything up on a fresh machine: `make demo` and `make test`.
+# PYTHON picks the interpreter; each interpreter gets its own virtualenv so several can coexist:
+# `.venv` for the default python3, `.venv-3.13` for `make test PYTHON=python3.13`, and so on.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= $(if $(filter python3,$(notdir $(PYTHON))),.venv,.venv-$(patsubst python%,%,$(notdir $(PYTHON))))
+# The interpreter's real path: PYTHON itself when it runs, else the newest pyenv version that has it
+# (a pyenv shim for a version that is installed but not selected does not run).
+PYTHON_EXE = $(shell $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null \
+	|| ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/*/bin/$(notdir $(PYTHON)) 2>/dev/null | sort -V | tail -n 1)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DAGSTER_HOME ?= $(CURDIR)/.dagster
@@ -8,7 +14,8 @@ DAGSTER_HOME ?= $(CURDIR)/.dagster
 .PHONY: install system-deps demo test lint typecheck unit bench dev clean
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON_EXE)" || { echo "error: $(PYTHON) not found (PATH or pyenv)" >&2; exit 1; }
+	$(PYTHON_EXE) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)

@@ -2,10 +2,12 @@
 
 import asyncio
 import json
+import types
 
 import httpx
 import pytest
 
+from connectors.openai_assistants import client as client_module
 from connectors.openai_assistants.client import AssistantsClient
 from connectors.openai_assistants.config import ClientConfig, Secret
 from connectors.openai_assistants.errors import (
@@ -255,14 +257,16 @@ def test_list_all_stops_when_the_cursor_does_not_move():
         run(rec, collect)
 
 
-def test_requests_per_minute_spaces_request_starts():
+def test_requests_per_minute_spaces_request_starts(monkeypatch):
+    # The client's clock stands still and the fake sleep returns at once, so each start is booked exactly
+    # 0.1 s after the previous one, however long the machine takes to run the loop.
+    monkeypatch.setattr(client_module, "time", types.SimpleNamespace(monotonic=lambda: 1000.0))
     rec = Recorder(lambda req, n: httpx.Response(200, json=assistant(req.url.path.rsplit("/", 1)[1])))
     results = []
     run(rec, lambda c: c.fetch_many([f"asst_{i}" for i in range(5)], results.append),
         requests_per_minute=600, concurrency=1)
     assert len(results) == 5
-    # The fake sleep returns at once, so each start is booked 0.1 s after the previous one.
-    assert rec.sleeps == pytest.approx([0.1, 0.2, 0.3, 0.4], abs=0.02)
+    assert rec.sleeps == pytest.approx([0.1, 0.2, 0.3, 0.4], abs=1e-9)
 
 
 def test_a_lone_surrogate_escape_is_quarantined_not_a_crash():

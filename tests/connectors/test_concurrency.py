@@ -150,6 +150,10 @@ def _assistant(assistant_id):
             "model": "gpt-4o", "instructions": None, "tools": [], "metadata": {}}
 
 
+OVERLAP_TURNS = 10
+"""Event-loop turns each answer takes: enough for every request the client has started to arrive meanwhile."""
+
+
 class CappedServer:
     """A transport that answers 429 (Retry-After 1 s) to any request beyond ``cap`` in flight."""
 
@@ -168,7 +172,10 @@ class CappedServer:
                 return httpx.Response(429, headers={"retry-after": "1"},
                                       json={"error": {"message": "Too many concurrent requests", "type": "requests",
                                                       "code": "rate_limit_exceeded", "param": None}})
-            await asyncio.sleep(0.001)  # overlap, so that the cap matters
+            # Overlap, so that the cap matters: a fixed number of event-loop turns, not a timer, so how many
+            # requests overlap (and so every count below) is the same on an idle or a loaded machine.
+            for _ in range(OVERLAP_TURNS):
+                await asyncio.sleep(0)
             return httpx.Response(200, json=_assistant(request.url.path.rsplit("/", 1)[1]))
         finally:
             self.in_flight -= 1

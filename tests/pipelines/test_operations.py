@@ -31,6 +31,13 @@ from sandbox.server import SandboxServer
 KEY = "sk-ops-Rb4kT9wLz2Qm"
 ROOT = Path(__file__).parents[2]
 TODAY = dt.datetime.now(dt.UTC).date()
+
+
+@pytest.fixture(autouse=True)
+def _today_when_the_test_runs(monkeypatch):
+    """TODAY is re-read as each test starts, not kept from import: a suite running across 00:00 UTC would
+    otherwise snapshot "today" into what the code already calls yesterday."""
+    monkeypatch.setitem(globals(), "TODAY", dt.datetime.now(dt.UTC).date())
 FIXTURES = bundled_assistants()[:8]
 IDS = ",".join(a["id"] for a in FIXTURES)
 

@@ -10,8 +10,9 @@ then check, each, one promise the README's "Guarantees" section makes:
 * total attempts stay within the configured bound (and exactly where the plan says);
 * ``x-should-retry: false`` is never retried; an invalid body is quarantined, not retried.
 
-Waits are patched short (Retry-After 0.2 s / 50 ms, backoff 10-20 ms) so the
-whole module runs in seconds.
+Waits are short (Retry-After 0.2 s / 50 ms, backoff 10-20 ms). Nothing depends on timing: faults are
+decided per (ID, attempt), and the scripted hangs never answer, so a generous read timeout is the only
+thing that ends them, once each.
 """
 
 import datetime as dt
@@ -48,9 +49,13 @@ ALWAYS_FAIL = frozenset(IDS[:3])
 HANGING = IDS[3:9]
 PLAN = FaultPlan(rate=0.34, seed=11, kinds=KINDS, always_fail_ids=ALWAYS_FAIL,
                  scripted={i: [Fault.HANG] for i in HANGING},
-                 retry_after_seconds=RETRY_AFTER_S, retry_after_ms=RETRY_AFTER_MS, hang_seconds=4.0)
-READ_TIMEOUT = 1.5
-"""Long enough that a normal answer never times out on a loaded machine, short next to the 4 s hang."""
+                 retry_after_seconds=RETRY_AFTER_S, retry_after_ms=RETRY_AFTER_MS, hang_seconds=3600)
+"""A hang never answers while the test runs (the server wakes it when it stops): only the client's read
+timeout ends it, so each hanging ID costs exactly one extra attempt however slow the machine is."""
+READ_TIMEOUT = 10.0
+"""Generous: a normal answer on loopback takes milliseconds, so no request but the scripted hangs ever
+reaches it, even on a loaded machine, and the exact request counts below hold. The hanging IDs are among
+the first asked for, so their timeouts run together (about 10 s for the module, once)."""
 
 
 def planned(assistant_id):

@@ -374,15 +374,17 @@ def test_truncated_fault_sends_half_the_body(assistants: list[dict[str, Any]]) -
         assert client.get(f"/assistants/{target['id']}").json() == target
 
 
+@pytest.mark.timeout(120)
 def test_hang_fault_trips_the_client_read_timeout(assistants: list[dict[str, Any]]) -> None:
     target = assistants[2]
-    plan = FaultPlan(scripted={target["id"]: [Fault.HANG]}, hang_seconds=1)
-    started = time.monotonic()
-    with _faulty(assistants, plan, timeout=0.2) as (_, client):
+    # The hang outlasts the test's own timeout, so the test can only pass if the client's read timeout ends
+    # the first attempt and stop() wakes the handler still hanging on it instead of waiting.
+    plan = FaultPlan(scripted={target["id"]: [Fault.HANG]}, hang_seconds=3600)
+    with _faulty(assistants, plan, timeout=2) as (server, client):
         with pytest.raises(httpx.ReadTimeout):
             client.get(f"/assistants/{target['id']}")
         assert client.get(f"/assistants/{target['id']}").json() == target
-    assert time.monotonic() - started < 0.9, "stop() must not wait for the hanging handler"
+        assert server.stats.faults_injected == Counter({Fault.HANG: 1})
 
 
 def test_html_fault_is_a_proxy_page(assistants: list[dict[str, Any]]) -> None:
@@ -487,33 +489,55 @@ def test_fault_plan_parses_the_cli_form() -> None:
 # --- Capacity and statistics -------------------------------------------------------------------
 
 
+class _HeldCatalog(StaticCatalog):
+    """Holds every lookup until released, and tells when ``expected`` lookups are being held."""
+
+    def __init__(self, assistants: list[dict[str, Any]], expected: int) -> None:
+        super().__init__(assistants)
+        self.release = threading.Event()
+        self.all_held = threading.Event()
+        self._expected = expected
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def get(self, assistant_id: str) -> bytes | None:
+        with self._lock:
+            self._held += 1
+            if self._held == self._expected:
+                self.all_held.set()
+        self.release.wait(60)
+        return super().get(assistant_id)
+
+
 def test_max_concurrent_rejects_the_excess(assistants: list[dict[str, Any]]) -> None:
-    statuses: list[int] = []
-    retry_after: set[str] = set()
-    lock = threading.Lock()
-    with SandboxServer(StaticCatalog(assistants), latency=0.3, max_concurrent=2) as server:
-        barrier = threading.Barrier(6)
+    # Two requests are held inside the server (deterministically, not by latency); every request that arrives
+    # meanwhile is beyond the capacity of 2 and must be rejected at once, without waiting for the two.
+    catalog = _HeldCatalog(assistants, expected=2)
+    target = f"/assistants/{assistants[0]['id']}"
+    with SandboxServer(catalog, max_concurrent=2) as server:
+        held: list[httpx.Response] = []
 
-        def one_request() -> None:
-            with httpx.Client(base_url=server.base_url, headers=AUTH, timeout=5, verify=TLS) as client:
-                barrier.wait()
-                response = client.get(f"/assistants/{assistants[0]['id']}")
-            with lock:
-                statuses.append(response.status_code)
-                if response.status_code == 429:
-                    retry_after.add(response.headers["retry-after"])
+        def held_request() -> None:
+            with httpx.Client(base_url=server.base_url, headers=AUTH, timeout=60, verify=TLS) as client:
+                held.append(client.get(target))
 
-        threads = [threading.Thread(target=one_request) for _ in range(6)]
+        threads = [threading.Thread(target=held_request) for _ in range(2)]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join()
+        try:
+            assert catalog.all_held.wait(60)
+            with httpx.Client(base_url=server.base_url, headers=AUTH, timeout=60, verify=TLS) as client:
+                excess = [client.get(target) for _ in range(4)]
+        finally:
+            catalog.release.set()
+            for thread in threads:
+                thread.join()
         stats = server.stats
-        assert sorted(statuses) == [200] * statuses.count(200) + [429] * statuses.count(429)
-        assert 1 <= statuses.count(200) <= 2 + 1 and statuses.count(429) >= 3
-        assert retry_after == {"1"}
-        assert stats.rejected_over_capacity == statuses.count(429)
-        assert stats.max_in_flight >= 3
+        assert [r.status_code for r in excess] == [429] * 4
+        assert {r.headers["retry-after"] for r in excess} == {"1"}
+        assert [r.status_code for r in held] == [200, 200]
+        assert stats.rejected_over_capacity == 4 and stats.status_counts == Counter({200: 2, 429: 4})
+        assert stats.max_in_flight == 3
 
 
 def test_stats_count_everything_and_reset(assistants: list[dict[str, Any]]) -> None:
