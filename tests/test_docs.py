@@ -240,6 +240,8 @@ SPECIAL_OPTION_DEFAULTS: dict[tuple[str, str], Callable[[pytest.MonkeyPatch], st
     ("query", "--format"): lambda _: "from --output's extension, else table",
     ("query", "--output"): lambda _: "the terminal",
     ("query", "--source"): lambda _: f"duckdb if {settings.DUCKDB_FILENAME} exists, else parquet",
+    ("migrate", "--as-of"): lambda _: "the current configurations",  # the commands test runs it without --as-of
+    ("migrate", "--source"): lambda _: f"duckdb if {settings.DUCKDB_FILENAME} exists, else parquet",
 }
 """(command, option) -> the README's wording of a default that is not a plain value."""
 
@@ -271,6 +273,8 @@ def test_command_option_defaults_match_the_code(monkeypatch):
                 expected = ""
             elif value is not None:
                 expected = fmt(value)
+            elif isinstance(param, click.Option) and param.required:
+                expected = "(required)"
             elif param_name in effective:  # e.g. --concurrency: unset, the client's default applies
                 expected = effective[param_name]
             else:
