@@ -25,9 +25,9 @@ system-deps:
 		echo "PostgreSQL is missing: run 'sudo make system-deps' (the production-instance test is skipped)"; \
 	fi
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+$(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
 ## demo: start the sandbox API, snapshot today into ./data through Dagster, show what it made
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
@@ -49,9 +49,9 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
-## dev: the Dagster UI with assets, lineage and the job
+## dev: the Dagster UI (dg dev) with assets, lineage, the job and the schedules
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m pipelines.definitions
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dg dev
 
 clean:
 	rm -rf $(VENV) .dagster .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,4 +1,4 @@
-"""The Dagster definitions: ``dagster dev -m pipelines.definitions`` loads these."""
+"""The Dagster definitions, the code location `assistants-export` of the dg project (`dg dev`, `dg launch`)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """A hook through which the CLI's progress bar hears about finished IDs.
 
 The CLI runs the assets in-process, so a module-level callback is the simplest
-channel from the fetch step to the terminal; under ``dagster dev`` nobody sets
+channel from the fetch step to the terminal; under ``dg dev`` nobody sets
 it and reporting costs nothing.
 """
 

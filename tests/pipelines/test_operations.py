@@ -120,9 +120,24 @@ def test_the_whole_job_on_an_old_partition_keeps_its_stored_payloads(api, tmp_pa
     assert result.success and api.stats.total_requests == 0
     assert ParquetStore(tmp_path).partition_files("raw_assistants", old)[0].read_bytes() == raw_before
 
-    never = (TODAY - dt.timedelta(days=6)).isoformat()
-    failed = _materialize(tmp_path, api, never, {"assistant_ids": ["asst_x"]})
-    assert not failed.success and api.stats.total_requests == 0
+
+
+def test_an_old_partition_with_nothing_stored_is_skipped_with_its_reason(api, tmp_path):
+    """A doomed date (outside the fetch window, nothing stored) is skipped, not failed: "Materialize all" over
+    old partitions succeeds, writes nothing and tells why."""
+    never = TODAY - dt.timedelta(days=6)
+    skipped = _materialize(tmp_path, api, never.isoformat(), {"assistant_ids": ["asst_x"]})
+    assert skipped.success and api.stats.total_requests == 0
+    steps = {e.step_key: e.event_type_value for e in skipped.all_events if e.is_step_skipped or e.is_step_success}
+    assert steps == {"fetch_assistants": "STEP_SUCCESS", "flatten_assistants": "STEP_SKIPPED",
+                     "duckdb_warehouse": "STEP_SKIPPED", "update_history": "STEP_SKIPPED"}
+    assert not skipped.get_asset_materialization_events()
+    observations = [e.event_specific_data.asset_observation for e in skipped.all_events
+                    if e.event_type_value == "ASSET_OBSERVATION"]
+    assert {o.asset_key.to_user_string() for o in observations} == {"raw_assistants", "fetch_errors", "snapshot_runs"}
+    assert all(o.partition == never.isoformat() and "no snapshot of it is stored" in o.metadata["skipped"].value
+               for o in observations)
+    assert ParquetStore(tmp_path).dates("raw_assistants") == []
 
 
 def _materialize(warehouse, api, partition, fetch_config, history_config=None):
@@ -277,7 +292,7 @@ def test_a_locked_duckdb_file_loses_nothing(api, tmp_path, capsys):
 def test_overlapping_runs_on_one_warehouse_end_with_correct_tables(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     days = [TODAY - dt.timedelta(days=n) for n in (1, 0)]
     with SandboxServer(StaticCatalog(FIXTURES), api_key=KEY, latency=0.05) as server:
         env = {**os.environ, "DAGSTER_HOME": str(home), "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": server.base_url}
