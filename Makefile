@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DAGSTER_HOME ?= $(CURDIR)/.dagster
 
-.PHONY: install system-deps demo test lint typecheck unit bench dev clean
+SANDBOX_PORT ?= 8642
+
+.PHONY: install system-deps demo sandbox test lint typecheck unit bench dev clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +31,13 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
-## demo: start the sandbox API, snapshot today into ./data through Dagster, show what it made
+## demo: start the sandbox API, snapshot today into ./demo-data through Dagster, show what it made
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/python -m pipelines.demo
+
+## sandbox: the sandbox API on http://127.0.0.1:$(SANDBOX_PORT)/v1 (key sk-sandbox) until Ctrl-C
+sandbox: $(STAMP)
+	$(BIN)/python -m sandbox --port $(SANDBOX_PORT)
 
 ## test: lint, type-check and run the whole test suite
 test: lint typecheck unit
@@ -54,4 +60,4 @@ dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dg dev
 
 clean:
-	rm -rf $(VENV) .dagster .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .dagster demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis
