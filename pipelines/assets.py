@@ -213,6 +213,7 @@ def _fetch(context: AssetExecutionContext, config: SnapshotConfig, api: Assistan
 def flatten_assistants(context: AssetExecutionContext,
                        warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
     snapshot_date = _snapshot_date(context)
+    progress.phase("flatten")
     started = time.perf_counter()
     try:
         counts = flatten_snapshot(snapshot_date, warehouse.root())
@@ -240,6 +241,7 @@ def flatten_assistants(context: AssetExecutionContext,
 )
 def duckdb_warehouse(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     snapshot_date = _snapshot_date(context)
+    progress.phase("load")
     started = time.perf_counter()
     try:
         pending = pending_loads(warehouse.root(), exclude=snapshot_date)
@@ -278,6 +280,7 @@ HISTORY_NOTE = (" One table over every stored date: its partition D is the repla
 )
 def update_history(context: AssetExecutionContext, config: HistoryConfig,
                    warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
+    progress.phase("history")
     try:
         result = rebuild_history(warehouse.root(), _snapshot_date(context),
                                  allow_mass_deletion=config.allow_mass_deletion,
