@@ -20,6 +20,9 @@ from connectors.openai_assistants.schemas import SNAPSHOT_RUNS
 from connectors.warehouse import ParquetStore
 
 START_DATE_ENV = "ASSISTANTS_START_DATE"
+EARLIEST_START = "2023-11-06"
+"""The day the Assistants API was announced: no snapshot can be older. The CLI, which takes explicit dates,
+lays its partitions out from here (see :mod:`pipelines.cli`)."""
 
 FETCH_WINDOW = dt.timedelta(hours=36)
 """How long after a day ends it may still be fetched. The API only shows the present, so a fetch

@@ -60,3 +60,13 @@ def test_dagster_loads_the_module_like_dagster_dev(tmp_path):
     done = subprocess.run([Path(sys.executable).parent / "dagster", "definitions", "validate", "-m",
                            "pipelines.definitions"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_cli_lays_out_partitions_from_the_apis_launch(tmp_path):
+    """The CLI takes explicit dates, so an old --date --force works without ASSISTANTS_START_DATE."""
+    env = {k: v for k, v in os.environ.items() if k != "ASSISTANTS_START_DATE"}
+    code = ("import pipelines.cli; from pipelines.partitions import daily_partitions as d, EARLIEST_START; "
+            "print(d.get_first_partition_key(), EARLIEST_START)")
+    done = subprocess.run([sys.executable, "-c", code], env={**env, "ASSISTANTS_WAREHOUSE": str(tmp_path)},
+                          capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2])
+    assert done.stdout.split() == ["2023-11-06", "2023-11-06"], done.stderr[-2000:]
