@@ -63,6 +63,14 @@ def test_the_0200_tick_snapshots_the_day_before():
     assert request.partition_key == "2026-11-20"
 
 
+def test_a_tick_before_the_first_partition_is_skipped_with_its_reason():
+    schedule = defs.resolve_schedule_def("nightly_snapshot")
+    tick = dt.datetime(2024, 6, 2, 2, 0, tzinfo=dt.UTC)  # conftest.py starts the partitions on 2025-01-01
+    with build_schedule_context(scheduled_execution_time=tick, repository_def=defs.get_repository_def()) as context:
+        result = schedule.evaluate_tick(context)
+    assert not result.run_requests and "2024-06-01 is before the first partition" in (result.skip_message or "")
+
+
 def test_the_schedule_time_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv(CRON_ENV, "30 4 * * *")
     assert nightly_schedule(snapshot_job).cron_schedule == "30 4 * * *"
