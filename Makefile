@@ -11,7 +11,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DAGSTER_HOME ?= $(CURDIR)/.dagster
 
-.PHONY: install system-deps demo test lint typecheck unit bench dev clean
+SANDBOX_PORT ?= 8642
+
+.PHONY: install system-deps demo sandbox test lint typecheck unit bench dev clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON_EXE)" || { echo "error: $(PYTHON) not found (PATH or pyenv)" >&2; exit 1; }
@@ -32,13 +34,17 @@ system-deps:
 		echo "PostgreSQL is missing: run 'sudo make system-deps' (the production-instance test is skipped)"; \
 	fi
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+$(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
-## demo: start the sandbox API, snapshot today into ./data through Dagster, show what it made
+## demo: start the sandbox API, snapshot today into ./demo-data through Dagster, show what it made
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/python -m pipelines.demo
+
+## sandbox: the sandbox API on http://127.0.0.1:$(SANDBOX_PORT)/v1 (key sk-sandbox) until Ctrl-C
+sandbox: $(STAMP)
+	$(BIN)/python -m sandbox --port $(SANDBOX_PORT)
 
 ## test: lint, type-check and run the whole test suite
 test: lint typecheck unit
@@ -61,9 +67,9 @@ bench: $(STAMP)
 mutants: $(STAMP)
 	$(BIN)/python tests/mutants/run.py $(MUTANTS_ARGS)
 
-## dev: the Dagster UI with assets, lineage and the job
+## dev: the Dagster UI (dg dev) with assets, lineage, the job and the schedules
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m pipelines.definitions
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dg dev
 
 clean:
-	rm -rf $(VENV) .dagster .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .dagster demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from connectors import failpoints
 from connectors.gates import Answers, Gates, judge
 from connectors.openai_assistants import settings
-from connectors.openai_assistants.client import AssistantsClient
+from connectors.openai_assistants.client import AssistantsClient, ClientStats
 from connectors.openai_assistants.config import ClientConfig
 from connectors.openai_assistants.errors import (
     ConfigError,
@@ -62,8 +62,23 @@ from connectors.warehouse.parquet_store import PART_FILE
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int], None]
-"""Called with the number of IDs finished since the last call."""
+class FetchProgress:
+    """A progress listener that hears more than a count: each ID's outcome, and the client's live counters.
+
+    Subclass it and override what you need. :meth:`started` is handed the client's
+    :class:`ClientStats` (requests, retries, rate-limited retries, time waited), which a display
+    may read whenever it redraws, so it keeps moving while requests are being retried.
+    """
+
+    def started(self, stats: ClientStats) -> None:
+        """The client is open; ``stats`` are its live counters."""
+
+    def finished(self, outcome: str) -> None:
+        """One ID ended with ``outcome`` (``ok``, ``not_found``, ``invalid``, ``failed``, ``rejected_id``)."""
+
+
+Progress = Callable[[int], None] | FetchProgress
+"""A callable given the number of IDs finished since the last call, or a :class:`FetchProgress`."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +164,9 @@ class _BatchSink:
         self._buffer.append(result)
         if len(self._buffer) >= self.batch_size:
             self.flush()
-        if self.progress:
+        if isinstance(self.progress, FetchProgress):
+            self.progress.finished(result.outcome.value)
+        elif self.progress is not None:
             self.progress(1)
         failpoints.reach("fetch")
 
@@ -299,6 +316,8 @@ async def _fetch(config: ClientConfig, source: IdSource, sink: _BatchSink, summa
     decisions = None if source.discover else \
         _not_empty(clean_ids(source.raw_ids(), id_stats), source, sink.snapshot_date, gates)
     async with AssistantsClient(config, transport=transport) as client:  # type: ignore[arg-type]
+        if isinstance(sink.progress, FetchProgress):
+            sink.progress.started(client.stats)
         try:
             if source.discover:
                 async for page in client.list_all():

@@ -17,18 +17,24 @@ these functions wire configuration in and report metadata out.
 
 import datetime as dt
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 
+import pyarrow.parquet as pq
 from dagster import (
+    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    AssetObservation,
     AssetSpec,
     Failure,
     MaterializeResult,
     MetadataValue,
+    PreviewWarning,
     TableColumn,
+    TableColumnConstraints,
     TableSchema,
     asset,
     asset_check,
@@ -48,13 +54,14 @@ from connectors.openai_assistants.schemas import (
     SNAPSHOT_RUNS,
     SNAPSHOT_TABLES,
     TableSpec,
+    type_name,
 )
 from connectors.snapshot import FetchSummary, fetch_snapshot, flatten_snapshot, load_duckdb
 from connectors.warehouse import ParquetStore, pending_loads
 
 from . import checks, progress
 from .config import HistoryConfig, SnapshotConfig
-from .partitions import daily_partitions, fetch_window_message, fetch_window_open
+from .partitions import daily_partitions, fetch_window_open, skip_message
 from .resources import AssistantsApiResource, WarehouseResource
 
 GROUP = "assistants_snapshot"
@@ -66,12 +73,12 @@ so overlapping runs queue for the file instead of failing on its lock."""
 
 
 def _spec(table: TableSpec, deps: list[str] | None = None, group: str = GROUP, *,
-          skippable: bool = False) -> AssetSpec:
+          skippable: bool = False, note: str = "") -> AssetSpec:
     return AssetSpec(
         table.name,
         group_name=group,
         skippable=skippable,
-        description=f"{table.doc} Grain: {table.grain}.",
+        description=f"{table.doc} Grain: {table.grain}.{note}",
         deps=deps or [],
         metadata={"dagster/column_schema": _column_schema(table)},
         kinds={"parquet"},
@@ -79,10 +86,29 @@ def _spec(table: TableSpec, deps: list[str] | None = None, group: str = GROUP, *
 
 
 def _column_schema(table: TableSpec) -> TableSchema:
+    """The table's columns with the table reference's type names, descriptions and not-null constraints."""
     return TableSchema(columns=[
-        TableColumn(f.name, str(f.type), description=(f.metadata or {}).get(b"doc", b"").decode())
+        TableColumn(f.name, type_name(f.type), description=(f.metadata or {}).get(b"doc", b"").decode(),
+                    constraints=None if f.nullable else TableColumnConstraints(nullable=False))
         for f in table.schema
     ])
+
+
+def _check_specs(specs: list[AssetCheckSpec]) -> list[AssetCheckSpec]:
+    """The same checks partitioned like their assets, so each result is tied to the date it checked.
+
+    (A partitions_def on a check spec is a Dagster preview feature; its warning is not ours to fix.)
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreviewWarning)
+        return [AssetCheckSpec(s.name, asset=s.asset_key, description=s.description, blocking=s.blocking,
+                               partitions_def=daily_partitions) for s in specs]
+
+
+def _stored_rows(store: ParquetStore, table: str, snapshot_date: dt.date | None = None) -> int:
+    """Rows stored for ``table`` (one date's partition, or every date), read from the Parquet footers."""
+    dates = [snapshot_date] if snapshot_date is not None else store.dates(table)
+    return sum(pq.read_metadata(f).num_rows for d in dates for f in store.partition_files(table, d))
 
 
 def _snapshot_date(context: AssetExecutionContext) -> dt.date:
@@ -95,15 +121,31 @@ def _fail(exc: ConnectorError) -> Failure:
 
 
 @multi_asset(
-    specs=[_spec(RAW_ASSISTANTS), _spec(FETCH_ERRORS), _spec(SNAPSHOT_RUNS)],
-    check_specs=[*checks.table_check_specs(SNAPSHOT_TABLES), checks.FAILED_SHARE_SPEC],
+    specs=[_spec(t, skippable=True) for t in SNAPSHOT_TABLES],
+    check_specs=_check_specs([*checks.table_check_specs(SNAPSHOT_TABLES), checks.FAILED_SHARE_SPEC]),
     partitions_def=daily_partitions,
+    can_subset=True,  # every output optional, so a skipped date yields none and the steps after it skip
     name="fetch_assistants",
     description="Fetch every assistant from the API and store the date's raw payloads and errors. For a day "
-    "that ended more than 36 hours ago it keeps the stored payloads (a backfill) unless forced.",
+    "that ended more than 36 hours ago it keeps the stored payloads (a backfill) unless forced, and skips the "
+    "date (the rest of the run with it) when nothing is stored for it.",
 )
 def fetch_assistants(context: AssetExecutionContext, config: SnapshotConfig, api: AssistantsApiResource,
                      warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
+    """The whole fetch runs whatever subset is selected (it writes the three tables together); only the
+    selected assets and checks are reported."""
+    for result in _fetch_results(context, config, api, warehouse):
+        assert result.asset_key is not None  # every result here names its asset
+        key = AssetKey.from_coercible(result.asset_key)
+        if isinstance(result, AssetCheckResult):
+            if AssetCheckKey(key, str(result.check_name)) in context.selected_asset_check_keys:
+                yield result
+        elif key in context.selected_asset_keys:
+            yield result
+
+
+def _fetch_results(context: AssetExecutionContext, config: SnapshotConfig, api: AssistantsApiResource,
+                   warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
     snapshot_date = _snapshot_date(context)
     store = ParquetStore(warehouse.root())
     if fetch_window_open(snapshot_date) or config.force:
@@ -111,9 +153,18 @@ def fetch_assistants(context: AssetExecutionContext, config: SnapshotConfig, api
     elif store.partition_files(SNAPSHOT_RUNS.name, snapshot_date):
         context.log.info("%s is outside the fetch window: keeping its stored payloads", snapshot_date)
         for table in SNAPSHOT_TABLES:
-            yield MaterializeResult(asset_key=table.name, metadata={"rebuilt_from_stored_payloads": True})
+            yield MaterializeResult(asset_key=table.name, metadata={
+                "rebuilt_from_stored_payloads": True,
+                "dagster/row_count": _stored_rows(store, table.name, snapshot_date),
+                "dagster/column_schema": _column_schema(table)})
     else:
-        raise Failure(description=fetch_window_message(snapshot_date), allow_retries=False)
+        # Nothing to keep and nothing a fetch could rightly store: skip, and say why where the UI shows it.
+        reason = skip_message(snapshot_date)
+        context.log.warning(reason)
+        for table in SNAPSHOT_TABLES:
+            context.log_event(AssetObservation(asset_key=table.name, partition=context.partition_key,
+                                               metadata={"skipped": reason}))
+        return
     yield from checks.table_check_results(store, SNAPSHOT_TABLES, snapshot_date)
     yield checks.failed_share_result(store, snapshot_date, config.max_failed_share)
 
@@ -152,9 +203,9 @@ def _fetch(context: AssetExecutionContext, config: SnapshotConfig, api: Assistan
 
 @multi_asset(
     specs=[_spec(t, deps=[RAW_ASSISTANTS.name]) for t in DERIVED_TABLES],
-    check_specs=[*checks.table_check_specs(DERIVED_TABLES),
-                 AssetCheckSpec(checks.SCHEMA_DRIFT, asset=ASSISTANTS.name,
-                                description="Payloads carry no field the API schema lacks (warning).")],
+    check_specs=_check_specs([*checks.table_check_specs(DERIVED_TABLES),
+                              AssetCheckSpec(checks.SCHEMA_DRIFT, asset=ASSISTANTS.name,
+                                             description="Payloads carry no field the API schema lacks (warning).")]),
     partitions_def=daily_partitions,
     name="flatten_assistants",
     description="Rebuild the flattened tables of a date from its stored raw payloads (no network).",
@@ -162,6 +213,7 @@ def _fetch(context: AssetExecutionContext, config: SnapshotConfig, api: Assistan
 def flatten_assistants(context: AssetExecutionContext,
                        warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
     snapshot_date = _snapshot_date(context)
+    progress.phase("flatten")
     started = time.perf_counter()
     try:
         counts = flatten_snapshot(snapshot_date, warehouse.root())
@@ -185,10 +237,11 @@ def flatten_assistants(context: AssetExecutionContext,
     kinds={"duckdb"},
     pool=DUCKDB_POOL,
     description="Load the date's Parquet partitions (and any date a locked file kept out) into "
-    "assistants.duckdb, one transaction per date.",
+    "assistants.duckdb, one transaction per date. Its row count is the date's rows over every table.",
 )
 def duckdb_warehouse(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     snapshot_date = _snapshot_date(context)
+    progress.phase("load")
     started = time.perf_counter()
     try:
         pending = pending_loads(warehouse.root(), exclude=snapshot_date)
@@ -200,6 +253,7 @@ def duckdb_warehouse(context: AssetExecutionContext, warehouse: WarehouseResourc
         raise _fail(exc) from None
     context.log.info("loaded into DuckDB: %s", counts)
     return MaterializeResult(metadata={
+        "dagster/row_count": sum(counts.values()),
         "rows": MetadataValue.json(counts),
         "also_loaded": MetadataValue.json([d.isoformat() for d in pending]),
         "load_seconds": round(time.perf_counter() - started, 3),
@@ -207,12 +261,18 @@ def duckdb_warehouse(context: AssetExecutionContext, warehouse: WarehouseResourc
     })
 
 
+HISTORY_NOTE = (" One table over every stored date: its partition D is the replay from D onward, and its row "
+                "count is the whole table's.")
+
+
 @multi_asset(
     specs=[_spec(t, deps=[ASSISTANTS.name, FETCH_ERRORS.name, SNAPSHOT_RUNS.name, DUCKDB_ASSET],
-                 group=HISTORY_GROUP, skippable=True) for t in (ASSISTANT_HISTORY, ASSISTANT_CHANGES)],
-    check_specs=[AssetCheckSpec(checks.MASS_DELETION_GUARD, asset=ASSISTANT_HISTORY.name, blocking=True,
-                                description="No snapshot deletes more than the threshold of the live "
-                                "assistants unless allowed; when it would, the history is left unchanged.")],
+                 group=HISTORY_GROUP, skippable=True, note=HISTORY_NOTE)
+           for t in (ASSISTANT_HISTORY, ASSISTANT_CHANGES)],
+    check_specs=_check_specs([AssetCheckSpec(
+        checks.MASS_DELETION_GUARD, asset=ASSISTANT_HISTORY.name, blocking=True,
+        description="No snapshot deletes more than the threshold of the live assistants unless allowed; when it "
+        "would, the history is left unchanged.")]),
     partitions_def=daily_partitions,
     pool=DUCKDB_POOL,
     name="update_history",
@@ -220,6 +280,7 @@ def duckdb_warehouse(context: AssetExecutionContext, warehouse: WarehouseResourc
 )
 def update_history(context: AssetExecutionContext, config: HistoryConfig,
                    warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
+    progress.phase("history")
     try:
         result = rebuild_history(warehouse.root(), _snapshot_date(context),
                                  allow_mass_deletion=config.allow_mass_deletion,
@@ -242,6 +303,7 @@ def update_history(context: AssetExecutionContext, config: HistoryConfig,
         "replayed_dates": MetadataValue.json(replayed),
     })
     yield MaterializeResult(asset_key=ASSISTANT_CHANGES.name, metadata={
+        "dagster/row_count": _stored_rows(ParquetStore(warehouse.root()), ASSISTANT_CHANGES.name),
         "changes_by_type": MetadataValue.json(dict(sorted(result.changes.items()))),
         "field_changes": result.field_changes,
         "replayed_dates": MetadataValue.json(replayed),

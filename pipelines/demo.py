@@ -2,9 +2,11 @@
 
 Starts the sandbox API on a free loopback port with the bundled assistants
 (plus a few invalid bodies), writes an IDs file that also holds unknown and
-malformed IDs, runs ``assistants-export snapshot`` through Dagster into the
-warehouse (``./data`` by default), then prints what it made and the answers
-of the sample queries in ``sql/examples/``.
+malformed IDs, runs ``assistants-export snapshot`` through Dagster into its own
+warehouse, ``./demo-data`` (``--warehouse DIR`` for another), then prints what
+it made and the answers of the sample queries in ``sql/examples/``. It never
+writes ``./data``, the default warehouse, so a first snapshot of one's own does
+not replace the demo's (or the other way round).
 
 With ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` both set, the sandbox is not
 started: the same command runs against that endpoint in discover mode.
@@ -12,6 +14,7 @@ started: the same command runs against that endpoint in discover mode.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 import sys
@@ -29,12 +32,16 @@ from sandbox import SandboxServer, StaticCatalog, bundled_assistants, invalid_as
 from .cli import run
 
 DEMO_KEY = "sk-demo-sandbox-key"
+DEMO_WAREHOUSE = "demo-data"
+"""Not ./data (the default warehouse): the demo's snapshot of today must not collide with a user's own."""
 EXTRA_IDS = ["asst_doesnotexist000000000001", "asst_doesnotexist000000000002", "../files", "asst bad id"]
 EXAMPLES = ("assistants_per_model", "tools_by_type", "fetch_problems")
 
 
-def main() -> int:
-    warehouse = os.environ.get(settings.DEFAULT_WAREHOUSE_ENV) or settings.DEFAULT_WAREHOUSE
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.demo", description="The sandbox demo (make demo).")
+    parser.add_argument("--warehouse", default=DEMO_WAREHOUSE, help=f"where to write (default ./{DEMO_WAREHOUSE})")
+    warehouse = parser.parse_args(argv).warehouse
     today = dt.datetime.now(dt.UTC).date()
     console = Console()
     if os.environ.get("OPENAI_API_KEY") and os.environ.get("OPENAI_BASE_URL"):
@@ -44,6 +51,9 @@ def main() -> int:
         status = _run_on_sandbox(console, warehouse, today)
     if status == 0:
         _show(console, warehouse, today)
+        console.print(f"\nThe demo's warehouse is {warehouse}/ (your own snapshots go to ./data by default). "
+                      f"Query it with: .venv/bin/assistants-export query --warehouse {warehouse} "
+                      '"SELECT name, model FROM current_assistants LIMIT 5"')
     return status
 
 

@@ -1,8 +1,12 @@
 """The nightly schedule and the hourly freshness check.
 
 The tick on day D (02:00 UTC by default) snapshots partition D-1: the state of
-the assistants at the end of that day. Both schedules run by default whenever
-the Dagster daemon runs (``dagster dev`` included). Change the time with
+the assistants at the end of that day. The schedule targets the partitioned job
+and each tick's run request carries its partition key, so runs and ticks show
+under their partition. (``build_schedule_from_partitioned_job`` would target the
+newest partition, which is today's: the partitions end a day ahead so that a
+snapshot taken now can belong to today.) Both schedules run by default whenever
+the Dagster daemon runs (``dg dev`` included). Change the time with
 ``ASSISTANTS_SCHEDULE_CRON`` and ``ASSISTANTS_SCHEDULE_TIMEZONE``.
 """
 
@@ -19,6 +23,7 @@ from dagster import (
     RunRequest,
     ScheduleDefinition,
     ScheduleEvaluationContext,
+    SkipReason,
     define_asset_job,
     schedule,
 )
@@ -27,6 +32,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 from connectors.openai_assistants.schemas import SNAPSHOT_RUNS
 
 from .checks import SNAPSHOT_FRESHNESS
+from .partitions import START_DATE_ENV, daily_partitions
 
 DEFAULT_CRON = "0 2 * * *"
 DEFAULT_TIMEZONE = "UTC"
@@ -48,8 +54,11 @@ def nightly_schedule(job: UnresolvedAssetJobDefinition) -> ScheduleDefinition:
         default_status=DefaultScheduleStatus.RUNNING,
         description="Snapshot yesterday's state of every assistant, then update the history.",
     )
-    def nightly_snapshot(context: ScheduleEvaluationContext) -> RunRequest:
+    def nightly_snapshot(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
         partition = partition_for_tick(context.scheduled_execution_time)
+        if not daily_partitions.has_partition_key(partition):
+            return SkipReason(f"{partition} is before the first partition ({daily_partitions.start:%Y-%m-%d}); "
+                              f"set {START_DATE_ENV} to snapshot it")
         return RunRequest(run_key=partition, partition_key=partition)
 
     return nightly_snapshot

@@ -1,7 +1,10 @@
 """``python -m sandbox``: run the sandbox API until SIGTERM or SIGINT.
 
 Prints ``base_url=<url>`` on one flushed line first, so scripts (``make demo``,
-benchmarks) can start it on a free port and read where it listens.
+benchmarks) can start it on a free port and read where it listens; then
+``api_key=<key>`` (a sandbox key, not a secret: it opens only this server) and
+the two ``export`` lines that point the CLI at it. ``make sandbox`` runs it on
+port 8642 with the key ``sk-sandbox``.
 """
 
 from __future__ import annotations
@@ -46,6 +49,12 @@ def _catalog(generated: int | None) -> Catalog:
     return StaticCatalog(bundled_assistants()) if generated is None else GeneratedCatalog(generated)
 
 
+def _describe(args: argparse.Namespace) -> str:
+    if args.generated is not None:
+        return f"{args.generated} generated assistants"
+    return f"the {len(bundled_assistants())} bundled assistants; snapshot them all with --discover"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     stop = threading.Event()
@@ -66,6 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     with server:
         print(f"base_url={server.base_url}", flush=True)
+        print(f"api_key={args.api_key}", flush=True)
+        print(f"# Sandbox Assistants API ({_describe(args)}). In another shell:\n"
+              f"#   export OPENAI_BASE_URL={server.base_url} OPENAI_API_KEY={args.api_key}"
+              f"{' ASSISTANTS_AUTH_STYLE=azure' if args.azure else ''}\n"
+              "# Stop it with Ctrl-C.", flush=True)
         stop.wait()
     return 0
 

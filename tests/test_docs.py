@@ -441,7 +441,7 @@ def test_readme_commands_run(sandbox, clock_at_the_examples, tmp_path, monkeypat
     home, warehouse, cwd = tmp_path / "dagster_home", tmp_path / "wh", tmp_path / "cwd"
     home.mkdir()
     cwd.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
     (cwd / "ids.csv").write_text("assistant_id\n" + "\n".join(ids) + "\n", encoding="utf-8")
     environment = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": server.base_url, "DAGSTER_HOME": str(home),
                    "ASSISTANTS_WAREHOUSE": str(warehouse)}

@@ -203,7 +203,8 @@ ASSISTANT_HISTORY = TableSpec(
     "one row per version of an assistant",
     "SCD type 2: a version starts when an assistant's content hash changes, when it is deleted (a version "
     "with `is_deleted`) and when it comes back. A version is valid from `valid_from` (inclusive) to "
-    "`valid_to` (exclusive). Rebuilt from the stored snapshots; not partitioned by date.",
+    "`valid_to` (exclusive). One table over every date, rebuilt from the stored snapshots: materializing "
+    "its Dagster partition D replays D and every later stored date.",
     pa.schema([
         col("assistant_id", pa.string(), "The assistant's ID.", nullable=False),
         col("valid_from", pa.date32(), "First snapshot date of this version; its tools are the "
@@ -264,12 +265,14 @@ def table_reference_markdown() -> str:
         for field in spec.schema:
             doc = (field.metadata or {}).get(b"doc", b"").decode()
             required = "" if field.nullable else " (not null)"
-            out.append(f"| `{field.name}` | {_type_name(field.type)}{required} | {doc} |")
+            out.append(f"| `{field.name}` | {type_name(field.type)}{required} | {doc} |")
         out.append("")
     return "\n".join(out)
 
 
-def _type_name(type_: pa.DataType) -> str:
+def type_name(type_: pa.DataType) -> str:
+    """The readable type name the table reference (and Dagster's column schema) shows: ``string``,
+    ``date``, ``timestamp (UTC)``, ``list<string>``..."""
     names = {"large_string": "string", "date32[day]": "date", "timestamp[us, tz=UTC]": "timestamp (UTC)"}
     text = str(type_)
     if pa.types.is_map(type_):

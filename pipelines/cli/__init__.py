@@ -7,6 +7,7 @@ stderr that says what to fix.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -61,6 +62,13 @@ def main() -> None:
     sys.exit(run())
 
 
+
+# The CLI takes explicit dates (and refuses a date outside the fetch window unless --force), so its partitions
+# reach back to the API's launch; the Dagster UI's start where data can exist (pipelines.partitions). This must
+# run before the commands import the assets, which build the partitions.
+# (Literals, because importing pipelines.partitions would build the partitions first; a test keeps them equal to
+# partitions.START_DATE_ENV and partitions.EARLIEST_START.)
+os.environ.setdefault("ASSISTANTS_START_DATE", "2023-11-06")
 
 # Commands register themselves on ``cli`` when imported.
 from . import backfill, history, migrate, query, snapshot  # noqa: E402,F401

@@ -1,7 +1,11 @@
 """``assistants-export query`` and ``assistants-export views``: SQL over the warehouse, on a terminal or into files.
 
-``query "SQL"`` runs the user's own statement (that is its point) and ``query
---view NAME`` one of the bundled views of ``sql/views/``. Both run in an
+``query "SQL"`` runs the user's own statement (that is its point), ``query
+--file PATH`` one read from a file (the bundled ``sql/audit/`` and
+``sql/examples/`` queries, say), and ``query --view NAME`` one of the bundled
+views of ``sql/views/``. ``--param name=value`` binds DuckDB named parameters
+(``$name``): a value that is an ISO date binds as a DATE, an integer as an
+INTEGER, anything else as a VARCHAR; values never become SQL text. Both run in an
 in-memory DuckDB session that holds the views, over either the warehouse
 database attached read-only or the Parquet files alone (see
 :mod:`connectors.warehouse.views`), so nothing a query does can change the
@@ -10,7 +14,9 @@ warehouse. The source is the database when it exists, else the Parquet files.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import stat
 import sys
 import uuid
@@ -38,6 +44,11 @@ BATCH_ROWS = 10_000
 
 @cli.command()
 @click.argument("statement", metavar='"SQL"', required=False)
+@click.option("--file", "sql_file", type=click.Path(exists=True, dir_okay=False),
+              help="Run the query in this file (one SELECT; comments allowed), e.g. sql/audit/changes_on_date.sql.")
+@click.option("--param", "params", metavar="NAME=VALUE", multiple=True,
+              help="Bind $NAME in the query (repeatable): ISO dates bind as DATE, integers as INTEGER, "
+                   "anything else as VARCHAR.")
 @click.option("--view", "view_name", metavar="NAME",
               help=f"Show a bundled view instead of running SQL: {', '.join(VIEW_NAMES)}.")
 @click.option("--format", "output_format", type=click.Choice(FORMATS),
@@ -47,20 +58,28 @@ BATCH_ROWS = 10_000
 @click.option("--source", type=click.Choice(SOURCES),
               help="Read the DuckDB database or the Parquet files alone (default: the database if it exists).")
 @warehouse_option
-def query(statement: str | None, view_name: str | None, output_format: str | None, output: str | None,
-          source: str | None, warehouse: str | None) -> None:
-    """Run a SQL query (or show a view) over the warehouse and print the result."""
-    if statement is None and view_name is None:
-        raise click.UsageError('nothing to run: give a SQL query ("SELECT ...") or --view NAME '
+def query(statement: str | None, sql_file: str | None, params: tuple[str, ...], view_name: str | None,
+          output_format: str | None, output: str | None, source: str | None, warehouse: str | None) -> None:
+    """Run a SQL query (or a query file, or show a view) over the warehouse and print the result."""
+    given = [name for name, value in (('"SQL"', statement), ("--file", sql_file), ("--view", view_name))
+             if value is not None]
+    if not given:
+        raise click.UsageError('nothing to run: give a SQL query ("SELECT ..."), --file PATH or --view NAME '
                                "(assistants-export views lists the views)")
-    if statement is not None and view_name is not None:
-        raise click.UsageError('give either a SQL query ("SELECT ...") or --view NAME, not both')
+    if len(given) > 1:
+        raise click.UsageError(f"give one of a SQL query, --file PATH or --view NAME, not both (got "
+                               f"{' and '.join(given)})")
     if view_name is not None:
+        if params:
+            raise click.UsageError("--param binds parameters of a query; a view takes none")
         statement = sql.render("query/select_view", view=get_view(view_name).name)
     else:
+        if sql_file is not None:
+            statement = _read_query_file(Path(sql_file))
         assert statement is not None
         check_statement(statement)
     assert statement is not None
+    bound = parse_params(params)
     to_stdout = output in (None, "-")
     fmt = choose_format(output_format, None if to_stdout else output)
     if fmt == "parquet" and output is None:
@@ -73,7 +92,7 @@ def query(statement: str | None, view_name: str | None, output_format: str | Non
         hint = "" if source == "parquet" else " (--source parquet reads the Parquet files instead)"
         raise click.ClickException(f"could not open the warehouse at {root}: {_one_line(str(exc))}{hint}") from None
     with con:
-        reader = _run(con, statement)
+        reader = _run(con, statement, bound)
         if target is not None:
             _write_file(reader, fmt, target)
             return
@@ -96,10 +115,56 @@ def list_views(warehouse: str | None) -> None:
         click.echo(f"{view.name.ljust(width)}  {view.summary}")
 
 
-def _run(con: duckdb.DuckDBPyConnection, statement: str) -> pa.RecordBatchReader:
-    """The statement's result as a stream of Arrow batches; a failure is one line."""
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_value(text: str) -> object:
+    """``2026-11-20`` → a date (DATE), ``7`` → an int (INTEGER), anything else stays a string (VARCHAR)."""
+    if _ISO_DATE.fullmatch(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise click.BadParameter(f"{text!r} looks like a date but is not one", param_hint="--param") from None
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    return text
+
+
+def parse_params(pairs: tuple[str, ...]) -> dict[str, object]:
+    """``("as_of=2026-11-20", "days=7")`` → ``{"as_of": date(2026, 11, 20), "days": 7}``; one line per mistake."""
+    bound: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip().removeprefix("$")
+        if not sep or not _PARAM_NAME.fullmatch(name):
+            raise click.BadParameter(f"{pair!r} is not NAME=VALUE (e.g. snapshot_date=2026-11-20)",
+                                     param_hint="--param")
+        if name in bound:
+            raise click.BadParameter(f"{name} is given twice", param_hint="--param")
+        bound[name] = parse_value(value)
+    return bound
+
+
+def _read_query_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _run(con: duckdb.DuckDBPyConnection, statement: str, params: dict[str, object] | None = None
+         ) -> pa.RecordBatchReader:
+    """The statement's result as a stream of Arrow batches, ``params`` bound by name; a failure is one line."""
     with _streaming(None):
-        relation = con.sql(statement)
+        try:
+            relation = con.sql(statement, params=params) if params else con.sql(statement)
+        except duckdb.InvalidInputException as exc:
+            if "parameter" not in str(exc):
+                raise
+            raise click.ClickException(f"the query failed: {_one_line(str(exc))} (bind each $NAME of the query "
+                                       "with --param NAME=VALUE, and only those)") from None
         if relation is None:
             raise click.ClickException("the statement returned no result: give a query such as SELECT ...")
         return relation.to_arrow_reader(BATCH_ROWS)

@@ -1,6 +1,7 @@
 """``assistants-export snapshot``: fetch, flatten and load one day, running the Dagster assets in-process.
 
-Dagster's own logs appear only with ``--verbose``; a progress bar shows on a terminal.
+Dagster's own logs appear only with ``--verbose``; on a terminal a progress display shows the phase, the IDs
+done by outcome, the rate, the time left and the retries (:mod:`pipelines.progress`).
 """
 
 from __future__ import annotations
@@ -15,16 +16,16 @@ from typing import Any
 import click
 from dagster import AssetCheckEvaluation, DagsterInstance, EnvVar, ExecuteInProcessResult, materialize
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.config import ClientConfig
-from connectors.openai_assistants.errors import ConfigError
+from connectors.openai_assistants.errors import ConfigError, ConnectorError
+from connectors.openai_assistants.ids import clean_ids, read_ids_file
 
-from .. import progress
 from ..assets import DUCKDB_ASSET, snapshot_assets
 from ..partitions import daily_partitions, fetch_window_message, fetch_window_open
+from ..progress import ProgressDisplay
 from ..resources import AssistantsApiResource, WarehouseResource
 from . import cli, warehouse_option
 
@@ -91,9 +92,8 @@ def snapshot(snapshot_date: str | None, ids: str | None, ids_file: str | None, d
     run_config = {"ops": {"fetch_assistants": {"config": id_config},
                           "update_history": {"config": {"allow_mass_deletion": allow_mass_deletion,
                                                         "mass_deletion_threshold": mass_deletion_threshold}}}}
-    total = len(id_config["assistant_ids"]) if "assistant_ids" in id_config else None
     console = Console(stderr=True)
-    with _progress_bar(console, total, enabled=not quiet and console.is_terminal):
+    with _progress_display(console, id_config, enabled=not quiet and console.is_terminal):
         result = run_assets(snapshot_assets, run_config, resources, date, verbose=verbose)
     if not result.success:
         raise_if_interrupted(result)
@@ -159,19 +159,28 @@ def _instance() -> Iterator[DagsterInstance]:
         yield instance
 
 
+def count_ids(id_config: dict[str, Any]) -> int | None:
+    """How many IDs the fetch will finish (distinct, malformed ones included): a cheap pass over the list or
+    file; ``None`` in discover mode or when the file cannot be read (the fetch then says why)."""
+    try:
+        if "assistant_ids" in id_config:
+            raw: Iterator[str] = iter(id_config["assistant_ids"])
+        elif "ids_file" in id_config:
+            raw = read_ids_file(id_config["ids_file"])
+        else:
+            return None
+        return sum(1 for _ in clean_ids(raw))
+    except (ConnectorError, OSError, UnicodeDecodeError):
+        return None
+
+
 @contextmanager
-def _progress_bar(console: Console, total: int | None, *, enabled: bool) -> Iterator[None]:
+def _progress_display(console: Console, id_config: dict[str, Any], *, enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
-    columns = (TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("fetch", total=total)
-        progress.set_reporter(lambda n: bar.advance(task, n))
-        try:
-            yield
-        finally:
-            progress.set_reporter(None)
+    with ProgressDisplay(console, total=count_ids(id_config), discover=bool(id_config.get("discover"))):
+        yield
 
 
 _INTERRUPTS = {"DagsterExecutionInterruptedError", "KeyboardInterrupt"}

@@ -71,6 +71,14 @@ def test_the_0200_tick_snapshots_the_day_before():
     assert request.partition_key == "2026-11-20"
 
 
+def test_a_tick_before_the_first_partition_is_skipped_with_its_reason():
+    schedule = defs.resolve_schedule_def("nightly_snapshot")
+    tick = dt.datetime(2024, 6, 2, 2, 0, tzinfo=dt.UTC)  # conftest.py starts the partitions on 2025-01-01
+    with build_schedule_context(scheduled_execution_time=tick, repository_def=defs.get_repository_def()) as context:
+        result = schedule.evaluate_tick(context)
+    assert not result.run_requests and "2024-06-01 is before the first partition" in (result.skip_message or "")
+
+
 def test_the_schedule_time_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv(CRON_ENV, "30 4 * * *")
     assert nightly_schedule(snapshot_job).cron_schedule == "30 4 * * *"
@@ -128,9 +136,24 @@ def test_the_whole_job_on_an_old_partition_keeps_its_stored_payloads(api, tmp_pa
     assert result.success and api.stats.total_requests == 0
     assert ParquetStore(tmp_path).partition_files("raw_assistants", old)[0].read_bytes() == raw_before
 
-    never = (TODAY - dt.timedelta(days=6)).isoformat()
-    failed = _materialize(tmp_path, api, never, {"assistant_ids": ["asst_x"]})
-    assert not failed.success and api.stats.total_requests == 0
+
+
+def test_an_old_partition_with_nothing_stored_is_skipped_with_its_reason(api, tmp_path):
+    """A doomed date (outside the fetch window, nothing stored) is skipped, not failed: "Materialize all" over
+    old partitions succeeds, writes nothing and tells why."""
+    never = TODAY - dt.timedelta(days=6)
+    skipped = _materialize(tmp_path, api, never.isoformat(), {"assistant_ids": ["asst_x"]})
+    assert skipped.success and api.stats.total_requests == 0
+    steps = {e.step_key: e.event_type_value for e in skipped.all_events if e.is_step_skipped or e.is_step_success}
+    assert steps == {"fetch_assistants": "STEP_SUCCESS", "flatten_assistants": "STEP_SKIPPED",
+                     "duckdb_warehouse": "STEP_SKIPPED", "update_history": "STEP_SKIPPED"}
+    assert not skipped.get_asset_materialization_events()
+    observations = [e.event_specific_data.asset_observation for e in skipped.all_events
+                    if e.event_type_value == "ASSET_OBSERVATION"]
+    assert {o.asset_key.to_user_string() for o in observations} == {"raw_assistants", "fetch_errors", "snapshot_runs"}
+    assert all(o.partition == never.isoformat() and "no snapshot of it is stored" in o.metadata["skipped"].value
+               for o in observations)
+    assert ParquetStore(tmp_path).dates("raw_assistants") == []
 
 
 def _materialize(warehouse, api, partition, fetch_config, history_config=None):
@@ -311,7 +334,7 @@ class GatedServer(SandboxServer):
 def test_overlapping_runs_on_one_warehouse_end_with_correct_tables(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     days = [TODAY - dt.timedelta(days=n) for n in (1, 0)]
     runs = [f"proj_run{n}" for n in range(len(days))]
     with GatedServer(StaticCatalog(FIXTURES), api_key=KEY, latency=0.05, runs=runs) as server:

@@ -1,0 +1,2 @@
+-- Every row of one table or view (connectors.warehouse.read).
+SELECT * FROM {relation}
