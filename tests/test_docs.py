@@ -189,7 +189,9 @@ ENVIRONMENT_DEFAULTS: dict[str, Callable[[], str]] = {
     "ASSISTANTS_WAREHOUSE": lambda: WarehouseResource().root(),
     "ASSISTANTS_IDS_FILE": _no_source,
     "ASSISTANTS_DISCOVER": _no_source,
-    "ASSISTANTS_START_DATE": lambda: partitions.DEFAULT_START_DATE,
+    "ASSISTANTS_START_DATE": lambda: (
+        f"the first stored snapshot, or yesterday if earlier; {_cli_start_date()} in the CLI"
+        if partitions.default_start_date("/nonexistent", dt.date(2026, 11, 21)) == dt.date(2026, 11, 20) else "?"),
     "ASSISTANTS_SCHEDULE_CRON": lambda: schedules.DEFAULT_CRON,
     "ASSISTANTS_SCHEDULE_TIMEZONE": lambda: schedules.DEFAULT_TIMEZONE,
     # Not ours: without it the CLI runs in an ephemeral instance, which the commands test below exercises.
@@ -204,7 +206,16 @@ def test_environment_variable_defaults_match_the_code():
     for variable, default in table.items():
         assert default == ENVIRONMENT_DEFAULTS[variable](), variable
     start = partitions.daily_partitions.get_first_partition_window()
-    assert start is not None and start.start.date().isoformat() == partitions.DEFAULT_START_DATE
+    assert start is not None and start.start.date().isoformat() == partitions.start_date()
+
+
+def _cli_start_date() -> str:
+    """The start date the CLI lays its partitions out from when the variable is unset."""
+    code = "import os; import pipelines.cli; print(os.environ['ASSISTANTS_START_DATE'])"
+    env = {k: v for k, v in os.environ.items() if k != "ASSISTANTS_START_DATE"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                          check=True)
+    return done.stdout.strip()
 
 
 def _click_option(command: click.Command, option: str) -> click.Parameter:
@@ -240,6 +251,7 @@ SPECIAL_OPTION_DEFAULTS: dict[tuple[str, str], Callable[[pytest.MonkeyPatch], st
     ("query", "--format"): lambda _: "from --output's extension, else table",
     ("query", "--output"): lambda _: "the terminal",
     ("query", "--source"): lambda _: f"duckdb if {settings.DUCKDB_FILENAME} exists, else parquet",
+    ("query", "--param"): lambda _: "",  # repeatable: none given binds nothing
     ("migrate", "--as-of"): lambda _: "the current configurations",  # the commands test runs it without --as-of
     ("migrate", "--source"): lambda _: f"duckdb if {settings.DUCKDB_FILENAME} exists, else parquet",
 }
@@ -363,6 +375,11 @@ NOT_RUN: dict[str, str] = {
                                         "runs that configuration",
     ".venv/bin/dagster-daemon run": "a daemon that runs until it is stopped",
     ".venv/bin/dagster-webserver ": "the Dagster UI: a web server that runs until it is stopped",
+    "make sandbox": "a server that runs until Ctrl-C; this test starts the same sandbox on a free port",
+    ".venv/bin/dg list defs": "tests/pipelines/test_dg.py runs it from the project root",
+    ".venv/bin/dg check defs": "tests/pipelines/test_dg.py runs it from the project root",
+    ".venv/bin/dg launch ": "tests/pipelines/test_dg.py launches today's partition against the sandbox",
+    "dg scaffold defs ": "tests/pipelines/test_component.py scaffolds the component into a fresh dg project",
 }
 """README commands that this test does not run (matched by prefix), and why."""
 
@@ -443,6 +460,7 @@ def test_readme_commands_run(sandbox, clock_at_the_examples, tmp_path, monkeypat
     cwd.mkdir()
     shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
     (cwd / "ids.csv").write_text("assistant_id\n" + "\n".join(ids) + "\n", encoding="utf-8")
+    (cwd / "sql").symlink_to(REPO / "sql")  # the README runs the bundled files from a checkout's root
     environment = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": server.base_url, "DAGSTER_HOME": str(home),
                    "ASSISTANTS_WAREHOUSE": str(warehouse)}
     for name, value in environment.items():
