@@ -107,6 +107,10 @@ HELD_FOLDER = "held"
 
 PARQUET_COMPRESSION = "zstd"
 DUCKDB_FILENAME = "assistants.duckdb"
+DUCKDB_LOCK_WAIT = 15.0
+"""Seconds a step waits for another process to release assistants.duckdb before it gives up (the Parquet side
+is stored either way). Covers the moments two processes touch the file at once; a notebook that keeps it open
+still ends the step with one line."""
 DUCKDB_WRITE_MEMORY_LIMIT = "64MB"
 """DuckDB memory for connections that write (loads, history). Its default, 80 % of RAM, let a load hold a
 whole date's tables in memory until the commit (450 MB more at 20,000 assistants, growing with N); with

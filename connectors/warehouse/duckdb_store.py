@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -39,20 +40,32 @@ class DuckDBStore:
     def __init__(self, warehouse: str | Path) -> None:
         self.path = Path(warehouse) / settings.DUCKDB_FILENAME
 
-    def connect(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-        """A connection with UTC timestamps; :class:`WarehouseLockedError` if another process holds the file."""
+    def connect(self, *, read_only: bool = False,
+                lock_wait: float = settings.DUCKDB_LOCK_WAIT) -> duckdb.DuckDBPyConnection:
+        """A connection with UTC timestamps; :class:`WarehouseLockedError` if another process holds the file.
+
+        A lock held by another process is waited for, up to ``lock_wait`` seconds, before giving up.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            con = duckdb.connect(str(self.path), read_only=read_only,
-                                 config={} if read_only else {"memory_limit": settings.DUCKDB_WRITE_MEMORY_LIMIT})
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
-                raise
-            holder = re.search(r"\(PID \d+\)", str(exc))
-            raise WarehouseLockedError(
-                f"{self.path} is locked by another process{' ' + holder.group(0) if holder else ''}: the Parquet "
-                "partitions are stored and the next run loads them into DuckDB (close the other connection)"
-            ) from None
+        deadline = time.monotonic() + lock_wait
+        pause = 0.05
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only,
+                                     config={} if read_only else {"memory_limit": settings.DUCKDB_WRITE_MEMORY_LIMIT})
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise
+                if time.monotonic() + pause < deadline:
+                    time.sleep(pause)
+                    pause = min(pause * 2, 1.0)
+                    continue
+                holder = re.search(r"\(PID \d+\)", str(exc))
+                raise WarehouseLockedError(
+                    f"{self.path} is locked by another process{' ' + holder.group(0) if holder else ''}: the Parquet "
+                    "partitions are stored and the next run loads them into DuckDB (close the other connection)"
+                ) from None
         con.execute(sql.load("warehouse/session_utc"))
         return con
 

@@ -76,3 +76,31 @@ def test_columns_added_to_a_schema_are_added_to_the_table(tmp_path):
         columns = con.execute("SELECT column_name, data_type FROM information_schema.columns "
                               "WHERE table_name = 'evolving'").fetchall()
     assert columns == [("snapshot_date", "DATE"), ("tags", "VARCHAR[]")]
+
+
+def test_a_lock_released_within_the_wait_is_waited_for(tmp_path):
+    """Two processes touching the file at once is not an error: the second waits for the first."""
+    import subprocess
+    import sys
+    import threading
+
+    import pytest
+
+    from connectors.openai_assistants.errors import WarehouseLockedError
+
+    db = DuckDBStore(tmp_path)
+    db.connect().close()
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+                               "print('locked', flush=True); sys.stdin.read()", str(db.path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(WarehouseLockedError):
+            db.connect(lock_wait=0)
+        release = threading.Timer(0.5, lambda: holder.communicate("", timeout=30))
+        release.start()
+        with db.connect(lock_wait=120) as con:  # released after about half a second, well within the wait
+            assert con.execute("SELECT 1").fetchone() == (1,)
+        release.join()
+    finally:
+        holder.kill()
