@@ -26,6 +26,7 @@ from connectors.warehouse.views import SOURCES, Source
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option
+from .output import silence_stdout
 
 TARGETS = ("responses",)
 
@@ -66,7 +67,7 @@ def migrate(target: str, as_of: str | None, ids: str | None, ids_file: str | Non
             _write(migrated, sys.stdout)
             sys.stdout.flush()
         except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other tools do
-            _silence_stdout()
+            silence_stdout()
         return
     _write_file(migrated, Path(output))
     warnings = sum(len(m.migration.warnings) for m in migrated)
@@ -97,11 +98,3 @@ def _write_file(migrated: list[MigratedAssistant], path: Path) -> None:
     finally:
         temporary.unlink(missing_ok=True)
 
-
-def _silence_stdout() -> None:
-    """Point stdout at the null device, so the interpreter's final flush does not fail on the closed pipe."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # no real file descriptor (captured output): nothing will be flushed
-        pass

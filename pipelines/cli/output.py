@@ -17,6 +17,8 @@ import datetime as dt
 import decimal
 import json
 import math
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -231,3 +233,12 @@ def _write_rich_table(reader: pa.RecordBatchReader, console: Console) -> int:
     table.caption = _footer(len(rows), total)
     console.print(table)
     return total
+
+
+def silence_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's final flush does not fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (captured output): nothing will be flushed
+        pass

@@ -36,7 +36,7 @@ from connectors.warehouse.views import SOURCES, VIEW_NAMES, Source, get_view, op
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option
-from .output import FORMATS, choose_format, write_result
+from .output import FORMATS, choose_format, silence_stdout, write_result
 
 BATCH_ROWS = 10_000
 """Rows per Arrow batch streamed from DuckDB to the output."""
@@ -216,7 +216,7 @@ def _streaming(path: Path | None) -> Iterator[None]:
     except duckdb.Error as exc:
         raise click.ClickException(f"the query failed: {_one_line(str(exc))}") from None
     except BrokenPipeError:
-        _silence_stdout()  # the reader went away (`| head`): stop quietly, as other tools do
+        silence_stdout()  # the reader went away (`| head`): stop quietly, as other tools do
     except OSError as exc:
         if exc.errno is not None:  # a real I/O error; Arrow reports DuckDB's mid-stream errors without errno
             where = f"{path}" if path is not None else "the output"
@@ -225,14 +225,6 @@ def _streaming(path: Path | None) -> Iterator[None]:
     except pa.ArrowException as exc:
         raise click.ClickException(f"the query failed: {_one_line(str(exc))}") from None
 
-
-def _silence_stdout() -> None:
-    """Point stdout at the null device, so the interpreter's final flush does not fail on the closed pipe."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # no real file descriptor (captured output): nothing will be flushed
-        pass
 
 
 def _one_line(message: str) -> str:
