@@ -7,13 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+from snapshot_days import snapshot_days
 
-from connectors.history import rebuild_history
-from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
 from pipelines.cli import run
 from pipelines.cli.query import parse_params
-from sandbox import SandboxServer, StaticCatalog, bundled_assistants
+from sandbox import bundled_assistants
 
 KEY = "sk-query-files-Hx4mT8"
 DAY1, DAY2 = dt.date(2026, 11, 19), dt.date(2026, 11, 20)
@@ -28,14 +26,7 @@ def warehouse(tmp_path_factory):
     first = bundled_assistants()[:10]
     second = copy.deepcopy(first[1:])
     second[0]["model"] = "gpt-4o-mini" if second[0]["model"] != "gpt-4o-mini" else "gpt-4o"
-    ids = tuple(a["id"] for a in first)
-    for day, catalog in ((DAY1, first), (DAY2, second)):
-        with SandboxServer(StaticCatalog(catalog), api_key=KEY) as srv:
-            fetch_snapshot(ClientConfig(api_key=Secret(KEY), base_url=srv.base_url), IdSource(ids=ids), day, root)
-        flatten_snapshot(day, root)
-        load_duckdb(day, root)
-        rebuild_history(root, day)
-    return root
+    return snapshot_days(root, KEY, [a["id"] for a in first], {DAY1: first, DAY2: second})
 
 
 def _values():

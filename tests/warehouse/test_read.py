@@ -6,15 +6,13 @@ import datetime as dt
 import pandas as pd
 import pyarrow as pa
 import pytest
+from snapshot_days import snapshot_days
 
-from connectors.history import rebuild_history
-from connectors.openai_assistants.config import ClientConfig, Secret
 from connectors.openai_assistants.errors import ConfigError
 from connectors.openai_assistants.schemas import REFERENCE_TABLES
-from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
 from connectors.warehouse.read import NAMES, read_arrow, read_table
 from connectors.warehouse.views import VIEW_NAMES
-from sandbox import SandboxServer, StaticCatalog, bundled_assistants
+from sandbox import bundled_assistants
 
 KEY = "sk-read-Pz6cW2"
 DAY1, DAY2 = dt.date(2026, 11, 19), dt.date(2026, 11, 20)
@@ -27,14 +25,7 @@ def warehouse(tmp_path_factory):
     first = bundled_assistants()[:8]
     second = copy.deepcopy(first[1:])
     second[0]["name"] = "Renamed"
-    ids = tuple(a["id"] for a in first)
-    for day, catalog in ((DAY1, first), (DAY2, second)):
-        with SandboxServer(StaticCatalog(catalog), api_key=KEY) as srv:
-            fetch_snapshot(ClientConfig(api_key=Secret(KEY), base_url=srv.base_url), IdSource(ids=ids), day, root)
-        flatten_snapshot(day, root)
-        load_duckdb(day, root)
-        rebuild_history(root, day)
-    return root
+    return snapshot_days(root, KEY, [a["id"] for a in first], {DAY1: first, DAY2: second})
 
 
 SOURCES = ["duckdb", "parquet"]

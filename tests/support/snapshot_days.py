@@ -1,0 +1,18 @@
+"""Build a warehouse the way a nightly run does: fetch over loopback HTTP, flatten, load, replay the history."""
+
+from connectors.history import rebuild_history
+from connectors.openai_assistants.config import ClientConfig, Secret
+from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
+from sandbox import SandboxServer, StaticCatalog
+
+
+def snapshot_days(root, key, ids, catalogs):
+    """One night per ``{date: assistant bodies}``, each served by its own sandbox, asking for ``ids``."""
+    for day, catalog in catalogs.items():
+        with SandboxServer(StaticCatalog(catalog), api_key=key) as srv:
+            fetch_snapshot(ClientConfig(api_key=Secret(key), base_url=srv.base_url), IdSource(ids=tuple(ids)), day,
+                           root)
+        flatten_snapshot(day, root)
+        load_duckdb(day, root)
+        rebuild_history(root, day)
+    return root
