@@ -32,6 +32,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connectors import failpoints
@@ -47,18 +48,27 @@ from connectors.openai_assistants.errors import (
     RunAbortedError,
     WarehouseWriteError,
 )
-from connectors.openai_assistants.flatten import errors_table, flatten_batch, raw_table
+from connectors.openai_assistants.flatten import (
+    errors_table,
+    flatten_batch,
+    payload_tables,
+    raw_table,
+    stored_batch,
+)
 from connectors.openai_assistants.ids import IdStats, RejectedId, clean_ids, read_ids_file
 from connectors.openai_assistants.results import FetchResult, Outcome
 from connectors.openai_assistants.schemas import (
-    ALL_TABLES,
-    DERIVED_TABLES,
     FETCH_ERRORS,
+    PAYLOAD_TABLES,
+    PAYLOADS,
     RAW_ASSISTANTS,
+    SNAPSHOT_MEMBERS,
     SNAPSHOT_RUNS,
+    STORED_DATE_TABLES,
 )
 from connectors.warehouse import DuckDBStore, ParquetStore
-from connectors.warehouse.parquet_store import PART_FILE
+from connectors.warehouse.parquet_store import PART_FILE, PartitionWriter
+from connectors.warehouse.stored import payload_bodies, stored_hashes
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +158,12 @@ class _BatchSink:
         self.summary = summary
         self.progress = progress
         self.batch_size = batch_size
-        self.raw = store.writer(RAW_ASSISTANTS, snapshot_date)
+        self.store = store
+        self.members = store.writer(SNAPSHOT_MEMBERS, snapshot_date)
         self.errors = store.writer(FETCH_ERRORS, snapshot_date)
+        self.payloads = {spec.name: store.writer(spec, snapshot_date) for spec in PAYLOAD_TABLES}
+        self.known = stored_hashes(store)
+        """Hashes stored already (by any date) or staged by this run: their payloads are not stored again."""
         self.answers = Answers(complete=summary.mode == "discover", outcomes=summary.outcomes)
         self._buffer: list[FetchResult] = []
 
@@ -180,19 +194,35 @@ class _BatchSink:
 
     def flush(self) -> None:
         if self._buffer:
-            self.raw.write(raw_table(self.snapshot_date, self._buffer))
+            members, payloads = stored_batch(self.snapshot_date, raw_table(self.snapshot_date, self._buffer),
+                                             self.known)
+            self.members.write(members)
+            for name, table in payloads.items():
+                self.payloads[name].write(table)
             self.errors.write(errors_table(self.snapshot_date, self._buffer))
             self._buffer.clear()
 
     def commit(self) -> None:
+        """Store the new payloads, then the membership that names them, under the warehouse's commit lock.
+
+        Payloads first: a reader (or a crash) between the two sees the old membership, whose payloads
+        are all still stored, since a payload partition only ever grows.
+        """
         self.flush()
-        self.raw.commit()
-        self.errors.commit()
+        with self.store.commit_lock():
+            commit_payloads(self.store, self.snapshot_date, self.payloads)
+            self.members.commit()
+            self.errors.commit()
 
     def hold(self, folder: Path, runs: pa.Table, reasons: list[str]) -> None:
         """Keep the run's answers in ``folder`` instead of the date's partitions."""
         self.flush()
-        self.raw.hold(folder)
+        raw_dir = folder / RAW_ASSISTANTS.name
+        raw_dir.mkdir(parents=True, exist_ok=True)
+        _write_held_raw(self.store, self.members, self.payloads[PAYLOADS.name], raw_dir / PART_FILE)
+        for writer in self.payloads.values():
+            writer.discard()
+        self.members.discard()
         self.errors.hold(folder)
         runs_dir = folder / SNAPSHOT_RUNS.name
         runs_dir.mkdir(parents=True, exist_ok=True)
@@ -202,8 +232,53 @@ class _BatchSink:
         (folder / "held.json").write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
 
     def discard(self) -> None:
-        self.raw.discard()
+        self.members.discard()
         self.errors.discard()
+        for writer in self.payloads.values():
+            writer.discard()
+
+
+def commit_payloads(store: ParquetStore, snapshot_date: dt.date, staged: dict[str, PartitionWriter]) -> None:
+    """Commit a run's new payload tables for ``snapshot_date``, keeping every payload the partition held.
+
+    Call under :meth:`ParquetStore.commit_lock`. A payload partition only grows: a later date may name a
+    payload this date stored first, so a re-run never drops one. When the partition is new (every
+    nightly run), the staged files are simply committed; otherwise the stored rows are streamed into new
+    files followed by the staged rows not stored there yet.
+    """
+    if not store.partition_files(PAYLOADS.name, snapshot_date):
+        for writer in staged.values():
+            writer.commit()
+        return
+    held = store.read(PAYLOADS, snapshot_date, columns=["content_hash"]).column("content_hash")
+    merged = {name: store.writer(writer.spec, snapshot_date) for name, writer in staged.items()}
+    try:
+        for name, writer in staged.items():
+            for batch in store.iter_batches(writer.spec, snapshot_date):
+                merged[name].write(batch)
+            for batch in writer.staged_batches():
+                keep = pc.invert(pc.is_in(batch.column("content_hash"), value_set=held))
+                merged[name].write(batch.filter(keep))
+            writer.discard()
+        for out in merged.values():
+            out.commit()
+    except BaseException:
+        for out in merged.values():
+            out.discard()
+        raise
+
+
+def _write_held_raw(store: ParquetStore, members: PartitionWriter, staged: PartitionWriter, target: Path) -> None:
+    """A held run's ``raw_assistants`` rows: its membership with each body, staged or stored before."""
+    member_rows = pa.Table.from_batches(list(members.staged_batches()), schema=SNAPSHOT_MEMBERS.schema)
+    fresh = pa.Table.from_batches(list(staged.staged_batches()), schema=PAYLOADS.schema) \
+        .select(["content_hash", "raw_json"])
+    missing = pc.invert(pc.is_in(member_rows.column("content_hash"), value_set=fresh.column("content_hash")))
+    wanted = member_rows.filter(missing).column("content_hash")
+    earlier = payload_bodies(store, wanted) if len(wanted) else fresh.schema.empty_table()
+    bodies = pa.concat_tables([fresh, earlier]).group_by("content_hash").aggregate([("raw_json", "min")])
+    joined = member_rows.join(bodies.rename_columns(["content_hash", "raw_json"]), "content_hash")
+    pq.write_table(joined.select(RAW_ASSISTANTS.schema.names).cast(RAW_ASSISTANTS.schema), target)
 
 
 def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.date, warehouse: str | Path, *,
@@ -363,19 +438,27 @@ def _accepted_ids(decisions: Iterable[str | RejectedId], sink: _BatchSink) -> It
 
 def flatten_snapshot(snapshot_date: dt.date, warehouse: str | Path, *,
                      batch_size: int = settings.BATCH_SIZE) -> dict[str, int]:
-    """Rebuild the derived tables of a date from its stored raw payloads; rows written per table."""
+    """Rebuild the payload tables of a date from the payload bodies it stored; rows written per table.
+
+    A date's payloads are flattened when they are fetched; this step rebuilds them (after an upgrade
+    that changes the flattening, or for a backfill) without asking the API.
+    """
     store = ParquetStore(warehouse)
-    if not store.partition_files(RAW_ASSISTANTS.name, snapshot_date):
+    if not store.partition_files(SNAPSHOT_MEMBERS.name, snapshot_date):
         raise ConfigError(f"no raw snapshot stored for {snapshot_date}: fetch that date first")
-    with warehouse_errors(store.root):
+    with warehouse_errors(store.root), store.commit_lock():
         return _flatten(store, snapshot_date, batch_size)
 
 
 def _flatten(store: ParquetStore, snapshot_date: dt.date, batch_size: int) -> dict[str, int]:
-    writers = {spec.name: store.writer(spec, snapshot_date) for spec in DERIVED_TABLES}
+    writers = {spec.name: store.writer(spec, snapshot_date) for spec in PAYLOAD_TABLES}
+    epoch = pa.scalar(dt.datetime(1970, 1, 1, tzinfo=dt.UTC), RAW_ASSISTANTS.schema.field("fetched_at").type)
     try:
-        for batch in store.iter_batches(RAW_ASSISTANTS, snapshot_date, batch_size):
-            for name, table in flatten_batch(snapshot_date, batch).items():
+        for batch in store.iter_batches(PAYLOADS, snapshot_date, batch_size):
+            raw = pa.table({"assistant_id": batch.column("assistant_id"),
+                            "fetched_at": pa.repeat(epoch, batch.num_rows),
+                            "raw_json": batch.column("raw_json")})
+            for name, table in payload_tables(flatten_batch(snapshot_date, raw)).items():
                 writers[name].write(table)
         for writer in writers.values():
             writer.commit()
@@ -390,9 +473,9 @@ def _flatten(store: ParquetStore, snapshot_date: dt.date, batch_size: int) -> di
 
 
 def load_duckdb(snapshot_date: dt.date, warehouse: str | Path) -> dict[str, int]:
-    """Replace the date in every DuckDB table with its Parquet partitions, in one transaction."""
+    """Replace the date in every stored DuckDB table with its Parquet partitions, in one transaction."""
     parquet = ParquetStore(warehouse)
-    files = {name: parquet.partition_files(name, snapshot_date) for name in ALL_TABLES}
+    files = {name: parquet.partition_files(name, snapshot_date) for name in STORED_DATE_TABLES}
     with warehouse_errors(parquet.root):
         return DuckDBStore(warehouse).load_date(snapshot_date, files)
 

@@ -38,13 +38,13 @@ from connectors.openai_assistants.errors import RunAbortedError
 from connectors.openai_assistants.hashing import canonical_json
 from connectors.openai_assistants.schemas import (
     ASSISTANT_CHANGES,
-    ASSISTANT_HISTORY,
-    ASSISTANTS,
+    ASSISTANT_VERSIONS,
     FETCH_ERRORS,
-    HISTORY_CONFIG_COLUMNS,
+    SNAPSHOT_MEMBERS,
     SNAPSHOT_RUNS,
 )
 from connectors.warehouse import DuckDBStore, ParquetStore
+from connectors.warehouse.stored import payload_bodies
 
 from .changes import diff
 
@@ -66,10 +66,8 @@ class Version:
     assistant_id: str
     valid_from: dt.date
     content_hash: str
+    """The payload's hash (for a deletion, the last one seen): its body is read from ``payloads`` for diffs."""
     is_deleted: bool
-    config: dict[str, Any]
-    payload_date: dt.date
-    """A snapshot date whose ``assistants`` row holds this version's payload (for diffs)."""
 
 
 @dataclass
@@ -109,7 +107,7 @@ def rebuild_history(warehouse: str | Path, from_date: dt.date | None = None, *, 
     result = HistoryResult(start)
     if start is None:
         return result
-    existing = store.read_table_file(ASSISTANT_HISTORY)
+    existing = store.read_table_file(ASSISTANT_VERSIONS)
     kept, state = _resume(existing, start)
     new_rows: list[dict[str, Any]] = []
     changes: dict[dt.date, list[dict[str, Any]]] = {}
@@ -137,7 +135,7 @@ def _replayable_dates(store: ParquetStore) -> list[dt.date]:
     like an empty listing, and in discover mode an empty listing deletes
     everyone; such a date waits until its flatten step has run.
     """
-    flattened = set(store.dates(ASSISTANTS.name))
+    flattened = set(store.dates(SNAPSHOT_MEMBERS.name))
     dates = []
     for date in store.dates(SNAPSHOT_RUNS.name):
         if date in flattened:
@@ -150,7 +148,7 @@ def _replayable_dates(store: ParquetStore) -> list[dt.date]:
 def _start_date(store: ParquetStore, dates: list[dt.date], from_date: dt.date | None) -> dt.date | None:
     if not dates:
         return None
-    if store.read_table_file(ASSISTANT_HISTORY) is None:
+    if not store.table_file(ASSISTANT_VERSIONS.name).is_file():
         return dates[0]
     replayed = set(store.dates(ASSISTANT_CHANGES.name))
     candidates = [d for d in dates if d not in replayed]
@@ -167,25 +165,17 @@ def _resume(existing: pa.Table | None, start: dt.date) -> tuple[pa.Table | None,
     before = pc.less(valid_from, pa.scalar(start, pa.date32()))
     closed = pc.and_(before, pc.fill_null(pc.less(valid_to, pa.scalar(start, pa.date32())), False))
     kept = existing.filter(closed)
-    reopened = existing.filter(pc.and_(before, pc.invert(closed))).to_pylist()
-    closed_at: dict[tuple[str, dt.date], dt.date] = {
-        (row["assistant_id"], row["valid_to"]): row["valid_from"]
-        for row in kept.select(["assistant_id", "valid_from", "valid_to"]).to_pylist()
-    }
-    state = {}
-    for row in reopened:
-        payload_date = row["valid_from"]
-        if row["is_deleted"]:  # a tombstone's payload is the one of the version it closed
-            payload_date = closed_at.get((row["assistant_id"], row["valid_from"]), row["valid_from"])
-        state[row["assistant_id"]] = Version(row["assistant_id"], row["valid_from"], row["content_hash"],
-                                             row["is_deleted"], _config(row), payload_date)
+    reopened = existing.filter(pc.and_(before, pc.invert(closed))).select(
+        ["assistant_id", "valid_from", "content_hash", "is_deleted"]).to_pylist()
+    state = {row["assistant_id"]: Version(row["assistant_id"], row["valid_from"], row["content_hash"],
+                                          row["is_deleted"]) for row in reopened}
     return kept, state
 
 
 # --- one date ----------------------------------------------------------------------
 
 def _read_day(store: ParquetStore, date: dt.date) -> _Day:
-    present_table = store.read(ASSISTANTS, date, columns=["assistant_id", "content_hash"])
+    present_table = store.read(SNAPSHOT_MEMBERS, date, columns=["assistant_id", "content_hash"])
     present = dict(zip(present_table.column("assistant_id").to_pylist(),
                        present_table.column("content_hash").to_pylist(), strict=True))
     errors = store.read(FETCH_ERRORS, date, columns=["assistant_id", "outcome"]).to_pylist()
@@ -249,10 +239,10 @@ def live_before(store: ParquetStore, date: dt.date) -> set[str]:
     The same versions :func:`_resume` reopens when a replay starts at ``date``; the fetch
     step's gate uses them to count what a new snapshot of ``date`` would delete.
     """
-    path = store.table_file(ASSISTANT_HISTORY.name)
+    path = store.table_file(ASSISTANT_VERSIONS.name)
     if not path.is_file():
         return set()
-    table = pq.read_table(path, schema=ASSISTANT_HISTORY.schema,
+    table = pq.read_table(path, schema=ASSISTANT_VERSIONS.schema,
                           columns=["assistant_id", "valid_from", "valid_to", "is_deleted"])
     start = pa.scalar(date, pa.date32())
     open_then = pc.and_(pc.less(table.column("valid_from"), start),
@@ -274,18 +264,18 @@ def _apply(store: ParquetStore, date: dt.date, day: _Day, deletions: list[str], 
     """Advance ``state`` by one date; returns that date's change rows."""
     touched = sorted(i for i, h in day.present.items()
                      if i not in state or state[i].is_deleted or state[i].content_hash != h)
-    now = _rows_by_id(store.read(ASSISTANTS, date, ids=touched))
-    earlier = _payloads(store, [state[i] for i in [*touched, *deletions] if i in state])
+    earlier_versions = [state[i] for i in [*touched, *deletions] if i in state]
+    bodies = _bodies(store, date, [day.present[i] for i in touched], earlier_versions)
     rows: list[dict[str, Any]] = []
     for assistant_id in touched:
-        row = now[assistant_id]
-        payload = json.loads(row["raw_json"])
+        content_hash = day.present[assistant_id]
+        payload = bodies[content_hash]
         previous = state.get(assistant_id)
         if previous is None:
             kind = CREATED
             rows.append(_whole(date, assistant_id, CREATED, None, payload))
         else:
-            old_payload = earlier[assistant_id]
+            old_payload = bodies[previous.content_hash]
             kind = RESTORED if previous.is_deleted else UPDATED
             if kind == RESTORED:
                 rows.append(_whole(date, assistant_id, RESTORED, old_payload, payload))
@@ -293,12 +283,12 @@ def _apply(store: ParquetStore, date: dt.date, day: _Day, deletions: list[str], 
                      for change in diff(old_payload, payload)]
             new_rows.append(_version_row(previous, date))
             result.versions_closed += 1
-        state[assistant_id] = Version(assistant_id, date, row["content_hash"], False, _config(row), date)
+        state[assistant_id] = Version(assistant_id, date, content_hash, False)
         result.versions_opened += 1
         result.changes[kind] += 1
     for assistant_id in deletions:
         previous = state[assistant_id]
-        rows.append(_whole(date, assistant_id, DELETED, earlier[assistant_id], None))
+        rows.append(_whole(date, assistant_id, DELETED, bodies[previous.content_hash], None))
         new_rows.append(_version_row(previous, date))
         state[assistant_id] = replace(previous, valid_from=date, is_deleted=True)
         result.versions_closed += 1
@@ -308,40 +298,34 @@ def _apply(store: ParquetStore, date: dt.date, day: _Day, deletions: list[str], 
     return rows
 
 
-def _payloads(store: ParquetStore, versions: list[Version]) -> dict[str, dict[str, Any]]:
-    """The stored payload of each version, read from the snapshot that holds it."""
-    by_date: dict[dt.date, list[str]] = {}
+def _bodies(store: ParquetStore, date: dt.date, hashes: list[str], versions: list[Version]) -> dict[str, Any]:
+    """The decoded payload of each hash the date needs (its new ones, and those of the versions it closes)."""
+    wanted = {*hashes, *(v.content_hash for v in versions)}
+    if not wanted:
+        return {}
+    table = payload_bodies(store, wanted)
+    bodies = {h: json.loads(raw) for h, raw in zip(table.column("content_hash").to_pylist(),
+                                                   table.column("raw_json").to_pylist(), strict=True)}
     for version in versions:
-        by_date.setdefault(version.payload_date, []).append(version.assistant_id)
-    payloads = {}
-    for date, ids in by_date.items():
-        table = store.read(ASSISTANTS, date, columns=["assistant_id", "raw_json"], ids=ids)
-        for assistant_id, raw in zip(table.column("assistant_id").to_pylist(),
-                                     table.column("raw_json").to_pylist(), strict=True):
-            payloads[assistant_id] = json.loads(raw)
-    for version in versions:
-        if version.assistant_id not in payloads:
+        if version.content_hash not in bodies:
             raise RunAbortedError(
-                f"the history needs {version.assistant_id}'s payload from the snapshot of {version.payload_date}, "
-                "but that partition no longer holds it: re-run the flatten step for that date (a backfill)"
+                f"the history needs {version.assistant_id}'s payload {version.content_hash[:12]} (open since "
+                f"{version.valid_from}), but no payload partition holds it: restore the warehouse's parquet/payloads "
+                "folder from a backup"
             )
-    return payloads
+    missing = wanted - bodies.keys()
+    if missing:
+        raise RunAbortedError(f"the snapshot of {date} names {len(missing)} payload(s) no partition holds: "
+                              "re-fetch that date")
+    return bodies
 
 
 # --- rows ----------------------------------------------------------------------------
 
-def _rows_by_id(table: pa.Table) -> dict[str, dict[str, Any]]:
-    return {row["assistant_id"]: row for row in table.to_pylist()}
-
-
-def _config(row: dict[str, Any]) -> dict[str, Any]:
-    return {name: row[name] for name in HISTORY_CONFIG_COLUMNS}
-
-
 def _version_row(version: Version, valid_to: dt.date | None) -> dict[str, Any]:
     return {"assistant_id": version.assistant_id, "valid_from": version.valid_from, "valid_to": valid_to,
             "is_current": valid_to is None, "is_deleted": version.is_deleted,
-            "content_hash": version.content_hash, **version.config}
+            "content_hash": version.content_hash}
 
 
 def _whole(date: dt.date, assistant_id: str, kind: str, old: Any, new: Any) -> dict[str, Any]:
@@ -357,7 +341,7 @@ def _field(date: dt.date, assistant_id: str, kind: str, path: str | None, old: s
 
 def _history_table(kept: pa.Table | None, new_rows: list[dict[str, Any]], state: dict[str, Version]) -> pa.Table:
     open_rows = [_version_row(v, None) for v in state.values()]
-    fresh = pa.Table.from_pylist([*new_rows, *open_rows], schema=ASSISTANT_HISTORY.schema)
+    fresh = pa.Table.from_pylist([*new_rows, *open_rows], schema=ASSISTANT_VERSIONS.schema)
     table = pa.concat_tables([kept, fresh]) if kept is not None else fresh
     return table.sort_by([("assistant_id", "ascending"), ("valid_from", "ascending")])
 
@@ -378,10 +362,9 @@ def _write(store: ParquetStore, warehouse: str | Path, history: pa.Table,
         if date >= start:
             store.remove_partition(ASSISTANT_CHANGES.name, date)
     failpoints.reach("history")
-    history_file = store.write_table_file(ASSISTANT_HISTORY, history)
+    history_file = store.write_table_file(ASSISTANT_VERSIONS, history)
     for date, rows in sorted(changes.items()):
         rows.sort(key=lambda r: (r["assistant_id"], r["field"] is not None, r["change_type"], r["field"] or ""))
         store.write(ASSISTANT_CHANGES, date, pa.Table.from_pylist(rows, schema=ASSISTANT_CHANGES.schema))
-    change_files = [f for d in store.dates(ASSISTANT_CHANGES.name)
-                    for f in store.partition_files(ASSISTANT_CHANGES.name, d)]
-    DuckDBStore(warehouse).replace_history(history_file, change_files)
+    change_files = {d: store.partition_files(ASSISTANT_CHANGES.name, d) for d in store.dates(ASSISTANT_CHANGES.name)}
+    DuckDBStore(warehouse).replace_history(history_file, change_files, start)

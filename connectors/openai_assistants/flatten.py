@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .hashing import canonical_json, canonical_json_normalized, content_hash_normalized, loads_normalized
 from .results import FetchResult
@@ -35,7 +36,12 @@ from .schemas import (
     ASSISTANT_TOOLS,
     ASSISTANTS,
     FETCH_ERRORS,
+    PAYLOAD_METADATA,
+    PAYLOAD_TOOL_RESOURCES,
+    PAYLOAD_TOOLS,
+    PAYLOADS,
     RAW_ASSISTANTS,
+    SNAPSHOT_MEMBERS,
     TableSpec,
 )
 
@@ -201,6 +207,52 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch) -> d
         ASSISTANT_METADATA.name: metadata.table(keys(meta_owner, len(meta_owner))),
         ASSISTANT_TOOL_RESOURCES.name: resources.table(keys(resource_owner, len(resource_owner))),
     }
+
+
+def stored_batch(snapshot_date: dt.date, raw: pa.Table, known: set[str]) -> tuple[pa.Table, dict[str, pa.Table]]:
+    """What a batch of ``raw_assistants`` rows adds to the stored tables.
+
+    Returns the ``snapshot_members`` rows of every assistant, and the payload tables
+    (:func:`payload_tables`) of the payloads whose hash is not in ``known``; their hashes are
+    added to ``known``. Only those payloads are flattened: an unchanged assistant costs one
+    parse and one hash.
+    """
+    bodies = raw.column("raw_json").to_pylist()
+    hashes = [content_hash_normalized(loads_normalized(body)) for body in bodies]
+    new = []
+    for h in hashes:
+        fresh = h not in known
+        if fresh:
+            known.add(h)
+        new.append(fresh)
+    members = pa.table({
+        "snapshot_date": pa.repeat(pa.scalar(snapshot_date, pa.date32()), len(hashes)),
+        "assistant_id": raw.column("assistant_id"),
+        "content_hash": pa.array(hashes, pa.string()),
+        "fetched_at": raw.column("fetched_at"),
+        "attempts": raw.column("attempts"),
+    }, schema=SNAPSHOT_MEMBERS.schema)
+    fresh_rows = raw.filter(pa.array(new, pa.bool_())) if not all(new) else raw
+    return members, payload_tables(flatten_batch(snapshot_date, fresh_rows))
+
+
+def payload_tables(flat: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """The four payload tables (keyed by ``content_hash``) from :func:`flatten_batch`'s output.
+
+    ``snapshot_date`` stays the date being stored: the partition the payloads live in.
+    """
+    assistants = flat[ASSISTANTS.name]
+    by_id = assistants.column("assistant_id")
+    hashes = assistants.column("content_hash")
+    out = {PAYLOADS.name: assistants.select(PAYLOADS.schema.names).cast(PAYLOADS.schema)}
+    for spec, source in ((PAYLOAD_TOOLS, ASSISTANT_TOOLS), (PAYLOAD_METADATA, ASSISTANT_METADATA),
+                         (PAYLOAD_TOOL_RESOURCES, ASSISTANT_TOOL_RESOURCES)):
+        child = flat[source.name]
+        owner = pc.index_in(child.column("assistant_id"), value_set=by_id)
+        columns = {name: child.column(name) for name in spec.schema.names if name != "content_hash"}
+        columns["content_hash"] = hashes.take(owner)
+        out[spec.name] = pa.table([columns[name] for name in spec.schema.names], schema=spec.schema)
+    return out
 
 
 def raw_table(snapshot_date: dt.date, results: Iterable[FetchResult]) -> pa.Table:

@@ -249,10 +249,95 @@ DERIVED_TABLES: tuple[TableSpec, ...] = (ASSISTANTS, ASSISTANT_TOOLS, ASSISTANT_
 """Rebuilt from ``raw_assistants`` by the flatten step."""
 
 ALL_TABLES: dict[str, TableSpec] = {t.name: t for t in (*SNAPSHOT_TABLES, *DERIVED_TABLES)}
-"""The tables partitioned by ``snapshot_date``: one partition per snapshot, loaded a date at a time."""
+"""The tables with one snapshot per ``snapshot_date``, as users query them."""
 
 REFERENCE_TABLES: dict[str, TableSpec] = {**ALL_TABLES, **{t.name: t for t in HISTORY_TABLES}}
-"""Every table the warehouse holds."""
+"""Every table users query (the table reference): stored, or served by a view over the stored tables."""
+
+
+# --- How the tables are stored -----------------------------------------------------------------------
+#
+# An archive repeats itself: most assistants are the same tonight as last night. So a payload is stored
+# once, under its content hash, in the partition of the snapshot date that first stored it; a date's
+# snapshot is its membership (which assistant had which payload, and the fetch facts). ``raw_assistants``,
+# ``assistants``, the three child tables and ``assistant_history`` are views joining the membership (or the
+# versions) to the payloads: ``sql/stored/``. An unchanged assistant costs one membership row a night.
+
+def _stored_key() -> list[pa.Field]:
+    return [
+        col("snapshot_date", pa.date32(), "The snapshot date whose run first stored this payload (the partition).",
+            nullable=False),
+        col("content_hash", pa.string(), "The payload's `content_hash`.", nullable=False),
+    ]
+
+
+SNAPSHOT_MEMBERS = TableSpec(
+    "snapshot_members",
+    "one row per assistant fetched `ok` per snapshot date",
+    "A date's snapshot: which assistant had which payload, and when it was fetched.",
+    pa.schema([
+        *_key(),
+        col("content_hash", pa.string(), "The payload's `content_hash` (the key of `payloads`).", nullable=False),
+        RAW_ASSISTANTS.schema.field("fetched_at"),
+        RAW_ASSISTANTS.schema.field("attempts"),
+    ]),
+)
+
+PAYLOADS = TableSpec(
+    "payloads",
+    "one row per distinct payload",
+    "Every distinct payload once: its body as first received and its configuration columns.",
+    pa.schema([
+        *_stored_key(),
+        col("assistant_id", pa.string(), "The assistant's ID.", nullable=False),
+        *(ASSISTANTS.schema.field(name) for name in HISTORY_CONFIG_COLUMNS),
+        ASSISTANTS.schema.field("raw_json"),
+    ]),
+    key=("snapshot_date", "content_hash"),
+)
+
+PAYLOAD_TOOLS = TableSpec(
+    "payload_tools", "one row per tool per distinct payload", "The tools of each payload, in order.",
+    pa.schema([*_stored_key(), *(f for f in ASSISTANT_TOOLS.schema if f.name not in ("snapshot_date", "assistant_id"))]),
+    key=("snapshot_date", "content_hash", "tool_index"),
+)
+
+PAYLOAD_METADATA = TableSpec(
+    "payload_metadata", "one row per metadata key per distinct payload", "The metadata of each payload.",
+    pa.schema([*_stored_key(), *(f for f in ASSISTANT_METADATA.schema
+                                 if f.name not in ("snapshot_date", "assistant_id"))]),
+    key=("snapshot_date", "content_hash", "key"),
+)
+
+PAYLOAD_TOOL_RESOURCES = TableSpec(
+    "payload_tool_resources", "one row per file or vector store per distinct payload",
+    "The files and vector stores of each payload.",
+    pa.schema([*_stored_key(), *(f for f in ASSISTANT_TOOL_RESOURCES.schema
+                                 if f.name not in ("snapshot_date", "assistant_id"))]),
+    key=("snapshot_date", "content_hash", "resource_type", "position"),
+)
+
+ASSISTANT_VERSIONS = TableSpec(
+    "assistant_versions",
+    "one row per version of an assistant",
+    "The SCD2 versions without their configuration (`assistant_history` joins it from `payloads`).",
+    pa.schema([f for f in ASSISTANT_HISTORY.schema if f.name not in HISTORY_CONFIG_COLUMNS]),
+    key=("assistant_id", "valid_from"),
+)
+
+PAYLOAD_TABLES: tuple[TableSpec, ...] = (PAYLOADS, PAYLOAD_TOOLS, PAYLOAD_METADATA, PAYLOAD_TOOL_RESOURCES)
+"""A date's new payloads, flattened: written with its snapshot, rebuilt by the flatten step."""
+
+STORED_DATE_TABLES: dict[str, TableSpec] = {t.name: t for t in (SNAPSHOT_MEMBERS, FETCH_ERRORS, SNAPSHOT_RUNS,
+                                                                *PAYLOAD_TABLES)}
+"""The tables stored with one partition per snapshot date, loaded into DuckDB a date at a time."""
+
+STORED_TABLES: dict[str, TableSpec] = {**STORED_DATE_TABLES, ASSISTANT_VERSIONS.name: ASSISTANT_VERSIONS,
+                                       ASSISTANT_CHANGES.name: ASSISTANT_CHANGES}
+"""Every table stored in Parquet and DuckDB."""
+
+VIEW_TABLES: dict[str, TableSpec] = {t.name: t for t in (RAW_ASSISTANTS, *DERIVED_TABLES, ASSISTANT_HISTORY)}
+"""Tables users query that are views over the stored tables (``sql/stored/<name>.sql``), in creation order."""
 
 
 def table_reference_markdown() -> str:

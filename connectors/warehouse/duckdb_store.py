@@ -22,13 +22,15 @@ from connectors import failpoints
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.errors import WarehouseLockedError
 from connectors.openai_assistants.schemas import (
-    ALL_TABLES,
     ASSISTANT_CHANGES,
-    ASSISTANT_HISTORY,
-    REFERENCE_TABLES,
+    ASSISTANT_VERSIONS,
+    STORED_DATE_TABLES,
+    STORED_TABLES,
+    VIEW_TABLES,
     TableSpec,
 )
 
+from .stored import apply_stored_views
 from .views import apply_views
 
 _DUCKDB_TYPE = re.compile(r"^[A-Z0-9_(), \[\]]+$")
@@ -81,7 +83,16 @@ class DuckDBStore:
         return {date: run_id for date, run_id in rows}
 
     def ensure_tables(self, con: duckdb.DuckDBPyConnection, specs: Iterable[TableSpec]) -> None:
-        """Create missing tables and add columns a newer schema defines."""
+        """Create missing tables and add columns a newer schema defines.
+
+        A database written before payloads were stored once holds ``assistants`` and the other view
+        tables as tables: they are dropped (the Parquet files hold every row) together with
+        ``snapshot_runs``, so every date counts as not loaded and is loaded again in the new layout.
+        """
+        old = [name for (name,) in con.execute(sql.load("warehouse/base_tables")).fetchall() if name in VIEW_TABLES]
+        if old:
+            for name in [*old, "snapshot_runs"]:
+                con.execute(sql.render("warehouse/drop_table", table=name))
         for spec in specs:
             empty = spec.empty()
             con.register("empty_batch", empty)
@@ -101,47 +112,62 @@ class DuckDBStore:
 
         Returns the rows now stored for the date, per table.
         """
-        specs = [ALL_TABLES[name] for name in files]
+        specs = [STORED_DATE_TABLES[name] for name in files]
         counts: dict[str, int] = {}
         with self.connect() as con:
-            self.ensure_tables(con, REFERENCE_TABLES.values())  # every table, so that every view can be created
+            self.ensure_tables(con, STORED_TABLES.values())  # every table, so that every view can be created
             con.begin()
             try:
                 for spec in specs:
                     counts[spec.name] = self._replace_date(con, spec, snapshot_date, files[spec.name])
                     failpoints.reach("duckdb.table")
-                apply_views(con)  # sql/views/, replaced in the same transaction as the data
+                apply_stored_views(con)  # sql/stored/ and sql/views/, replaced in the same transaction as the data
+                apply_views(con)
                 failpoints.reach("duckdb.load")
                 con.commit()
                 failpoints.reach("duckdb.committed")
             except BaseException:
                 con.rollback()
                 raise
+            con.execute(sql.load("warehouse/checkpoint"))
         return counts
 
-    def replace_history(self, history_file: Path, change_files: list[Path]) -> None:
-        """Replace the history and the whole change log with their Parquet files, in one transaction.
+    def replace_history(self, versions_file: Path, change_files: Mapping[dt.date, list[Path]],
+                        replayed_from: dt.date) -> None:
+        """Replace the versions, and the change log from ``replayed_from`` on, with their Parquet files.
 
-        Loading all of the change log (not only the replayed dates) costs little
-        in DuckDB and means a load missed while the file was locked is made up
-        by the next one.
+        One transaction. Change-log dates before ``replayed_from`` are loaded too when DuckDB does not
+        hold them as Parquet does (a load missed while the file was locked is made up by the next one):
+        each date's rows are tagged with the size and modification time of the files they came from.
         """
-        specs = [ASSISTANT_HISTORY, ASSISTANT_CHANGES]
         with self.connect() as con:
-            self.ensure_tables(con, specs)
+            self.ensure_tables(con, [ASSISTANT_VERSIONS, ASSISTANT_CHANGES])
+            con.execute(sql.load("history/create_change_files"))
+            loaded = dict(con.execute(sql.load("history/loaded_change_files")).fetchall())
+            tokens = {date: _files_token(files) for date, files in change_files.items()}
+            stale = sorted({d for d in loaded if d not in tokens or d >= replayed_from}
+                           | {d for d, token in tokens.items() if loaded.get(d) != token or d >= replayed_from})
             con.begin()
             try:
                 con.execute(sql.load("history/delete_versions"))
-                con.execute(sql.render("warehouse/insert_parquet", table=ASSISTANT_HISTORY.name),
-                            {"files": [str(history_file)]})
-                con.execute(sql.load("history/delete_changes"))
-                if change_files:
-                    con.execute(sql.render("warehouse/insert_parquet", table=ASSISTANT_CHANGES.name),
-                                {"files": [str(f) for f in change_files]})
+                con.execute(sql.render("warehouse/insert_parquet", table=ASSISTANT_VERSIONS.name),
+                            {"files": [str(versions_file)]})
+                for date in stale:
+                    con.execute(sql.render("warehouse/delete_date", table=ASSISTANT_CHANGES.name),
+                                {"snapshot_date": date})
+                    con.execute(sql.load("history/forget_change_files"), {"snapshot_date": date})
+                    if change_files.get(date):
+                        con.execute(sql.render("warehouse/insert_parquet", table=ASSISTANT_CHANGES.name),
+                                    {"files": [str(f) for f in change_files[date]]})
+                        con.execute(sql.load("history/remember_change_files"),
+                                    {"snapshot_date": date, "token": tokens[date]})
+                apply_stored_views(con)
+                apply_views(con)
                 con.commit()
             except BaseException:
                 con.rollback()
                 raise
+            con.execute(sql.load("warehouse/checkpoint"))
 
     def _replace_date(self, con: duckdb.DuckDBPyConnection, spec: TableSpec, snapshot_date: dt.date,
                       files: list[Path]) -> int:
@@ -158,6 +184,15 @@ class DuckDBStore:
         """Run a read-only query and return Arrow (for the CLI, tests and the demo)."""
         with self.connect(read_only=True) as con:
             return con.sql(statement, params=parameters or None).to_arrow_table()
+
+
+def _files_token(files: list[Path]) -> str:
+    """What identifies a partition's files as written: their names, sizes and modification times."""
+    parts = []
+    for path in files:
+        stat = path.stat()
+        parts.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return ";".join(parts)
 
 
 def _add_column_sql(table: str, column: str, column_type: str) -> str:

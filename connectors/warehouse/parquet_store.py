@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from connectors import failpoints
 from connectors.openai_assistants import settings
-from connectors.openai_assistants.schemas import TableSpec
+from connectors.openai_assistants.schemas import SNAPSHOT_MEMBERS, VIEW_TABLES, TableSpec
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,9 @@ class ParquetStore:
         return str(self.parquet_root / table / "*" / "*.parquet")
 
     def dates(self, table: str) -> list[dt.date]:
-        """Snapshot dates stored for ``table``, oldest first."""
+        """Snapshot dates stored for ``table``, oldest first (for a view over the membership, its dates)."""
+        if table in VIEW_TABLES and table != "assistant_history":
+            table = SNAPSHOT_MEMBERS.name
         folder = self.parquet_root / table
         if not folder.is_dir():
             return []
@@ -93,7 +95,14 @@ class ParquetStore:
 
     def read(self, spec: TableSpec, snapshot_date: dt.date, *, columns: list[str] | None = None,
              ids: Iterable[str] | None = None) -> pa.Table:
-        """One partition (empty when absent), optionally only some columns and some assistant IDs."""
+        """One partition (empty when absent), optionally only some columns and some assistant IDs.
+
+        A table served by a view over the stored tables (``assistants``, ``raw_assistants``, ...) is read
+        through that view, over this date's membership and the payloads it names.
+        """
+        if spec.name in VIEW_TABLES:
+            from .stored import read_view_date  # the view layer reads this store
+            return read_view_date(self, spec, snapshot_date, columns=columns, ids=ids)
         files = self.partition_files(spec.name, snapshot_date)
         schema = spec.schema if columns is None else pa.schema([spec.schema.field(c) for c in columns])
         if not files:
@@ -138,6 +147,21 @@ class ParquetStore:
         for path in self.partition_files(spec.name, snapshot_date):
             with pq.ParquetFile(path) as parquet:
                 yield from parquet.iter_batches(batch_size=batch_size)
+
+    @contextlib.contextmanager
+    def commit_lock(self) -> Iterator[None]:
+        """Hold the warehouse's commit lock: a date's payloads and membership are committed by one run at a time.
+
+        Payload partitions are shared by every date that names them, so two runs committing at once
+        could each keep a payload the other drops; the lock makes the read-merge-commit one step.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / ".commit.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def recover(self) -> list[str]:
         """Undo what a killed run left behind; returns what was done, for the log.
@@ -191,6 +215,12 @@ class PartitionWriter:
                 table = pa.Table.from_batches([table])
             self._writer.write_table(table.cast(self.spec.schema))
             self.rows += table.num_rows
+
+    def staged_batches(self, batch_size: int = settings.BATCH_SIZE) -> Iterator[pa.RecordBatch]:
+        """Finish the staged file and stream it back (to merge it with what another run stored)."""
+        self._writer.close()
+        with pq.ParquetFile(self._stage / PART_FILE) as parquet:
+            yield from parquet.iter_batches(batch_size=batch_size)
 
     def commit(self) -> Path:
         self._close_durably()

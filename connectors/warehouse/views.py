@@ -28,15 +28,13 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
-import pyarrow.dataset as ds
 
 import sql
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.errors import ConfigError
-from connectors.openai_assistants.schemas import REFERENCE_TABLES
-
 from .parquet_store import ParquetStore
 from .read_only import lock_session
+from .stored import apply_stored_views, register_parquet
 
 VIEW_NAMES: tuple[str, ...] = (
     "current_assistants",
@@ -107,6 +105,7 @@ def open_duckdb(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
     try:
         con.execute(sql.load("query/attach_read_only"), {"path": str(path)})
         con.execute(sql.load("query/search_path"))
+        apply_stored_views(con)
         apply_views(con)
         lock_session(con)
     except BaseException:
@@ -128,10 +127,8 @@ def open_parquet(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
                           "first, or check --warehouse")
     con = _session()
     try:
-        for spec in REFERENCE_TABLES.values():  # the history tables too, so the audit queries work on Parquet
-            folder = store.parquet_root / spec.name
-            data = ds.dataset(folder, schema=spec.schema, format="parquet") if folder.is_dir() else spec.empty()
-            con.register(spec.name, data)
+        register_parquet(con, store)  # the history tables too, so the audit queries work on Parquet
+        apply_stored_views(con)
         apply_views(con)
         lock_session(con)
     except BaseException:

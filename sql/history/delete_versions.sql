@@ -1,2 +1,2 @@
--- Empty the SCD2 history before loading its rebuilt file (same transaction as the insert).
-DELETE FROM assistant_history
+-- Empty the SCD2 versions before loading their rebuilt file (same transaction as the insert).
+DELETE FROM assistant_versions

@@ -22,6 +22,7 @@ from connectors.openai_assistants.config import ClientConfig, Secret
 from connectors.openai_assistants.errors import HeldBackError
 from connectors.openai_assistants.hashing import canonical_json, content_hash
 from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
+from connectors.warehouse.read import read_arrow
 from connectors.warehouse import DuckDBStore
 from pipelines.cli import run
 from sandbox.faults import Fault, FaultPlan
@@ -151,7 +152,8 @@ def snapshot_day(server, warehouse, date, **history_options):
 
 
 def history_rows(warehouse):
-    table = ds.dataset(str(warehouse / "parquet" / "assistant_history")).to_table()
+    """``assistant_history`` as a reader of the Parquet files sees it (versions joined to their payloads)."""
+    table = read_arrow("assistant_history", warehouse=warehouse, source="parquet")
     return sorted(table.to_pylist(), key=lambda r: (r["assistant_id"], r["valid_from"]))
 
 
@@ -253,9 +255,9 @@ def snapshot_tables(warehouse):
     """Every stored row of the date-partitioned tables, from Parquet and from DuckDB."""
     out = {}
     for name in ("raw_assistants", "fetch_errors", "snapshot_runs", "assistants", "assistant_tools"):
-        folder = warehouse / "parquet" / name
-        out[name] = sorted(json.dumps(r, default=str, sort_keys=True)
-                           for r in ds.dataset(str(folder)).to_table().to_pylist()) if folder.is_dir() else []
+        stored = (warehouse / "parquet" / "snapshot_runs").is_dir()
+        out[name] = sorted(json.dumps(r, default=str, sort_keys=True) for r in read_arrow(
+            name, warehouse=warehouse, source="parquet").to_pylist()) if stored else []
         out[f"duckdb.{name}"] = sorted(json.dumps(r, default=str, sort_keys=True)
                                        for r in duck(warehouse, f"SELECT * FROM {name}"))
     return out
@@ -360,17 +362,22 @@ def test_the_readme_history_sql_runs_as_shown(server, tmp_path):
     assert [(r["assistant_id"], r["new_model"]) for r in model_switches] == [(A, '"gpt-4.1"')]
 
 
-def test_a_date_fetched_but_not_flattened_is_not_an_empty_listing(server, tmp_path):
+def test_a_fetched_date_is_complete_without_its_flatten_step(server, tmp_path):
+    """The fetch step stores a date's membership and its new payloads, flattened, in one commit: a run killed
+    before its flatten step leaves a date the history replays exactly as a full run's (never as an empty
+    listing, which in discover mode would delete everyone)."""
     for date in (D1, D2):
         snapshot_day(server, tmp_path, date)
     serve_day(server, D5)
     config = ClientConfig(api_key=Secret(KEY), base_url=server.base_url)
     fetch_snapshot(config, IdSource(discover=True), D5, tmp_path,  # killed before its flatten step
                    gates=Gates(mass_deletion_threshold=SCENARIO_THRESHOLD))
-    result = rebuild_history(tmp_path, D5)
-    assert result.dates == [] and result.changes == {}
+    unflattened = rebuild_history(tmp_path, D5, threshold=SCENARIO_THRESHOLD)
+    assert unflattened.dates == [D5] and unflattened.changes["deleted"] < 4
+    before = (history_rows(tmp_path), change_rows(tmp_path))
     flatten_snapshot(D5, tmp_path)
     assert rebuild_history(tmp_path, D5, threshold=SCENARIO_THRESHOLD).dates == [D5]
+    assert (history_rows(tmp_path), change_rows(tmp_path)) == before
 
 
 def test_the_audit_queries_run_on_parquet_alone(server, tmp_path):

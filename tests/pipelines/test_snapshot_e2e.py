@@ -13,8 +13,9 @@ from assistant_rebuild import expected, rebuild
 from dagster import DagsterInstance, materialize
 from warehouse_state import duckdb_state, parquet_state
 
-from connectors.openai_assistants.schemas import ALL_TABLES, DERIVED_TABLES
+from connectors.openai_assistants.schemas import ALL_TABLES, DERIVED_TABLES, STORED_TABLES
 from connectors.warehouse import DuckDBStore, ParquetStore
+from connectors.warehouse.read import read_arrow
 from pipelines.assets import snapshot_assets
 from pipelines.cli import run
 from pipelines.resources import AssistantsApiResource, WarehouseResource
@@ -61,7 +62,8 @@ def duck(warehouse, statement, **params):
 
 
 def parquet_rows(warehouse, table):
-    return ds.dataset(str(ParquetStore(warehouse).parquet_root / table)).to_table().to_pylist()
+    """A table as a reader of the Parquet files alone sees it (the view tables joined over the stored ones)."""
+    return read_arrow(table, warehouse=warehouse, source="parquet").to_pylist()
 
 
 def comparable(rows, drop=("snapshot_at", "fetched_at", "started_at", "finished_at", "run_id")):
@@ -99,7 +101,7 @@ def test_rerunning_a_date_changes_nothing(env, tmp_path, fixtures):
     path = ids_file(tmp_path, [a["id"] for a in fixtures[:20]] + [UNKNOWN])
     assert snapshot(env, "--ids-file", path) == 0
     first_parquet, first_duckdb = parquet_state(env), duckdb_state(env)
-    assert {table for table, _ in first_parquet} >= set(ALL_TABLES) | {"assistant_history", "assistant_changes"}
+    assert {table for table, _ in first_parquet} >= set(STORED_TABLES)
     assert set(first_duckdb) >= set(ALL_TABLES) | {"assistant_history", "assistant_changes"}
     assert snapshot(env, "--ids-file", path) == 0
     assert parquet_state(env) == first_parquet
@@ -130,7 +132,7 @@ def test_wrong_key_stops_the_run_in_one_line_without_the_key(env, monkeypatch, c
     assert err.count("\n") == 1 and err.startswith("error: ") and "OPENAI_API_KEY" in err
     assert "sk-wrong-Q8fT3nB6zC1xV5aD" not in err
     assert server.stats.total_requests == 1  # the preflight, then nothing
-    assert not (env / "parquet" / "raw_assistants").exists()
+    assert not (env / "parquet" / "snapshot_members").exists()
 
 
 def test_a_gone_endpoint_stops_the_run_in_one_line(env, monkeypatch, capsys, server):
@@ -231,12 +233,12 @@ def test_the_key_is_written_nowhere(tmp_path, monkeypatch, fixtures, capfd):
             assert needle not in path.read_bytes(), path
     # Parquet is zstd-compressed, so the bytes above say nothing about it: search the decoded values too.
     decoded = dict(decoded_tables(warehouse))
-    assert {name.split(":")[1].split("/")[0] for name in decoded if name.startswith("parquet:")} >= set(ALL_TABLES)
+    assert {name.split(":")[1].split("/")[0] for name in decoded if name.startswith("parquet:")} >= set(STORED_TABLES)
     assert {name.split(":")[1] for name in decoded if name.startswith("duckdb:")} >= set(ALL_TABLES)
     # The search sees stored content (so it would see the key): the longest instructions, in both stores.
     instructions = max((a["instructions"] or "" for a in fixtures[:10]), key=len)
     shown = json.dumps(instructions, ensure_ascii=False)[1:-1]
-    assert shown and any(shown in text for name, text in decoded.items() if name.startswith("parquet:assistants/"))
+    assert shown and any(shown in text for name, text in decoded.items() if name.startswith("parquet:payloads/"))
     assert shown in decoded["duckdb:assistants"]
     for name, text in decoded.items():
         assert KEY not in text, name
@@ -250,6 +252,7 @@ def decoded_tables(warehouse):
         yield f"parquet:{path.relative_to(root).as_posix()}", json.dumps(rows, default=str, ensure_ascii=False)
     with duckdb.connect(str(Path(warehouse) / "assistants.duckdb"), read_only=True) as con:
         tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        # the stored tables and the views users query (assistants, raw_assistants, ...: joins over them)
         for table in tables:
             rows = con.execute(f'SELECT * FROM "{table}"').fetchall()
             yield f"duckdb:{table}", json.dumps(rows, default=str, ensure_ascii=False)

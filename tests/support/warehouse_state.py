@@ -11,7 +11,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-VOLATILE = ("snapshot_at", "fetched_at", "started_at", "finished_at", "run_id")
+VOLATILE = ("snapshot_at", "fetched_at", "started_at", "finished_at", "run_id", "token")
+"""Clocks, run IDs, and the file tokens DuckDB keeps of the change-log partitions it loaded (mtimes)."""
 
 
 def comparable(rows, drop=VOLATILE):
@@ -36,13 +37,16 @@ def parquet_state(warehouse):
 
 
 def duckdb_state(warehouse):
-    """``{table: rows}`` for every base table of ``assistants.duckdb`` ({} when there is no database)."""
+    """``{table: rows}`` for every table and view of ``assistants.duckdb`` ({} when there is no database).
+
+    The views are read too: ``assistants`` and the other tables users query are views over the stored ones.
+    """
     path = Path(warehouse) / "assistants.duckdb"
     if not path.exists():
         return {}
     with duckdb.connect(str(path), read_only=True) as con:
         tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'").fetchall()]
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()]
         state = {}
         for table in tables:
             cursor = con.execute(f'SELECT * FROM "{table}"')

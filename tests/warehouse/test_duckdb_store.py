@@ -6,64 +6,64 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from connectors.openai_assistants.schemas import ASSISTANT_METADATA, ASSISTANT_TOOL_RESOURCES, TableSpec, col
+from connectors.openai_assistants.schemas import PAYLOAD_METADATA, PAYLOAD_TOOL_RESOURCES, TableSpec, col
 from connectors.warehouse import DuckDBStore, ParquetStore
 
 D1, D2 = dt.date(2026, 11, 20), dt.date(2026, 11, 21)
 
 
 def write(store, date, *keys):
-    table = pa.Table.from_pylist([{"snapshot_date": date, "assistant_id": "asst_1", "key": k, "value": "it's"}
-                                  for k in keys], schema=ASSISTANT_METADATA.schema)
-    store.write(ASSISTANT_METADATA, date, table)
-    return store.partition_files("assistant_metadata", date)
+    table = pa.Table.from_pylist([{"snapshot_date": date, "content_hash": "h1", "key": k, "value": "it's"}
+                                  for k in keys], schema=PAYLOAD_METADATA.schema)
+    store.write(PAYLOAD_METADATA, date, table)
+    return store.partition_files("payload_metadata", date)
 
 
 def count(db, date):
-    return db.query("SELECT count(*) AS n FROM assistant_metadata WHERE snapshot_date = $d", {"d": date}).to_pylist()
+    return db.query("SELECT count(*) AS n FROM payload_metadata WHERE snapshot_date = $d", {"d": date}).to_pylist()
 
 
 def test_reloading_a_date_replaces_only_that_date(tmp_path):
     parquet, db = ParquetStore(tmp_path), DuckDBStore(tmp_path)
-    db.load_date(D1, {"assistant_metadata": write(parquet, D1, "a", "b")})
-    db.load_date(D2, {"assistant_metadata": write(parquet, D2, "a", "b", "c")})
-    assert db.load_date(D2, {"assistant_metadata": write(parquet, D2, "z")}) == {"assistant_metadata": 1}
+    db.load_date(D1, {"payload_metadata": write(parquet, D1, "a", "b")})
+    db.load_date(D2, {"payload_metadata": write(parquet, D2, "a", "b", "c")})
+    assert db.load_date(D2, {"payload_metadata": write(parquet, D2, "z")}) == {"payload_metadata": 1}
     assert count(db, D1) == [{"n": 2}] and count(db, D2) == [{"n": 1}]
-    assert db.query("SELECT value FROM assistant_metadata LIMIT 1").to_pylist() == [{"value": "it's"}]
+    assert db.query("SELECT value FROM payload_metadata LIMIT 1").to_pylist() == [{"value": "it's"}]
 
 
 def test_a_failing_load_rolls_back_every_table(tmp_path):
     parquet, db = ParquetStore(tmp_path), DuckDBStore(tmp_path)
-    db.load_date(D1, {"assistant_metadata": write(parquet, D1, "a")})
+    db.load_date(D1, {"payload_metadata": write(parquet, D1, "a")})
     broken = tmp_path / "broken.parquet"
     broken.write_bytes(b"not parquet")
     with pytest.raises(duckdb.Error):
-        db.load_date(D1, {"assistant_metadata": [broken]})
+        db.load_date(D1, {"payload_metadata": [broken]})
     assert count(db, D1) == [{"n": 1}]
 
 
 def write_resources(store, date, *ids):
-    table = pa.Table.from_pylist([{"snapshot_date": date, "assistant_id": "asst_1", "position": n,
+    table = pa.Table.from_pylist([{"snapshot_date": date, "content_hash": "h1", "position": n,
                                    "resource_type": "file_search_vector_store", "resource_id": i}
                                   for n, i in enumerate(ids)],
-                                 schema=ASSISTANT_TOOL_RESOURCES.schema)
-    store.write(ASSISTANT_TOOL_RESOURCES, date, table)
-    return store.partition_files("assistant_tool_resources", date)
+                                 schema=PAYLOAD_TOOL_RESOURCES.schema)
+    store.write(PAYLOAD_TOOL_RESOURCES, date, table)
+    return store.partition_files("payload_tool_resources", date)
 
 
 def test_a_load_failing_on_a_later_table_leaves_the_earlier_tables_untouched(tmp_path):
     """One transaction for all of a date's tables: the first table's new rows are rolled back with the rest."""
     parquet, db = ParquetStore(tmp_path), DuckDBStore(tmp_path)
-    db.load_date(D1, {"assistant_metadata": write(parquet, D1, "a"),
-                      "assistant_tool_resources": write_resources(parquet, D1, "vs_1")})
+    db.load_date(D1, {"payload_metadata": write(parquet, D1, "a"),
+                      "payload_tool_resources": write_resources(parquet, D1, "vs_1")})
     broken = tmp_path / "broken.parquet"
     broken.write_bytes(b"not parquet")
     with pytest.raises(duckdb.Error):
-        db.load_date(D1, {"assistant_metadata": write(parquet, D1, "x", "y", "z"),  # loads fine ...
-                          "assistant_tool_resources": [broken]})  # ... then this one fails
+        db.load_date(D1, {"payload_metadata": write(parquet, D1, "x", "y", "z"),  # loads fine ...
+                          "payload_tool_resources": [broken]})  # ... then this one fails
     assert count(db, D1) == [{"n": 1}]
-    assert db.query("SELECT key FROM assistant_metadata").to_pylist() == [{"key": "a"}]
-    assert db.query("SELECT resource_id FROM assistant_tool_resources").to_pylist() == [{"resource_id": "vs_1"}]
+    assert db.query("SELECT key FROM payload_metadata").to_pylist() == [{"key": "a"}]
+    assert db.query("SELECT resource_id FROM payload_tool_resources").to_pylist() == [{"resource_id": "vs_1"}]
 
 
 def test_columns_added_to_a_schema_are_added_to_the_table(tmp_path):

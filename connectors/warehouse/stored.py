@@ -1,0 +1,104 @@
+"""The tables users query, served from the tables that are stored.
+
+A payload is stored once (``payloads`` and its three child tables, keyed by
+``content_hash``, in the partition of the date that first stored it) and a
+date's snapshot is its membership (``snapshot_members``: assistant, hash, fetch
+facts). ``raw_assistants``, ``assistants``, ``assistant_tools``,
+``assistant_metadata``, ``assistant_tool_resources`` and ``assistant_history``
+are views joining the two, defined once in ``sql/stored/`` and created the same
+way in ``assistants.duckdb`` and over the Parquet files. Two runs may both store
+a payload that was new to each; the views read every payload from one
+partition only (``payload_home``: the earliest), so no row is ever doubled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+import sql
+from connectors.openai_assistants.schemas import PAYLOADS, SNAPSHOT_MEMBERS, STORED_TABLES, VIEW_TABLES, TableSpec
+
+if TYPE_CHECKING:
+    from .parquet_store import ParquetStore
+
+STORED_VIEW_NAMES: tuple[str, ...] = ("payload_home", *VIEW_TABLES)
+"""The views over the stored tables, in creation order (``sql/stored/<name>.sql``)."""
+
+
+def apply_stored_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create or replace the views that serve the user-facing tables; the stored tables must exist."""
+    for name in STORED_VIEW_NAMES:
+        con.execute(sql.load(f"stored/{name}"))
+
+
+def register_parquet(con: duckdb.DuckDBPyConnection, store: ParquetStore,
+                     tables: Iterable[TableSpec] = STORED_TABLES.values(), *,
+                     only: dict[str, pa.Table | ds.Dataset] | None = None) -> None:
+    """Register each stored table's Parquet dataset on ``con`` under its own name (empty when never written).
+
+    ``only`` replaces some tables by the given data (one date's membership, for instance).
+    """
+    for spec in tables:
+        if only and spec.name in only:
+            con.register(spec.name, only[spec.name])
+            continue
+        folder = store.parquet_root / spec.name
+        has_files = folder.is_dir() and next(folder.rglob("*.parquet"), None) is not None
+        con.register(spec.name, ds.dataset(folder, schema=spec.schema, format="parquet") if has_files
+                     else spec.empty())
+
+
+def read_view_date(store: ParquetStore, spec: TableSpec, snapshot_date: dt.date, *,
+                   columns: list[str] | None = None, ids: Iterable[str] | None = None) -> pa.Table:
+    """One date of a view table (or the whole ``assistant_history``), read from the stored Parquet files."""
+    names = columns if columns is not None else spec.schema.names
+    schema = pa.schema([spec.schema.field(c) for c in names])
+    wanted = None if ids is None else list(ids)
+    if wanted is not None and not wanted:
+        return schema.empty_table()
+    only: dict[str, pa.Table | ds.Dataset] = {}
+    if "snapshot_date" in spec.schema.names:
+        members = store.read(SNAPSHOT_MEMBERS, snapshot_date, ids=wanted)
+        if not members.num_rows:
+            return schema.empty_table()
+        only[SNAPSHOT_MEMBERS.name] = members
+    with duckdb.connect(":memory:") as con:
+        con.execute(sql.load("warehouse/session_utc"))
+        register_parquet(con, store, only=only)
+        apply_stored_views(con)
+        select = ", ".join(sql.quote_identifier(c) for c in names)
+        keys = [sql.quote_identifier(c) for c in spec.key if c in names]
+        order = f" ORDER BY {', '.join(keys)}" if keys else ""
+        table = con.sql(f"SELECT {select} FROM {sql.quote_identifier(spec.name)}{order}").to_arrow_table()  # noqa: S608
+    return table.cast(schema)
+
+
+def stored_hashes(store: ParquetStore) -> set[str]:
+    """The content hashes of every stored payload (what a run need not store again)."""
+    folder = store.parquet_root / PAYLOADS.name
+    if not folder.is_dir() or next(folder.rglob("*.parquet"), None) is None:
+        return set()
+    column = ds.dataset(folder, schema=PAYLOADS.schema, format="parquet").to_table(columns=["content_hash"])
+    return set(column.column("content_hash").to_pylist())
+
+
+def payload_bodies(store: ParquetStore, hashes: Iterable[str] | pa.Array | pa.ChunkedArray) -> pa.Table:
+    """``content_hash`` and ``raw_json`` of the stored payloads among ``hashes`` (each once)."""
+    folder = store.parquet_root / PAYLOADS.name
+    schema = pa.schema([PAYLOADS.schema.field("content_hash"), PAYLOADS.schema.field("raw_json")])
+    if not folder.is_dir() or next(folder.rglob("*.parquet"), None) is None:
+        return schema.empty_table()
+    wanted = hashes if isinstance(hashes, pa.Array | pa.ChunkedArray) else pa.array(list(hashes), pa.string())
+    dataset = ds.dataset(folder, schema=PAYLOADS.schema, format="parquet")
+    found = dataset.to_table(columns=["content_hash", "raw_json"], filter=pc.field("content_hash").isin(wanted))
+    if found.num_rows > len(set(found.column("content_hash").to_pylist())):  # stored by two runs: keep one
+        found = found.group_by("content_hash").aggregate([("raw_json", "min")]) \
+            .rename_columns(["content_hash", "raw_json"])
+    return found.cast(schema)
