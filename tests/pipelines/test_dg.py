@@ -54,7 +54,7 @@ def test_dg_launch_one_partition_against_the_sandbox(tmp_path, monkeypatch):
         done = _dg("launch", "--job", "assistants_snapshot", "--partition", today,
                    "--config-json", json.dumps(config), env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert (tmp_path / "warehouse" / "parquet" / "assistants" / f"snapshot_date={today}").is_dir()
+    assert (tmp_path / "warehouse" / "parquet" / "snapshot_members" / f"snapshot_date={today}").is_dir()
     assert (tmp_path / "warehouse" / "assistants.duckdb").is_file()
     assert KEY not in done.stdout + done.stderr
 

@@ -16,7 +16,7 @@ import pytest
 from dagster import DagsterInstance, DefaultScheduleStatus, build_schedule_context, materialize
 from warehouse_state import duckdb_state, parquet_state
 
-from connectors.openai_assistants.schemas import ASSISTANT_METADATA, ASSISTANTS, SNAPSHOT_RUNS
+from connectors.openai_assistants.schemas import PAYLOAD_METADATA, PAYLOADS, SNAPSHOT_MEMBERS, SNAPSHOT_RUNS
 from connectors.warehouse import DuckDBStore, ParquetStore, pending_loads
 from pipelines import checks
 from pipelines.assets import snapshot_assets
@@ -130,11 +130,15 @@ def test_the_whole_job_on_an_old_partition_keeps_its_stored_payloads(api, tmp_pa
     """What the UI's backfill runs: the fetch step keeps the stored payloads, the rest is rebuilt."""
     old = TODAY - dt.timedelta(days=5)
     assert snapshot(tmp_path, old, "--force") == 0
-    raw_before = ParquetStore(tmp_path).partition_files("raw_assistants", old)[0].read_bytes()
+    store = ParquetStore(tmp_path)
+    members_before = store.partition_files("snapshot_members", old)[0].read_bytes()
+    payloads_before = store.read(PAYLOADS, old).to_pylist()
+    assert len(payloads_before) == len(FIXTURES)
     api.stats.reset()
     result = _materialize(tmp_path, api, old.isoformat(), {"assistant_ids": [a["id"] for a in FIXTURES]})
     assert result.success and api.stats.total_requests == 0
-    assert ParquetStore(tmp_path).partition_files("raw_assistants", old)[0].read_bytes() == raw_before
+    assert store.partition_files("snapshot_members", old)[0].read_bytes() == members_before
+    assert store.read(PAYLOADS, old).to_pylist() == payloads_before
 
 
 
@@ -203,25 +207,25 @@ def test_too_many_failures_stop_before_flatten_load_and_history(tmp_path, monkey
     assert failure.step_failure_data.user_failure_data.description.startswith("held back: 3 of ")
     store = ParquetStore(tmp_path)
     # The fetch gate holds the run back before anything is stored: its answers wait under held/ ...
-    assert not store.partition_files("raw_assistants", TODAY) and not store.partition_files("fetch_errors", TODAY)
+    assert not store.partition_files("snapshot_members", TODAY) and not store.partition_files("fetch_errors", TODAY)
     [held] = (tmp_path / "held" / TODAY.isoformat()).iterdir()
     assert (held / "raw_assistants" / "part-0.parquet").is_file() and (held / "held.json").is_file()
-    assert not store.partition_files("assistants", TODAY)  # ... flatten never ran ...
+    assert not store.partition_files("payloads", TODAY)  # ... no payload was stored ...
     assert not (tmp_path / "assistants.duckdb").exists()  # ... nor the load or the history
 
 
 def test_key_and_null_checks_fail_on_crafted_partitions(tmp_path):
     store = ParquetStore(tmp_path)
-    row = {"snapshot_date": TODAY, "assistant_id": "asst_1", "key": "team", "value": "x"}
-    store.write(ASSISTANT_METADATA, TODAY, pa.Table.from_pylist([row, row], schema=ASSISTANT_METADATA.schema))
-    duplicate, nulls = checks.table_check_results(store, [ASSISTANT_METADATA], TODAY)
+    row = {"snapshot_date": TODAY, "content_hash": "h1", "key": "team", "value": "x"}
+    store.write(PAYLOAD_METADATA, TODAY, pa.Table.from_pylist([row, row], schema=PAYLOAD_METADATA.schema))
+    duplicate, nulls = checks.table_check_results(store, [PAYLOAD_METADATA], TODAY)
     assert not duplicate.passed and duplicate.metadata["duplicate_keys"].value == 1
     assert nulls.passed
     # Our writer refuses nulls in not-null columns; the check guards against files written any other way.
-    loose = pa.schema([f.with_nullable(True) for f in ASSISTANT_METADATA.schema])
-    (target,) = store.partition_files("assistant_metadata", TODAY)
+    loose = pa.schema([f.with_nullable(True) for f in PAYLOAD_METADATA.schema])
+    (target,) = store.partition_files("payload_metadata", TODAY)
     pq.write_table(pa.Table.from_pylist([{**row, "value": None}], schema=loose), target)
-    duplicate, nulls = checks.table_check_results(store, [ASSISTANT_METADATA], TODAY)
+    duplicate, nulls = checks.table_check_results(store, [PAYLOAD_METADATA], TODAY)
     assert duplicate.passed and not nulls.passed and "value" in nulls.description
 
 
@@ -245,12 +249,14 @@ def test_failed_share_and_schema_drift_and_freshness_on_crafted_data(tmp_path):
     assert not stale.passed and "27 hours ago" in stale.description
     assert not checks.freshness_result(ParquetStore(tmp_path / "empty"), "snapshot_runs").passed
 
-    fields = {f.name: None for f in ASSISTANTS.schema}
-    rows = [fields | {"snapshot_date": TODAY, "assistant_id": f"asst_{i}", "snapshot_at": finished, "tool_count": 0,
-                      "content_hash": "h", "raw_json": "{}", "extra_fields": extra}
-            for i, extra in enumerate([None, json.dumps({"reasoning_effort": "low",
-                                                         "response_format": {"json_schema": {"x_new": 1}}})])]
-    store.write(ASSISTANTS, TODAY, pa.Table.from_pylist(rows, schema=ASSISTANTS.schema))
+    fields = {f.name: None for f in PAYLOADS.schema}
+    extras = [None, json.dumps({"reasoning_effort": "low", "response_format": {"json_schema": {"x_new": 1}}})]
+    payloads = [fields | {"snapshot_date": TODAY, "assistant_id": f"asst_{i}", "tool_count": 0, "content_hash": f"h{i}",
+                          "raw_json": "{}", "extra_fields": extra} for i, extra in enumerate(extras)]
+    members = [{"snapshot_date": TODAY, "assistant_id": f"asst_{i}", "content_hash": f"h{i}", "fetched_at": finished,
+                "attempts": 1} for i in range(len(extras))]
+    store.write(PAYLOADS, TODAY, pa.Table.from_pylist(payloads, schema=PAYLOADS.schema))
+    store.write(SNAPSHOT_MEMBERS, TODAY, pa.Table.from_pylist(members, schema=SNAPSHOT_MEMBERS.schema))
     drift = checks.schema_drift_result(store, TODAY, "assistants")
     assert not drift.passed and drift.severity.value == "WARN"
     assert drift.metadata["unknown_fields"].value == {"reasoning_effort": 1, "response_format.json_schema.x_new": 1}
@@ -295,7 +301,7 @@ def test_a_locked_duckdb_file_loses_nothing(api, tmp_path, capsys):
         holder.communicate("", timeout=30)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is locked by another process" in err and "next run" in err
-    assert ParquetStore(tmp_path).partition_files("assistants", second)  # the Parquet side is written
+    assert ParquetStore(tmp_path).partition_files("snapshot_members", second)  # the Parquet side is written
     assert pending_loads(tmp_path) == [second]
     assert snapshot(tmp_path, first, "--force") == 0  # the next run, for any date, loads what was left out
     assert pending_loads(tmp_path) == []

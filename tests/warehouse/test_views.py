@@ -27,7 +27,7 @@ import pytest
 from connectors.gates import Gates
 from connectors.history import rebuild_history
 from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.openai_assistants.schemas import ALL_TABLES, ASSISTANT_METADATA
+from connectors.openai_assistants.schemas import PAYLOAD_METADATA, STORED_TABLES, VIEW_TABLES
 from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
 from connectors.warehouse import DuckDBStore, ParquetStore
 from connectors.warehouse.views import VIEW_NAMES, open_duckdb, open_parquet, open_source, views
@@ -273,7 +273,7 @@ def test_both_sources_and_the_database_itself_give_identical_views(warehouse):
 
 def test_a_query_session_cannot_change_the_database(warehouse):
     with open_duckdb(warehouse) as session:
-        for statement in ("DELETE FROM assistants", "DROP VIEW warehouse.main.current_assistants",
+        for statement in ("DELETE FROM snapshot_members", "DELETE FROM payloads", "DROP VIEW warehouse.main.current_assistants",
                           "CREATE TABLE warehouse.main.extra AS SELECT 1"):
             with pytest.raises(duckdb.Error, match="read-only"):
                 session.execute(statement)
@@ -304,15 +304,15 @@ def test_every_view_answers_on_a_warehouse_with_no_rows(tmp_path):
 
 
 def test_loading_any_table_creates_every_table_and_view(tmp_path):
-    date_rows = pa.Table.from_pylist([{"snapshot_date": D1, "assistant_id": "asst_1", "key": "k", "value": "v"}],
-                                     schema=ASSISTANT_METADATA.schema)
-    ParquetStore(tmp_path).write(ASSISTANT_METADATA, D1, date_rows)
-    DuckDBStore(tmp_path).load_date(D1, {"assistant_metadata": ParquetStore(tmp_path).partition_files(
-        "assistant_metadata", D1)})
+    date_rows = pa.Table.from_pylist([{"snapshot_date": D1, "content_hash": "h1", "key": "k", "value": "v"}],
+                                     schema=PAYLOAD_METADATA.schema)
+    ParquetStore(tmp_path).write(PAYLOAD_METADATA, D1, date_rows)
+    DuckDBStore(tmp_path).load_date(D1, {"payload_metadata": ParquetStore(tmp_path).partition_files(
+        "payload_metadata", D1)})
     with duckdb.connect(str(tmp_path / "assistants.duckdb"), read_only=True) as con:
         names = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        assert set(VIEW_NAMES) <= names and set(ALL_TABLES) <= tables
+        assert set(VIEW_NAMES) | set(VIEW_TABLES) <= names and set(STORED_TABLES) <= tables
         assert con.execute("SELECT count(*) FROM metadata_keys").fetchone() == (0,)  # no assistant is current
 
 
