@@ -69,6 +69,7 @@ from connectors.openai_assistants.schemas import (
 from connectors.warehouse import DuckDBStore, ParquetStore
 from connectors.warehouse.parquet_store import PART_FILE, PartitionWriter
 from connectors.warehouse.stored import payload_bodies, stored_hashes
+from connectors.warehouse.upgrade import upgrade_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -298,6 +299,7 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
     with warehouse_errors(store.root):
         for action in store.recover():
             log.warning("recovered from an interrupted run: %s", action)
+        upgrade_warehouse(store)
         summary = FetchSummary(snapshot_date, run_id or uuid.uuid4().hex, source.mode,
                                _public_url(config.api_root), _utcnow())
         started = time.perf_counter()
@@ -444,6 +446,8 @@ def flatten_snapshot(snapshot_date: dt.date, warehouse: str | Path, *,
     that changes the flattening, or for a backfill) without asking the API.
     """
     store = ParquetStore(warehouse)
+    with warehouse_errors(store.root):
+        upgrade_warehouse(store)
     if not store.partition_files(SNAPSHOT_MEMBERS.name, snapshot_date):
         raise ConfigError(f"no raw snapshot stored for {snapshot_date}: fetch that date first")
     with warehouse_errors(store.root), store.commit_lock():
@@ -475,8 +479,9 @@ def _flatten(store: ParquetStore, snapshot_date: dt.date, batch_size: int) -> di
 def load_duckdb(snapshot_date: dt.date, warehouse: str | Path) -> dict[str, int]:
     """Replace the date in every stored DuckDB table with its Parquet partitions, in one transaction."""
     parquet = ParquetStore(warehouse)
-    files = {name: parquet.partition_files(name, snapshot_date) for name in STORED_DATE_TABLES}
     with warehouse_errors(parquet.root):
+        upgrade_warehouse(parquet)
+        files = {name: parquet.partition_files(name, snapshot_date) for name in STORED_DATE_TABLES}
         return DuckDBStore(warehouse).load_date(snapshot_date, files)
 
 

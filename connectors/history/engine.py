@@ -45,6 +45,7 @@ from connectors.openai_assistants.schemas import (
 )
 from connectors.warehouse import DuckDBStore, ParquetStore
 from connectors.warehouse.stored import payload_bodies
+from connectors.warehouse.upgrade import upgrade_warehouse
 
 from .changes import diff
 
@@ -102,6 +103,7 @@ def rebuild_history(warehouse: str | Path, from_date: dt.date | None = None, *, 
     anything when a date deletes too much and ``allow_mass_deletion`` is off.
     """
     store = ParquetStore(warehouse)
+    upgrade_warehouse(store)
     dates = _replayable_dates(store)
     start = _start_date(store, dates, from_date)
     result = HistoryResult(start)

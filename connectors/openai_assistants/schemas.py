@@ -263,6 +263,11 @@ REFERENCE_TABLES: dict[str, TableSpec] = {**ALL_TABLES, **{t.name: t for t in HI
 # ``assistants``, the three child tables and ``assistant_history`` are views joining the membership (or the
 # versions) to the payloads: ``sql/stored/``. An unchanged assistant costs one membership row a night.
 
+def _by_payload(spec: TableSpec) -> list[pa.Field]:
+    """A child table's columns keyed by payload: the stored key, then its columns after the date and the ID."""
+    return [*_stored_key(), *(f for f in spec.schema if f.name not in ("snapshot_date", "assistant_id"))]
+
+
 def _stored_key() -> list[pa.Field]:
     return [
         col("snapshot_date", pa.date32(), "The snapshot date whose run first stored this payload (the partition).",
@@ -298,22 +303,20 @@ PAYLOADS = TableSpec(
 
 PAYLOAD_TOOLS = TableSpec(
     "payload_tools", "one row per tool per distinct payload", "The tools of each payload, in order.",
-    pa.schema([*_stored_key(), *(f for f in ASSISTANT_TOOLS.schema if f.name not in ("snapshot_date", "assistant_id"))]),
+    pa.schema(_by_payload(ASSISTANT_TOOLS)),
     key=("snapshot_date", "content_hash", "tool_index"),
 )
 
 PAYLOAD_METADATA = TableSpec(
     "payload_metadata", "one row per metadata key per distinct payload", "The metadata of each payload.",
-    pa.schema([*_stored_key(), *(f for f in ASSISTANT_METADATA.schema
-                                 if f.name not in ("snapshot_date", "assistant_id"))]),
+    pa.schema(_by_payload(ASSISTANT_METADATA)),
     key=("snapshot_date", "content_hash", "key"),
 )
 
 PAYLOAD_TOOL_RESOURCES = TableSpec(
     "payload_tool_resources", "one row per file or vector store per distinct payload",
     "The files and vector stores of each payload.",
-    pa.schema([*_stored_key(), *(f for f in ASSISTANT_TOOL_RESOURCES.schema
-                                 if f.name not in ("snapshot_date", "assistant_id"))]),
+    pa.schema(_by_payload(ASSISTANT_TOOL_RESOURCES)),
     key=("snapshot_date", "content_hash", "resource_type", "position"),
 )
 

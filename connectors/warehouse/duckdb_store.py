@@ -76,6 +76,9 @@ class DuckDBStore:
         if not self.path.is_file():
             return {}
         with self.connect(read_only=True) as con:
+            stored = {name for (name,) in con.execute(sql.load("warehouse/base_tables")).fetchall()}
+            if stored & set(VIEW_TABLES):  # an older layout: every date is loaded again (see ensure_tables)
+                return {}
             try:
                 rows = con.execute(sql.load("warehouse/loaded_runs")).fetchall()
             except duckdb.CatalogException:

@@ -66,6 +66,10 @@ class ParquetStore:
         """Snapshot dates stored for ``table``, oldest first (for a view over the membership, its dates)."""
         if table in VIEW_TABLES and table != "assistant_history":
             table = SNAPSHOT_MEMBERS.name
+        return self.partition_dates(table)
+
+    def partition_dates(self, table: str) -> list[dt.date]:
+        """The dates of the partition folders stored under ``parquet/<table>/``, oldest first."""
         folder = self.parquet_root / table
         if not folder.is_dir():
             return []

@@ -32,9 +32,11 @@ import duckdb
 import sql
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.errors import ConfigError
+
 from .parquet_store import ParquetStore
 from .read_only import lock_session
 from .stored import apply_stored_views, register_parquet
+from .upgrade import needs_upgrade
 
 VIEW_NAMES: tuple[str, ...] = (
     "current_assistants",
@@ -139,6 +141,10 @@ def open_parquet(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
 
 def open_source(warehouse: str | Path, source: Source | None = None) -> tuple[duckdb.DuckDBPyConnection, Source]:
     """A query session on ``source``; by default the DuckDB database, or the Parquet files when it does not exist."""
+    if needs_upgrade(ParquetStore(warehouse)):
+        raise ConfigError(f"the warehouse at {os.path.abspath(warehouse)} was written by an older version, which "
+                          "stored every assistant every night: run `assistants-export upgrade --warehouse "
+                          f"{warehouse}` once (the next snapshot also does it)")
     if source is None:
         source = "duckdb" if (Path(warehouse) / settings.DUCKDB_FILENAME).is_file() else "parquet"
         if source == "parquet" and not ParquetStore(warehouse).parquet_root.is_dir():

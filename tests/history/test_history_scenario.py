@@ -22,8 +22,8 @@ from connectors.openai_assistants.config import ClientConfig, Secret
 from connectors.openai_assistants.errors import HeldBackError
 from connectors.openai_assistants.hashing import canonical_json, content_hash
 from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
-from connectors.warehouse.read import read_arrow
 from connectors.warehouse import DuckDBStore
+from connectors.warehouse.read import read_arrow
 from pipelines.cli import run
 from sandbox.faults import Fault, FaultPlan
 from sandbox.fixtures import StaticCatalog

@@ -230,6 +230,6 @@ def test_a_day_the_history_does_not_cover_says_where_it_starts(capsys, warehouse
     assert status == 1 and err.rstrip().endswith(f"(the history starts on {D1})")
     without_history = tmp_path / "wh"
     shutil.copytree(warehouse / "parquet", without_history / "parquet",
-                    ignore=shutil.ignore_patterns("assistant_history", "assistant_changes"))
+                    ignore=shutil.ignore_patterns("assistant_versions", "assistant_changes"))
     status, _, err = migrate(capsys, "--as-of", D1.isoformat(), "--warehouse", str(without_history))
     assert status == 1 and "the history is empty: run assistants-export snapshot first" in err

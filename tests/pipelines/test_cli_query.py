@@ -273,7 +273,7 @@ def warehouse_bytes(warehouse):
 ])
 @pytest.mark.parametrize("source", ["duckdb", "parquet"])
 def test_no_statement_can_write_a_file_or_lift_the_limits(capsys, warehouse, tmp_path, statement, kind, source):
-    part = next((warehouse / "parquet" / "assistants").rglob("*.parquet"))
+    part = next((warehouse / "parquet" / "payloads").rglob("*.parquet"))
     before = warehouse_bytes(warehouse)
     text = statement.format(part=part, out=tmp_path, db=warehouse / "assistants.duckdb")
     status, out, err = query(capsys, text, "--source", source, "--warehouse", str(warehouse))

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import duckdb
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 from assistant_rebuild import expected, rebuild
@@ -14,7 +13,7 @@ from dagster import DagsterInstance, materialize
 from warehouse_state import duckdb_state, parquet_state
 
 from connectors.openai_assistants.schemas import ALL_TABLES, DERIVED_TABLES, STORED_TABLES
-from connectors.warehouse import DuckDBStore, ParquetStore
+from connectors.warehouse import DuckDBStore
 from connectors.warehouse.read import read_arrow
 from pipelines.assets import snapshot_assets
 from pipelines.cli import run

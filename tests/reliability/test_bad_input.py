@@ -25,7 +25,7 @@ from connectors.openai_assistants import settings
 from connectors.openai_assistants.client import MESSAGE_LIMIT
 from connectors.openai_assistants.ids import display_id
 from connectors.openai_assistants.schemas import DERIVED_TABLES
-from connectors.warehouse import ParquetStore
+from connectors.warehouse.read import read_arrow
 from pipelines.assets import snapshot_assets
 from pipelines.cli import run
 from pipelines.resources import AssistantsApiResource, WarehouseResource
@@ -392,8 +392,8 @@ def test_hostile_metadata_is_stored_verbatim_and_never_executed(env):
 
     for metadata_rows in (duck(env, "SELECT key, value FROM assistant_metadata WHERE assistant_id = $id",
                                id="asst_hostile"),
-                          ds.dataset(str(ParquetStore(env).parquet_root / "assistant_metadata")).to_table(
-                              filter=ds.field("assistant_id") == "asst_hostile").to_pylist()):
+                          read_arrow("assistant_metadata", warehouse=env, source="parquet").filter(
+                              ds.field("assistant_id") == "asst_hostile").to_pylist()):
         assert {r["key"]: r["value"] for r in metadata_rows} == HOSTILE_METADATA
     row = duck(env, "SELECT name, instructions, metadata FROM assistants WHERE assistant_id = 'asst_hostile'")[0]
     assert (row["name"], row["instructions"]) == (hostile["name"], hostile["instructions"])

@@ -35,7 +35,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 from warehouse_state import duckdb_state, parquet_state
 
 from connectors import failpoints
-from connectors.openai_assistants.schemas import ALL_TABLES
+from connectors.openai_assistants.schemas import ALL_TABLES, STORED_DATE_TABLES
 from connectors.warehouse import ParquetStore
 from pipelines.cli import run
 from sandbox import GeneratedCatalog, SandboxServer
@@ -54,8 +54,8 @@ AFTER_IDS = [*IDS[40:], "asst_unknown000000000000000000", "../files"]
 SCENARIOS = {
     "while fetching": "fetch@60",
     "partition staged, before any rename": "parquet.staged",
-    "first swap: raw_assistants moved aside": "parquet.swap",
-    "flatten step: fetch tables new, a derived table moved aside": "parquet.swap@5",
+    "first swap: a payload partition moved aside": "parquet.swap",
+    "a later swap: new payloads in place, the membership moved aside": "parquet.swap@5",
     "inside the DuckDB transaction, between two tables": "duckdb.table@2",
     "inside the DuckDB transaction": "duckdb.load",
     "right after the DuckDB commit": "duckdb.committed",
@@ -64,8 +64,10 @@ SCENARIOS = {
 WITH_DAGSTER_HOME = "inside the DuckDB transaction"
 """The scenario whose crash and re-run share a persistent Dagster instance (SQLite under DAGSTER_HOME),
 proving the instance survives the kill; the others use a throwaway instance, which is faster."""
-DATE_TABLES = set(ALL_TABLES)
-"""Loaded into DuckDB for a date in one transaction; every other table is the history's."""
+PARQUET_DATE_TABLES = set(STORED_DATE_TABLES)
+"""The tables stored a partition per date."""
+DATE_TABLES = PARQUET_DATE_TABLES | set(ALL_TABLES)
+"""Loaded into DuckDB for a date in one transaction (with the views over them); every other table is the history's."""
 INSIDE_THE_TRANSACTION = {"duckdb.table@2", "duckdb.load"}
 """Killed before COMMIT: DuckDB must show exactly the state from before, whatever Parquet already holds."""
 
@@ -139,10 +141,10 @@ def crashes(tmp_path_factory):
 def test_the_two_states_differ_so_the_checks_mean_something(crashes):
     (parquet_before, duck_before), (parquet_after, duck_after) = crashes["before"], crashes["after"]
     changed = {key for key in parquet_after if parquet_before.get(key) != parquet_after[key]}
-    assert {table for table, _ in changed} >= DATE_TABLES
+    assert {table for table, _ in changed} >= PARQUET_DATE_TABLES
     assert all(duck_before[t] != duck_after[t] for t in DATE_TABLES)
-    assert parquet_before[("raw_assistants", f"snapshot_date={PREVIOUS}")] \
-        == parquet_after[("raw_assistants", f"snapshot_date={PREVIOUS}")]
+    assert parquet_before[("snapshot_members", f"snapshot_date={PREVIOUS}")] \
+        == parquet_after[("snapshot_members", f"snapshot_date={PREVIOUS}")]
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
@@ -177,7 +179,7 @@ def test_a_killed_run_leaves_no_partial_state_and_a_rerun_repairs_it(crashes, sc
     if SCENARIOS[scenario] in INSIDE_THE_TRANSACTION:
         # Nothing was committed: every table is as it was, although all the new Parquet partitions are in place.
         assert duck == duck_before
-        assert all(seen[key] == parquet_after[key] for key in seen if key[0] in DATE_TABLES)
+        assert all(seen[key] == parquet_after[key] for key in seen if key[0] in PARQUET_DATE_TABLES)
 
     # A plain re-run of the date gives what an uninterrupted run gives.
     monkeypatch.setenv("OPENAI_API_KEY", KEY)

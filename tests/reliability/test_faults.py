@@ -20,11 +20,10 @@ import json
 from collections import Counter
 
 import duckdb
-import pyarrow.dataset as ds
 import pytest
 from dagster import DagsterInstance, materialize
 
-from connectors.warehouse import ParquetStore
+from connectors.warehouse.read import read_arrow
 from pipelines.assets import snapshot_assets
 from pipelines.resources import AssistantsApiResource, WarehouseResource
 from sandbox import Fault, FaultPlan, GeneratedCatalog, SandboxServer
@@ -113,7 +112,7 @@ def test_every_assistant_lands_exactly_once(faulted_run):
     for table in ("raw_assistants", "assistants"):
         from_duckdb = Counter(r["assistant_id"] for r in duck(warehouse, f"SELECT assistant_id FROM {table}"))
         assert set(from_duckdb) == landing and set(from_duckdb.values()) == {1}, table
-        parquet = ds.dataset(str(ParquetStore(warehouse).parquet_root / table)).to_table(columns=["assistant_id"])
+        parquet = read_arrow(table, warehouse=warehouse, source="parquet").select(["assistant_id"])
         from_parquet = Counter(parquet.column("assistant_id").to_pylist())
         assert from_parquet == from_duckdb, table
     # The payload stored is byte for byte the one served, whatever faults came before it.

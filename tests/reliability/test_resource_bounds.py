@@ -63,7 +63,7 @@ def test_memory_follows_the_batch_not_the_number_of_assistants(tmp_path):
     for n in (small, large):
         with SandboxServer(GeneratedCatalog(n, seed=5), api_key=KEY) as srv:
             peaks[n] = peak_rss(srv.base_url, tmp_path / str(n), batch_size=100)
-        files = ParquetStore(tmp_path / str(n)).partition_files("raw_assistants", DATE)
+        files = ParquetStore(tmp_path / str(n)).partition_files("payloads", DATE)
         stored[n] = sum(len(r) for f in files for r in _raw_json(f))
     assert stored[large] > 3.9 * stored[small]  # four times the data went through ...
     grown_kib = peaks[large]["flattened"] - peaks[small]["flattened"]
@@ -96,7 +96,7 @@ def test_ids_are_pulled_as_needed_and_results_written_a_batch_at_a_time(tmp_path
     original_write = parquet_store.PartitionWriter.write
 
     def spy_write(self, table):
-        if self.spec.name == "raw_assistants" and table.num_rows:
+        if self.spec.name == "snapshot_members" and table.num_rows:
             writes.append((table.num_rows, finished[0]))
         original_write(self, table)
 
@@ -134,7 +134,7 @@ def test_a_slow_endpoint_cannot_hold_the_run_past_its_deadline(tmp_path, slow_se
     assert "1-second deadline" in message and "run_deadline" in message and "nothing was written" in message
     assert "\n" not in message
     assert srv.stats.total_requests < len(ids)  # it really stopped early
-    assert not ParquetStore(tmp_path).partition_files("raw_assistants", DATE)
+    assert not ParquetStore(tmp_path).partition_files("snapshot_members", DATE)
     staging = tmp_path / ".staging"
     assert not staging.exists() or not any(p.is_dir() for p in staging.iterdir())  # no staged data left
 
@@ -148,11 +148,11 @@ def test_the_cli_deadline_keeps_the_previous_snapshot_and_says_so_in_one_line(tm
             srv.base_url]
     quick = [i for i in ids if srv.faults.fault_for(i, 1) is None][:3]
     assert run([*args, "--ids", ",".join(quick)]) == 0
-    before = ParquetStore(warehouse).partition_files("raw_assistants", DATE)[0].read_bytes()
+    before = ParquetStore(warehouse).partition_files("snapshot_members", DATE)[0].read_bytes()
     assert run([*args, "--run-deadline", "1", "--concurrency", "2", "--ids", ",".join(ids)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "did not finish within its 1-second deadline" in err
-    assert ParquetStore(warehouse).partition_files("raw_assistants", DATE)[0].read_bytes() == before
+    assert ParquetStore(warehouse).partition_files("snapshot_members", DATE)[0].read_bytes() == before
 
 
 def test_a_deadline_that_is_not_reached_changes_nothing(tmp_path):

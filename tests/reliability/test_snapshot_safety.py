@@ -28,6 +28,7 @@ from connectors.history import MassDeletionError, rebuild_history
 from connectors.openai_assistants.config import ClientConfig, Secret
 from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
 from connectors.warehouse import ParquetStore
+from connectors.warehouse.read import read_arrow
 from connectors.warehouse.views import open_duckdb, open_parquet
 from pipelines.cli import run
 from sandbox import Fault, FaultPlan, SandboxServer, StaticCatalog, bundled_assistants
@@ -71,8 +72,10 @@ def state(warehouse):
 
 
 def stored_ids(warehouse, table="raw_assistants"):
-    files = (ParquetStore(warehouse).parquet_root / table).rglob("*.parquet")
-    return {i for f in files for i in pq.read_table(f, columns=["assistant_id"]).column("assistant_id").to_pylist()}
+    """The assistant IDs of every stored date of ``table``, as a reader of the Parquet files sees them."""
+    if not (Path(warehouse) / "parquet").is_dir():
+        return set()
+    return set(read_arrow(table, warehouse=warehouse, source="parquet").column("assistant_id").to_pylist())
 
 
 def held_runs(warehouse, date=None):
@@ -119,7 +122,7 @@ def test_allow_empty_stores_an_empty_snapshot_deliberately(env, good, tmp_path, 
     path.write_text("", encoding="utf-8")
     assert snapshot(env, "--ids-file", str(path), "--allow-empty") == 0
     store = ParquetStore(env)
-    assert pq.read_table(store.partition_files("raw_assistants", yesterday())[0]).num_rows == 0
+    assert pq.read_table(store.partition_files("snapshot_members", yesterday())[0]).num_rows == 0
     runs = pq.read_table(store.partition_files("snapshot_runs", yesterday())[0]).to_pylist()
     assert runs[0]["approved_gates"] == ["empty"]
 

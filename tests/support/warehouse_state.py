@@ -11,6 +11,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
+from connectors.openai_assistants.schemas import VIEW_TABLES
+
 VOLATILE = ("snapshot_at", "fetched_at", "started_at", "finished_at", "run_id", "token")
 """Clocks, run IDs, and the file tokens DuckDB keeps of the change-log partitions it loaded (mtimes)."""
 
@@ -37,16 +39,18 @@ def parquet_state(warehouse):
 
 
 def duckdb_state(warehouse):
-    """``{table: rows}`` for every table and view of ``assistants.duckdb`` ({} when there is no database).
+    """``{table: rows}`` for every table of ``assistants.duckdb`` ({} when there is no database).
 
-    The views are read too: ``assistants`` and the other tables users query are views over the stored ones.
+    The tables users query that are views over the stored ones (``assistants``, ``raw_assistants``, the
+    child tables, ``assistant_history``) are read too; the bundled views (current_assistants, ...) are not.
     """
     path = Path(warehouse) / "assistants.duckdb"
     if not path.exists():
         return {}
     with duckdb.connect(str(path), read_only=True) as con:
         tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()]
+            "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'main'").fetchall()
+            if r[1] == "BASE TABLE" or r[0] in VIEW_TABLES]
         state = {}
         for table in tables:
             cursor = con.execute(f'SELECT * FROM "{table}"')

@@ -273,7 +273,8 @@ def test_both_sources_and_the_database_itself_give_identical_views(warehouse):
 
 def test_a_query_session_cannot_change_the_database(warehouse):
     with open_duckdb(warehouse) as session:
-        for statement in ("DELETE FROM snapshot_members", "DELETE FROM payloads", "DROP VIEW warehouse.main.current_assistants",
+        for statement in ("DELETE FROM snapshot_members", "DELETE FROM payloads",
+                          "DROP VIEW warehouse.main.current_assistants",
                           "CREATE TABLE warehouse.main.extra AS SELECT 1"):
             with pytest.raises(duckdb.Error, match="read-only"):
                 session.execute(statement)

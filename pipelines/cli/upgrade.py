@@ -1,0 +1,36 @@
+"""``assistants-export upgrade``: bring a warehouse written by an older version into the current layout.
+
+Any snapshot, backfill or history run does it first on its own; this command is for a warehouse
+that is only queried. See :mod:`connectors.warehouse.upgrade`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from connectors.openai_assistants.schemas import ASSISTANT_CHANGES, ASSISTANT_VERSIONS
+from connectors.snapshot import load_duckdb, warehouse_errors
+from connectors.warehouse import DuckDBStore, ParquetStore, pending_loads
+from connectors.warehouse.upgrade import upgrade_warehouse
+
+from ..resources import WarehouseResource
+from . import cli, warehouse_option
+
+
+@cli.command()
+@warehouse_option
+def upgrade(warehouse: str | None) -> None:
+    """Store each payload once in a warehouse written by an older version, and reload its DuckDB file."""
+    root = WarehouseResource(path=warehouse).root()
+    store = ParquetStore(root)
+    with warehouse_errors(store.root):
+        done = upgrade_warehouse(store)
+    for date in pending_loads(root):
+        load_duckdb(date, root)
+    versions = store.table_file(ASSISTANT_VERSIONS.name)
+    if versions.is_file():
+        changes = {d: store.partition_files(ASSISTANT_CHANGES.name, d) for d in store.dates(ASSISTANT_CHANGES.name)}
+        DuckDBStore(root).replace_history(versions, changes, dt.date.min)
+    click.echo(f"{root}: " + ("; ".join(done) if done else "already in the current layout"))
