@@ -13,10 +13,13 @@
         │                           after every retry
         ├── PaginationError         the list endpoint's cursor did not advance
         ├── DeadlineExceededError   the whole-run deadline passed
+        ├── MassDeletionError       the history step would delete more than mass_deletion_threshold of
+        │                           the live assistants (raised by connectors.history.engine)
         └── HeldBackError           a blocking gate (empty, failed share, mass deletion) kept the
                                     run's answers out of the date's tables; they wait under held/
 
-Internal signals, never shown to the user and not part of the tree above:
+Every class in the tree is user-facing: its message is the one line the CLI prints
+and Dagster shows. Internal signals, never shown to the user and not part of the tree:
 
     ResponseTooLarge                a body exceeded max_response_bytes while it was read; the client's
                                     attempt loop turns it into a give_up verdict (the ID ends failed)
@@ -79,6 +82,10 @@ class PaginationError(RunAbortedError):
 
 class DeadlineExceededError(RunAbortedError):
     """The whole-run deadline passed before every ID was fetched."""
+
+
+class MassDeletionError(RunAbortedError):
+    """One snapshot would delete more than the allowed share of the live assistants."""
 
 
 class HeldBackError(RunAbortedError):
