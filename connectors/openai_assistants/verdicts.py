@@ -154,7 +154,7 @@ def judge(answer: Answer, *, expected_id: str | None, attempt: int, elapsed: flo
     """
     status, body = answer.status, answer.json
     server_says = answer.headers.get("x-should-retry", "").strip().lower() if status >= 400 else ""
-    tries = _Tries(attempt, elapsed, policy, jitter, expected_id is None, clock)
+    tries = (attempt, elapsed, policy, jitter, expected_id is None, clock)
     # Rule 1: the server's x-should-retry: true wins (on an error status).
     if server_says == "true":
         return _again("x-should-retry: true", answer.headers, tries)
@@ -228,7 +228,7 @@ def judge_failure(exc: httpx.TransportError | ResponseTooLarge, *, listing: bool
     # Body cap: a body over max_response_bytes is refused and never retried.
     if isinstance(exc, ResponseTooLarge):
         return _give_up("body over the cap", listing, "response_too_large", str(exc))
-    tries = _Tries(attempt, elapsed, policy, jitter, listing, time.time)
+    tries = (attempt, elapsed, policy, jitter, listing, time.time)
     # Rule 2: timeouts are retried.
     if isinstance(exc, httpx.TimeoutException):
         return _again("timeout", {}, tries, error_type="timeout",
@@ -240,29 +240,22 @@ def judge_failure(exc: httpx.TransportError | ResponseTooLarge, *, listing: bool
 
 # --- Retry or give up (rules 3 and 4) ----------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class _Tries:
-    """Where the request stands: what rules 3 and 4 read besides the answer."""
-
-    attempt: int
-    elapsed: float
-    policy: Policy
-    jitter: float
-    listing: bool
-    clock: Callable[[], float]
+_Tries = tuple[int, float, Policy, float, bool, Callable[[], float]]
+"""Where the request stands, what rules 3 and 4 read besides the answer: the attempt, the seconds
+elapsed, the policy, the jitter, whether it is the listing, the wall clock."""
 
 
 def _again(rule: str, headers: Mapping[str, str], tries: _Tries, *, error_type: str | None = None,
            message: str | None = None) -> Verdict:
     """A retryable failure: retry after the wait, unless attempts or the ID's deadline have run out."""
-    attempt, elapsed, policy, listing = tries.attempt, tries.elapsed, tries.policy, tries.listing
-    asked = parse_retry_after(headers, tries.clock) if headers else None
+    attempt, elapsed, policy, jitter, listing, clock = tries
+    asked = parse_retry_after(headers, clock) if headers else None
     # Rule 3: the server's retry-after-ms, else retry-after, obeyed exactly when positive and at most the cap.
     if asked is not None and 0 < asked <= policy.retry_after_cap:
         wait = asked
     # Rule 3: otherwise exponential backoff, less up to 25 % jitter (Retry-After: 0 gets backoff).
     else:
-        wait = backoff(attempt, policy.initial_retry_delay, policy.max_retry_delay, tries.jitter)
+        wait = backoff(attempt, policy.initial_retry_delay, policy.max_retry_delay, jitter)
     # Rule 4: at most max_attempts attempts per request.
     if attempt >= policy.max_attempts:
         return _give_up(f"{rule}, attempts exhausted", listing, error_type, message)
