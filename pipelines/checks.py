@@ -26,7 +26,6 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Metada
 
 from connectors import quality
 from connectors.gates import FAILED_SHARE_GATE
-from connectors.openai_assistants import settings
 from connectors.openai_assistants.schemas import RAW_ASSISTANTS, TableSpec
 from connectors.warehouse import ParquetStore
 
@@ -37,7 +36,6 @@ MASS_DELETION_GUARD = "mass_deletion_guard"
 SCHEMA_DRIFT = "schema_drift"
 SNAPSHOT_FRESHNESS = "snapshot_freshness"
 
-DEFAULT_MAX_FAILED_SHARE = settings.DEFAULT_MAX_FAILED_SHARE
 FRESHNESS_LIMIT = dt.timedelta(hours=26)
 
 

@@ -27,7 +27,8 @@ class SnapshotConfig(Config):
     ids_file: str | None = Field(default=None, description="File of IDs: one per line, CSV with an "
                                  "assistant_id column, or a JSON array.")
     discover: bool = Field(default=False, description="List every assistant instead of fetching given IDs.")
-    batch_size: int = Field(default=1000, description="Assistants held in memory before a batch is written.")
+    batch_size: int = Field(default=settings.BATCH_SIZE,
+                            description="Assistants held in memory before a batch is written.")
     force: bool = Field(default=False, description="Fetch even when the partition's day ended more than 36 "
                         "hours ago (stores today's state under that date).")
     max_failed_share: float = Field(default=settings.DEFAULT_MAX_FAILED_SHARE, ge=0.0, le=1.0,

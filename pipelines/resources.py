@@ -9,47 +9,59 @@ knows nothing about Dagster. The API key is configured as
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from dagster import ConfigurableResource
 from pydantic import Field
 
 from connectors.openai_assistants import settings
-from connectors.openai_assistants.config import ClientConfig, Secret
+from connectors.openai_assistants.config import ClientConfig, Secret, default, describe
+
+
+def _setting(name: str) -> Any:
+    """A resource field with :class:`ClientConfig`'s default and help for the setting ``name``."""
+    value = default(name)
+    if isinstance(value, dict):
+        return Field(default_factory=dict, description=describe(name))
+    return Field(default=value, description=describe(name))
+
+
+def _from_environment(name: str, variable: str, fallback: str = "") -> Any:
+    """A resource field left unset (None) by default: the documented variable, else the client's default."""
+    otherwise = f", else {fallback}" if fallback else ""
+    return Field(default=None, description=f"{describe(name)} Default ${variable}{otherwise}.")
 
 
 class AssistantsApiResource(ConfigurableResource):
-    """Where and how to reach an Assistants API (OpenAI, Azure OpenAI or a compatible server)."""
+    """Where and how to reach an Assistants API (OpenAI, Azure OpenAI or a compatible server).
+
+    Every field's default and description come from
+    :class:`~connectors.openai_assistants.config.ClientConfig`; the endpoint and
+    identity fields default to None, which means "the documented variable".
+    """
 
     api_key: str = Field(description="The API key; configure it as EnvVar('OPENAI_API_KEY').", repr=False)
     """Left out of ``repr`` and ``str``, so a logged or printed resource never shows the key."""
-    api_key_env: str = Field(default=settings.DEFAULT_API_KEY_ENV,
-                             description="Name of the variable holding the key, used in error messages.")
-    base_url: str | None = Field(default=None, description="API root; default $OPENAI_BASE_URL, else "
-                                 f"{settings.DEFAULT_BASE_URL}.")
-    auth_style: str | None = Field(default=None, description="'bearer' (OpenAI) or 'azure' (api-key header, "
-                                   "api-version parameter, /openai path); default $ASSISTANTS_AUTH_STYLE or bearer.")
-    api_version: str | None = Field(default=None, description="Azure api-version; default $OPENAI_API_VERSION.")
-    organization: str | None = Field(default=None, description="OpenAI-Organization header; default $OPENAI_ORG_ID.")
-    project: str | None = Field(default=None, description="OpenAI-Project header; default $OPENAI_PROJECT_ID.")
-    extra_headers: dict[str, str] = Field(default_factory=dict, description="More headers for every request.")
-    concurrency: int = Field(default=settings.DEFAULT_CONCURRENCY, description="Requests in flight at most.")
-    requests_per_minute: float | None = Field(default=None, description="Optional cap on request starts.")
-    connect_timeout: float = Field(default=settings.CONNECT_TIMEOUT, description="Seconds to connect.")
-    read_timeout: float = Field(default=settings.READ_TIMEOUT, description="Seconds to wait for an answer.")
-    max_attempts: int = Field(default=settings.DEFAULT_MAX_ATTEMPTS, description="Attempts per request.")
-    id_deadline: float = Field(default=settings.DEFAULT_ID_DEADLINE, description="Seconds per ID, retries included.")
-    run_deadline: float | None = Field(default=settings.DEFAULT_RUN_DEADLINE,
-                                       description="Seconds the whole fetch may take; none by default. Past it "
-                                       "the run fails and nothing is written for the date.")
-    retry_after_cap: float = Field(default=settings.RETRY_AFTER_CAP,
-                                   description="Longest server-requested wait that is obeyed.")
-    initial_retry_delay: float = Field(default=settings.INITIAL_RETRY_DELAY,
-                                       description="First backoff delay in seconds (doubles per retry).")
-    max_retry_delay: float = Field(default=settings.MAX_RETRY_DELAY, description="Longest backoff delay.")
-    max_response_bytes: int = Field(default=settings.MAX_RESPONSE_BYTES, description="Largest body accepted.")
-    preflight: bool = Field(default=True, description="Probe GET /assistants?limit=1 before fetching IDs.")
-    not_found_pattern: str = Field(default=settings.NOT_FOUND_PATTERN,
-                                   description="Regex a 404 message must match to mean 'assistant not found'.")
+    api_key_env: str = _setting("api_key_env")
+    base_url: str | None = _from_environment("base_url", settings.DEFAULT_BASE_URL_ENV, settings.DEFAULT_BASE_URL)
+    auth_style: str | None = _from_environment("auth_style", "ASSISTANTS_AUTH_STYLE", settings.DEFAULT_AUTH_STYLE)
+    api_version: str | None = _from_environment("api_version", "OPENAI_API_VERSION")
+    organization: str | None = _from_environment("organization", "OPENAI_ORG_ID")
+    project: str | None = _from_environment("project", "OPENAI_PROJECT_ID")
+    extra_headers: dict[str, str] = _setting("extra_headers")
+    concurrency: int = _setting("concurrency")
+    requests_per_minute: float | None = _setting("requests_per_minute")
+    connect_timeout: float = _setting("connect_timeout")
+    read_timeout: float = _setting("read_timeout")
+    max_attempts: int = _setting("max_attempts")
+    id_deadline: float = _setting("id_deadline")
+    run_deadline: float | None = _setting("run_deadline")
+    retry_after_cap: float = _setting("retry_after_cap")
+    initial_retry_delay: float = _setting("initial_retry_delay")
+    max_retry_delay: float = _setting("max_retry_delay")
+    max_response_bytes: int = _setting("max_response_bytes")
+    preflight: bool = _setting("preflight")
+    not_found_pattern: str = _setting("not_found_pattern")
 
     def client_config(self) -> ClientConfig:
         """The connector's configuration; unset fields fall back to the documented variables."""

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from connectors import failpoints
 from connectors.openai_assistants import settings
-from connectors.openai_assistants.errors import RunAbortedError
+from connectors.openai_assistants.errors import MassDeletionError, RunAbortedError
 from connectors.openai_assistants.hashing import canonical_json
 from connectors.openai_assistants.schemas import (
     ASSISTANT_CHANGES,
@@ -54,10 +54,6 @@ log = logging.getLogger(__name__)
 DEFAULT_MASS_DELETION_THRESHOLD = settings.DEFAULT_MASS_DELETION_THRESHOLD
 
 CREATED, UPDATED, DELETED, RESTORED = "created", "updated", "deleted", "restored"
-
-
-class MassDeletionError(RunAbortedError):
-    """One snapshot would delete more than the allowed share of the live assistants."""
 
 
 @dataclass(slots=True)

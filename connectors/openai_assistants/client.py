@@ -19,16 +19,15 @@ import datetime as dt
 import json
 import logging
 import math
-import re
+import random
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_before_delay
 
 from . import settings
 from .concurrency import AdaptiveLimit
@@ -38,12 +37,26 @@ from .errors import (
     ConnectorError,
     EndpointGoneError,
     EndpointUnreachableError,
+    ResponseTooLarge,
     redact,
 )
 from .pagination import CursorPaginator
 from .results import FetchResult, Outcome
-from .retry import RetryableAnswer, WaitServerOrBackoff, describe_failure, is_retryable, should_retry_status
-from .validation import nesting_problem, unknown_fields, validate_assistant
+from .validation import unknown_fields
+from .verdicts import (
+    BROKEN_JSON,
+    HTML_BODY,
+    NOT_A_LIST,
+    TOO_DEEP,
+    Answer,
+    Kind,
+    Policy,
+    Verdict,
+    encodable,
+    judge,
+    judge_failure,
+    judge_payload,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,29 +71,13 @@ USER_AGENT = "assistants-export/0.1"
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class ResponseTooLarge(Exception):
-    """The body exceeded ``max_response_bytes``; not retried."""
-
-
-class GaveUp(Exception):
-    """Retries ran out (or the failure was not retryable); ``last`` is the final attempt's error."""
-
-    def __init__(self, last: BaseException, attempts: int) -> None:
-        super().__init__(str(last))
-        self.last = last
-        self.attempts = attempts
-
-
 @dataclass(slots=True)
-class Answer:
-    """One HTTP answer, read whole (within the size cap)."""
+class Attempted:
+    """How a request ended: the last verdict, the last answer (``None`` when none came) and the attempts made."""
 
-    status: int
-    headers: httpx.Headers
-    text: str
-    json: Any = None
-    overflow: bool = False
-    """A number in the body was too large for a double and parsed to infinity (``1e400``)."""
+    verdict: Verdict
+    answer: Answer | None
+    attempts: int
 
 
 @dataclass
@@ -106,7 +103,8 @@ class AssistantsClient:
     """Talks to ``GET /assistants/{id}`` and ``GET /assistants`` with retry, backoff and limits."""
 
     def __init__(self, config: ClientConfig, *, transport: httpx.AsyncBaseTransport | None = None,
-                 sleep: Sleep = asyncio.sleep, adaptive_concurrency: bool = True) -> None:
+                 sleep: Sleep = asyncio.sleep, adaptive_concurrency: bool = True,
+                 rng: random.Random | None = None) -> None:
         """``adaptive_concurrency=False`` keeps ``concurrency`` fixed even under 429s (benchmarks compare both)."""
         self.config = config
         self.stats = ClientStats(concurrency_limit_lowest=config.concurrency)
@@ -115,12 +113,11 @@ class AssistantsClient:
         self._sleep = sleep
         self._http: httpx.AsyncClient | None = None
         self._secrets = config.secrets()
-        self._not_found = re.compile(config.not_found_pattern)
+        self._policy = Policy.of(config)
+        self._random = (rng or random.Random()).random
         self._spacing = 60.0 / config.requests_per_minute if config.requests_per_minute else 0.0
         self._next_slot = 0.0
         self._slot_lock = asyncio.Lock()
-        self._wait = WaitServerOrBackoff(initial=config.initial_retry_delay, maximum=config.max_retry_delay,
-                                         retry_after_cap=config.retry_after_cap)
 
     async def __aenter__(self) -> AssistantsClient:
         c = self.config
@@ -128,7 +125,8 @@ class AssistantsClient:
             base_url=c.api_root,
             headers=self._headers(),
             params={"api-version": c.api_version} if c.auth_style == "azure" else None,
-            timeout=httpx.Timeout(c.read_timeout, connect=c.connect_timeout),
+            timeout=httpx.Timeout(connect=c.connect_timeout, read=c.read_timeout, write=settings.WRITE_TIMEOUT,
+                                  pool=settings.POOL_TIMEOUT),
             limits=httpx.Limits(max_connections=c.concurrency, max_keepalive_connections=c.concurrency),
             transport=self._transport,
             follow_redirects=False,
@@ -163,43 +161,23 @@ class AssistantsClient:
         Raises :class:`AuthenticationError`, :class:`EndpointGoneError` or
         :class:`EndpointUnreachableError`; returns quietly when the API answers.
         """
-        try:
-            answer, _ = await self._get("/assistants", {"limit": 1}, target="preflight")
-        except GaveUp as exc:
-            error_type, message = _failure_text(exc.last)
-            raise EndpointUnreachableError(
-                f"no usable answer from {self.config.api_root} after {self.config.max_attempts} attempts "
-                f"({error_type}: {self._clean(message)[:200]}): check the base URL and that the server is up"
-            ) from None
-        self._raise_for_run(answer, listing=True)
-        if answer.status != 200 or not _is_list_page(answer.json):
-            raise EndpointGoneError(
-                f"{self.config.api_root}/assistants answered HTTP {answer.status} "
-                f"without an assistant list ({self._error_text(answer)[1][:200]}): "
-                "check the base URL, or set preflight off if this server has no list endpoint"
-            )
+        self._stop_the_run(await self._get("/assistants", {"limit": 1}, expected_id=None, target="preflight"),
+                           during="preflight")
 
     async def retrieve(self, assistant_id: str) -> FetchResult:
         """Fetch one assistant; every outcome but a run-level one becomes a :class:`FetchResult`."""
         path = "/assistants/" + quote(assistant_id, safe="")
         started = utcnow()
-        try:
-            answer, attempts = await self._get(path, None, target=assistant_id)
-        except GaveUp as exc:
-            last = exc.last
-            error_type, message = _failure_text(last)
-            status = last.status if isinstance(last, RetryableAnswer) else None
-            body = last.body if isinstance(last, RetryableAnswer) else None
-            return FetchResult(assistant_id, Outcome.FAILED, started, exc.attempts, status,
-                               error_type, self._clean(message), self._clean_body(body))
-        self._raise_for_run(answer, listing=False)
-        if answer.status == 200:
-            return self._judge_payload(assistant_id, answer.json, answer.text, attempts, answer.status,
-                                       overflow=answer.overflow)
-        error_type, message = self._error_text(answer)
-        outcome = Outcome.NOT_FOUND if answer.status == 404 else Outcome.FAILED
-        return FetchResult(assistant_id, outcome, started, attempts, answer.status, error_type,
-                           self._clean(message), self._clean_body(answer.text))
+        ended = await self._get(path, None, expected_id=assistant_id, target=assistant_id)
+        self._stop_the_run(ended, during="fetch")
+        verdict, answer, attempts = ended.verdict, ended.answer, ended.attempts
+        if verdict.kind in (Kind.OK, Kind.INVALID):
+            assert answer is not None
+            return self._payload_result(assistant_id, verdict, answer.json, answer.text, attempts, answer.status)
+        error_type, message = self._failure_text(verdict, answer)
+        outcome = Outcome.NOT_FOUND if verdict.kind is Kind.NOT_FOUND else Outcome.FAILED
+        return FetchResult(assistant_id, outcome, started, attempts, answer.status if answer else None, error_type,
+                           self._clean(message), self._clean_body(answer.text if answer else None))
 
     async def fetch_many(self, ids: Iterable[str], on_result: Callable[[FetchResult], None]) -> None:
         """Fetch every ID with at most ``concurrency`` in flight, handing each result to ``on_result``.
@@ -234,21 +212,10 @@ class AssistantsClient:
         params: dict[str, Any] | None = paginator.first_params()
         while params is not None:
             fetched_at = utcnow()
-            try:
-                answer, attempts = await self._get("/assistants", params, target="list")
-            except GaveUp as exc:
-                error_type, message = _failure_text(exc.last)
-                raise EndpointUnreachableError(
-                    f"listing assistants failed after {self.config.max_attempts} attempts "
-                    f"({error_type}: {self._clean(message)[:200]}); nothing was written"
-                ) from None
-            self._raise_for_run(answer, listing=True)
-            if answer.status != 200 or not _is_list_page(answer.json):
-                raise EndpointGoneError(
-                    f"{self.config.api_root}/assistants answered HTTP {answer.status} without an assistant "
-                    f"list ({self._error_text(answer)[1][:200]}): check the base URL"
-                )
-            page = answer.json
+            ended = await self._get("/assistants", params, expected_id=None, target="list")
+            self._stop_the_run(ended, during="list")
+            assert ended.answer is not None
+            page, attempts = ended.answer.json, ended.attempts
             results = []
             for item in page["data"]:
                 item_id = item.get("id") if isinstance(item, dict) else None
@@ -257,9 +224,10 @@ class AssistantsClient:
                 label = item_id if isinstance(item_id, str) else f"list-item-{len(seen)}"
                 seen.add(label)
                 text = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
-                if not _encodable(text):  # keep lone surrogates as escapes so the body stays storable
+                if not encodable(text):  # keep lone surrogates as escapes so the body stays storable
                     text = json.dumps(item, separators=(",", ":"))
-                result = self._judge_payload(label, item, text, attempts, 200)
+                verdict = judge_payload(item, text, expected_id=label)
+                result = self._payload_result(label, verdict, item, text, attempts, 200)
                 result.fetched_at = fetched_at
                 results.append(result)
             yield results
@@ -267,57 +235,36 @@ class AssistantsClient:
 
     # --- one request, with retries ------------------------------------------
 
-    async def _get(self, path: str, params: dict[str, Any] | None, *, target: str) -> tuple[Answer, int]:
-        """GET with the retry policy; returns the final answer and how many attempts it took.
+    async def _get(self, path: str, params: dict[str, Any] | None, *, expected_id: str | None,
+                   target: str) -> Attempted:
+        """GET until the verdict is anything but "retry"; ``expected_id`` is ``None`` for the listing.
 
-        Raises :class:`GaveUp` (wrapping the last error and the attempt count)
-        when retries run out or the error is not retryable (a too-large body).
-
-        The first attempt is made directly: setting up tenacity cost about 0.24 ms
-        per call, an eighth of a whole request on loopback, and almost every request
-        succeeds at once. Only a retryable failure hands over to :meth:`_retry`.
+        Every decision (retry or not, how long to wait, when to give up) is
+        :mod:`.verdicts`'s; this loop only sends, asks, waits and counts.
         """
         started = time.monotonic()
-        try:
-            answer = await self._send(path, params)
-            self._raise_if_retryable(answer)
-        except (RetryableAnswer, httpx.TransportError) as first:
-            return await self._retry(path, params, target, first, time.monotonic() - started)
-        except ResponseTooLarge as exc:
-            raise GaveUp(exc, 1) from exc
-        return answer, 1
-
-    async def _retry(self, path: str, params: dict[str, Any] | None, target: str, first: Exception,
-                     elapsed: float) -> tuple[Answer, int]:
-        """Attempts 2 and later, with tenacity; its attempt 1 replays the failure already seen.
-
-        Replaying ``first`` lets tenacity count attempts, choose the wait (the
-        failure's Retry-After or backoff), log and stop exactly as if it had made
-        the first attempt itself; the ID's deadline is shortened by the time that
-        attempt took.
-        """
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(is_retryable),
-            wait=self._wait,
-            stop=stop_after_attempt(self.config.max_attempts)
-            | stop_before_delay(max(self.config.id_deadline - elapsed, 0.0)),
-            sleep=self._sleep_and_count,
-            reraise=True,
-            before_sleep=lambda state: self._log_retry(target, state.attempt_number, state),
-        )
-        replay: list[Exception] = [first]
-        attempts = 1
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    attempts = attempt.retry_state.attempt_number
-                    if replay:
-                        raise replay.pop()
-                    answer = await self._send(path, params)
-                    self._raise_if_retryable(answer)
-        except (RetryableAnswer, httpx.TransportError, ResponseTooLarge) as exc:
-            raise GaveUp(exc, attempts) from exc
-        return answer, attempts
+        attempt = 0
+        while True:
+            attempt += 1
+            answer: Answer | None = None
+            try:
+                answer = await self._send(path, params)
+            except (httpx.TransportError, ResponseTooLarge) as failure:
+                verdict = judge_failure(failure, listing=expected_id is None, attempt=attempt,
+                                        elapsed=time.monotonic() - started, policy=self._policy, jitter=self._random())
+            else:
+                verdict = judge(answer, expected_id=expected_id, attempt=attempt, elapsed=time.monotonic() - started,
+                                policy=self._policy, jitter=self._random())
+            if verdict.kind is not Kind.RETRY:
+                return Attempted(verdict, answer, attempt)
+            if answer is not None and answer.status == 429:
+                self.stats.rate_limited += 1
+            error_type, message = self._failure_text(verdict, answer)
+            log.info("retrying %s after attempt %d (%s: %s) in %.2fs", target[:80], attempt, error_type,
+                     self._clean(message)[:200], verdict.wait)
+            self.stats.retries += 1
+            self.stats.waited_seconds += verdict.wait
+            await self._sleep(verdict.wait)
 
     async def _send(self, path: str, params: dict[str, Any] | None) -> Answer:
         """One HTTP request, inside a place of the adaptive limit (when there is one)."""
@@ -365,21 +312,6 @@ class AssistantsClient:
         return Answer(response.status_code, response.headers, text, _parse_json(response.headers, text, watch),
                       watch.overflow)
 
-    def _raise_if_retryable(self, answer: Answer) -> None:
-        """Turn an answer that deserves another try into a :class:`RetryableAnswer`."""
-        if answer.status == 200:
-            if answer.json is _HTML:
-                raise RetryableAnswer(200, answer.headers, "html_response",
-                                      "answered 200 with an HTML page instead of JSON (a proxy or gateway?)",
-                                      answer.text)
-            if answer.json is _BROKEN:
-                raise RetryableAnswer(200, answer.headers, "malformed_json",
-                                      "answered 200 with a truncated or malformed JSON body", answer.text)
-            return
-        if answer.status >= 400 and should_retry_status(answer.status, answer.headers):
-            error_type, message = self._error_text(answer)
-            raise RetryableAnswer(answer.status, answer.headers, error_type, message, answer.text)
-
     async def _take_slot(self) -> None:
         """Honour ``requests_per_minute`` by spacing request starts evenly."""
         if not self._spacing:
@@ -391,60 +323,58 @@ class AssistantsClient:
         if slot > now:
             await self._sleep(slot - now)
 
-    async def _sleep_and_count(self, seconds: float) -> None:
-        self.stats.retries += 1
-        self.stats.waited_seconds += seconds
-        await self._sleep(seconds)
+    # --- turning verdicts into errors and results ----------------------------------------------
 
-    def _log_retry(self, target: str, attempt_number: int, state: Any) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RetryableAnswer) and exc.status == 429:
-            self.stats.rate_limited += 1
-        error_type, message = describe_failure(exc) if exc else ("unknown", "")
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.info("retrying %s after attempt %d (%s: %s) in %.2fs", target[:80], attempt_number,
-                 error_type, self._clean(message)[:200], wait)
-
-    # --- judging answers ----------------------------------------------------
-
-    def _raise_for_run(self, answer: Answer, *, listing: bool) -> None:
-        """Raise for answers that mean every other request will fail the same way."""
-        status = answer.status
-        if status in (401, 403):
-            _, message = self._error_text(answer)
+    def _stop_the_run(self, ended: Attempted, *, during: Literal["preflight", "list", "fetch"]) -> None:
+        """Raise the whole-run error a verdict calls for; return quietly for any other verdict."""
+        verdict, answer, c = ended.verdict, ended.answer, self.config
+        if not verdict.kind.stops_the_run:
+            return
+        error_type, message = self._failure_text(verdict, answer)
+        message = self._clean(message)
+        status = answer.status if answer is not None else None
+        if verdict.kind is Kind.UNAUTHORIZED:
             what = "refused the API key" if status == 401 else "denied access with the API key"
             raise AuthenticationError(
-                f"the server {what} from ${self.config.api_key_env} (HTTP {status}: "
-                f"{self._clean(message)[:200]}): set {self.config.api_key_env} to a valid key for "
-                f"{self.config.api_root}"
+                f"the server {what} from ${c.api_key_env} (HTTP {status}: {message[:200]}): "
+                f"set {c.api_key_env} to a valid key for {c.api_root}"
             )
-        gone = status in (404, 410) and (listing or not self._is_not_found(answer))
-        if gone or 300 <= status < 400 or (status == 200 and answer.json is _HTML and listing):
-            _, message = self._error_text(answer)
+        if verdict.kind is Kind.UNREACHABLE and during == "preflight":
+            raise EndpointUnreachableError(
+                f"no usable answer from {c.api_root} after {c.max_attempts} attempts "
+                f"({error_type}: {message[:200]}): check the base URL and that the server is up"
+            )
+        if verdict.kind is Kind.UNREACHABLE:
+            raise EndpointUnreachableError(
+                f"listing assistants failed after {c.max_attempts} attempts "
+                f"({error_type}: {message[:200]}); nothing was written"
+            )
+        if verdict.rule == NOT_A_LIST:
+            advice = ", or set preflight off if this server has no list endpoint" if during == "preflight" else ""
             raise EndpointGoneError(
-                f"{self.config.api_root} does not serve the Assistants API (HTTP {status}: "
-                f"{self._clean(message)[:160]}): check OPENAI_BASE_URL/--base-url and the auth style; "
-                "OpenAI's hosted Assistants API was retired on 2026-08-26"
+                f"{c.api_root}/assistants answered HTTP {status} without an assistant list "
+                f"({message[:200]}): check the base URL{advice}"
             )
+        raise EndpointGoneError(
+            f"{c.api_root} does not serve the Assistants API (HTTP {status}: {message[:160]}): check "
+            "OPENAI_BASE_URL/--base-url and the auth style; OpenAI's hosted Assistants API was retired on 2026-08-26"
+        )
 
-    def _is_not_found(self, answer: Answer) -> bool:
-        if answer.status != 404 or not isinstance(answer.json, dict):
-            return False
-        error = answer.json.get("error")
-        message = error.get("message") if isinstance(error, dict) else None
-        return isinstance(message, str) and bool(self._not_found.search(message))
-
-    def _judge_payload(self, assistant_id: str, payload: Any, text: str, attempts: int,
-                       status: int, *, overflow: bool = False) -> FetchResult:
+    def _payload_result(self, assistant_id: str, verdict: Verdict, payload: Any, text: str, attempts: int,
+                        status: int) -> FetchResult:
+        """The result of a judged Assistant object: ``ok``, or ``invalid`` kept whole with its reasons."""
         now = utcnow()
-        problems = _too_deep(payload, text) or validate_assistant(payload) or _unstorable(payload, text, overflow)
-        if not problems and payload.get("id") != assistant_id:
-            problems = [f"id: the answer is for {str(payload.get('id'))[:80]!r}, not the ID asked for"]
-        if problems:
+        if verdict.kind is Kind.INVALID:
             return FetchResult(assistant_id, Outcome.INVALID, now, attempts, status, "schema_invalid",
-                               self._clean("; ".join(problems[:5])), self._clean(text))
+                               self._clean("; ".join(verdict.problems[:5])), self._clean(text))
         return FetchResult(assistant_id, Outcome.OK, now, attempts, status, body=text, payload=payload,
                            unknown_fields=unknown_fields(payload))
+
+    def _failure_text(self, verdict: Verdict, answer: Answer | None) -> tuple[str, str]:
+        """``(error_type, message)``: the verdict's own words, else the server's error body."""
+        if verdict.error_type is not None or answer is None:
+            return verdict.error_type or verdict.rule, verdict.message or ""
+        return self._error_text(answer)
 
     def _error_text(self, answer: Answer) -> tuple[str, str]:
         """``(error_type, message)`` from an API error body, or a description of a non-API body."""
@@ -457,7 +387,7 @@ class AssistantsClient:
             # redaction, so a cut can never leave the first half of a key behind.
             return (_one_line(self._clean(str(error_type)), 100),
                     _one_line(self._clean(str(error.get("message") or "")), MESSAGE_LIMIT))
-        if body is _HTML:
+        if body is HTML_BODY:
             return "html_response", "an HTML page instead of JSON"
         snippet = _one_line(self._clean(answer.text), 200)
         return f"http_{answer.status}", snippet or "empty body"
@@ -469,19 +399,6 @@ class AssistantsClient:
         if body is None:
             return None
         return self._clean(body)[:ERROR_BODY_LIMIT]  # redact first: a cut must not leave half a key
-
-
-class _Marker:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-_HTML = _Marker("<html body>")
-_BROKEN = _Marker("<malformed json>")
-_TOO_DEEP = _Marker("<json nested too deeply to parse>")
 
 
 class _FloatWatch:
@@ -505,82 +422,20 @@ class _FloatWatch:
 
 
 def _parse_json(headers: httpx.Headers, text: str, watch: _FloatWatch | None = None) -> Any:
-    """The parsed body, or a marker for HTML and for broken JSON (both are retried on a 200)."""
+    """The parsed body, or a marker (:mod:`.verdicts`) for HTML, broken JSON and JSON nested too deeply."""
     content_type = headers.get("content-type", "")
     stripped = text.lstrip()
     if "html" in content_type or stripped[:1] == "<":
-        return _HTML
+        return HTML_BODY
     if not stripped:
-        return _BROKEN
+        return BROKEN_JSON
     try:
         return json.loads(text, parse_float=watch) if watch is not None else json.loads(text)
     except ValueError:
-        return _BROKEN
+        return BROKEN_JSON
     except RecursionError:  # deterministic, not a transport fault: judged (quarantined), never retried
-        return _TOO_DEEP
+        return TOO_DEEP
 
 
 def _one_line(text: str, limit: int) -> str:
     return " ".join(text.split())[:limit]
-
-
-def _failure_text(exc: BaseException) -> tuple[str, str]:
-    if isinstance(exc, ResponseTooLarge):
-        return "response_too_large", str(exc)
-    return describe_failure(exc)
-
-
-_LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def _too_deep(payload: Any, text: str) -> list[str]:
-    """Nesting that would crash the recursive steps downstream; checked before anything walks the payload."""
-    if payload is _TOO_DEEP:
-        return ["$: nested too deeply to parse"]
-    problem = nesting_problem(payload, text)
-    return [problem] if problem else []
-
-
-def _unstorable(payload: Any, text: str, overflow: bool = False) -> list[str]:
-    """Problems JSON parsers let through but that cannot be stored faithfully.
-
-    Python's ``json`` accepts ``NaN``/``Infinity`` (not JSON at all), turns numbers
-    too large for a double into infinity (``overflow``, noted while parsing), and
-    accepts unpaired surrogate escapes (JSON, but not Unicode text). Substring tests
-    run at C speed and only a hit pays for the full walk; regular expressions over
-    the body cost as much as parsing it (benchmarks/README.md).
-    """
-    if (overflow or "NaN" in text or "Infinity" in text) and not _finite(payload):
-        return ["$: a number is NaN or Infinity (or too large for a double), which JSON does not allow"]
-    if "\\u" in text and _LONE_SURROGATE_ESCAPE.search(text) and not _encodable(payload):
-        return ["$: a string holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not Unicode text"]
-    return []
-
-
-def _finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(_finite(v) for v in value.values())
-    if isinstance(value, list):
-        return all(_finite(v) for v in value)
-    return True
-
-
-def _encodable(value: Any) -> bool:
-    """Whether every string in ``value`` can be written as UTF-8 (JSON allows unpaired surrogate escapes)."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-    if isinstance(value, dict):
-        return all(_encodable(k) and _encodable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_encodable(v) for v in value)
-    return True
-
-
-def _is_list_page(body: Any) -> bool:
-    return isinstance(body, dict) and isinstance(body.get("data"), list) and "has_more" in body

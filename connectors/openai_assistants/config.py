@@ -3,7 +3,12 @@
 One frozen dataclass holds everything that decides where requests go, how they
 authenticate and how hard the client tries. It is validated when built, so a bad
 setting fails before the first request with a message naming the setting.
-The defaults live in :mod:`connectors.openai_assistants.settings`.
+
+Each setting is declared once, here: its default (a value from
+:mod:`connectors.openai_assistants.settings`) and its one-line help. The Dagster
+resource (:mod:`pipelines.resources`) and the CLI options (:mod:`pipelines.cli.snapshot`)
+take both from :func:`default` and :func:`describe` (:data:`HELP`), and
+``tests/connectors/test_config_single_source.py`` fails if a copy drifts.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from . import settings
@@ -57,15 +62,13 @@ class Secret:
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """Everything the client needs; see the README's configuration reference."""
+    """Everything the client needs; see the README's configuration reference and :data:`HELP`."""
 
     api_key: Secret
     base_url: str = settings.DEFAULT_BASE_URL
     api_key_env: str = settings.DEFAULT_API_KEY_ENV
-    """Name of the variable the key came from; used in messages, never the key."""
-    auth_style: AuthStyle = "bearer"
+    auth_style: AuthStyle = settings.DEFAULT_AUTH_STYLE
     api_version: str | None = None
-    """Azure only: the ``api-version`` query parameter."""
     organization: str | None = None
     project: str | None = None
     extra_headers: Mapping[str, str] = field(default_factory=dict)
@@ -76,15 +79,14 @@ class ClientConfig:
     max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS
     id_deadline: float = settings.DEFAULT_ID_DEADLINE
     run_deadline: float | None = settings.DEFAULT_RUN_DEADLINE
-    """Seconds the whole fetch may take (None: no limit); see :mod:`connectors.snapshot`."""
+    """See :mod:`connectors.snapshot`."""
     retry_after_cap: float = settings.RETRY_AFTER_CAP
     initial_retry_delay: float = settings.INITIAL_RETRY_DELAY
     max_retry_delay: float = settings.MAX_RETRY_DELAY
     max_response_bytes: int = settings.MAX_RESPONSE_BYTES
     not_found_pattern: str = settings.NOT_FOUND_PATTERN
-    preflight: bool = True
-    """Probe ``GET /assistants?limit=1`` before fetching IDs, so a bad key or a gone
-    endpoint stops the run after one request instead of thousands."""
+    preflight: bool = settings.DEFAULT_PREFLIGHT
+    """A bad key or a gone endpoint then stops the run after one request instead of thousands."""
 
     def __post_init__(self) -> None:
         _check_base_url(self.base_url)
@@ -144,12 +146,56 @@ class ClientConfig:
             "organization": env.get("OPENAI_ORG_ID") or None,
             "project": env.get("OPENAI_PROJECT_ID") or None,
             "api_version": env.get("OPENAI_API_VERSION") or None,
-            "auth_style": env.get("ASSISTANTS_AUTH_STYLE") or "bearer",
+            "auth_style": env.get("ASSISTANTS_AUTH_STYLE") or settings.DEFAULT_AUTH_STYLE,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values["auth_style"] == "azure" and not values["api_version"]:
             values["api_version"] = settings.DEFAULT_AZURE_API_VERSION
         return cls(**values)  # type: ignore[arg-type]
+
+
+HELP: Mapping[str, str] = {
+    "api_key": "The API key.",
+    "base_url": "API root.",
+    "api_key_env": "Environment variable holding the API key; its name (never the key) appears in messages.",
+    "auth_style": "'bearer' (OpenAI) or 'azure' (api-key header, api-version parameter, /openai path).",
+    "api_version": "Azure api-version (the api-version query parameter).",
+    "organization": "OpenAI-Organization header.",
+    "project": "OpenAI-Project header.",
+    "extra_headers": "More headers for every request.",
+    "concurrency": "Requests in flight at most.",
+    "requests_per_minute": "Cap on request starts per minute; none by default.",
+    "connect_timeout": "Seconds to connect.",
+    "read_timeout": "Seconds to wait for an answer.",
+    "max_attempts": "Attempts per request.",
+    "id_deadline": "Seconds per ID, retries included.",
+    "run_deadline": "Seconds the whole fetch may take; none by default. Past it the run fails and nothing is "
+                    "written for the date.",
+    "retry_after_cap": "Longest server-requested wait that is obeyed.",
+    "initial_retry_delay": "First backoff delay in seconds (doubles per retry).",
+    "max_retry_delay": "Longest backoff delay.",
+    "max_response_bytes": "Largest body accepted.",
+    "not_found_pattern": "Regex a 404 message must match to mean 'assistant not found'.",
+    "preflight": "Probe GET /assistants?limit=1 before fetching IDs.",
+}
+"""The one-line help of each :class:`ClientConfig` setting, shared by the resource and the CLI."""
+
+_FIELDS = {f.name: f for f in fields(ClientConfig)}
+
+
+def default(name: str) -> Any:
+    """:class:`ClientConfig`'s default for the setting ``name`` (a fresh copy of a mutable one)."""
+    f = _FIELDS[name]
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    if f.default is MISSING:
+        raise KeyError(f"{name} has no default")
+    return f.default
+
+
+def describe(name: str) -> str:
+    """The one-line help of the setting ``name``, for the resource's descriptions and the CLI's help."""
+    return HELP[name]
 
 
 def _check_base_url(url: str) -> None:

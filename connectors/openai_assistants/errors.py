@@ -9,11 +9,23 @@
         ├── AuthenticationError     401/403: the key is wrong, revoked or lacks access
         ├── EndpointGoneError       the base URL does not serve the Assistants API (any 404 that is
         │                           not "No assistant found", 410, HTML or non-API answers)
-        ├── EndpointUnreachableError the preflight request failed after every retry
+        ├── EndpointUnreachableError the listing (preflight or a discover page) got no usable answer
+        │                           after every retry
         ├── PaginationError         the list endpoint's cursor did not advance
         ├── DeadlineExceededError   the whole-run deadline passed
+        ├── MassDeletionError       the history step would delete more than mass_deletion_threshold of
+        │                           the live assistants (raised by connectors.history.engine)
         └── HeldBackError           a blocking gate (empty, failed share, mass deletion) kept the
                                     run's answers out of the date's tables; they wait under held/
+
+Every class in the tree is user-facing: its message is the one line the CLI prints
+and Dagster shows. Internal signals, never shown to the user and not part of the tree:
+
+    ResponseTooLarge                a body exceeded max_response_bytes while it was read; the client's
+                                    attempt loop turns it into a give_up verdict (the ID ends failed)
+
+Retrying is not driven by exceptions: :mod:`connectors.openai_assistants.verdicts` turns each answer
+(or failed attempt) into a verdict, and the client's attempt loop acts on it.
 
 A single ID's trouble (not found, invalid body, retries exhausted) is *not* an
 exception: it becomes a :class:`~connectors.openai_assistants.results.FetchResult`
@@ -61,7 +73,7 @@ class EndpointGoneError(RunAbortedError):
 
 
 class EndpointUnreachableError(RunAbortedError):
-    """No answer from the endpoint after every retry of the preflight request."""
+    """No usable answer from the list endpoint (the preflight or a discover page) after every retry."""
 
 
 class PaginationError(RunAbortedError):
@@ -72,12 +84,26 @@ class DeadlineExceededError(RunAbortedError):
     """The whole-run deadline passed before every ID was fetched."""
 
 
+class MassDeletionError(RunAbortedError):
+    """One snapshot would delete more than the allowed share of the live assistants."""
+
+
 class HeldBackError(RunAbortedError):
     """A blocking gate held the run back: the date's tables are unchanged, the answers kept aside."""
 
     def __init__(self, message: str, held_dir: str | None = None) -> None:
         super().__init__(message)
         self.held_dir = held_dir
+
+
+class ResponseTooLarge(Exception):
+    """Internal signal: a body exceeded ``max_response_bytes`` while it was read.
+
+    Raised inside the client's request and caught by its attempt loop, which turns it
+    into a ``give_up`` verdict (:func:`~connectors.openai_assistants.verdicts.judge_failure`):
+    the ID ends ``failed`` with ``error_type`` ``response_too_large``, never retried. Not a
+    :class:`ConnectorError`, so it can never be mistaken for a whole-run error.
+    """
 
 
 REDACTED = "[REDACTED]"

@@ -8,6 +8,8 @@ these values; they are the defaults that configuration starts from.
 
 from __future__ import annotations
 
+from typing import Final
+
 # --- Endpoint -------------------------------------------------------------
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -21,6 +23,9 @@ DEFAULT_BASE_URL_ENV = "OPENAI_BASE_URL"
 ASSISTANTS_BETA_HEADER = ("OpenAI-Beta", "assistants=v2")
 """Required by every Assistants endpoint; without it the API answers 400."""
 
+DEFAULT_AUTH_STYLE: Final = "bearer"
+"""``Authorization: Bearer``; ``azure`` sends the key in ``api-key`` instead."""
+
 AZURE_PATH_PREFIX = "/openai"
 DEFAULT_AZURE_API_VERSION = "2024-05-01-preview"
 
@@ -32,11 +37,17 @@ NOT_FOUND_PATTERN = r"(?i)no assistant found"
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
 WRITE_TIMEOUT = 60.0
+"""Sending a request (a GET without a body: never the bottleneck). Not configurable."""
 POOL_TIMEOUT = 60.0
+"""Waiting for a free connection of the pool. The pool holds ``concurrency`` connections, as many as requests
+in flight, so this wait is short; not configurable."""
 
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 """A body larger than this is refused: the largest valid assistant (256,000-character
 instructions, 128 tools) is far below it, so anything bigger is a broken or hostile server."""
+
+DEFAULT_PREFLIGHT = True
+"""Probe ``GET /assistants?limit=1`` before fetching IDs, so a bad key or a gone endpoint costs one request."""
 
 # --- Concurrency ----------------------------------------------------------
 

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from connectors.openai_assistants import settings
-from connectors.openai_assistants.config import ClientConfig
+from connectors.openai_assistants.config import ClientConfig, default, describe
 from connectors.openai_assistants.errors import ConfigError, ConnectorError
 from connectors.openai_assistants.ids import clean_ids, read_ids_file
 
@@ -37,18 +37,22 @@ from . import cli, warehouse_option
 @click.option("--ids-file", type=click.Path(dir_okay=False),
               help="File of IDs: one per line, CSV with an assistant_id column, or a JSON array.")
 @click.option("--discover", is_flag=True, help="List every assistant instead of fetching given IDs.")
-@click.option("--base-url", help=f"API root (default $OPENAI_BASE_URL or {settings.DEFAULT_BASE_URL}).")
+@click.option("--base-url", help=f"{describe('base_url')} Default ${settings.DEFAULT_BASE_URL_ENV}, else "
+                                 f"{default('base_url')}.")
 @warehouse_option
-@click.option("--concurrency", type=int, help=f"Requests in flight (default {settings.DEFAULT_CONCURRENCY}).")
-@click.option("--requests-per-minute", type=float, help="Cap on request starts per minute.")
-@click.option("--auth-style", type=click.Choice(["bearer", "azure"]), help="Default $ASSISTANTS_AUTH_STYLE or bearer.")
-@click.option("--api-version", help="Azure api-version (default $OPENAI_API_VERSION).")
-@click.option("--api-key-env", default=settings.DEFAULT_API_KEY_ENV, show_default=True,
-              help="Environment variable holding the API key.")
-@click.option("--max-attempts", type=int, help=f"Attempts per request (default {settings.DEFAULT_MAX_ATTEMPTS}).")
+@click.option("--concurrency", type=int, default=default("concurrency"), show_default=True,
+              help=describe("concurrency"))
+@click.option("--requests-per-minute", type=float, default=default("requests_per_minute"),
+              help=describe("requests_per_minute"))
+@click.option("--auth-style", type=click.Choice(["bearer", "azure"]),
+              help=f"{describe('auth_style')} Default $ASSISTANTS_AUTH_STYLE, else {default('auth_style')}.")
+@click.option("--api-version", help=f"{describe('api_version')} Default $OPENAI_API_VERSION.")
+@click.option("--api-key-env", default=default("api_key_env"), show_default=True, help=describe("api_key_env"))
+@click.option("--max-attempts", type=int, default=default("max_attempts"), show_default=True,
+              help=describe("max_attempts"))
 @click.option("--no-preflight", is_flag=True, help="Skip the GET /assistants?limit=1 probe.")
-@click.option("--run-deadline", type=float, metavar="SECONDS",
-              help="Fail the run if fetching takes longer (default: no limit).")
+@click.option("--run-deadline", type=float, metavar="SECONDS", default=default("run_deadline"),
+              help=describe("run_deadline"))
 @click.option("--force", is_flag=True,
               help="Fetch even if the date ended more than 36 hours ago (stores today's state under it).")
 @click.option("--max-failed-share", type=click.FloatRange(0, 1), default=settings.DEFAULT_MAX_FAILED_SHARE,
@@ -65,9 +69,9 @@ from . import cli, warehouse_option
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's logs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def snapshot(snapshot_date: str | None, ids: str | None, ids_file: str | None, discover: bool,
-             base_url: str | None, warehouse: str | None, concurrency: int | None,
+             base_url: str | None, warehouse: str | None, concurrency: int,
              requests_per_minute: float | None, auth_style: str | None, api_version: str | None,
-             api_key_env: str, max_attempts: int | None, no_preflight: bool, run_deadline: float | None,
+             api_key_env: str, max_attempts: int, no_preflight: bool, run_deadline: float | None,
              force: bool, max_failed_share: float, allow_failures: bool, allow_empty: bool,
              allow_mass_deletion: bool, mass_deletion_threshold: float, verbose: bool, quiet: bool) -> None:
     """Fetch, flatten and load one day's snapshot, then update the history."""

@@ -1,19 +1,26 @@
-"""The retry ladder and the wait strategy, without any I/O."""
+"""The retry ladder and the wait, without any I/O (the rules themselves live in ``verdicts.py``)."""
 
 import email.utils
 import random
 
 import httpx
 import pytest
-from tenacity import RetryCallState
 
-from connectors.openai_assistants.retry import (
-    RetryableAnswer,
-    WaitServerOrBackoff,
-    is_retryable,
-    parse_retry_after,
-    should_retry_status,
-)
+from connectors.openai_assistants.config import ClientConfig, Secret
+from connectors.openai_assistants.errors import ResponseTooLarge
+from connectors.openai_assistants.verdicts import Answer, Kind, Policy, judge, judge_failure, parse_retry_after
+
+POLICY = Policy.of(ClientConfig(api_key=Secret("sk-test"), initial_retry_delay=0.5, max_retry_delay=8.0,
+                                retry_after_cap=60.0))
+
+
+def _judge(status, headers=None, *, attempt=1, policy=POLICY, jitter=0.0):
+    answer = Answer(status, headers or {}, "{}", {})
+    return judge(answer, expected_id="asst_1", attempt=attempt, elapsed=0.0, policy=policy, jitter=jitter)
+
+
+def should_retry_status(status, headers):
+    return _judge(status, headers).kind is Kind.RETRY
 
 
 @pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504, 599])
@@ -33,10 +40,13 @@ def test_server_header_wins_both_ways():
 
 
 def test_transport_errors_are_retryable_but_not_others():
-    assert is_retryable(httpx.ConnectError("refused"))
-    assert is_retryable(httpx.ReadTimeout("slow"))
-    assert is_retryable(RetryableAnswer(500, {}, "server_error", "boom"))
-    assert not is_retryable(ValueError("bug"))
+    def failure(exc):
+        return judge_failure(exc, listing=False, attempt=1, elapsed=0.0, policy=POLICY, jitter=0.0).kind
+
+    assert failure(httpx.ConnectError("refused")) is Kind.RETRY
+    assert failure(httpx.ReadTimeout("slow")) is Kind.RETRY
+    assert _judge(500).kind is Kind.RETRY
+    assert failure(ResponseTooLarge("too big")) is Kind.GIVE_UP
 
 
 def test_retry_after_ms_is_read_first():
@@ -46,62 +56,56 @@ def test_retry_after_ms_is_read_first():
 def test_retry_after_seconds_and_http_date():
     assert parse_retry_after({"retry-after": "2.5"}) == 2.5
     date = email.utils.formatdate(1_000_030, usegmt=True)
-    assert parse_retry_after({"retry-after": date}, now=lambda: 1_000_000) == pytest.approx(30)
+    assert parse_retry_after({"retry-after": date}, clock=lambda: 1_000_000) == pytest.approx(30)
     assert parse_retry_after({"retry-after": "soon"}) is None
     assert parse_retry_after({}) is None
 
 
-def _state(attempt: int, exc: BaseException) -> RetryCallState:
-    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
-    state.attempt_number = attempt
-    state.set_exception((type(exc), exc, None))
-    return state
-
-
-def _wait(seed: int = 0) -> WaitServerOrBackoff:
-    return WaitServerOrBackoff(initial=0.5, maximum=8.0, retry_after_cap=60.0, rng=random.Random(seed))
+def _wait(headers, *, attempt=1, policy=POLICY, jitter=None, seed=0):
+    """The wait after a 429 with ``headers`` (jitter drawn as the client draws it unless given)."""
+    verdict = _judge(429, headers, attempt=attempt, policy=policy,
+                     jitter=random.Random(seed).random() if jitter is None else jitter)
+    assert verdict.kind is Kind.RETRY
+    return verdict.wait
 
 
 def test_positive_retry_after_within_cap_is_obeyed_exactly():
-    exc = RetryableAnswer(429, {"retry-after": "3"}, "rate_limit", "slow down")
-    assert _wait()(_state(1, exc)) == 3.0
+    assert _wait({"retry-after": "3"}) == 3.0
 
 
 @pytest.mark.parametrize("header", ["0", "-1", "61"])
 def test_zero_negative_or_huge_retry_after_falls_back_to_backoff(header):
     """Retry-After: 0 must not become a tight loop (dlt #4036); above the cap, backoff instead."""
-    exc = RetryableAnswer(429, {"retry-after": header}, "rate_limit", "slow down")
-    delay = _wait()(_state(1, exc))
+    delay = _wait({"retry-after": header})
     assert 0.375 <= delay <= 0.5
 
 
 def test_backoff_doubles_to_the_cap_with_at_most_25_percent_jitter():
-    wait = _wait(seed=1)
-    exc = httpx.ConnectError("refused")
+    rng = random.Random(1)
+    policy = Policy.of(ClientConfig(api_key=Secret("sk-test"), max_attempts=100))
     for attempt, base in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (5, 8.0), (9, 8.0)]:
-        delay = wait(_state(attempt, exc))
-        assert base * 0.75 <= delay <= base
+        verdict = judge_failure(httpx.ConnectError("refused"), listing=False, attempt=attempt, elapsed=0.0,
+                                policy=policy, jitter=rng.random())
+        assert base * 0.75 <= verdict.wait <= base
+    assert _wait({}, jitter=0.0) == 0.5 and _wait({}, jitter=1.0) == 0.375
 
 
-def _default_client_wait():
-    """The wait a client built with default settings uses (whatever ``settings.RETRY_AFTER_CAP`` says)."""
+def _default_client_policy():
+    """The policy a client built with default settings uses (whatever ``settings.RETRY_AFTER_CAP`` says)."""
     from connectors.openai_assistants.client import AssistantsClient
-    from connectors.openai_assistants.config import ClientConfig, Secret
 
-    return AssistantsClient(ClientConfig(api_key=Secret("sk-test")))._wait
+    return AssistantsClient(ClientConfig(api_key=Secret("sk-test")))._policy
 
 
 @pytest.mark.parametrize(("header", "obeyed"), [("30", 30.0), ("59.5", 59.5), ("60", 60.0)])
 def test_a_default_client_obeys_a_retry_after_of_up_to_60_seconds_exactly(header, obeyed):
     """The README documents a 60-second cap on server-requested waits; a client with defaults keeps it."""
-    exc = RetryableAnswer(429, {"retry-after": header}, "rate_limit", "slow down")
-    assert _default_client_wait()(_state(1, exc)) == obeyed
+    assert _wait({"retry-after": header}, policy=_default_client_policy()) == obeyed
 
 
 @pytest.mark.parametrize("header", ["60.5", "120", "3600"])
 def test_a_default_client_does_not_wait_more_than_60_seconds_for_the_server(header):
     """Past the cap the server's wait is not obeyed at all: the ordinary backoff (0.5 s less jitter) is used."""
-    exc = RetryableAnswer(429, {"retry-after": header}, "rate_limit", "slow down")
-    assert 0.375 <= _default_client_wait()(_state(1, exc)) <= 0.5
-    ms = RetryableAnswer(429, {"retry-after-ms": str(float(header) * 1000)}, "rate_limit", "slow down")
-    assert 0.375 <= _default_client_wait()(_state(1, ms)) <= 0.5
+    policy = _default_client_policy()
+    assert 0.375 <= _wait({"retry-after": header}, policy=policy) <= 0.5
+    assert 0.375 <= _wait({"retry-after-ms": str(float(header) * 1000)}, policy=policy) <= 0.5

@@ -112,17 +112,17 @@ MUTANTS = (
     ),
     Mutant(
         "x-should-retry-false-ignored", "Retries bounded and polite: x-should-retry: false is never retried",
-        (Edit("connectors/openai_assistants/retry.py",
-              '    if verdict == "false":\n        return False\n',
-              '    if verdict == "false":\n        pass\n'),),
+        (Edit("connectors/openai_assistants/verdicts.py",
+              '    if server_says == "false":\n        return _final(answer, expected_id, policy)\n',
+              '    if server_says == "false":\n        pass\n'),),
         ("tests/reliability/test_faults.py::test_x_should_retry_false_and_invalid_bodies_are_never_retried",
          "tests/connectors/test_retry.py::test_server_header_wins_both_ways"),
     ),
     Mutant(
         "every-404-is-not-found", "A gone endpoint stops the run: only a 404 saying 'No assistant found' is not_found",
-        (Edit("connectors/openai_assistants/client.py",
-              "        return isinstance(message, str) and bool(self._not_found.search(message))\n",
-              "        return True\n"),),
+        (Edit("connectors/openai_assistants/verdicts.py",
+              "    return isinstance(message, str) and bool(pattern.search(message))\n",
+              "    return True\n"),),
         ("tests/connectors/test_client.py::test_not_found_is_an_outcome_but_an_unknown_url_is_a_gone_endpoint",
          "tests/pipelines/test_snapshot_e2e.py::"
          "test_a_retired_endpoint_without_preflight_still_stops_at_the_first_answer"),
