@@ -13,7 +13,7 @@ DAGSTER_HOME ?= $(CURDIR)/.dagster
 
 SANDBOX_PORT ?= 8642
 
-.PHONY: install system-deps demo sandbox test lint typecheck unit bench dev clean
+.PHONY: install system-deps demo sandbox test lint typecheck unit bench bench-peers-env dev clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON_EXE)" || { echo "error: $(PYTHON) not found (PATH or pyenv)" >&2; exit 1; }
@@ -58,9 +58,24 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-## bench: the pipeline against a plain-httpx floor over the sandbox (N=20,000); results in benchmarks/results/
-bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+# The peers (openai SDK, dlt) get their own virtualenv: they are no dependency of the project, `make test` and CI
+# never need them, and they resolve their own versions as a user installing them would.
+PEERS_VENV ?= .venv-bench-peers
+PEERS_STAMP := $(PEERS_VENV)/.installed
+
+## bench: the pipeline against a plain-httpx floor and its peers over the sandbox (N=20,000); results in benchmarks/results/
+bench: $(STAMP) $(PEERS_STAMP)
+	$(BIN)/python -m benchmarks.run --peers-python $(PEERS_VENV)/bin/python $(BENCH_ARGS)
+
+$(PEERS_STAMP): benchmarks/requirements-peers.txt
+	@test -n "$(PYTHON_EXE)" || { echo "error: $(PYTHON) not found (PATH or pyenv)" >&2; exit 1; }
+	$(PYTHON_EXE) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS_VENV)/bin/python -m pip install --quiet -r benchmarks/requirements-peers.txt
+	touch $(PEERS_STAMP)
+
+## bench-peers-env: the peers' own virtualenv (.venv-bench-peers) for `make bench`
+bench-peers-env: $(PEERS_STAMP)
 
 ## mutants: break each guarantee on purpose (tests/mutants/run.py) and check its test notices; not part of `make test`
 .PHONY: mutants
@@ -72,4 +87,4 @@ dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dg dev
 
 clean:
-	rm -rf $(VENV) .dagster demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(PEERS_VENV) .dagster demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -49,6 +49,32 @@ def without_history(pipeline: dict[str, Any]) -> dict[str, Any]:
             "rss_mb": max(r["rss_mb"] for r in runs)}
 
 
+PEERS = {
+    "sdk": ("(e) openai SDK script", "(e) peer: openai SDK script (AsyncOpenAI, json_normalize, Parquet, DuckDB)"),
+    "dlt": ("(f) dlt", "(f) peer: dlt rest_api source into DuckDB, merge + SCD2"),
+}
+"""The peers measured in the same run (benchmarks/peers/): a short name and the table's label."""
+
+
+def _peer_lines(main: dict[str, Any], floor: dict[str, Any], pipeline: dict[str, Any],
+                core: dict[str, Any]) -> list[str]:
+    """Where the pipeline stands against each peer measured in the same run: wall and CPU, with and without history."""
+    def cpu(run: dict[str, Any]) -> float:
+        return _median([r["cpu_s"] for r in run["runs"]])
+
+    lines = []
+    for name in (name for name in PEERS if name in main):
+        peer = main[name]
+        versions = ", ".join(f"{package} {version}" for package, version in peer.get("versions", {}).items())
+        lines.append(
+            f"{PEERS[name][0]} ({versions}): {peer['wall_s'] / floor['wall_s']:.2f} × the floor's wall time and "
+            f"{cpu(peer) / cpu(floor):.2f} × its CPU. The pipeline end to end takes "
+            f"{pipeline['wall_s'] / peer['wall_s']:.2f} × the peer's wall time and {cpu(pipeline) / cpu(peer):.2f} × "
+            f"its CPU; without the history step {core['wall_s'] / peer['wall_s']:.2f} × and "
+            f"{cpu(core) / cpu(peer):.2f} ×.")
+    return [*lines, ""] if lines else []
+
+
 def _verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
@@ -88,6 +114,8 @@ def render_markdown(results: dict[str, Any], targets: Targets) -> str:
                     f"{core_ratio:.2f}")] if has_history else []),
             _row("(c) processing only: flatten + Parquet + DuckDB", processing),
             _row("(d) discover mode, end to end", discover, f"{discover['wall_s'] / floor['wall_s']:.2f}"),
+            *(_row(label, main[name], f"{main[name]['wall_s'] / floor['wall_s']:.2f}")
+              for name, (_, label) in PEERS.items() if name in main),
             "",
             "CPU s is the CPU time of the measured process (user + system), a figure busy neighbours disturb far "
             "less than wall time; the sandbox's own CPU is not in it.",
@@ -97,6 +125,7 @@ def render_markdown(results: dict[str, Any], targets: Targets) -> str:
             f"Processing only: flatten + Parquet alone {processing['steps']['flatten']:.2f} s "
             f"({flatten_rate:,.0f} assistants/s), DuckDB load {processing['steps']['duckdb']:.2f} s.",
             "",
+            *_peer_lines(main, floor, pipeline, core),
         ]
         checks += [
             (f"pipeline ≤ {targets.pipeline_vs_floor} × floor", f"{main['ratio']:.2f} × ({history})"

@@ -4,7 +4,7 @@
     python -m benchmarks.run --n 2000 --repeat 1  # a quick look
     python -m benchmarks.run --memory-scale       # N=200,000 pipeline once, for peak RSS (memory-scale.*)
 
-Runs are interleaved (floor, pipeline, processing, discover; floor, pipeline...)
+Runs are interleaved (floor, pipeline, processing, discover, the peers; floor, pipeline...)
 so that a noisy neighbour slows both sides of a ratio alike, and every figure is
 the median of the repetitions. See benchmarks/README.md for what the numbers mean.
 """
@@ -31,6 +31,8 @@ from benchmarks.sandbox_process import sandbox
 from sandbox import GeneratedCatalog
 
 RESULTS = Path(__file__).parent / "results"
+PEERS_PYTHON = Path(__file__).parent.parent / ".venv-bench-peers" / "bin" / "python"
+"""The peers' own environment (``make bench-peers-env``): openai, dlt and friends are no dependency of ours."""
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -53,6 +55,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--memory-n", type=int, default=200_000)
     parser.add_argument("--memory-history", action="store_true",
                         help="include the history step in the memory-scale run (left out by default: see README)")
+    parser.add_argument("--peers-python", default=str(PEERS_PYTHON),
+                        help="interpreter of the peers' environment for runs (e) and (f); '' skips them "
+                        "(default .venv-bench-peers/bin/python, skipped when missing)")
     parser.add_argument("--render", action="store_true",
                         help="only rewrite the .md files from the .json results already in --out")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the .md and .json results")
@@ -104,6 +109,7 @@ def main_runs(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     pipeline: list[dict[str, Any]] = []
     processing: list[dict[str, Any]] = []
     discover: list[dict[str, Any]] = []
+    peers: dict[str, list[dict[str, Any]]] = {"sdk": [], "dlt": []} if _peers_python(args) else {}
     with sandbox(args.n, latency_ms=args.latency_ms) as api:
         print(f"main runs: N={args.n:,}, latency {args.latency_ms:g} ms, concurrency {args.concurrency}, "
               f"{args.repeat} repetitions; sandbox at {api.base_url}", flush=True)
@@ -118,11 +124,25 @@ def main_runs(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             discover.append(_worker("pipeline", base_url=api.base_url, warehouse=str(warehouse),
                                     concurrency=args.concurrency, discover=True))
             shutil.rmtree(warehouse)
+            for name, runs in peers.items():
+                out = work / f"{name}-{repetition}"
+                runs.append(_worker(name, python=args.peers_python, base_url=api.base_url, ids_file=ids_file,
+                                    out=str(out), concurrency=args.concurrency))
+                shutil.rmtree(out)
     paired = [p["wall_s"] / f["wall_s"] for p, f in zip(pipeline, floor, strict=True)]
     return {"n": args.n, "latency_ms": args.latency_ms, "concurrency": args.concurrency, "repeat": args.repeat,
             "floor": _summary(floor), "pipeline": _summary(pipeline), "processing": _summary(processing),
             "discover": _summary(discover), "paired_ratios": paired,
-            "ratio": _median(pipeline) / _median(floor)}
+            "ratio": _median(pipeline) / _median(floor),
+            **{name: {**_summary(runs), "versions": runs[0]["versions"]} for name, runs in peers.items()}}
+
+
+def _peers_python(args: argparse.Namespace) -> bool:
+    """True when the peers' interpreter exists; says why the peers are left out otherwise."""
+    if args.peers_python and Path(args.peers_python).exists():
+        return True
+    print(f"peers (e) and (f) skipped: no interpreter at {args.peers_python!r} (make bench-peers-env)", flush=True)
+    return False
 
 
 def latency_runs(args: argparse.Namespace, work: Path) -> dict[str, Any]:

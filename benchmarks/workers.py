@@ -11,7 +11,10 @@ Kinds:
   step is available), each step timed;
 * ``processing``: flatten and load an already stored raw snapshot (no network);
 * ``fetch``: the client alone (``fetch_many``), with or without adaptive concurrency,
-  for the runs against a server-side concurrency cap.
+  for the runs against a server-side concurrency cap;
+* ``sdk`` and ``dlt``: the peers in ``benchmarks/peers/``, each run by the peers' own
+  interpreter (``.venv-bench-peers``, see ``make bench-peers-env``) in a child process
+  that measures itself (``benchmarks/peers/measure.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import resource
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -165,8 +170,25 @@ def fetch(base_url: str, ids_file: str, concurrency: int, adaptive: bool) -> dic
             "limit_decreases": stats.concurrency_decreases, "rss_mb": _rss_mb(), "cpu_s": _cpu_s()}
 
 
+PEERS = Path(__file__).parent / "peers"
+PEER_SCRIPTS = {"sdk": "sdk_script", "dlt": "dlt_pipeline"}
+
+
+def peer(name: str, python: str, base_url: str, ids_file: str, out: str, concurrency: int) -> dict[str, Any]:
+    """A peer script run by ``python`` (the peers' environment, not this one): its own measurements."""
+    arguments = {"base_url": base_url, "ids_file": ids_file, "out": out, "concurrency": concurrency}
+    environment = {**os.environ, "RUNTIME__DLTHUB_TELEMETRY": "false"}  # dlt would phone home otherwise
+    done = subprocess.run([python, str(PEERS / "measure.py"), PEER_SCRIPTS[name], json.dumps(arguments)],
+                          capture_output=True, text=True, check=False, env=environment)
+    if done.returncode != 0:
+        raise RuntimeError(f"peer {name} failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 KINDS: dict[str, Callable[..., dict[str, Any]]] = {
     "floor": floor, "pipeline": pipeline, "processing": processing, "fetch": fetch,
+    "sdk": lambda **arguments: peer("sdk", **arguments), "dlt": lambda **arguments: peer("dlt", **arguments),
 }
 
 
