@@ -62,6 +62,11 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
+## bench-growth: N assistants changing night after night through the real CLI; results in benchmarks/results/growth-*
+.PHONY: bench-growth
+bench-growth: $(STAMP)
+	$(BIN)/python -m benchmarks.growth $(GROWTH_ARGS)
+
 ## mutants: break each guarantee on purpose (tests/mutants/run.py) and check its test notices; not part of `make test`
 .PHONY: mutants
 mutants: $(STAMP)
