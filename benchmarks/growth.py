@@ -597,9 +597,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     if args.fit:
         fitted = fit([json.loads(path.read_text(encoding="utf-8")) for path in args.fit])
-        print(json.dumps(fitted, indent=2))
-        print()
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "growth-fit.json").write_text(json.dumps(fitted, indent=2) + "\n", encoding="utf-8")
+        (args.out / "growth-fit.md").write_text(render_fit(fitted), encoding="utf-8")
         print(render_fit(fitted))
+        print(f"written: {args.out / 'growth-fit'}.md and .json")
         return 0
     return run(args)
 
