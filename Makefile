@@ -77,6 +77,11 @@ $(PEERS_STAMP): benchmarks/requirements-peers.txt
 ## bench-peers-env: the peers' own virtualenv (.venv-bench-peers) for `make bench`
 bench-peers-env: $(PEERS_STAMP)
 
+## bench-growth: N assistants changing night after night through the real CLI; results in benchmarks/results/growth-*
+.PHONY: bench-growth
+bench-growth: $(STAMP)
+	$(BIN)/python -m benchmarks.growth $(GROWTH_ARGS)
+
 ## mutants: break each guarantee on purpose (tests/mutants/run.py) and check its test notices; not part of `make test`
 .PHONY: mutants
 mutants: $(STAMP)

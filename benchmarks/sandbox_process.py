@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -25,10 +25,11 @@ class Sandbox:
 
 
 @contextmanager
-def sandbox(n: int, *, latency_ms: float = 0.0, max_concurrent: int | None = None) -> Iterator[Sandbox]:
-    """Start ``python -m sandbox --generated n`` and stop it on exit; yields where it listens."""
+def sandbox(n: int, *, latency_ms: float = 0.0, max_concurrent: int | None = None,
+            extra: Sequence[str] = ()) -> Iterator[Sandbox]:
+    """Start ``python -m sandbox --generated n [extra...]`` and stop it on exit; yields where it listens."""
     command = [sys.executable, "-m", "sandbox", "--generated", str(n), "--latency-ms", str(latency_ms),
-               "--api-key", API_KEY]
+               "--api-key", API_KEY, *extra]
     if max_concurrent is not None:
         command += ["--max-concurrent", str(max_concurrent)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)

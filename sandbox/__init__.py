@@ -6,6 +6,7 @@ real HTTP, checks auth and the beta header like the API, and injects determinist
 Standard library only, loopback only.
 """
 
+from sandbox.evolving import EvolvingCatalog
 from sandbox.faults import Fault, FaultPlan
 from sandbox.fixtures import (
     Catalog,
@@ -19,6 +20,7 @@ from sandbox.server import SandboxServer, ServerStats, mask_key
 
 __all__ = [
     "Catalog",
+    "EvolvingCatalog",
     "Fault",
     "FaultPlan",
     "GeneratedCatalog",

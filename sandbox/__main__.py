@@ -5,17 +5,23 @@ benchmarks) can start it on a free port and read where it listens; then
 ``api_key=<key>`` (a sandbox key, not a secret: it opens only this server) and
 the two ``export`` lines that point the CLI at it. ``make sandbox`` runs it on
 port 8642 with the key ``sk-sandbox``.
+
+With ``--generated N --change-rate R`` the catalog evolves by date (:mod:`sandbox.evolving`):
+``--start-date`` is night 0, ``--catalog-date`` the date served at first, and
+``POST /_control/date?date=YYYY-MM-DD`` (with the API key) switches it while running.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from sandbox.evolving import DEFAULT_START, EvolvingCatalog
 from sandbox.faults import FaultPlan
 from sandbox.fixtures import Catalog, GeneratedCatalog, StaticCatalog, bundled_assistants
 from sandbox.server import SandboxServer
@@ -38,18 +44,68 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--generated", type=int, metavar="N", help="serve N generated assistants instead of the bundled ones"
     )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated assistants (default 0)")
+    evolving = parser.add_argument_group(
+        "catalog evolving by date (with --generated)",
+        "Each night every assistant changes with probability --change-rate; a few are deleted and created. "
+        "POST /_control/date?date=YYYY-MM-DD (with the API key) switches the date served.")
+    evolving.add_argument("--change-rate", type=_rate, metavar="R", help="nightly change probability per assistant")
+    evolving.add_argument("--deletion-rate", type=_rate, metavar="R", help="nightly deletion probability "
+                          "(default: change rate / 10)")
+    evolving.add_argument("--creation-rate", type=_rate, metavar="R", help="assistants created per night, as a "
+                          "share of N (default: change rate / 10)")
+    evolving.add_argument("--start-date", type=_date, default=DEFAULT_START, metavar="D",
+                          help=f"night 0: the plain generated catalog (default {DEFAULT_START})")
+    evolving.add_argument("--catalog-date", "--catalogue-date", type=_date, metavar="D",
+                          help="the date served at first (default: --start-date)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added before every answer")
     parser.add_argument("--azure", action="store_true", help="Azure OpenAI routes (/openai/...) and api-key auth")
     parser.add_argument("--faults", type=_fault_plan, help='e.g. "rate=0.3,kinds=rate_limit+reset,seed=7"')
     parser.add_argument("--max-concurrent", type=int, help="answer 429 beyond this many requests in flight")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    evolving_options = (args.deletion_rate, args.creation_rate, args.catalog_date)
+    if args.change_rate is None and any(option is not None for option in evolving_options):
+        parser.error("--deletion-rate, --creation-rate and --catalog-date need --change-rate")
+    if args.change_rate is not None and args.generated is None:
+        parser.error("--change-rate needs --generated N")
+    if args.catalog_date is not None and args.catalog_date < args.start_date:
+        parser.error(f"--catalog-date {args.catalog_date} is before --start-date {args.start_date}")
+    return args
 
 
-def _catalog(generated: int | None) -> Catalog:
-    return StaticCatalog(bundled_assistants()) if generated is None else GeneratedCatalog(generated)
+def _rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= rate <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return rate
 
 
-def _describe(args: argparse.Namespace) -> str:
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-01-31") from None
+
+
+def _catalog(args: argparse.Namespace) -> Catalog:
+    if args.generated is None:
+        return StaticCatalog(bundled_assistants())
+    if args.change_rate is None:
+        return GeneratedCatalog(args.generated, seed=args.seed)
+    start: dt.date = args.start_date
+    night = 0 if args.catalog_date is None else (args.catalog_date - start).days
+    return EvolvingCatalog(args.generated, args.change_rate, seed=args.seed, deletion_rate=args.deletion_rate,
+                           creation_rate=args.creation_rate, start=start, night=night)
+
+
+def _describe(args: argparse.Namespace, catalog: Catalog) -> str:
+    if isinstance(catalog, EvolvingCatalog):
+        return (f"{args.generated} generated assistants evolving at {args.change_rate:g} a night from "
+                f"{catalog.start}, serving {catalog.date}: {len(catalog)} assistants; switch with "
+                f"POST /_control/date?date=YYYY-MM-DD")
     if args.generated is not None:
         return f"{args.generated} generated assistants"
     return f"the {len(bundled_assistants())} bundled assistants; snapshot them all with --discover"
@@ -64,8 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    catalog = _catalog(args)
     server = SandboxServer(
-        _catalog(args.generated),
+        catalog,
         api_key=args.api_key,
         auth_style="azure" if args.azure else "bearer",
         faults=args.faults,
@@ -76,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with server:
         print(f"base_url={server.base_url}", flush=True)
         print(f"api_key={args.api_key}", flush=True)
-        print(f"# Sandbox Assistants API ({_describe(args)}). In another shell:\n"
+        print(f"# Sandbox Assistants API ({_describe(args, catalog)}). In another shell:\n"
               f"#   export OPENAI_BASE_URL={server.base_url} OPENAI_API_KEY={args.api_key}"
               f"{' ASSISTANTS_AUTH_STYLE=azure' if args.azure else ''}\n"
               "# Stop it with Ctrl-C.", flush=True)

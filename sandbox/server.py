@@ -8,6 +8,7 @@ classification is tested against the real shapes.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import hmac
 import ipaddress
@@ -31,6 +32,7 @@ from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from sandbox.evolving import EvolvingCatalog
 from sandbox.faults import Fault, FaultPlan
 from sandbox.fixtures import Catalog, serialize_body
 
@@ -38,6 +40,8 @@ AuthStyle = Literal["bearer", "azure"]
 
 BETA_HEADER = "OpenAI-Beta"
 BETA_VALUE = "assistants=v2"
+CONTROL_DATE_PATH = "/_control/date"
+"""With an :class:`EvolvingCatalog`: ``GET`` says which date is served, ``POST ?date=YYYY-MM-DD`` switches it."""
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
@@ -443,11 +447,13 @@ class SandboxServer:
     # Deciding the answer (called from handler threads).
 
     def _respond(self, method: str, target: str, headers: Message, *, in_flight: int, arrived: float) -> Reply:
+        split = urlsplit(target)
+        if split.path == CONTROL_DATE_PATH and isinstance(self.catalog, EvolvingCatalog) and not self.gone:
+            return self._authenticate(headers) or self._control_date(method, parse_qs(split.query), self.catalog)
         if self.max_concurrent is not None and in_flight > self.max_concurrent:
             self.stats.record_rejection()
             return _OVER_CAPACITY
         self._pause(self.latency)
-        split = urlsplit(target)
         route = None if self.gone else self._route(method, split.path)
         if route is None:
             return _invalid_url(method, split.path)
@@ -458,6 +464,19 @@ class SandboxServer:
         if route.assistant_id is None:
             return self._list(query)
         return self._retrieve(route.assistant_id, arrived)
+
+    def _control_date(self, method: str, query: dict[str, list[str]], catalog: EvolvingCatalog) -> Reply:
+        """Which date an evolving catalog serves, and (POST ?date=YYYY-MM-DD) switching it; not part of the API."""
+        if method == "POST":
+            text = _first(query, "date") or ""
+            try:
+                catalog.set_date(dt.date.fromisoformat(text))
+            except ValueError as error:
+                return _error(400, f"date: {error}" if text else "date: give ?date=YYYY-MM-DD", param="date")
+        elif method != "GET":
+            return _invalid_url(method, CONTROL_DATE_PATH)
+        state = {"date": catalog.date.isoformat(), "night": catalog.night, "assistants": len(catalog)}
+        return Reply(200, serialize_body(state))
 
     def _route(self, method: str, path: str) -> _Route | None:
         prefix = "/openai/assistants" if self.auth_style == "azure" else "/v1/assistants"
