@@ -46,13 +46,14 @@ class TableSpec:
 RAW_ASSISTANTS = TableSpec(
     "raw_assistants",
     "one row per assistant fetched `ok` per snapshot date",
-    "The payloads exactly as received; every derived table of a date is rebuilt from these.",
+    "The payloads as received; every derived table is rebuilt from these.",
     pa.schema([
         *_key(),
         col("fetched_at", TIMESTAMP, "When the payload was received (UTC).", nullable=False),
         col("attempts", pa.int16(), "HTTP attempts it took (1 = no retry; in discover mode, those of its list page)."),
-        col("raw_json", JSON_TEXT, "The response body as received (in discover mode: the list item, "
-            "re-serialised compactly).", nullable=False),
+        col("raw_json", JSON_TEXT, "The response body as first received with this content (stored once per "
+            "`content_hash`: a body that differs only in key order or number spelling is the same payload; in "
+            "discover mode: the list item, re-serialised compactly).", nullable=False),
     ]),
 )
 
@@ -90,7 +91,8 @@ ASSISTANTS = TableSpec(
             "grows."),
         col("content_hash", pa.string(), "SHA-256 of the canonical payload (sorted keys, normalised "
             "numbers): equal exactly when the configuration is equal.", nullable=False),
-        col("raw_json", JSON_TEXT, "The payload as received.", nullable=False),
+        col("raw_json", JSON_TEXT, "The payload as first received with this content (see `raw_assistants`).",
+            nullable=False),
     ]),
 )
 
@@ -346,9 +348,16 @@ VIEW_TABLES: dict[str, TableSpec] = {t.name: t for t in (RAW_ASSISTANTS, *DERIVE
 def table_reference_markdown() -> str:
     """The README's table reference, generated from the schemas so it cannot drift."""
     out: list[str] = []
-    for spec in REFERENCE_TABLES.values():
+    stored_only = [spec for name, spec in STORED_TABLES.items() if name not in REFERENCE_TABLES]
+    for spec in [*REFERENCE_TABLES.values(), *stored_only]:
         key = ", ".join(f"`{c}`" for c in spec.key)
-        out += [f"### `{spec.name}`", "", f"{spec.doc} Grain: {spec.grain}. Key: {key}.", "",
+        if spec is stored_only[0]:
+            out += ["### How they are stored", "",
+                    "The views above join these stored tables (see [The warehouse](#the-warehouse)); "
+                    "other engines can read them directly.", ""]
+        served = f" A view over the stored tables (`sql/stored/{spec.name}.sql`)." if spec.name in VIEW_TABLES else ""
+        heading = "####" if spec in stored_only else "###"
+        out += [f"{heading} `{spec.name}`", "", f"{spec.doc}{served} Grain: {spec.grain}. Key: {key}.", "",
                 "| column | type | description |", "| --- | --- | --- |"]
         for field in spec.schema:
             doc = (field.metadata or {}).get(b"doc", b"").decode()
