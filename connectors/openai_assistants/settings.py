@@ -126,6 +126,9 @@ DUCKDB_WRITE_MEMORY_LIMIT = "64MB"
 """DuckDB memory for connections that write (loads, history). Its default, 80 % of RAM, let a load hold a
 whole date's tables in memory until the commit (450 MB more at 20,000 assistants, growing with N); with
 this limit it writes blocks out as it goes, no slower (benchmarks/README.md). Read-only queries keep the default."""
+DUCKDB_BLOCK_SIZE = 16_384
+"""Block size of a new ``assistants.duckdb`` (DuckDB's default is 256 KiB): a warehouse has a dozen small tables
+and appends a little to most of them every night, and each table's tail occupies whole blocks."""
 
 # --- Blocking gates (connectors/gates.py) ---------------------------------
 

@@ -53,8 +53,9 @@ class DuckDBStore:
         pause = 0.05
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only,
-                                     config={} if read_only else {"memory_limit": settings.DUCKDB_WRITE_MEMORY_LIMIT})
+                con = duckdb.connect(str(self.path), read_only=read_only, config={} if read_only else {
+                    "memory_limit": settings.DUCKDB_WRITE_MEMORY_LIMIT,
+                    "default_block_size": str(settings.DUCKDB_BLOCK_SIZE)})
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
@@ -100,10 +101,10 @@ class DuckDBStore:
             empty = spec.empty()
             con.register("empty_batch", empty)
             try:
-                con.execute(sql.render("warehouse/create_table", table=spec.name))
+                types = dict(con.execute(sql.load("warehouse/arrow_column_types")).fetchall())
+                con.execute(_create_table_sql(spec, types))
                 have = {row[0] for row in con.execute(sql.load("warehouse/table_columns"),
                                                       {"table_name": spec.name}).fetchall()}
-                types = dict(con.execute(sql.load("warehouse/arrow_column_types")).fetchall())
             finally:
                 con.unregister("empty_batch")
             for column in spec.schema.names:
@@ -199,7 +200,26 @@ def _files_token(files: list[Path]) -> str:
 
 
 def _add_column_sql(table: str, column: str, column_type: str) -> str:
+    return sql.load("warehouse/add_column").format(
+        table=sql.quote_identifier(table), column=sql.quote_identifier(column),
+        column_type=_column_type(table, column, column_type))
+
+
+def _create_table_sql(spec: TableSpec, types: Mapping[str, str]) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` with the schema's columns; long text (JSON, bodies, instructions) zstd-compressed.
+
+    DuckDB's default string compression keeps JSON text at several times its Parquet size; zstd brings it to
+    about Parquet's, so the database stays the size of its data.
+    """
+    columns = ", ".join(f"{sql.quote_identifier(field.name)} {_column_type(spec.name, field.name, types[field.name])}"
+                        for field in spec.schema)
+    return sql.load("warehouse/create_table").format(table=sql.quote_identifier(spec.name), columns=columns)
+
+
+def _column_type(table: str, column: str, column_type: str) -> str:
     if not _DUCKDB_TYPE.match(column_type):
         raise ValueError(f"unexpected DuckDB type {column_type!r} for {table}.{column}")
-    return sql.load("warehouse/add_column").format(
-        table=sql.quote_identifier(table), column=sql.quote_identifier(column), column_type=column_type)
+    field = STORED_TABLES[table].schema.field(column) if table in STORED_TABLES else None
+    if field is not None and pa.types.is_large_string(field.type):
+        return f"{column_type} USING COMPRESSION zstd"
+    return column_type
