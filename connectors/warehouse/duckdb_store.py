@@ -53,9 +53,7 @@ class DuckDBStore:
         pause = 0.05
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only, config={} if read_only else {
-                    "memory_limit": settings.DUCKDB_WRITE_MEMORY_LIMIT,
-                    "default_block_size": str(settings.DUCKDB_BLOCK_SIZE)})
+                con = duckdb.connect(str(self.path), read_only=True) if read_only else self._open_for_writing()
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
@@ -70,6 +68,25 @@ class DuckDBStore:
                     "partitions are stored and the next run loads them into DuckDB (close the other connection)"
                 ) from None
         con.execute(sql.load("warehouse/session_utc"))
+        return con
+
+    def _open_for_writing(self) -> duckdb.DuckDBPyConnection:
+        """A session with the database attached under its own name and made the default.
+
+        Attached rather than opened, so the write options apply: small row groups let DuckDB write a load's
+        rows to the file as they are inserted instead of holding the whole date in memory until the commit
+        (a 20,000-assistant date needed over 256 MB otherwise; 64 MB is enough now), and a new file gets
+        small blocks.
+        """
+        con = duckdb.connect(":memory:", config={"memory_limit": settings.DUCKDB_WRITE_MEMORY_LIMIT,
+                                                 "default_block_size": str(settings.DUCKDB_BLOCK_SIZE)})
+        try:
+            con.execute(sql.render("warehouse/attach_for_writing", database=self.path.stem),
+                        {"path": str(self.path), "row_group_size": settings.DUCKDB_ROW_GROUP_SIZE})
+            con.execute(sql.render("warehouse/use_database", database=self.path.stem))
+        except BaseException:
+            con.close()
+            raise
         return con
 
     def loaded_runs(self) -> dict[dt.date, str]:
