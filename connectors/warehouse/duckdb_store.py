@@ -8,6 +8,7 @@ Values reach SQL only as bound parameters or through Arrow.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import time
@@ -148,7 +149,7 @@ class DuckDBStore:
                 con.commit()
                 failpoints.reach("duckdb.committed")
             except BaseException:
-                con.rollback()
+                _rollback(con)
                 raise
             con.execute(sql.load("warehouse/checkpoint"))
         return counts
@@ -186,7 +187,7 @@ class DuckDBStore:
                 apply_views(con)
                 con.commit()
             except BaseException:
-                con.rollback()
+                _rollback(con)
                 raise
             con.execute(sql.load("warehouse/checkpoint"))
 
@@ -205,6 +206,13 @@ class DuckDBStore:
         """Run a read-only query and return Arrow (for the CLI, tests and the demo)."""
         with self.connect(read_only=True) as con:
             return con.sql(statement, params=parameters or None).to_arrow_table()
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back, unless the failed statement was the COMMIT itself (DuckDB has then ended the transaction):
+    the error that stopped the load is the one to report."""
+    with contextlib.suppress(duckdb.TransactionException):
+        con.rollback()
 
 
 def _files_token(files: list[Path]) -> str:
