@@ -108,17 +108,17 @@ def rebuild_history(warehouse: str | Path, from_date: dt.date | None = None, *, 
     existing = store.read_table_file(ASSISTANT_VERSIONS)
     kept, state = _resume(existing, start)
     new_rows: list[dict[str, Any]] = []
-    changes: dict[dt.date, list[dict[str, Any]]] = {}
-    for date in (d for d in dates if d >= start):
+    transitions: dict[dt.date, list[_Transition]] = {}
+    for date in (d for d in dates if d >= start):  # every guard passes before anything is written
         day = _read_day(store, date)
         deletions = _deletions(day, state)
         _guard(store, date, deletions, state, allow_mass_deletion, threshold)
-        changes[date] = _apply(store, date, day, deletions, state, new_rows, result)
+        transitions[date] = _apply(date, day, deletions, state, new_rows, result)
         result.dates.append(date)
     history = _history_table(kept, new_rows, state)
     result.versions_total = history.num_rows
     result.current_live = sum(1 for v in state.values() if not v.is_deleted)
-    _write(store, warehouse, history, changes, start)
+    _write(store, warehouse, history, transitions, start, result)
     log.info("history replayed %d date(s) from %s: %d versions opened, %d closed, changes %s",
              len(result.dates), start, result.versions_opened, result.versions_closed, dict(result.changes))
     return result
@@ -257,28 +257,31 @@ def snapshot_deletions(live: set[str], *, present: set[str], not_found: set[str]
     return sorted(i for i in live if i in not_found)
 
 
-def _apply(store: ParquetStore, date: dt.date, day: _Day, deletions: list[str], state: dict[str, Version],
-           new_rows: list[dict[str, Any]], result: HistoryResult) -> list[dict[str, Any]]:
-    """Advance ``state`` by one date; returns that date's change rows."""
-    touched = sorted(i for i, h in day.present.items()
-                     if i not in state or state[i].is_deleted or state[i].content_hash != h)
-    earlier_versions = [state[i] for i in [*touched, *deletions] if i in state]
-    bodies = _bodies(store, date, [day.present[i] for i in touched], earlier_versions)
-    rows: list[dict[str, Any]] = []
+@dataclass(frozen=True, slots=True)
+class _Transition:
+    """One assistant's change on a date: what the change log says about it is derived from the two payloads."""
+
+    assistant_id: str
+    kind: str
+    old_hash: str | None
+    new_hash: str | None
+
+
+def _apply(date: dt.date, day: _Day, deletions: list[str], state: dict[str, Version],
+           new_rows: list[dict[str, Any]], result: HistoryResult) -> list[_Transition]:
+    """Advance ``state`` by one date; returns its transitions, in assistant order (no payload is read here)."""
+    touched = [i for i, h in day.present.items()
+               if i not in state or state[i].is_deleted or state[i].content_hash != h]
+    out: list[_Transition] = []
     for assistant_id in touched:
         content_hash = day.present[assistant_id]
-        payload = bodies[content_hash]
         previous = state.get(assistant_id)
         if previous is None:
             kind = CREATED
-            rows.append(_whole(date, assistant_id, CREATED, None, payload))
+            out.append(_Transition(assistant_id, CREATED, None, content_hash))
         else:
-            old_payload = bodies[previous.content_hash]
             kind = RESTORED if previous.is_deleted else UPDATED
-            if kind == RESTORED:
-                rows.append(_whole(date, assistant_id, RESTORED, old_payload, payload))
-            rows += [_field(date, assistant_id, kind, change.path, change.old, change.new)
-                     for change in diff(old_payload, payload)]
+            out.append(_Transition(assistant_id, kind, previous.content_hash, content_hash))
             new_rows.append(_version_row(previous, date))
             result.versions_closed += 1
         state[assistant_id] = Version(assistant_id, date, content_hash, False)
@@ -286,36 +289,70 @@ def _apply(store: ParquetStore, date: dt.date, day: _Day, deletions: list[str], 
         result.changes[kind] += 1
     for assistant_id in deletions:
         previous = state[assistant_id]
-        rows.append(_whole(date, assistant_id, DELETED, bodies[previous.content_hash], None))
+        out.append(_Transition(assistant_id, DELETED, previous.content_hash, None))
         new_rows.append(_version_row(previous, date))
         state[assistant_id] = replace(previous, valid_from=date, is_deleted=True)
         result.versions_closed += 1
         result.versions_opened += 1
         result.changes[DELETED] += 1
-    result.field_changes += sum(1 for r in rows if r["field"] is not None)
-    return rows
+    out.sort(key=lambda t: t.assistant_id)
+    return out
 
 
-def _bodies(store: ParquetStore, date: dt.date, hashes: list[str], versions: list[Version]) -> dict[str, Any]:
-    """The decoded payload of each hash the date needs (its new ones, and those of the versions it closes)."""
-    wanted = {*hashes, *(v.content_hash for v in versions)}
-    if not wanted:
-        return {}
-    table = payload_bodies(store, wanted)
-    bodies = {h: json.loads(raw) for h, raw in zip(table.column("content_hash").to_pylist(),
-                                                   table.column("raw_json").to_pylist(), strict=True)}
-    for version in versions:
-        if version.content_hash not in bodies:
+CHANGE_BATCH = 1_000
+"""Assistants whose change-log rows are built and written at a time (their payloads are decoded only then)."""
+
+
+def _write_changes(store: ParquetStore, date: dt.date, transitions: list[_Transition],
+                   result: HistoryResult) -> None:
+    """Replace the date's change-log partition with the rows of its transitions, streamed in batches.
+
+    The payloads the date needs are read once, as Arrow text, and each is decoded only when its
+    assistant's rows are built, so memory follows a batch, not the number of changes.
+    """
+    bodies = _Bodies(store, date, transitions)
+    with store.writer(ASSISTANT_CHANGES, date) as out:
+        for start in range(0, len(transitions), CHANGE_BATCH):
+            rows: list[dict[str, Any]] = []
+            for t in transitions[start:start + CHANGE_BATCH]:
+                rows += _change_rows(date, t, bodies)
+            result.field_changes += sum(1 for r in rows if r["field"] is not None)
+            out.write(pa.Table.from_pylist(rows, schema=ASSISTANT_CHANGES.schema))
+
+
+def _change_rows(date: dt.date, t: _Transition, bodies: _Bodies) -> list[dict[str, Any]]:
+    """One assistant's rows: the whole-assistant row first, then its changed fields in path order."""
+    if t.kind == CREATED:
+        return [_whole(date, t.assistant_id, CREATED, None, bodies[t.new_hash])]
+    if t.kind == DELETED:
+        return [_whole(date, t.assistant_id, DELETED, bodies[t.old_hash], None)]
+    old_payload, payload = bodies[t.old_hash], bodies[t.new_hash]
+    rows = [_whole(date, t.assistant_id, RESTORED, old_payload, payload)] if t.kind == RESTORED else []
+    fields = [_field(date, t.assistant_id, t.kind, change.path, change.old, change.new)
+              for change in diff(old_payload, payload)]
+    return rows + sorted(fields, key=lambda r: r["field"])
+
+
+class _Bodies:
+    """The payloads a date's transitions name, held as Arrow text and decoded on demand."""
+
+    def __init__(self, store: ParquetStore, date: dt.date, transitions: list[_Transition]) -> None:
+        wanted = {h for t in transitions for h in (t.old_hash, t.new_hash) if h is not None}
+        table = payload_bodies(store, wanted) if wanted else None
+        self._raw = table.column("raw_json") if table is not None else None
+        self._at = {h: i for i, h in enumerate(table.column("content_hash").to_pylist())} if table is not None else {}
+        missing = wanted - self._at.keys()
+        if missing:
+            owner = next(t for t in transitions if t.old_hash in missing or t.new_hash in missing)
             raise RunAbortedError(
-                f"the history needs {version.assistant_id}'s payload {version.content_hash[:12]} (open since "
-                f"{version.valid_from}), but no payload partition holds it: restore the warehouse's parquet/payloads "
-                "folder from a backup"
+                f"the history needs {owner.assistant_id}'s payload {sorted(missing)[0][:12]} for {date}, but no "
+                "payload partition holds it: restore the warehouse's parquet/payloads folder from a backup, or "
+                "re-fetch that date"
             )
-    missing = wanted - bodies.keys()
-    if missing:
-        raise RunAbortedError(f"the snapshot of {date} names {len(missing)} payload(s) no partition holds: "
-                              "re-fetch that date")
-    return bodies
+
+    def __getitem__(self, content_hash: str | None) -> Any:
+        assert content_hash is not None and self._raw is not None
+        return json.loads(self._raw[self._at[content_hash]].as_py())
 
 
 # --- rows ----------------------------------------------------------------------------
@@ -338,8 +375,13 @@ def _field(date: dt.date, assistant_id: str, kind: str, path: str | None, old: s
 
 
 def _history_table(kept: pa.Table | None, new_rows: list[dict[str, Any]], state: dict[str, Version]) -> pa.Table:
-    open_rows = [_version_row(v, None) for v in state.values()]
-    fresh = pa.Table.from_pylist([*new_rows, *open_rows], schema=ASSISTANT_VERSIONS.schema)
+    versions = list(state.values())  # the open versions, built column by column (one per assistant ever seen)
+    open_rows = pa.table({
+        "assistant_id": [v.assistant_id for v in versions], "valid_from": [v.valid_from for v in versions],
+        "valid_to": pa.nulls(len(versions), pa.date32()), "is_current": [True] * len(versions),
+        "is_deleted": [v.is_deleted for v in versions], "content_hash": [v.content_hash for v in versions],
+    }, schema=ASSISTANT_VERSIONS.schema)
+    fresh = pa.concat_tables([pa.Table.from_pylist(new_rows, schema=ASSISTANT_VERSIONS.schema), open_rows])
     table = pa.concat_tables([kept, fresh]) if kept is not None else fresh
     return table.sort_by([("assistant_id", "ascending"), ("valid_from", "ascending")])
 
@@ -347,7 +389,7 @@ def _history_table(kept: pa.Table | None, new_rows: list[dict[str, Any]], state:
 # --- writing ---------------------------------------------------------------------------
 
 def _write(store: ParquetStore, warehouse: str | Path, history: pa.Table,
-           changes: dict[dt.date, list[dict[str, Any]]], start: dt.date) -> None:
+           transitions: dict[dt.date, list[_Transition]], start: dt.date, result: HistoryResult) -> None:
     """Parquet first (the source of truth), then DuckDB in one transaction.
 
     A change-log partition is also the mark that its date has been replayed, so
@@ -361,8 +403,7 @@ def _write(store: ParquetStore, warehouse: str | Path, history: pa.Table,
             store.remove_partition(ASSISTANT_CHANGES.name, date)
     failpoints.reach("history")
     history_file = store.write_table_file(ASSISTANT_VERSIONS, history)
-    for date, rows in sorted(changes.items()):
-        rows.sort(key=lambda r: (r["assistant_id"], r["field"] is not None, r["change_type"], r["field"] or ""))
-        store.write(ASSISTANT_CHANGES, date, pa.Table.from_pylist(rows, schema=ASSISTANT_CHANGES.schema))
+    for date, day in sorted(transitions.items()):
+        _write_changes(store, date, day, result)
     change_files = {d: store.partition_files(ASSISTANT_CHANGES.name, d) for d in store.dates(ASSISTANT_CHANGES.name)}
     DuckDBStore(warehouse).replace_history(history_file, change_files, start)
