@@ -39,8 +39,8 @@ class KeyReport:
 
 def key_report(store: ParquetStore, spec: TableSpec, snapshot_date: dt.date) -> KeyReport:
     """Duplicate keys and nulls in not-null columns of one table's partition."""
-    table = store.read(spec, snapshot_date)
     required = [f.name for f in spec.schema if not f.nullable]
+    table = store.read(spec, snapshot_date, columns=list(dict.fromkeys([*spec.key, *required])))
     with duckdb.connect() as con:
         con.register("partition_rows", table)
         keys = ", ".join(sql.quote_identifier(c) for c in spec.key)

@@ -23,7 +23,14 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 import sql
-from connectors.openai_assistants.schemas import PAYLOADS, SNAPSHOT_MEMBERS, STORED_TABLES, VIEW_TABLES, TableSpec
+from connectors.openai_assistants.schemas import (
+    PAYLOAD_TABLES,
+    PAYLOADS,
+    SNAPSHOT_MEMBERS,
+    STORED_TABLES,
+    VIEW_TABLES,
+    TableSpec,
+)
 
 if TYPE_CHECKING:
     from .parquet_store import ParquetStore
@@ -69,6 +76,12 @@ def read_view_date(store: ParquetStore, spec: TableSpec, snapshot_date: dt.date,
         if not members.num_rows:
             return schema.empty_table()
         only[SNAPSHOT_MEMBERS.name] = members
+        # Only the payloads this date names (every stored copy of each, so payload_home still picks one),
+        # read in one streaming pass: the join then works on one date's rows, whatever the archive's size.
+        hashes = pc.unique(members.column("content_hash"))
+        needed = {*names, *spec.key, "snapshot_date", "content_hash"}
+        for payload_spec in PAYLOAD_TABLES:
+            only[payload_spec.name] = _stored_rows_of(store, payload_spec, hashes, needed)
     with duckdb.connect(":memory:") as con:
         con.execute(sql.load("warehouse/session_utc"))
         register_parquet(con, store, only=only)
@@ -78,6 +91,23 @@ def read_view_date(store: ParquetStore, spec: TableSpec, snapshot_date: dt.date,
         order = f" ORDER BY {', '.join(keys)}" if keys else ""
         table = con.sql(f"SELECT {select} FROM {sql.quote_identifier(spec.name)}{order}").to_arrow_table()
     return table.cast(schema)
+
+
+def _stored_rows_of(store: ParquetStore, spec: TableSpec, hashes: pa.Array, needed: set[str]) -> pa.Table:
+    """The rows of a payload table whose ``content_hash`` is one of ``hashes``, from every partition.
+
+    Only the ``needed`` columns are read (the bodies are most of the bytes); the others are nulls, there
+    so that the views still bind.
+    """
+    folder = store.parquet_root / spec.name
+    if not folder.is_dir() or next(folder.rglob("*.parquet"), None) is None:
+        return spec.empty()
+    columns = [name for name in spec.schema.names if name in needed]
+    dataset = ds.dataset(folder, schema=spec.schema, format="parquet")
+    table = dataset.to_table(columns=columns, filter=pc.field("content_hash").isin(hashes),
+                             batch_readahead=1, fragment_readahead=1)
+    return pa.table({f.name: table.column(f.name) if f.name in columns else pa.nulls(table.num_rows, f.type)
+                     for f in spec.schema})
 
 
 def stored_hashes(store: ParquetStore) -> set[str]:
