@@ -1,8 +1,8 @@
-"""Run one date through fetch (discover), flatten and the DuckDB load, then print this process's peak RSS.
+"""Run one date through fetch (discover), flatten, the DuckDB load and the history, then print the peak RSS.
 
 ``python tests/support/peak_rss.py BASE_URL WAREHOUSE DATE BATCH_SIZE`` prints one
 JSON line: the high-water mark of the resident set (``VmHWM``, KiB) once the modules
-are imported, after the flatten step and after the DuckDB load. Unlike
+are imported, after the flatten step, after the DuckDB load and after the history step. Unlike
 ``tracemalloc`` it counts everything the process held at its worst moment: Python
 objects, Arrow buffers, DuckDB's memory. The key comes from ``OPENAI_API_KEY``.
 Used by ``tests/reliability/test_resource_bounds.py``.
@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the tree this file belongs to, not an install
 
+from connectors.history import rebuild_history
 from connectors.openai_assistants.config import ClientConfig, Secret
 from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
 
@@ -36,7 +37,10 @@ def main(base_url: str, warehouse: str, date: str, batch_size: str) -> None:
     flatten_snapshot(snapshot_date, warehouse, batch_size=int(batch_size))
     flattened = peak_rss_kib()
     load_duckdb(snapshot_date, warehouse)
-    print(json.dumps({"imported": imported, "flattened": flattened, "loaded": peak_rss_kib()}), flush=True)
+    loaded = peak_rss_kib()
+    rebuild_history(warehouse, snapshot_date)
+    print(json.dumps({"imported": imported, "flattened": flattened, "loaded": loaded, "history": peak_rss_kib()}),
+          flush=True)
 
 
 if __name__ == "__main__":
