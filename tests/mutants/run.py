@@ -187,6 +187,14 @@ MUTANTS = (
         ("tests/pipelines/test_cli_query.py::test_output_onto_a_symlink_or_a_fifo_is_refused",),
     ),
     Mutant(
+        "rerun-drops-stored-payloads", "Idempotent reruns: a payload partition only grows, a re-run drops no payload",
+        (Edit("connectors/snapshot.py",
+              "            for batch in store.iter_batches(writer.spec, snapshot_date):\n"
+              "                merged[name].write(batch)\n",
+              "            pass\n"),),
+        ("tests/pipelines/test_snapshot_e2e.py::test_rerunning_a_date_changes_nothing",),
+    ),
+    Mutant(
         "commit-without-fsync", "Atomic partitions: a commit is durable before and after its rename",
         (Edit("connectors/warehouse/parquet_store.py",
               "        _fsync_file(self._stage / PART_FILE)\n        _fsync_dir(self._stage)\n",
