@@ -81,7 +81,9 @@ def read_view_date(store: ParquetStore, spec: TableSpec, snapshot_date: dt.date,
         hashes = pc.unique(members.column("content_hash"))
         needed = {*names, *spec.key, "snapshot_date", "content_hash"}
         for payload_spec in PAYLOAD_TABLES:
-            only[payload_spec.name] = _stored_rows_of(store, payload_spec, hashes, needed)
+            joined = payload_spec is PAYLOADS or payload_spec.name == _CHILD_OF.get(spec.name)
+            only[payload_spec.name] = _stored_rows_of(store, payload_spec, hashes, needed) if joined \
+                else payload_spec.empty()
     with duckdb.connect(":memory:") as con:
         con.execute(sql.load("warehouse/session_utc"))
         register_parquet(con, store, only=only)
@@ -91,6 +93,11 @@ def read_view_date(store: ParquetStore, spec: TableSpec, snapshot_date: dt.date,
         order = f" ORDER BY {', '.join(keys)}" if keys else ""
         table = con.sql(f"SELECT {select} FROM {sql.quote_identifier(spec.name)}{order}").to_arrow_table()
     return table.cast(schema)
+
+
+_CHILD_OF = {"assistant_tools": "payload_tools", "assistant_metadata": "payload_metadata",
+             "assistant_tool_resources": "payload_tool_resources"}
+"""The payload child table each view joins besides ``payloads`` (see ``sql/stored/``); the others are not read."""
 
 
 def _stored_rows_of(store: ParquetStore, spec: TableSpec, hashes: pa.Array, needed: set[str]) -> pa.Table:
