@@ -18,7 +18,21 @@ from typing import Any
 import duckdb
 
 import sql
-from connectors.openai_assistants.schemas import ASSISTANT_TOOLS, ASSISTANTS, FETCH_ERRORS, SNAPSHOT_RUNS, TableSpec
+from connectors.openai_assistants.schemas import (
+    ASSISTANT_METADATA,
+    ASSISTANT_TOOL_RESOURCES,
+    ASSISTANT_TOOLS,
+    ASSISTANTS,
+    FETCH_ERRORS,
+    PAYLOAD_METADATA,
+    PAYLOAD_TOOL_RESOURCES,
+    PAYLOAD_TOOLS,
+    PAYLOADS,
+    RAW_ASSISTANTS,
+    SNAPSHOT_MEMBERS,
+    SNAPSHOT_RUNS,
+    TableSpec,
+)
 from connectors.warehouse import ParquetStore
 
 
@@ -37,8 +51,25 @@ class KeyReport:
         return not self.duplicate_keys and not any(self.nulls.values())
 
 
+STORED_BEHIND: dict[str, tuple[TableSpec, ...]] = {
+    RAW_ASSISTANTS.name: (SNAPSHOT_MEMBERS, PAYLOADS),
+    ASSISTANTS.name: (SNAPSHOT_MEMBERS, PAYLOADS),
+    ASSISTANT_TOOLS.name: (PAYLOAD_TOOLS,),
+    ASSISTANT_METADATA.name: (PAYLOAD_METADATA,),
+    ASSISTANT_TOOL_RESOURCES.name: (PAYLOAD_TOOL_RESOURCES,),
+}
+"""The stored partitions a view table's date is made of: its keys are unique and its required columns set
+exactly when theirs are (a payload is read from one partition), so the checks read these, not the join."""
+
+
 def key_report(store: ParquetStore, spec: TableSpec, snapshot_date: dt.date) -> KeyReport:
-    """Duplicate keys and nulls in not-null columns of one table's partition."""
+    """Duplicate keys and nulls in not-null columns of one table's partition (for a view table, of the
+    stored partitions it is made of, see :data:`STORED_BEHIND`)."""
+    if spec.name in STORED_BEHIND:
+        reports = [key_report(store, stored, snapshot_date) for stored in STORED_BEHIND[spec.name]]
+        return KeyReport(reports[0].rows, sum(r.duplicate_keys for r in reports),
+                         [d for r in reports for d in r.sample_duplicates][:5],
+                         {column: n for r in reports for column, n in r.nulls.items()})
     required = [f.name for f in spec.schema if not f.nullable]
     table = store.read(spec, snapshot_date, columns=list(dict.fromkeys([*spec.key, *required])))
     with duckdb.connect() as con:

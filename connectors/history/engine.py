@@ -300,24 +300,30 @@ def _apply(date: dt.date, day: _Day, deletions: list[str], state: dict[str, Vers
 
 
 CHANGE_BATCH = 1_000
-"""Assistants whose change-log rows are built and written at a time (their payloads are decoded only then)."""
+"""Assistants whose change-log rows are built and written at a time."""
+BODIES_BATCH = 10_000
+"""Assistants whose payloads are read at a time, as Arrow text (about 30 MB); a night with more changes (a first
+night of a large account) reads the payload files once per batch instead of holding every body."""
 
 
 def _write_changes(store: ParquetStore, date: dt.date, transitions: list[_Transition],
                    result: HistoryResult) -> None:
     """Replace the date's change-log partition with the rows of its transitions, streamed in batches.
 
-    The payloads the date needs are read once, as Arrow text, and each is decoded only when its
-    assistant's rows are built, so memory follows a batch, not the number of changes.
+    The payloads a batch of transitions needs are read in one pass, as Arrow text, and each is decoded only
+    when its assistant's rows are built, so memory follows a batch, not the number of changes.
     """
-    bodies = _Bodies(store, date, transitions)
     with store.writer(ASSISTANT_CHANGES, date) as out:
-        for start in range(0, len(transitions), CHANGE_BATCH):
-            rows: list[dict[str, Any]] = []
-            for t in transitions[start:start + CHANGE_BATCH]:
-                rows += _change_rows(date, t, bodies)
-            result.field_changes += sum(1 for r in rows if r["field"] is not None)
-            out.write(pa.Table.from_pylist(rows, schema=ASSISTANT_CHANGES.schema))
+        for start in range(0, len(transitions), BODIES_BATCH):
+            batch = transitions[start:start + BODIES_BATCH]
+            bodies = _Bodies(store, date, batch)
+            for first in range(0, len(batch), CHANGE_BATCH):
+                rows: list[dict[str, Any]] = []
+                for t in batch[first:first + CHANGE_BATCH]:
+                    rows += _change_rows(date, t, bodies)
+                result.field_changes += sum(1 for r in rows if r["field"] is not None)
+                out.write(pa.Table.from_pylist(rows, schema=ASSISTANT_CHANGES.schema))
+            del bodies
 
 
 def _change_rows(date: dt.date, t: _Transition, bodies: _Bodies) -> list[dict[str, Any]]:

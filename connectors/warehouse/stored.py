@@ -134,7 +134,8 @@ def payload_bodies(store: ParquetStore, hashes: Iterable[str] | pa.Array | pa.Ch
         return schema.empty_table()
     wanted = hashes if isinstance(hashes, pa.Array | pa.ChunkedArray) else pa.array(list(hashes), pa.string())
     dataset = ds.dataset(folder, schema=PAYLOADS.schema, format="parquet")
-    found = dataset.to_table(columns=["content_hash", "raw_json"], filter=pc.field("content_hash").isin(wanted))
+    found = dataset.to_table(columns=["content_hash", "raw_json"], filter=pc.field("content_hash").isin(wanted),
+                             batch_readahead=1, fragment_readahead=1)
     if found.num_rows > len(set(found.column("content_hash").to_pylist())):  # stored by two runs: keep one
         found = found.group_by("content_hash").aggregate([("raw_json", "min")]) \
             .rename_columns(["content_hash", "raw_json"])
