@@ -1,16 +1,18 @@
 """The three steps of a snapshot, free of Dagster: fetch, flatten, load.
 
-1. :func:`fetch_snapshot` asks the API and writes ``raw_assistants``,
-   ``fetch_errors`` and ``snapshot_runs`` for the date.
-2. :func:`flatten_snapshot` rebuilds the derived tables of a date from its
-   stored raw payloads (no network: a backfill is just this and step 3).
+1. :func:`fetch_snapshot` asks the API and stores the date: its membership
+   (``snapshot_members``), the payloads not stored before (``payloads`` and its
+   child tables, flattened), ``fetch_errors`` and ``snapshot_runs``.
+2. :func:`flatten_snapshot` rebuilds the payload tables a date stored from their
+   raw bodies (no network: after an upgrade that changes the flattening).
 3. :func:`load_duckdb` replaces the date in DuckDB with the Parquet partitions.
 
-Each step replaces whole partitions, so any step can be re-run for a date
-and the result is the same as running it once. The fetch step replaces a
-date only when the run passes every blocking gate (:mod:`connectors.gates`);
-otherwise its answers are kept under ``held/`` and the date stays as it was. Memory is bounded by the batch
-size, not by the number of assistants: results stream to Parquet as they come.
+Each step replaces whole partitions (a payload partition only grows), so any
+step can be re-run for a date and the result is the same as running it once.
+The fetch step replaces a date only when the run passes every blocking gate
+(:mod:`connectors.gates`); otherwise its answers are kept under ``held/`` and
+the date stays as it was. Memory is bounded by the batch size, not by the
+number of assistants: results stream to Parquet as they come.
 """
 
 from __future__ import annotations

@@ -127,19 +127,18 @@ def rebuild_history(warehouse: str | Path, from_date: dt.date | None = None, *, 
 # --- where to start ----------------------------------------------------------------
 
 def _replayable_dates(store: ParquetStore) -> list[dt.date]:
-    """Dates whose snapshot is complete: fetched (``snapshot_runs``) *and* flattened (``assistants``).
+    """Dates whose snapshot is complete: its run recorded (``snapshot_runs``) *and* its membership stored.
 
-    A date fetched but not yet flattened (a run killed in between) would look
-    like an empty listing, and in discover mode an empty listing deletes
-    everyone; such a date waits until its flatten step has run.
+    The fetch step stores the membership, then the run. A date missing its membership would look like an
+    empty listing, and in discover mode an empty listing deletes everyone, so such a date waits for a re-run.
     """
-    flattened = set(store.dates(SNAPSHOT_MEMBERS.name))
+    with_members = set(store.dates(SNAPSHOT_MEMBERS.name))
     dates = []
     for date in store.dates(SNAPSHOT_RUNS.name):
-        if date in flattened:
+        if date in with_members:
             dates.append(date)
         else:
-            log.warning("history skips %s: fetched but not flattened yet (re-run that date)", date)
+            log.warning("history skips %s: its run is recorded but not its membership (re-run that date)", date)
     return dates
 
 
