@@ -140,7 +140,7 @@ def processing(warehouse: str) -> dict[str, Any]:
     wall = time.perf_counter() - started
     return {"wall_s": wall, "steps": {"flatten": flattened, "duckdb": wall - flattened},
             "steps_cpu": {"flatten": flatten_cpu, "duckdb": _cpu_s() - cpu - flatten_cpu},
-            "assistants": rows["assistants"], "rows": rows, "rss_mb": _rss_mb(), "cpu_s": _cpu_s()}
+            "assistants": rows["payloads"], "rows": rows, "rss_mb": _rss_mb(), "cpu_s": _cpu_s()}
 
 
 def fetch(base_url: str, ids_file: str, concurrency: int, adaptive: bool) -> dict[str, Any]:
