@@ -69,7 +69,7 @@ from connectors.openai_assistants.schemas import (
     STORED_DATE_TABLES,
 )
 from connectors.warehouse import DuckDBStore, ParquetStore
-from connectors.warehouse.parquet_store import PART_FILE, PartitionWriter
+from connectors.warehouse.parquet_store import PART_FILE, PartitionWriter, all_or_none
 from connectors.warehouse.stored import payload_bodies, stored_hashes
 from connectors.warehouse.upgrade import upgrade_warehouse
 
@@ -255,7 +255,7 @@ def commit_payloads(store: ParquetStore, snapshot_date: dt.date, staged: dict[st
         return
     held = store.read(PAYLOADS, snapshot_date, columns=["content_hash"]).column("content_hash")
     merged = {name: store.writer(writer.spec, snapshot_date) for name, writer in staged.items()}
-    try:
+    with all_or_none(merged.values()):
         for name, writer in staged.items():
             for batch in store.iter_batches(writer.spec, snapshot_date):
                 merged[name].write(batch)
@@ -263,12 +263,6 @@ def commit_payloads(store: ParquetStore, snapshot_date: dt.date, staged: dict[st
                 keep = pc.invert(pc.is_in(batch.column("content_hash"), value_set=held))
                 merged[name].write(batch.filter(keep))
             writer.discard()
-        for out in merged.values():
-            out.commit()
-    except BaseException:
-        for out in merged.values():
-            out.discard()
-        raise
 
 
 def _write_held_raw(store: ParquetStore, members: PartitionWriter, staged: PartitionWriter, target: Path) -> None:
@@ -279,8 +273,8 @@ def _write_held_raw(store: ParquetStore, members: PartitionWriter, staged: Parti
     missing = pc.invert(pc.is_in(member_rows.column("content_hash"), value_set=fresh.column("content_hash")))
     wanted = member_rows.filter(missing).column("content_hash")
     earlier = payload_bodies(store, wanted) if len(wanted) else fresh.schema.empty_table()
-    bodies = pa.concat_tables([fresh, earlier]).group_by("content_hash").aggregate([("raw_json", "min")])
-    joined = member_rows.join(bodies.rename_columns(["content_hash", "raw_json"]), "content_hash")
+    bodies = pa.concat_tables([fresh, earlier.cast(fresh.schema)])  # disjoint, each hash once (payload_bodies)
+    joined = member_rows.join(bodies, "content_hash")
     pq.write_table(joined.select(RAW_ASSISTANTS.schema.names).cast(RAW_ASSISTANTS.schema), target)
 
 
@@ -460,18 +454,13 @@ def _flatten(store: ParquetStore, snapshot_date: dt.date, batch_size: int) -> di
     writers = {spec.name: store.writer(spec, snapshot_date) for spec in PAYLOAD_TABLES}
     epoch = pa.scalar(dt.datetime(1970, 1, 1, tzinfo=dt.UTC), RAW_ASSISTANTS.schema.field("fetched_at").type)
     try:
-        for batch in store.iter_batches(PAYLOADS, snapshot_date, batch_size):
-            raw = pa.table({"assistant_id": batch.column("assistant_id"),
-                            "fetched_at": pa.repeat(epoch, batch.num_rows),
-                            "raw_json": batch.column("raw_json")})
-            for name, table in payload_tables(flatten_batch(snapshot_date, raw)).items():
-                writers[name].write(table)
-        for writer in writers.values():
-            writer.commit()
-    except BaseException:
-        for writer in writers.values():
-            writer.discard()
-        raise
+        with all_or_none(writers.values()):
+            for batch in store.iter_batches(PAYLOADS, snapshot_date, batch_size):
+                raw = pa.table({"assistant_id": batch.column("assistant_id"),
+                                "fetched_at": pa.repeat(epoch, batch.num_rows),
+                                "raw_json": batch.column("raw_json")})
+                for name, table in payload_tables(flatten_batch(snapshot_date, raw)).items():
+                    writers[name].write(table)
     finally:
         # Arrow's allocator keeps freed blocks for reuse; hand them back before the DuckDB load needs memory.
         pa.default_memory_pool().release_unused()

@@ -95,8 +95,7 @@ class DuckDBStore:
         if not self.path.is_file():
             return {}
         with self.connect(read_only=True) as con:
-            stored = {name for (name,) in con.execute(sql.load("warehouse/base_tables")).fetchall()}
-            if stored & set(VIEW_TABLES):  # an older layout: every date is loaded again (see ensure_tables)
+            if _old_layout_tables(con):  # every date is loaded again (see ensure_tables)
                 return {}
             try:
                 rows = con.execute(sql.load("warehouse/loaded_runs")).fetchall()
@@ -111,7 +110,7 @@ class DuckDBStore:
         tables as tables: they are dropped (the Parquet files hold every row) together with
         ``snapshot_runs``, so every date counts as not loaded and is loaded again in the new layout.
         """
-        old = [name for (name,) in con.execute(sql.load("warehouse/base_tables")).fetchall() if name in VIEW_TABLES]
+        old = _old_layout_tables(con)
         if old:
             for name in [*old, "snapshot_runs"]:
                 con.execute(sql.render("warehouse/drop_table", table=name))
@@ -206,6 +205,11 @@ class DuckDBStore:
         """Run a read-only query and return Arrow (for the CLI, tests and the demo)."""
         with self.connect(read_only=True) as con:
             return con.sql(statement, params=parameters or None).to_arrow_table()
+
+
+def _old_layout_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Tables an older layout stored that are views now (empty for a current database)."""
+    return [name for (name,) in con.execute(sql.load("warehouse/base_tables")).fetchall() if name in VIEW_TABLES]
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

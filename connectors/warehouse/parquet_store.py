@@ -273,6 +273,23 @@ class PartitionWriter:
             self.discard()
 
 
+@contextlib.contextmanager
+def all_or_none(writers: Iterable[PartitionWriter]) -> Iterator[None]:
+    """Commit every writer, in the order given, when the block ends; discard them all if it raises.
+
+    Writers already committed when a later commit fails stay committed (each partition is whole either way).
+    """
+    writers = list(writers)
+    try:
+        yield
+        for writer in writers:
+            writer.commit()
+    except BaseException:
+        for writer in writers:
+            writer.discard()
+        raise
+
+
 _LOCK_SUFFIX = ".lock"
 
 

@@ -45,6 +45,14 @@ def apply_stored_views(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(sql.load(f"stored/{name}"))
 
 
+def stored_dataset(store: ParquetStore, spec: TableSpec) -> ds.Dataset | None:
+    """Every stored file of a table as one Arrow dataset read with its schema; ``None`` when none is stored."""
+    folder = store.parquet_root / spec.name
+    if not folder.is_dir() or next(folder.rglob("*.parquet"), None) is None:
+        return None
+    return ds.dataset(folder, schema=spec.schema, format="parquet")
+
+
 def register_parquet(con: duckdb.DuckDBPyConnection, store: ParquetStore,
                      tables: Iterable[TableSpec] = STORED_TABLES.values(), *,
                      only: dict[str, pa.Table | ds.Dataset] | None = None) -> None:
@@ -56,10 +64,8 @@ def register_parquet(con: duckdb.DuckDBPyConnection, store: ParquetStore,
         if only and spec.name in only:
             con.register(spec.name, only[spec.name])
             continue
-        folder = store.parquet_root / spec.name
-        has_files = folder.is_dir() and next(folder.rglob("*.parquet"), None) is not None
-        con.register(spec.name, ds.dataset(folder, schema=spec.schema, format="parquet") if has_files
-                     else spec.empty())
+        dataset = stored_dataset(store, spec)
+        con.register(spec.name, dataset if dataset is not None else spec.empty())
 
 
 def read_view_date(store: ParquetStore, spec: TableSpec, snapshot_date: dt.date, *,
@@ -106,11 +112,10 @@ def _stored_rows_of(store: ParquetStore, spec: TableSpec, hashes: pa.Array, need
     Only the ``needed`` columns are read (the bodies are most of the bytes); the others are nulls, there
     so that the views still bind.
     """
-    folder = store.parquet_root / spec.name
-    if not folder.is_dir() or next(folder.rglob("*.parquet"), None) is None:
+    dataset = stored_dataset(store, spec)
+    if dataset is None:
         return spec.empty()
     columns = [name for name in spec.schema.names if name in needed]
-    dataset = ds.dataset(folder, schema=spec.schema, format="parquet")
     table = dataset.to_table(columns=columns, filter=pc.field("content_hash").isin(hashes),
                              batch_readahead=1, fragment_readahead=1)
     return pa.table({f.name: table.column(f.name) if f.name in columns else pa.nulls(table.num_rows, f.type)
@@ -119,21 +124,20 @@ def _stored_rows_of(store: ParquetStore, spec: TableSpec, hashes: pa.Array, need
 
 def stored_hashes(store: ParquetStore) -> set[str]:
     """The content hashes of every stored payload (what a run need not store again)."""
-    folder = store.parquet_root / PAYLOADS.name
-    if not folder.is_dir() or next(folder.rglob("*.parquet"), None) is None:
+    dataset = stored_dataset(store, PAYLOADS)
+    if dataset is None:
         return set()
-    column = ds.dataset(folder, schema=PAYLOADS.schema, format="parquet").to_table(columns=["content_hash"])
+    column = dataset.to_table(columns=["content_hash"])
     return set(column.column("content_hash").to_pylist())
 
 
 def payload_bodies(store: ParquetStore, hashes: Iterable[str] | pa.Array | pa.ChunkedArray) -> pa.Table:
     """``content_hash`` and ``raw_json`` of the stored payloads among ``hashes`` (each once)."""
-    folder = store.parquet_root / PAYLOADS.name
     schema = pa.schema([PAYLOADS.schema.field("content_hash"), PAYLOADS.schema.field("raw_json")])
-    if not folder.is_dir() or next(folder.rglob("*.parquet"), None) is None:
+    dataset = stored_dataset(store, PAYLOADS)
+    if dataset is None:
         return schema.empty_table()
     wanted = hashes if isinstance(hashes, pa.Array | pa.ChunkedArray) else pa.array(list(hashes), pa.string())
-    dataset = ds.dataset(folder, schema=PAYLOADS.schema, format="parquet")
     found = dataset.to_table(columns=["content_hash", "raw_json"], filter=pc.field("content_hash").isin(wanted),
                              batch_readahead=1, fragment_readahead=1)
     if found.num_rows > len(set(found.column("content_hash").to_pylist())):  # stored by two runs: keep one

@@ -32,7 +32,7 @@ from connectors.openai_assistants.schemas import (
     VIEW_TABLES,
 )
 
-from .parquet_store import ParquetStore
+from .parquet_store import ParquetStore, all_or_none
 from .stored import stored_hashes
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def upgrade_warehouse(store: ParquetStore, *, batch_size: int = settings.BATCH_S
             done.append("kept the history's versions without their configuration columns")
         for name in VIEW_TABLES:
             folder = store.parquet_root / name
-            if folder.is_dir() and next(folder.rglob("*.parquet"), None) is None:
+            if folder.is_dir() and next(folder.rglob("*.parquet"), None) is None:  # emptied above
                 shutil.rmtree(folder, ignore_errors=True)
     for action in done:
         log.warning("warehouse upgraded: %s", action)
@@ -78,16 +78,9 @@ def _convert_date(store: ParquetStore, date: dt.date, known: set[str], batch_siz
     """One date's membership and new payloads, from its raw bodies, as a fetch would have stored them."""
     members = store.writer(SNAPSHOT_MEMBERS, date)
     payloads = {spec.name: store.writer(spec, date) for spec in PAYLOAD_TABLES}
-    writers = [*payloads.values(), members]  # payloads first, then the membership that names them
-    try:
+    with all_or_none([*payloads.values(), members]):  # payloads first, then the membership that names them
         for batch in store.iter_batches(RAW_ASSISTANTS, date, batch_size):
             rows, tables = stored_batch(date, pa.Table.from_batches([batch]), known)
             members.write(rows)
             for name, table in tables.items():
                 payloads[name].write(table)
-        for writer in writers:
-            writer.commit()
-    except BaseException:
-        for writer in writers:
-            writer.discard()
-        raise
