@@ -248,7 +248,8 @@ SNAPSHOT_TABLES: tuple[TableSpec, ...] = (RAW_ASSISTANTS, FETCH_ERRORS, SNAPSHOT
 
 DERIVED_TABLES: tuple[TableSpec, ...] = (ASSISTANTS, ASSISTANT_TOOLS, ASSISTANT_METADATA,
                                          ASSISTANT_TOOL_RESOURCES)
-"""Rebuilt from ``raw_assistants`` by the flatten step."""
+"""The flattened tables: views over the membership and the payload tables the fetch step fills (and the
+flatten step rebuilds from the stored bodies)."""
 
 ALL_TABLES: dict[str, TableSpec] = {t.name: t for t in (*SNAPSHOT_TABLES, *DERIVED_TABLES)}
 """The tables with one snapshot per ``snapshot_date``, as users query them."""

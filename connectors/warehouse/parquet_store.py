@@ -58,10 +58,6 @@ class ParquetStore:
         folder = self.partition_dir(table, snapshot_date)
         return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
-    def table_glob(self, table: str) -> str:
-        """A glob over every committed partition of ``table``, for DuckDB's ``read_parquet``."""
-        return str(self.parquet_root / table / "*" / "*.parquet")
-
     def dates(self, table: str) -> list[dt.date]:
         """Snapshot dates stored for ``table``, oldest first (for a view over the membership, its dates)."""
         if table in VIEW_TABLES and table != "assistant_history":
