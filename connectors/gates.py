@@ -28,8 +28,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from connectors.core import settings
 from connectors.history.engine import MASS_DELETION_GATE, live_before, mass_deletion_problem, snapshot_deletions
-from connectors.openai_assistants import settings
 from connectors.warehouse import ParquetStore
 
 EMPTY_GATE = "empty"

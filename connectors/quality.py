@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 import sql
-from connectors.openai_assistants.schemas import (
+from connectors.core.schemas import (
     ASSISTANT_METADATA,
     ASSISTANT_TOOL_RESOURCES,
     ASSISTANT_TOOLS,

@@ -37,12 +37,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from connectors import failpoints
-from connectors.gates import Answers, Gates, judge
-from connectors.openai_assistants import settings
-from connectors.openai_assistants.client import AssistantsClient, ClientStats
-from connectors.openai_assistants.config import ClientConfig
-from connectors.openai_assistants.errors import (
+from connectors.core import failpoints, settings
+from connectors.core.errors import (
     ConfigError,
     DeadlineExceededError,
     HeldBackError,
@@ -50,6 +46,18 @@ from connectors.openai_assistants.errors import (
     RunAbortedError,
     WarehouseWriteError,
 )
+from connectors.core.schemas import (
+    FETCH_ERRORS,
+    PAYLOAD_TABLES,
+    PAYLOADS,
+    RAW_ASSISTANTS,
+    SNAPSHOT_MEMBERS,
+    SNAPSHOT_RUNS,
+    STORED_DATE_TABLES,
+)
+from connectors.gates import Answers, Gates, judge
+from connectors.openai_assistants.client import AssistantsClient, ClientStats
+from connectors.openai_assistants.config import ClientConfig
 from connectors.openai_assistants.flatten import (
     errors_table,
     flatten_batch,
@@ -59,15 +67,6 @@ from connectors.openai_assistants.flatten import (
 )
 from connectors.openai_assistants.ids import IdStats, RejectedId, clean_ids, read_ids_file
 from connectors.openai_assistants.results import FetchResult, Outcome
-from connectors.openai_assistants.schemas import (
-    FETCH_ERRORS,
-    PAYLOAD_TABLES,
-    PAYLOADS,
-    RAW_ASSISTANTS,
-    SNAPSHOT_MEMBERS,
-    SNAPSHOT_RUNS,
-    STORED_DATE_TABLES,
-)
 from connectors.warehouse import DuckDBStore, ParquetStore
 from connectors.warehouse.parquet_store import PART_FILE, PartitionWriter, all_or_none
 from connectors.warehouse.stored import payload_bodies, stored_hashes
@@ -284,7 +283,7 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
                    gates: Gates | None = None) -> FetchSummary:
     """Fetch every assistant of ``source`` and replace the date's raw partitions if the run passes the gates.
 
-    Raises a :class:`~connectors.openai_assistants.errors.ConnectorError` for
+    Raises a :class:`~connectors.core.errors.ConnectorError` for
     whole-run problems, and :class:`HeldBackError` when a blocking gate
     (:mod:`connectors.gates`) fails. In both cases the date's partitions stay
     exactly as they were; the answers received so far are kept under

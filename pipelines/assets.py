@@ -41,9 +41,8 @@ from dagster import (
     multi_asset,
 )
 
-from connectors.history import MassDeletionError, rebuild_history
-from connectors.openai_assistants.errors import ConnectorError
-from connectors.openai_assistants.schemas import (
+from connectors.core.errors import ConnectorError
+from connectors.core.schemas import (
     ALL_TABLES,
     ASSISTANT_CHANGES,
     ASSISTANT_HISTORY,
@@ -57,6 +56,7 @@ from connectors.openai_assistants.schemas import (
     TableSpec,
     type_name,
 )
+from connectors.history import MassDeletionError, rebuild_history
 from connectors.snapshot import FetchSummary, fetch_snapshot, flatten_snapshot, load_duckdb
 from connectors.warehouse import ParquetStore, pending_loads
 

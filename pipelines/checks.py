@@ -25,8 +25,8 @@ from collections.abc import Iterable, Iterator
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
 
 from connectors import quality
+from connectors.core.schemas import RAW_ASSISTANTS, TableSpec
 from connectors.gates import FAILED_SHARE_GATE
-from connectors.openai_assistants.schemas import RAW_ASSISTANTS, TableSpec
 from connectors.warehouse import ParquetStore
 
 UNIQUE_KEY = "unique_key"

@@ -7,9 +7,9 @@ import os
 from dagster import Config
 from pydantic import Field
 
+from connectors.core import settings
+from connectors.core.errors import ConfigError
 from connectors.gates import Gates
-from connectors.openai_assistants import settings
-from connectors.openai_assistants.errors import ConfigError
 from connectors.snapshot import IdSource
 
 IDS_FILE_ENV = "ASSISTANTS_IDS_FILE"

@@ -15,8 +15,8 @@ import os
 
 from dagster import DailyPartitionsDefinition
 
-from connectors.openai_assistants import settings
-from connectors.openai_assistants.schemas import SNAPSHOT_RUNS
+from connectors.core import settings
+from connectors.core.schemas import SNAPSHOT_RUNS
 from connectors.warehouse import ParquetStore
 
 START_DATE_ENV = "ASSISTANTS_START_DATE"

@@ -14,6 +14,7 @@ from typing import Any
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from connectors.core import settings as warehouse_settings
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.config import ClientConfig, Secret, default, describe
 
@@ -75,4 +76,5 @@ class WarehouseResource(ConfigurableResource):
     path: str | None = Field(default=None, description="Default $ASSISTANTS_WAREHOUSE, else ./data.")
 
     def root(self) -> str:
-        return self.path or os.environ.get(settings.DEFAULT_WAREHOUSE_ENV) or settings.DEFAULT_WAREHOUSE
+        env = os.environ.get(warehouse_settings.DEFAULT_WAREHOUSE_ENV)
+        return self.path or env or warehouse_settings.DEFAULT_WAREHOUSE

@@ -29,7 +29,7 @@ from dagster import (
 )
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from connectors.openai_assistants.schemas import SNAPSHOT_RUNS
+from connectors.core.schemas import SNAPSHOT_RUNS
 
 from .checks import SNAPSHOT_FRESHNESS
 from .partitions import START_DATE_ENV, daily_partitions

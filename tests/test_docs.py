@@ -31,10 +31,11 @@ import click
 import duckdb
 import pytest
 
+from connectors.core import settings as warehouse_settings
+from connectors.core.errors import ConfigError
+from connectors.core.schemas import table_reference_markdown
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.config import ClientConfig
-from connectors.openai_assistants.errors import ConfigError
-from connectors.openai_assistants.schemas import table_reference_markdown
 from pipelines import partitions, schedules
 from pipelines.cli import cli, run
 from pipelines.config import HistoryConfig, SnapshotConfig
@@ -125,7 +126,7 @@ def _client(**environ: str) -> ClientConfig:
 def test_table_reference_is_generated_from_the_schemas():
     section = README.split("<!-- tables:start -->\n", 1)[1].split("<!-- tables:end -->", 1)[0]
     assert section.strip() == table_reference_markdown().strip(), (
-        "README table reference is stale: paste the output of python -m connectors.openai_assistants.schemas")
+        "README table reference is stale: paste the output of python -m connectors.core.schemas")
 
 
 def test_every_resource_and_run_config_field_is_documented():
@@ -157,10 +158,10 @@ def test_every_cli_option_is_documented():
 
 def _warehouse_default(monkeypatch: pytest.MonkeyPatch) -> str:
     """What an unset warehouse resolves to, written as the README writes it."""
-    monkeypatch.setenv(settings.DEFAULT_WAREHOUSE_ENV, "/from/the/variable")
+    monkeypatch.setenv(warehouse_settings.DEFAULT_WAREHOUSE_ENV, "/from/the/variable")
     assert WarehouseResource().root() == "/from/the/variable"
-    monkeypatch.delenv(settings.DEFAULT_WAREHOUSE_ENV)
-    return f"${settings.DEFAULT_WAREHOUSE_ENV} or {WarehouseResource().root()}"
+    monkeypatch.delenv(warehouse_settings.DEFAULT_WAREHOUSE_ENV)
+    return f"${warehouse_settings.DEFAULT_WAREHOUSE_ENV} or {WarehouseResource().root()}"
 
 
 def _required_key() -> str:
@@ -250,10 +251,10 @@ SPECIAL_OPTION_DEFAULTS: dict[tuple[str, str], Callable[[pytest.MonkeyPatch], st
         "$OPENAI_API_VERSION" if _client(OPENAI_API_VERSION="2099-01-01").api_version == "2099-01-01" else "?"),
     ("query", "--format"): lambda _: "from --output's extension, else table",
     ("query", "--output"): lambda _: "the terminal",
-    ("query", "--source"): lambda _: f"duckdb if {settings.DUCKDB_FILENAME} exists, else parquet",
+    ("query", "--source"): lambda _: f"duckdb if {warehouse_settings.DUCKDB_FILENAME} exists, else parquet",
     ("query", "--param"): lambda _: "",  # repeatable: none given binds nothing
     ("migrate", "--as-of"): lambda _: "the current configurations",  # the commands test runs it without --as-of
-    ("migrate", "--source"): lambda _: f"duckdb if {settings.DUCKDB_FILENAME} exists, else parquet",
+    ("migrate", "--source"): lambda _: f"duckdb if {warehouse_settings.DUCKDB_FILENAME} exists, else parquet",
 }
 """(command, option) -> the README's wording of a default that is not a plain value."""
 
@@ -496,6 +497,6 @@ def test_readme_commands_run(sandbox, clock_at_the_examples, tmp_path, monkeypat
     assert not failures, "\n".join(failures)
 
     # "today's snapshot": a snapshot without --date lands on today's (UTC) partition.
-    with duckdb.connect(str(warehouse / settings.DUCKDB_FILENAME), read_only=True) as con:
+    with duckdb.connect(str(warehouse / warehouse_settings.DUCKDB_FILENAME), read_only=True) as con:
         dates = {row[0] for row in con.execute("SELECT snapshot_date FROM snapshot_runs").fetchall()}
     assert dt.datetime.now(dt.UTC).date() in dates and _examples_day() in dates

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.openai_assistants.hashing import canonical_json, normalize_numbers
+from connectors.core.hashing import canonical_json, normalize_numbers
 
 WHOLE_VALUES = frozenset({"parameters", "schema"})
 """Keys whose values are free-form JSON documents, compared as one value."""

@@ -32,11 +32,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from connectors import failpoints
-from connectors.openai_assistants import settings
-from connectors.openai_assistants.errors import MassDeletionError, RunAbortedError
-from connectors.openai_assistants.hashing import canonical_json
-from connectors.openai_assistants.schemas import (
+from connectors.core import failpoints, settings
+from connectors.core.errors import MassDeletionError, RunAbortedError
+from connectors.core.hashing import canonical_json
+from connectors.core.schemas import (
     ASSISTANT_CHANGES,
     ASSISTANT_VERSIONS,
     FETCH_ERRORS,

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 import sql
-from connectors.openai_assistants.errors import ConfigError, InputError
+from connectors.core.errors import ConfigError, InputError
 from connectors.openai_assistants.ids import RejectedId, clean_ids
 from connectors.warehouse.views import Source, open_source
 

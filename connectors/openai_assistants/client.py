@@ -29,10 +29,7 @@ from urllib.parse import quote
 
 import httpx
 
-from . import settings
-from .concurrency import AdaptiveLimit
-from .config import ClientConfig
-from .errors import (
+from connectors.core.errors import (
     AuthenticationError,
     ConnectorError,
     EndpointGoneError,
@@ -40,6 +37,10 @@ from .errors import (
     ResponseTooLarge,
     redact,
 )
+
+from . import settings
+from .concurrency import AdaptiveLimit
+from .config import ClientConfig
 from .pagination import CursorPaginator
 from .results import FetchResult, Outcome
 from .validation import unknown_fields

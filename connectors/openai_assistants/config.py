@@ -21,8 +21,9 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from connectors.core.errors import ConfigError
+
 from . import settings
-from .errors import ConfigError
 
 AuthStyle = Literal["bearer", "azure"]
 AUTH_STYLES: tuple[AuthStyle, ...] = ("bearer", "azure")

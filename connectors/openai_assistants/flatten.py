@@ -28,9 +28,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .hashing import canonical_json, canonical_json_normalized, content_hash_normalized, loads_normalized
-from .results import FetchResult
-from .schemas import (
+from connectors.core.hashing import canonical_json, canonical_json_normalized, content_hash_normalized, loads_normalized
+from connectors.core.schemas import (
     ASSISTANT_METADATA,
     ASSISTANT_TOOL_RESOURCES,
     ASSISTANT_TOOLS,
@@ -44,6 +43,8 @@ from .schemas import (
     SNAPSHOT_MEMBERS,
     TableSpec,
 )
+
+from .results import FetchResult
 
 TOP_LEVEL_FIELDS = frozenset({
     "id", "object", "created_at", "name", "description", "model", "instructions", "tools",

@@ -19,8 +19,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from connectors.core.errors import InputError
+
 from . import settings
-from .errors import InputError
 
 ID_COLUMN = "assistant_id"
 DISPLAY_LIMIT = 200

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import PaginationError
+from connectors.core.errors import PaginationError
 
 
 class CursorPaginator:

@@ -33,7 +33,7 @@ attempts stops the run (the endpoint is unreachable).
 Nothing here does I/O or keeps state: the caller passes the attempt number, the
 seconds spent so far and the jitter, and turns the verdict into a
 :class:`~connectors.openai_assistants.results.FetchResult` or a
-:class:`~connectors.openai_assistants.errors.RunAbortedError` with its message.
+:class:`~connectors.core.errors.RunAbortedError` with its message.
 """
 
 from __future__ import annotations
@@ -49,9 +49,10 @@ from typing import Any
 
 import httpx
 
+from connectors.core.errors import ResponseTooLarge
+
 from . import settings
 from .config import ClientConfig
-from .errors import ResponseTooLarge
 from .validation import nesting_problem, validate_assistant
 
 

@@ -19,10 +19,9 @@ import duckdb
 import pyarrow as pa
 
 import sql
-from connectors import failpoints
-from connectors.openai_assistants import settings
-from connectors.openai_assistants.errors import WarehouseLockedError
-from connectors.openai_assistants.schemas import (
+from connectors.core import failpoints, settings
+from connectors.core.errors import WarehouseLockedError
+from connectors.core.schemas import (
     ASSISTANT_CHANGES,
     ASSISTANT_VERSIONS,
     STORED_DATE_TABLES,

@@ -32,9 +32,8 @@ from types import TracebackType
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors import failpoints
-from connectors.openai_assistants import settings
-from connectors.openai_assistants.schemas import SNAPSHOT_MEMBERS, VIEW_TABLES, TableSpec
+from connectors.core import failpoints, settings
+from connectors.core.schemas import SNAPSHOT_MEMBERS, VIEW_TABLES, TableSpec
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 
-from connectors.openai_assistants.schemas import SNAPSHOT_RUNS
+from connectors.core.schemas import SNAPSHOT_RUNS
 
 from .duckdb_store import DuckDBStore
 from .parquet_store import ParquetStore

@@ -24,9 +24,9 @@ import duckdb
 import pyarrow as pa
 
 import sql
-from connectors.openai_assistants import settings
-from connectors.openai_assistants.errors import ConfigError
-from connectors.openai_assistants.schemas import ASSISTANT_HISTORY, REFERENCE_TABLES
+from connectors.core import settings
+from connectors.core.errors import ConfigError
+from connectors.core.schemas import ASSISTANT_HISTORY, REFERENCE_TABLES
 
 from .views import VIEW_NAMES, Source, open_source
 

@@ -25,7 +25,7 @@ import re
 import duckdb
 
 import sql
-from connectors.openai_assistants.errors import ConfigError
+from connectors.core.errors import ConfigError
 
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?:ANALYZE\s+|\(\s*[^)]*\)\s*)?", re.IGNORECASE)
 

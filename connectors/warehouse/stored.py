@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 import sql
-from connectors.openai_assistants.schemas import (
+from connectors.core.schemas import (
     PAYLOAD_TABLES,
     PAYLOADS,
     SNAPSHOT_MEMBERS,

@@ -30,8 +30,8 @@ from typing import Literal
 import duckdb
 
 import sql
-from connectors.openai_assistants import settings
-from connectors.openai_assistants.errors import ConfigError
+from connectors.core import settings
+from connectors.core.errors import ConfigError
 
 from .parquet_store import ParquetStore
 from .read_only import lock_session

@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
-from connectors.openai_assistants import settings
-from connectors.openai_assistants.errors import ConnectorError
+from connectors.core import settings
+from connectors.core.errors import ConnectorError
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2

@@ -12,8 +12,8 @@ from __future__ import annotations
 import click
 from rich.console import Console
 
+from connectors.core.schemas import RAW_ASSISTANTS
 from connectors.history import DEFAULT_MASS_DELETION_THRESHOLD
-from connectors.openai_assistants.schemas import RAW_ASSISTANTS
 from connectors.warehouse import ParquetStore
 
 from ..assets import duckdb_warehouse, flatten_assistants, update_history

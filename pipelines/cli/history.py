@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 import sql
-from connectors.openai_assistants import settings
+from connectors.core import settings
 from connectors.warehouse import DuckDBStore
 
 from ..resources import WarehouseResource

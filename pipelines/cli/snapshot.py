@@ -18,9 +18,10 @@ from dagster import AssetCheckEvaluation, DagsterInstance, EnvVar, ExecuteInProc
 from rich.console import Console
 from rich.table import Table
 
+from connectors.core import settings as warehouse_settings
+from connectors.core.errors import ConfigError, ConnectorError
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.config import ClientConfig, default, describe
-from connectors.openai_assistants.errors import ConfigError, ConnectorError
 from connectors.openai_assistants.ids import clean_ids, read_ids_file
 
 from ..assets import DUCKDB_ASSET, snapshot_assets
@@ -55,7 +56,7 @@ from . import cli, warehouse_option
               help=describe("run_deadline"))
 @click.option("--force", is_flag=True,
               help="Fetch even if the date ended more than 36 hours ago (stores today's state under it).")
-@click.option("--max-failed-share", type=click.FloatRange(0, 1), default=settings.DEFAULT_MAX_FAILED_SHARE,
+@click.option("--max-failed-share", type=click.FloatRange(0, 1), default=warehouse_settings.DEFAULT_MAX_FAILED_SHARE,
               show_default=True, help="Largest share of failed IDs before the run is held back.")
 @click.option("--allow-failures", is_flag=True,
               help="Store the snapshot even if more than --max-failed-share of the IDs failed.")
@@ -64,7 +65,7 @@ from . import cli, warehouse_option
 @click.option("--allow-mass-deletion", is_flag=True,
               help="Store the snapshot and apply it to the history even if it deletes more than the guard allows.")
 @click.option("--mass-deletion-threshold", type=click.FloatRange(0, 1),
-              default=settings.DEFAULT_MASS_DELETION_THRESHOLD, show_default=True,
+              default=warehouse_settings.DEFAULT_MASS_DELETION_THRESHOLD, show_default=True,
               help="Share of the live assistants one snapshot may delete before the run is held back.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's logs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")

@@ -10,7 +10,7 @@ import datetime as dt
 
 import click
 
-from connectors.openai_assistants.schemas import ASSISTANT_CHANGES, ASSISTANT_VERSIONS
+from connectors.core.schemas import ASSISTANT_CHANGES, ASSISTANT_VERSIONS
 from connectors.snapshot import load_duckdb, warehouse_errors
 from connectors.warehouse import DuckDBStore, ParquetStore, pending_loads
 from connectors.warehouse.upgrade import upgrade_warehouse

@@ -7,15 +7,15 @@ import types
 import httpx
 import pytest
 
-from connectors.openai_assistants import client as client_module
-from connectors.openai_assistants.client import AssistantsClient
-from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.openai_assistants.errors import (
+from connectors.core.errors import (
     AuthenticationError,
     EndpointGoneError,
     EndpointUnreachableError,
     PaginationError,
 )
+from connectors.openai_assistants import client as client_module
+from connectors.openai_assistants.client import AssistantsClient
+from connectors.openai_assistants.config import ClientConfig, Secret
 from connectors.openai_assistants.results import Outcome
 
 KEY = "sk-test-Zq9vX4kLmN0pQ7rS"

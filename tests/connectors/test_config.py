@@ -2,8 +2,8 @@
 
 import pytest
 
+from connectors.core.errors import ConfigError
 from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.openai_assistants.errors import ConfigError
 
 
 def make(**overrides):

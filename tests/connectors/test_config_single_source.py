@@ -15,6 +15,7 @@ import click
 import pytest
 
 from connectors import snapshot
+from connectors.core import settings as warehouse_settings
 from connectors.gates import Gates
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.client import AssistantsClient
@@ -84,20 +85,20 @@ def test_the_gates_are_declared_once():
         (SnapshotConfig().max_failed_share, "SnapshotConfig.max_failed_share"),
         (_click_default("snapshot", "--max-failed-share"), "snapshot --max-failed-share"),
     ]:
-        assert value == gates.max_failed_share == settings.DEFAULT_MAX_FAILED_SHARE, where
+        assert value == gates.max_failed_share == warehouse_settings.DEFAULT_MAX_FAILED_SHARE, where
     for value, where in [
         (SnapshotConfig().mass_deletion_threshold, "SnapshotConfig.mass_deletion_threshold"),
         (HistoryConfig().mass_deletion_threshold, "HistoryConfig.mass_deletion_threshold"),
         (_click_default("snapshot", "--mass-deletion-threshold"), "snapshot --mass-deletion-threshold"),
         (_click_default("backfill", "--mass-deletion-threshold"), "backfill --mass-deletion-threshold"),
     ]:
-        assert value == gates.mass_deletion_threshold == settings.DEFAULT_MASS_DELETION_THRESHOLD, where
+        assert value == gates.mass_deletion_threshold == warehouse_settings.DEFAULT_MASS_DELETION_THRESHOLD, where
 
 
 def test_the_batch_size_is_declared_once():
     for function in (snapshot.fetch_snapshot, snapshot.flatten_snapshot):
-        assert inspect.signature(function).parameters["batch_size"].default == settings.BATCH_SIZE
-    assert SnapshotConfig().batch_size == settings.BATCH_SIZE
+        assert inspect.signature(function).parameters["batch_size"].default == warehouse_settings.BATCH_SIZE
+    assert SnapshotConfig().batch_size == warehouse_settings.BATCH_SIZE
 
 
 def test_the_http_client_uses_every_declared_timeout():

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from connectors.openai_assistants.errors import InputError
+from connectors.core.errors import InputError
 from connectors.openai_assistants.ids import IdStats, RejectedId, clean_ids, read_ids_file
 
 

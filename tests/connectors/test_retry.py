@@ -6,8 +6,8 @@ import random
 import httpx
 import pytest
 
+from connectors.core.errors import ResponseTooLarge
 from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.openai_assistants.errors import ResponseTooLarge
 from connectors.openai_assistants.verdicts import Answer, Kind, Policy, judge, judge_failure, parse_retry_after
 
 POLICY = Policy.of(ClientConfig(api_key=Secret("sk-test"), initial_retry_delay=0.5, max_retry_delay=8.0,

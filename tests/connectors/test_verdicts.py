@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors.core.errors import ResponseTooLarge
 from connectors.openai_assistants import verdicts
 from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.openai_assistants.errors import ResponseTooLarge
 from connectors.openai_assistants.verdicts import (
     BROKEN_JSON,
     HTML_BODY,

@@ -15,12 +15,12 @@ import pyarrow.dataset as ds
 import pytest
 
 import sql
-from connectors import failpoints
+from connectors.core import failpoints
+from connectors.core.errors import HeldBackError
+from connectors.core.hashing import canonical_json, content_hash
 from connectors.gates import Gates
 from connectors.history import MassDeletionError, rebuild_history
 from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.openai_assistants.errors import HeldBackError
-from connectors.openai_assistants.hashing import canonical_json, content_hash
 from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
 from connectors.warehouse import DuckDBStore
 from connectors.warehouse.read import read_arrow

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dagster import AssetKey
 
-from connectors.openai_assistants.schemas import ALL_TABLES, DERIVED_TABLES, HISTORY_TABLES
+from connectors.core.schemas import ALL_TABLES, DERIVED_TABLES, HISTORY_TABLES
 from pipelines.definitions import defs
 from pipelines.partitions import daily_partitions, default_start_date
 

@@ -16,7 +16,7 @@ import pytest
 from dagster import DagsterInstance, DefaultScheduleStatus, build_schedule_context, materialize
 from warehouse_state import duckdb_state, parquet_state
 
-from connectors.openai_assistants.schemas import PAYLOAD_METADATA, PAYLOADS, SNAPSHOT_MEMBERS, SNAPSHOT_RUNS
+from connectors.core.schemas import PAYLOAD_METADATA, PAYLOADS, SNAPSHOT_MEMBERS, SNAPSHOT_RUNS
 from connectors.warehouse import DuckDBStore, ParquetStore, pending_loads
 from pipelines import checks
 from pipelines.assets import snapshot_assets

@@ -12,7 +12,7 @@ from assistant_rebuild import expected, rebuild
 from dagster import DagsterInstance, materialize
 from warehouse_state import duckdb_state, parquet_state
 
-from connectors.openai_assistants.schemas import ALL_TABLES, DERIVED_TABLES, STORED_TABLES
+from connectors.core.schemas import ALL_TABLES, DERIVED_TABLES, STORED_TABLES
 from connectors.warehouse import DuckDBStore
 from connectors.warehouse.read import read_arrow
 from pipelines.assets import snapshot_assets

@@ -21,10 +21,10 @@ from assistant_rebuild import expected, rebuild
 from dagster import DagsterInstance, materialize
 from hostile_server import ScriptedServer, api_error, listing, minimal_assistant
 
+from connectors.core.schemas import DERIVED_TABLES
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.client import MESSAGE_LIMIT
 from connectors.openai_assistants.ids import display_id
-from connectors.openai_assistants.schemas import DERIVED_TABLES
 from connectors.warehouse.read import read_arrow
 from pipelines.assets import snapshot_assets
 from pipelines.cli import run

@@ -3,7 +3,7 @@
 Every scenario starts from the same warehouse ("before": two dates already
 snapshotted), runs ``assistants-export snapshot`` for one of those dates with
 other IDs in a subprocess armed with ``ASSISTANTS_FAILPOINTS`` (see
-:mod:`connectors.failpoints`), and checks that
+:mod:`connectors.core.failpoints`), and checks that
 
 1. the process died by SIGKILL at that point (nothing in Python ran after it);
 2. every Parquet partition a reader can see is a complete, readable file holding
@@ -34,8 +34,8 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 from warehouse_state import duckdb_state, parquet_state
 
-from connectors import failpoints
-from connectors.openai_assistants.schemas import ALL_TABLES, STORED_DATE_TABLES
+from connectors.core import failpoints
+from connectors.core.schemas import ALL_TABLES, STORED_DATE_TABLES
 from connectors.warehouse import ParquetStore
 from pipelines.cli import run
 from sandbox import GeneratedCatalog, SandboxServer
@@ -209,7 +209,7 @@ def test_every_failpoint_name_is_known_and_a_typo_is_refused():
 
 def test_an_unarmed_point_costs_nothing_and_an_armed_one_kills(tmp_path):
     failpoints.reach("fetch")  # not armed in the test process: returns
-    code = "from connectors import failpoints; failpoints.reach('fetch'); print('alive', flush=True); " \
+    code = "from connectors.core import failpoints; failpoints.reach('fetch'); print('alive', flush=True); " \
            "failpoints.reach('fetch'); print('not reached')"
     env = {**os.environ, failpoints.ENV_VAR: "fetch@2"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,

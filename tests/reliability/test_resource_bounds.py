@@ -17,9 +17,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.openai_assistants import settings
+from connectors.core import settings
+from connectors.core.errors import DeadlineExceededError
 from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.openai_assistants.errors import DeadlineExceededError
 from connectors.snapshot import IdSource, fetch_snapshot
 from connectors.warehouse import ParquetStore, parquet_store
 from pipelines.cli import run

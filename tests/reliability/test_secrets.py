@@ -24,9 +24,9 @@ import pyarrow.parquet as pq
 import pytest
 from hostile_server import ScriptedServer, api_error, listing, minimal_assistant
 
+from connectors.core.errors import AuthenticationError
 from connectors.openai_assistants.client import ERROR_BODY_LIMIT, MESSAGE_LIMIT, AssistantsClient
 from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.openai_assistants.errors import AuthenticationError
 from connectors.snapshot import IdSource, fetch_snapshot
 from pipelines.cli import run
 from pipelines.resources import AssistantsApiResource

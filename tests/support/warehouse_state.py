@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from connectors.openai_assistants.schemas import VIEW_TABLES
+from connectors.core.schemas import VIEW_TABLES
 
 VOLATILE = ("snapshot_at", "fetched_at", "started_at", "finished_at", "run_id", "token")
 """Clocks, run IDs, and the file tokens DuckDB keeps of the change-log partitions it loaded (mtimes)."""

@@ -6,7 +6,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from connectors.openai_assistants.schemas import PAYLOAD_METADATA, PAYLOAD_TOOL_RESOURCES, TableSpec, col
+from connectors.core.schemas import PAYLOAD_METADATA, PAYLOAD_TOOL_RESOURCES, TableSpec, col
 from connectors.warehouse import DuckDBStore, ParquetStore
 
 D1, D2 = dt.date(2026, 11, 20), dt.date(2026, 11, 21)
@@ -86,7 +86,7 @@ def test_a_lock_released_within_the_wait_is_waited_for(tmp_path):
 
     import pytest
 
-    from connectors.openai_assistants.errors import WarehouseLockedError
+    from connectors.core.errors import WarehouseLockedError
 
     db = DuckDBStore(tmp_path)
     db.connect().close()

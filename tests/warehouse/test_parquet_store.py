@@ -6,7 +6,7 @@ import os
 import pyarrow as pa
 import pytest
 
-from connectors.openai_assistants.schemas import PAYLOAD_METADATA
+from connectors.core.schemas import PAYLOAD_METADATA
 from connectors.warehouse import ParquetStore
 
 DATE = dt.date(2026, 11, 21)

@@ -8,8 +8,8 @@ import pyarrow as pa
 import pytest
 from snapshot_days import snapshot_days
 
-from connectors.openai_assistants.errors import ConfigError
-from connectors.openai_assistants.schemas import REFERENCE_TABLES
+from connectors.core.errors import ConfigError
+from connectors.core.schemas import REFERENCE_TABLES
 from connectors.warehouse.read import NAMES, read_arrow, read_table
 from connectors.warehouse.views import VIEW_NAMES
 from sandbox import bundled_assistants

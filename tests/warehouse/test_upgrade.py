@@ -7,7 +7,7 @@ import duckdb
 import pyarrow.parquet as pq
 from snapshot_days import snapshot_days
 
-from connectors.openai_assistants.schemas import ALL_TABLES, ASSISTANT_HISTORY, STORED_TABLES, VIEW_TABLES
+from connectors.core.schemas import ALL_TABLES, ASSISTANT_HISTORY, STORED_TABLES, VIEW_TABLES
 from connectors.warehouse.read import read_arrow
 from connectors.warehouse.upgrade import OLD_DATE_TABLES
 from connectors.warehouse.views import VIEW_NAMES, open_duckdb, open_parquet

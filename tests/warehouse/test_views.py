@@ -24,10 +24,10 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from connectors.core.schemas import PAYLOAD_METADATA, STORED_TABLES, VIEW_TABLES
 from connectors.gates import Gates
 from connectors.history import rebuild_history
 from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.openai_assistants.schemas import PAYLOAD_METADATA, STORED_TABLES, VIEW_TABLES
 from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
 from connectors.warehouse import DuckDBStore, ParquetStore
 from connectors.warehouse.views import VIEW_NAMES, open_duckdb, open_parquet, open_source, views

@@ -1,0 +1,1 @@
+"""The core every layer depends on: the error tree, the table specs, hashing and the warehouse settings."""

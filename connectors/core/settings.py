@@ -1,0 +1,44 @@
+"""Settings of the warehouse: where it is, how its files are written, and the gates that guard a date.
+
+Shared by every layer that writes or reads the warehouse (the snapshot step, the history, the
+quality checks, the CLI and Dagster). The source's own knobs (endpoint, timeouts, retries, the
+Assistant's field limits) live in :mod:`connectors.openai_assistants.settings`.
+"""
+
+from __future__ import annotations
+
+# --- Writing --------------------------------------------------------------
+
+DEFAULT_WAREHOUSE = "./data"
+DEFAULT_WAREHOUSE_ENV = "ASSISTANTS_WAREHOUSE"
+BATCH_SIZE = 1000
+"""Assistants held in memory before a batch is written; bounds memory whatever the ID count."""
+
+HELD_FOLDER = "held"
+"""Under the warehouse: the answers of runs that a blocking gate held back, ``held/<date>/<run_id>/``."""
+
+PARQUET_COMPRESSION = "zstd"
+DUCKDB_FILENAME = "assistants.duckdb"
+DUCKDB_LOCK_WAIT = 15.0
+"""Seconds a step waits for another process to release assistants.duckdb before it gives up (the Parquet side
+is stored either way). Covers the moments two processes touch the file at once; a notebook that keeps it open
+still ends the step with one line."""
+DUCKDB_WRITE_MEMORY_LIMIT = "64MB"
+"""DuckDB memory for connections that write (loads, history). Its default, 80 % of RAM, let a load hold a
+whole date's tables in memory until the commit (450 MB more at 20,000 assistants, growing with N); with
+this limit it writes blocks out as it goes, no slower (benchmarks/README.md). Read-only queries keep the default."""
+DUCKDB_BLOCK_SIZE = 65_536
+"""Block size of a new ``assistants.duckdb`` (DuckDB's default is 256 KiB): a warehouse has a dozen small tables
+and appends a little to most of them every night, and each table's tail occupies whole blocks. Smaller blocks
+(16 KiB) made loads several times slower for little more saving."""
+DUCKDB_ROW_GROUP_SIZE = 4_096
+"""Rows per row group of the tables written (DuckDB's default is 122,880). DuckDB writes a transaction's appends
+to the file a row group at a time; with its default a whole date (up to 122,880 assistants, 3 KB of JSON each)
+waited in memory for the commit."""
+
+# --- Blocking gates (connectors/gates.py) ---------------------------------
+
+DEFAULT_MAX_FAILED_SHARE = 0.1
+"""Largest share of the IDs answered that may end ``failed`` before a run is held back."""
+DEFAULT_MASS_DELETION_THRESHOLD = 0.2
+"""Largest share of the live assistants one snapshot may delete before it is held back."""
