@@ -1,0 +1,239 @@
+"""A warehouse anywhere: a local folder or an object store, with per-date commits that need no rename.
+
+Object stores have no rename, so the local store's swap (stage, ``os.replace``, flock) cannot work there.
+Each table is instead a Delta Lake table (``deltalake``), partitioned by ``snapshot_date``:
+
+* a date is committed by writing its Parquet files under new, unique names and then publishing one log
+  entry, ``_delta_log/<version>.json``, with a conditional create (``If-None-Match: *`` on S3, the
+  equivalent on GCS and Azure, a no-replace link on a local disk). The entry that names the new files and
+  removes the date's old ones is the commit: before it, readers see the old date; after it, the new one;
+* two writers that read the same version and both replace a date race for the next entry; the store lets
+  exactly one create it, and the loser's commit fails (:class:`ConcurrentCommitError`) instead of
+  interleaving. Writers of different dates do not conflict: the later one retries on the new version;
+* files that no log entry names (a writer that died before its commit) are never read.
+
+Credentials are never read here: ``deltalake`` and ``pyarrow`` take them from the standard provider chain
+(``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, profiles, instance roles; the
+Google and Azure equivalents). This module passes only what is not secret: the endpoint, the region, and
+whether the endpoint is plain HTTP. So no object here can show a secret in its ``repr``, a log or an error.
+
+See ``docs/object-storage.md`` for the measurements behind this choice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
+
+from connectors.core.errors import ConfigError, WarehouseWriteError
+
+OBJECT_STORE_SCHEMES = ("s3", "gs", "az")
+"""The object stores a warehouse URI may name (``<scheme>://<bucket or container>/<prefix>``)."""
+
+PARTITION_COLUMN = "snapshot_date"
+
+
+class ConcurrentCommitError(WarehouseWriteError):
+    """Another writer committed the same date of the same table first; this writer's files are not published."""
+
+
+@dataclass(frozen=True)
+class WarehouseLocation:
+    """Where a warehouse lives: ``scheme`` is ``file`` (``root`` is an absolute path) or an object store."""
+
+    scheme: str
+    root: str
+    """The local folder, or ``<bucket>/<prefix>`` without a trailing slash."""
+
+    @property
+    def is_local(self) -> bool:
+        return self.scheme == "file"
+
+    @property
+    def uri(self) -> str:
+        return self.root if self.is_local else f"{self.scheme}://{self.root}"
+
+    def child(self, *parts: str) -> str:
+        """The URI (or local path) of something inside the warehouse."""
+        return "/".join([self.uri.rstrip("/"), *parts])
+
+    def __str__(self) -> str:
+        return self.uri
+
+
+def parse_warehouse_uri(text: str | os.PathLike[str]) -> WarehouseLocation:
+    """A local path (relative, ``~``, or ``file://``) or ``s3://``/``gs://``/``az://`` bucket and prefix.
+
+    Anything else is a :class:`ConfigError` whose one line says what is accepted.
+    """
+    raw = os.fspath(text).strip()
+    if not raw:
+        raise ConfigError("the warehouse location is empty: give a folder or s3://bucket/prefix")
+    if "://" not in raw:
+        return WarehouseLocation("file", str(Path(raw).expanduser().resolve()))
+    parts = urlsplit(raw)
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise ConfigError(f"warehouse {raw!r}: a file:// URI must name a local path (file:///path)")
+        return WarehouseLocation("file", str(Path(parts.path).resolve()))
+    if scheme not in OBJECT_STORE_SCHEMES:
+        raise ConfigError(f"warehouse {_without_userinfo(raw)!r}: unsupported scheme {scheme!r}; give a folder or "
+                          f"{', '.join(s + '://bucket/prefix' for s in OBJECT_STORE_SCHEMES)}")
+    if "@" in parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"warehouse {_without_userinfo(raw)!r}: give only {scheme}://bucket/prefix; credentials "
+                          "come from the environment, never from the URI")
+    bucket = parts.netloc
+    if not bucket:
+        raise ConfigError(f"warehouse {raw!r}: no bucket; give {scheme}://bucket/prefix")
+    prefix = "/".join(p for p in parts.path.split("/") if p)
+    if any(p in (".", "..") for p in prefix.split("/")):
+        raise ConfigError(f"warehouse {raw!r}: the prefix may not contain '.' or '..'")
+    return WarehouseLocation(scheme, f"{bucket}/{prefix}" if prefix else bucket)
+
+
+def _without_userinfo(raw: str) -> str:
+    """``raw`` with any ``user:password@`` removed, so an error never repeats a credential given in a URI."""
+    parts = urlsplit(raw)
+    if "@" not in parts.netloc:
+        return raw
+    return parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
+@dataclass(frozen=True)
+class StorageOptions:
+    """What ``deltalake`` is told besides the provider chain: never a secret (see the module docstring)."""
+
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_environment(cls, location: WarehouseLocation,
+                         environ: Mapping[str, str] | None = None) -> StorageOptions:
+        env = os.environ if environ is None else environ
+        options: dict[str, str] = {}
+        if location.scheme == "s3":
+            endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+            if endpoint:
+                options["AWS_ENDPOINT_URL"] = endpoint
+                if endpoint.lower().startswith("http://"):
+                    options["AWS_ALLOW_HTTP"] = "true"
+            region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+            if region:
+                options["AWS_REGION"] = region
+        return cls(options)
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.options)
+
+
+def open_filesystem(location: WarehouseLocation,
+                    environ: Mapping[str, str] | None = None) -> tuple[pafs.FileSystem, str]:
+    """A pyarrow file system and the warehouse's root path on it (to read or write plain Parquet files).
+
+    ``S3FileSystem()`` ignores ``AWS_ENDPOINT_URL`` (measured with pyarrow 26), so the endpoint is passed
+    explicitly; keys still come from the AWS SDK's own provider chain.
+    """
+    if location.is_local:
+        return pafs.LocalFileSystem(), location.root
+    if location.scheme == "s3":
+        options = StorageOptions.from_environment(location, environ).options
+        endpoint = options.get("AWS_ENDPOINT_URL")
+        kwargs: dict[str, str] = {}
+        if endpoint:
+            parts = urlsplit(endpoint)
+            kwargs["endpoint_override"] = parts.netloc
+            kwargs["scheme"] = parts.scheme or "https"
+        if "AWS_REGION" in options:
+            kwargs["region"] = options["AWS_REGION"]
+        return pafs.S3FileSystem(**kwargs), location.root
+    filesystem, path = pafs.FileSystem.from_uri(location.uri)
+    return filesystem, path
+
+
+class DeltaDateTable:
+    """One warehouse table as a Delta table partitioned by ``snapshot_date``; each date replaced whole."""
+
+    def __init__(self, location: WarehouseLocation, name: str, schema: pa.Schema,
+                 environ: Mapping[str, str] | None = None) -> None:
+        if PARTITION_COLUMN not in schema.names:
+            raise ValueError(f"{name}: a date table needs a {PARTITION_COLUMN} column")
+        self.location = location
+        self.name = name
+        self.schema = schema
+        self.uri = location.child("delta", name)
+        self._options = StorageOptions.from_environment(location, environ).as_dict()
+
+    def __repr__(self) -> str:
+        return f"DeltaDateTable({self.uri!r})"
+
+    def version(self) -> int | None:
+        """The latest committed version, ``None`` before the first commit."""
+        table = self._open()
+        return None if table is None else table.version()
+
+    def commit_date(self, snapshot_date: dt.date, data: pa.Table, *, read_version: int | None = None) -> int:
+        """Replace ``snapshot_date`` with ``data`` in one log entry; returns the version that entry created.
+
+        ``read_version`` is the version the caller read before computing ``data`` (a read-merge-write): the
+        commit fails with :class:`ConcurrentCommitError` if any writer replaced the same date after it. Without
+        it the commit conflicts only with writers that race it for the same date.
+        """
+        data = data.cast(self.schema)
+        if data.num_rows and not pc.all(pc.equal(data.column(PARTITION_COLUMN),
+                                                 pa.scalar(snapshot_date, pa.date32()))).as_py():
+            raise ValueError(f"{self.name}: rows of another date given to the commit of {snapshot_date}")
+        if read_version is not None:
+            target: str | DeltaTable = DeltaTable(self.uri, version=read_version, storage_options=self._options)
+        else:
+            target = self._open() or self.uri
+        try:
+            write_deltalake(target, data, mode="overwrite", partition_by=[PARTITION_COLUMN],
+                            predicate=f"{PARTITION_COLUMN} = '{snapshot_date.isoformat()}'",
+                            storage_options=self._options)
+        except CommitFailedError as exc:
+            raise ConcurrentCommitError(
+                f"{self.name} {snapshot_date}: another writer committed this date first; nothing of this run was "
+                f"published (run it again to replace the date) [{str(exc).splitlines()[0]}]") from None
+        except OSError as exc:
+            raise WarehouseWriteError(f"{self.uri}: cannot write ({exc})") from None
+        latest = self._open()
+        assert latest is not None
+        return latest.version()
+
+    def dates(self) -> list[dt.date]:
+        """The dates with a committed partition, oldest first."""
+        table = self._open()
+        if table is None:
+            return []
+        found = {dt.date.fromisoformat(values[PARTITION_COLUMN]) for values in table.partitions()}
+        return sorted(found)
+
+    def read_date(self, snapshot_date: dt.date, *, version: int | None = None) -> pa.Table:
+        """The committed rows of one date (empty with the schema when the date was never committed)."""
+        dataset = self.dataset(version=version)
+        if dataset is None:
+            return self.schema.empty_table()
+        table = dataset.to_table(filter=pc.field(PARTITION_COLUMN) == pa.scalar(snapshot_date, pa.date32()))
+        return table.select(self.schema.names).cast(self.schema)
+
+    def dataset(self, *, version: int | None = None) -> ds.Dataset | None:
+        """Every committed row as an Arrow dataset (what DuckDB registers; its ``httpfs``/``delta`` need a download)."""
+        table = self._open(version)
+        return None if table is None else table.to_pyarrow_dataset()
+
+    def _open(self, version: int | None = None) -> DeltaTable | None:
+        try:
+            return DeltaTable(self.uri, version=version, storage_options=self._options)
+        except TableNotFoundError:
+            return None

@@ -1,0 +1,91 @@
+"""An S3-compatible server on loopback for tests: moto's standalone server, in this process, on a free port.
+
+``moto_s3`` (a fixture; import it into a test module or a conftest) starts one server per test module,
+gives each test a fresh bucket and points the standard ``AWS_*`` variables at it (via monkeypatch, so they
+are gone after the test). The server stops by itself when the module's tests are done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+ACCESS_KEY = "AKIAMOTOTESTKEY00001"
+SECRET_KEY = "moto-secret-Zq8Xv2Lm4Rt7Yp1Wn6Kd"
+"""moto accepts any key; these are distinctive so a test can check that neither is ever shown."""
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class S3Bucket:
+    endpoint: str
+    bucket: str
+
+    def uri(self, prefix: str = "warehouse") -> str:
+        return f"s3://{self.bucket}/{prefix}"
+
+    def client(self):
+        return _client(self.endpoint)
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """Every key in the bucket under ``prefix``, sorted."""
+        found: list[str] = []
+        for page in self.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            found.extend(item["Key"] for item in page.get("Contents", []))
+        return sorted(found)
+
+
+@functools.cache
+def _client(endpoint: str):
+    """One boto3 client per server (making one loads botocore's models: a few tenths of a second)."""
+    import boto3  # a test dependency only
+
+    return boto3.client("s3", endpoint_url=endpoint, region_name=REGION,
+                        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def s3_server() -> Iterator[str]:
+    """Run moto's S3 server on 127.0.0.1 until the block ends; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def _moto_endpoint() -> Iterator[str]:
+    with s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def moto_s3(_moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
+    """A fresh bucket on the module's moto server, with ``AWS_*`` pointing at it for this test."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", _moto_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata lookups off loopback
+    bucket = S3Bucket(_moto_endpoint, f"lake-{uuid.uuid4().hex[:12]}")
+    bucket.client().create_bucket(Bucket=bucket.bucket)
+    return bucket
