@@ -18,6 +18,7 @@ number of assistants: results stream to Parquet as they come.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import errno
 import itertools
@@ -28,6 +29,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,6 +170,9 @@ class _BatchSink:
         """Hashes stored already (by any date) or staged by this run: their payloads are not stored again."""
         self.answers = Answers(complete=summary.mode == "discover", outcomes=summary.outcomes)
         self._buffer: list[FetchResult] = []
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot-writer")
+        self._writing: Future[None] | None = None
+        """The batch the writer thread is storing: one at a time, so at most two batches are held."""
 
     def __call__(self, result: FetchResult) -> None:
         self.summary.outcomes[result.outcome.value] += 1
@@ -195,14 +200,33 @@ class _BatchSink:
             (self.answers.present if outcome is Outcome.OK else self.answers.unknown).add(result.assistant_id)
 
     def flush(self) -> None:
+        """Hand the buffered results to the writer thread, once it has stored the batch before.
+
+        Hashing, flattening and writing a batch happen while the event loop goes on fetching the next
+        one: against a server with latency the requests in flight no longer wait for a batch to be
+        written. An error of the writer is raised here, at the next batch, or by :meth:`drain`.
+        """
         if self._buffer:
-            members, payloads = stored_batch(self.snapshot_date, raw_table(self.snapshot_date, self._buffer),
-                                             self.known)
-            self.members.write(members)
-            for name, table in payloads.items():
-                self.payloads[name].write(table)
-            self.errors.write(errors_table(self.snapshot_date, self._buffer))
-            self._buffer.clear()
+            batch, self._buffer = self._buffer, []
+            self._wait()
+            self._writing = self._writer.submit(self._write, batch)
+
+    def drain(self) -> None:
+        """Store everything received so far, and raise the writer's error if it had one."""
+        self.flush()
+        self._wait()
+
+    def _wait(self) -> None:
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
+            writing.result()
+
+    def _write(self, batch: list[FetchResult]) -> None:
+        members, payloads = stored_batch(self.snapshot_date, raw_table(self.snapshot_date, batch), self.known)
+        self.members.write(members)
+        for name, table in payloads.items():
+            self.payloads[name].write(table)
+        self.errors.write(errors_table(self.snapshot_date, batch))
 
     def commit(self) -> None:
         """Store the new payloads, then the membership that names them, under the warehouse's commit lock.
@@ -210,7 +234,8 @@ class _BatchSink:
         Payloads first: a reader (or a crash) between the two sees the old membership, whose payloads
         are all still stored, since a payload partition only ever grows.
         """
-        self.flush()
+        self.drain()
+        self._writer.shutdown()
         with self.store.commit_lock():
             commit_payloads(self.store, self.snapshot_date, self.payloads)
             self.members.commit()
@@ -218,7 +243,8 @@ class _BatchSink:
 
     def hold(self, folder: Path, runs: pa.Table, reasons: list[str]) -> None:
         """Keep the run's answers in ``folder`` instead of the date's partitions."""
-        self.flush()
+        self.drain()
+        self._writer.shutdown()
         raw_dir = folder / RAW_ASSISTANTS.name
         raw_dir.mkdir(parents=True, exist_ok=True)
         _write_held_raw(self.store, self.members, self.payloads[PAYLOADS.name], raw_dir / PART_FILE)
@@ -234,6 +260,10 @@ class _BatchSink:
         (folder / "held.json").write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
 
     def discard(self) -> None:
+        self._buffer.clear()
+        with contextlib.suppress(BaseException):  # the error being handled is the one to report
+            self._wait()
+        self._writer.shutdown()
         self.members.discard()
         self.errors.discard()
         for writer in self.payloads.values():
@@ -301,7 +331,7 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
         sink = _BatchSink(store, snapshot_date, summary, progress, batch_size)
         try:
             asyncio.run(_fetch_within_deadline(config, source, sink, summary, transport, gates))
-            sink.flush()
+            sink.drain()
         except RunAbortedError as exc:
             if sum(summary.outcomes.values()) == 0:
                 sink.discard()
