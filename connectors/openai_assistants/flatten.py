@@ -28,6 +28,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectors.core import assistant_model as model
 from connectors.core.hashing import canonical_json, canonical_json_normalized, content_hash_normalized, loads_normalized
 from connectors.core.schemas import (
     ASSISTANT_METADATA,
@@ -46,26 +47,25 @@ from connectors.core.schemas import (
 
 from .results import FetchResult
 
-TOP_LEVEL_FIELDS = frozenset({
-    "id", "object", "created_at", "name", "description", "model", "instructions", "tools",
-    "tool_resources", "metadata", "temperature", "top_p", "response_format",
-})
-TOOL_FIELDS = {"code_interpreter": frozenset({"type"}), "file_search": frozenset({"type", "file_search"}),
-               "function": frozenset({"type", "function"})}
-FUNCTION_FIELDS = frozenset({"name", "description", "parameters", "strict"})
-FILE_SEARCH_FIELDS = frozenset({"max_num_results", "ranking_options"})
-RANKING_FIELDS = frozenset({"ranker", "score_threshold"})
-TOOL_RESOURCES_FIELDS = frozenset({"code_interpreter", "file_search"})
-RESPONSE_FORMAT_FIELDS = frozenset({"type", "json_schema"})
-JSON_SCHEMA_FIELDS = frozenset({"name", "description", "schema", "strict"})
-_TYPE_ONLY = frozenset({"type"})
-_FILE_IDS = frozenset({"file_ids"})
-_VECTOR_STORE_IDS = frozenset({"vector_store_ids"})
+# Declared keys, from the one model of the Assistant: anything else lands in ``extra_fields``.
+TOP_LEVEL_FIELDS = model.ASSISTANT.keys
+TOOL_FIELDS = {kind: variant.keys for kind, variant in model.TOOL.variants.items()}
+FUNCTION_FIELDS = model.FUNCTION.keys
+FILE_SEARCH_FIELDS = model.FILE_SEARCH.keys
+RANKING_FIELDS = model.RANKING_OPTIONS.keys
+TOOL_RESOURCES_FIELDS = model.TOOL_RESOURCES.keys
+RESPONSE_FORMAT_FIELDS = frozenset().union(*(variant.keys for variant in model.RESPONSE_FORMAT.of.variants.values()))
+"""Every format's keys: a ``json_schema`` beside another type is flattened, not extra (as the tables always did)."""
+JSON_SCHEMA_FIELDS = model.JSON_SCHEMA.keys
+_TYPE_ONLY = frozenset({model.TOOL.tag})
+_FILE_IDS = model.CODE_INTERPRETER_RESOURCES.keys
+_VECTOR_STORE_IDS = model.FILE_SEARCH_RESOURCES.keys
 
 RESOURCE_FILE = "code_interpreter_file"
 RESOURCE_VECTOR_STORE = "file_search_vector_store"
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +123,7 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch) -> d
 
     assistants = _Columns(ASSISTANTS)
     a = assistants.columns
-    a_object, a_created, a_name, a_description = a["object"], a["created_at"], a["name"], a["description"]
-    a_model, a_instructions, a_temperature, a_top_p = a["model"], a["instructions"], a["temperature"], a["top_p"]
+    scalars = [(name, a[column], convert) for name, column, convert in _SCALAR_COLUMNS]
     a_rf_type, a_rf_name = a["response_format_type"], a["response_format_json_schema_name"]
     a_rf_description = a["response_format_json_schema_description"]
     a_rf_strict, a_rf_schema = a["response_format_json_schema_strict"], a["response_format_json_schema"]
@@ -168,14 +167,8 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch) -> d
             r_type.extend([RESOURCE_VECTOR_STORE] * len(store_ids))
             r_id.extend(store_ids)
             r_position.extend(range(len(store_ids)))
-        a_object.append(get("object"))
-        a_created.append(_timestamp(get("created_at")))
-        a_name.append(get("name"))
-        a_description.append(get("description"))
-        a_model.append(get("model"))
-        a_instructions.append(get("instructions"))
-        a_temperature.append(_float(get("temperature")))
-        a_top_p.append(_float(get("top_p")))
+        for name, column, convert in scalars:
+            column.append(convert(get(name)))
         rf_type, rf_name, rf_description, rf_strict, rf_schema = _response_format(get("response_format"), extras)
         a_rf_type.append(rf_type)
         a_rf_name.append(rf_name)
@@ -384,3 +377,22 @@ def _timestamp(seconds: Any) -> dt.datetime | None:
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _converter(column: str) -> Any:
+    """How a JSON value becomes a value of the column, by the column's Arrow type."""
+    kind = ASSISTANTS.schema.field(column).type
+    if pa.types.is_timestamp(kind):
+        return _timestamp
+    if pa.types.is_floating(kind):
+        return _float
+    return _as_is
+
+
+_SCALAR_COLUMNS = tuple((f.name, f.column, _converter(f.column)) for f in model.ASSISTANT.fields
+                        if f.column is not None and isinstance(f.node, model.Text | model.Number | model.Choice))
+"""The assistant's own scalar fields and their ``assistants`` columns, from the model's column map."""
