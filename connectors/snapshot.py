@@ -196,8 +196,9 @@ class _BatchSink:
 
     def flush(self) -> None:
         if self._buffer:
+            decoded = [r.decoded for r in self._buffer if r.ok]  # the client's one decode of each body
             members, payloads = stored_batch(self.snapshot_date, raw_table(self.snapshot_date, self._buffer),
-                                             self.known)
+                                             self.known, decoded)
             self.members.write(members)
             for name, table in payloads.items():
                 self.payloads[name].write(table)

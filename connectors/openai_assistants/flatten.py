@@ -13,15 +13,17 @@ numbers in ``benchmarks/README.md``):
 * the columns that are copies of ``raw_assistants`` (the ID, the fetch time, the
   body) are taken from the stored Arrow batch as they are, never converted to
   Python objects and back;
-* each body is parsed once, with integral floats made ints by the parser
-  (:func:`~.hashing.loads_normalized`), so the content hash and the canonical JSON
-  columns need no extra walk over the payload.
+* each body is decoded once, with integral floats made ints by the parser: by the
+  client when it is fetched (its :class:`FetchResult` carries the payload and its
+  content hash to :func:`stored_batch`), or here by
+  :func:`~connectors.core.hashing.loads_normalized` when a stored body is flattened
+  again; so the content hash and the canonical JSON columns need no extra walk.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,13 +115,25 @@ def flatten(snapshot_date: dt.date, raws: Iterable[RawAssistant]) -> dict[str, p
     return flatten_batch(snapshot_date, batch)
 
 
-def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch) -> dict[str, pa.Table]:
+Decoded = Sequence[tuple[str, dict[str, Any]]]
+"""Each row's ``(content hash, payload)``, the payload decoded once with integral floats made ints
+(:func:`~connectors.core.hashing.loads_normalized`'s form, as the client decodes a body)."""
+
+
+def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch,
+                  decoded: Decoded | None = None) -> dict[str, pa.Table]:
     """The four derived tables for one batch of ``raw_assistants`` rows (at least ``assistant_id``,
-    ``fetched_at`` and ``raw_json``), keyed by table name."""
+    ``fetched_at`` and ``raw_json``), keyed by table name.
+
+    ``decoded`` holds the rows' hashes and payloads when the caller decoded the bodies already (the
+    fetch step: the client decoded each body once); without it each body is parsed here.
+    """
     id_array = batch.column("assistant_id")
     raw_array = batch.column("raw_json")
-    bodies = raw_array.to_pylist()
-    count = len(bodies)
+    if decoded is None:
+        decoded = [(content_hash_normalized(payload), payload)
+                   for payload in map(loads_normalized, raw_array.to_pylist())]
+    count = len(decoded)
 
     assistants = _Columns(ASSISTANTS)
     a = assistants.columns
@@ -141,8 +155,7 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch) -> d
     resource_owner: list[int] = []
     r_type, r_id, r_position = (resources.columns[n] for n in ("resource_type", "resource_id", "position"))
 
-    for row, body in enumerate(bodies):
-        payload = loads_normalized(body)
+    for row, (content_hash, payload) in enumerate(decoded):
         get = payload.get
         extras: dict[str, Any] = {}
         if not payload.keys() <= TOP_LEVEL_FIELDS:
@@ -180,7 +193,7 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch) -> d
         a_files.append(file_ids)
         a_stores.append(store_ids)
         a_extra.append(canonical_json(extras) if extras else None)
-        a_hash.append(content_hash_normalized(payload))
+        a_hash.append(content_hash)
 
     date_scalar = pa.scalar(snapshot_date, pa.date32())
 
@@ -203,16 +216,21 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch) -> d
     }
 
 
-def stored_batch(snapshot_date: dt.date, raw: pa.Table, known: set[str]) -> tuple[pa.Table, dict[str, pa.Table]]:
+def stored_batch(snapshot_date: dt.date, raw: pa.Table, known: set[str],
+                 decoded: Decoded | None = None) -> tuple[pa.Table, dict[str, pa.Table]]:
     """What a batch of ``raw_assistants`` rows adds to the stored tables.
 
     Returns the ``snapshot_members`` rows of every assistant, and the payload tables
     (:func:`payload_tables`) of the payloads whose hash is not in ``known``; their hashes are
-    added to ``known``. Only those payloads are flattened: an unchanged assistant costs one
-    parse and one hash.
+    added to ``known``. Only those payloads are flattened. ``decoded`` (see :func:`flatten_batch`)
+    is what the fetch step passes: the client's one decode of each body and its hash, so an
+    unchanged assistant costs no parse here at all and a new one is flattened from the decoded
+    object; without it (the upgrade of an old warehouse) each body is parsed once.
     """
-    bodies = raw.column("raw_json").to_pylist()
-    hashes = [content_hash_normalized(loads_normalized(body)) for body in bodies]
+    if decoded is None:
+        decoded = [(content_hash_normalized(payload), payload)
+                   for payload in map(loads_normalized, raw.column("raw_json").to_pylist())]
+    hashes = [h for h, _ in decoded]
     new = []
     for h in hashes:
         fresh = h not in known
@@ -226,8 +244,11 @@ def stored_batch(snapshot_date: dt.date, raw: pa.Table, known: set[str]) -> tupl
         "fetched_at": raw.column("fetched_at"),
         "attempts": raw.column("attempts"),
     }, schema=SNAPSHOT_MEMBERS.schema)
-    fresh_rows = raw.filter(pa.array(new, pa.bool_())) if not all(new) else raw
-    return members, payload_tables(flatten_batch(snapshot_date, fresh_rows))
+    if all(new):
+        return members, payload_tables(flatten_batch(snapshot_date, raw, decoded))
+    fresh_rows = raw.filter(pa.array(new, pa.bool_()))
+    fresh_decoded = [pair for pair, is_new in zip(decoded, new, strict=True) if is_new]
+    return members, payload_tables(flatten_batch(snapshot_date, fresh_rows, fresh_decoded))
 
 
 def payload_tables(flat: dict[str, pa.Table]) -> dict[str, pa.Table]:

@@ -10,11 +10,16 @@ code of commit 23c6202, before the body was decoded once in the client.
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import httpx
 import pytest
 
 from connectors.core.hashing import content_hash, content_hash_normalized, loads_normalized
+from connectors.openai_assistants.client import AssistantsClient
+from connectors.openai_assistants.config import ClientConfig, Secret
+from connectors.openai_assistants.results import FetchResult
 
 TYPICAL = (
     '{"id":"asst_abc123","object":"assistant","created_at":1698984975,"name":"HR Helper","description":null,'
@@ -56,3 +61,21 @@ PINNED = [
 def test_the_content_hash_of_a_known_body_never_changes(body: str, digest: str) -> None:
     assert content_hash(json.loads(body)) == digest
     assert content_hash_normalized(loads_normalized(body)) == digest
+
+
+@pytest.mark.parametrize(("body", "digest"), PINNED)
+def test_the_client_hashes_its_one_decode_of_the_body_the_same(body: str, digest: str) -> None:
+    """The fetch step stores the hash the client computed from its own decode: it must be the pinned one."""
+    expected_id = json.loads(body)["id"]
+
+    async def fetch() -> FetchResult:
+        transport = httpx.MockTransport(lambda request: httpx.Response(
+            200, content=body.encode(), headers={"content-type": "application/json"}))
+        config = ClientConfig(api_key=Secret("sk-test"), base_url="http://api.test/v1")
+        async with AssistantsClient(config, transport=transport) as client:
+            return await client.retrieve(expected_id)
+
+    result = asyncio.run(fetch())
+    assert result.ok, result.message
+    assert result.content_hash == digest
+    assert result.body == body
