@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 import sql
+from connectors.core.assistant_model import EXTRA_CONTAINERS
 from connectors.core.schemas import (
     ASSISTANT_METADATA,
     ASSISTANT_TOOL_RESOURCES,
@@ -131,14 +132,7 @@ def _leaf_paths(extras: dict[str, Any], prefix: str = "") -> Iterator[str]:
     """Paths of the unknown fields in an ``extra_fields`` document (nested like the payload)."""
     for key, value in extras.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict) and value and prefix + key in _CONTAINERS:
+        if isinstance(value, dict) and value and prefix + key in EXTRA_CONTAINERS:
             yield from _leaf_paths(value, path + ".")
         else:
             yield path
-
-
-_CONTAINERS = frozenset({
-    "tool_resources", "tool_resources.code_interpreter", "tool_resources.file_search", "response_format",
-    "response_format.json_schema", "function", "file_search", "file_search.ranking_options",
-})
-"""Known objects inside which ``extra_fields`` nests the unknown ones (anything else is itself unknown)."""

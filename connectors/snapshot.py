@@ -222,7 +222,9 @@ class _BatchSink:
             writing.result()
 
     def _write(self, batch: list[FetchResult]) -> None:
-        members, payloads = stored_batch(self.snapshot_date, raw_table(self.snapshot_date, batch), self.known)
+        decoded = [r.decoded for r in batch if r.ok]  # the client's one decode of each body
+        members, payloads = stored_batch(self.snapshot_date, raw_table(self.snapshot_date, batch), self.known,
+                                         decoded)
         self.members.write(members)
         for name, table in payloads.items():
             self.payloads[name].write(table)

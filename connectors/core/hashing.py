@@ -4,6 +4,14 @@ Two payloads that mean the same thing must hash the same: object keys are
 sorted (a reordered metadata map is no change) and a float with no fraction is
 written as an integer (``1.0`` and ``1`` are the same JSON number). Array order
 is kept, because tool order is part of an assistant's configuration.
+
+The canonical form, exactly: ``json.dumps`` with ``sort_keys=True``,
+``separators=(",", ":")`` (no spaces), ``ensure_ascii=False`` (characters as
+UTF-8, not ``\\u`` escapes) and ``allow_nan=False``, of the value with every
+integral float replaced by its int; the content hash is the SHA-256 hex digest of
+that text encoded as UTF-8. It keys every stored payload and the history, so it
+must never change: ``tests/connectors/test_content_hash_pinned.py`` pins the
+digests of known bodies, through the client's own decode too.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from connectors.core.errors import (
     ResponseTooLarge,
     redact,
 )
+from connectors.core.hashing import content_hash_normalized
 
 from . import settings
 from .concurrency import AdaptiveLimit
@@ -369,7 +370,7 @@ class AssistantsClient:
             return FetchResult(assistant_id, Outcome.INVALID, now, attempts, status, "schema_invalid",
                                self._clean("; ".join(verdict.problems[:5])), self._clean(text))
         return FetchResult(assistant_id, Outcome.OK, now, attempts, status, body=text, payload=payload,
-                           unknown_fields=unknown_fields(payload))
+                           content_hash=content_hash_normalized(payload), unknown_fields=unknown_fields(payload))
 
     def _failure_text(self, verdict: Verdict, answer: Answer | None) -> tuple[str, str]:
         """``(error_type, message)``: the verdict's own words, else the server's error body."""
@@ -403,11 +404,15 @@ class AssistantsClient:
 
 
 class _FloatWatch:
-    """A ``parse_float`` hook that notes numbers too large for a double (they parse to infinity).
+    """A ``parse_float`` hook that normalises numbers and notes those too large for a double.
 
-    Called only for number tokens with a fraction or exponent, so it costs nothing
-    measurable; a regular expression over the whole body to find them cost as much
-    as parsing it.
+    An integral float becomes its int, exactly as :func:`~connectors.core.hashing.loads_normalized`
+    does, so the one decode of a body is already in the canonical form the content hash and the
+    flattened tables need: the fetch step never parses the body again. (JSON Schema calls ``1.0``
+    an integer too, so validation is unchanged.) A number too large for a double parses to
+    infinity and is noted. Called only for number tokens with a fraction or exponent, so it costs
+    nothing measurable; a regular expression over the whole body to find them cost as much as
+    parsing it.
     """
 
     __slots__ = ("overflow",)
@@ -415,8 +420,10 @@ class _FloatWatch:
     def __init__(self) -> None:
         self.overflow = False
 
-    def __call__(self, token: str) -> float:
+    def __call__(self, token: str) -> float | int:
         value = float(token)
+        if value.is_integer():
+            return int(value)
         if value in (math.inf, -math.inf):
             self.overflow = True
         return value

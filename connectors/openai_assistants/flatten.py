@@ -13,21 +13,24 @@ numbers in ``benchmarks/README.md``):
 * the columns that are copies of ``raw_assistants`` (the ID, the fetch time, the
   body) are taken from the stored Arrow batch as they are, never converted to
   Python objects and back;
-* each body is parsed once, with integral floats made ints by the parser
-  (:func:`~.hashing.loads_normalized`), so the content hash and the canonical JSON
-  columns need no extra walk over the payload.
+* each body is decoded once, with integral floats made ints by the parser: by the
+  client when it is fetched (its :class:`FetchResult` carries the payload and its
+  content hash to :func:`stored_batch`), or here by
+  :func:`~connectors.core.hashing.loads_normalized` when a stored body is flattened
+  again; so the content hash and the canonical JSON columns need no extra walk.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectors.core import assistant_model as model
 from connectors.core.hashing import canonical_json, canonical_json_normalized, content_hash_normalized, loads_normalized
 from connectors.core.schemas import (
     ASSISTANT_METADATA,
@@ -46,26 +49,25 @@ from connectors.core.schemas import (
 
 from .results import FetchResult
 
-TOP_LEVEL_FIELDS = frozenset({
-    "id", "object", "created_at", "name", "description", "model", "instructions", "tools",
-    "tool_resources", "metadata", "temperature", "top_p", "response_format",
-})
-TOOL_FIELDS = {"code_interpreter": frozenset({"type"}), "file_search": frozenset({"type", "file_search"}),
-               "function": frozenset({"type", "function"})}
-FUNCTION_FIELDS = frozenset({"name", "description", "parameters", "strict"})
-FILE_SEARCH_FIELDS = frozenset({"max_num_results", "ranking_options"})
-RANKING_FIELDS = frozenset({"ranker", "score_threshold"})
-TOOL_RESOURCES_FIELDS = frozenset({"code_interpreter", "file_search"})
-RESPONSE_FORMAT_FIELDS = frozenset({"type", "json_schema"})
-JSON_SCHEMA_FIELDS = frozenset({"name", "description", "schema", "strict"})
-_TYPE_ONLY = frozenset({"type"})
-_FILE_IDS = frozenset({"file_ids"})
-_VECTOR_STORE_IDS = frozenset({"vector_store_ids"})
+# Declared keys, from the one model of the Assistant: anything else lands in ``extra_fields``.
+TOP_LEVEL_FIELDS = model.ASSISTANT.keys
+TOOL_FIELDS = {kind: variant.keys for kind, variant in model.TOOL.variants.items()}
+FUNCTION_FIELDS = model.FUNCTION.keys
+FILE_SEARCH_FIELDS = model.FILE_SEARCH.keys
+RANKING_FIELDS = model.RANKING_OPTIONS.keys
+TOOL_RESOURCES_FIELDS = model.TOOL_RESOURCES.keys
+RESPONSE_FORMAT_FIELDS = frozenset().union(*(variant.keys for variant in model.RESPONSE_FORMAT.of.variants.values()))
+"""Every format's keys: a ``json_schema`` beside another type is flattened, not extra (as the tables always did)."""
+JSON_SCHEMA_FIELDS = model.JSON_SCHEMA.keys
+_TYPE_ONLY = frozenset({model.TOOL.tag})
+_FILE_IDS = model.CODE_INTERPRETER_RESOURCES.keys
+_VECTOR_STORE_IDS = model.FILE_SEARCH_RESOURCES.keys
 
 RESOURCE_FILE = "code_interpreter_file"
 RESOURCE_VECTOR_STORE = "file_search_vector_store"
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,18 +115,29 @@ def flatten(snapshot_date: dt.date, raws: Iterable[RawAssistant]) -> dict[str, p
     return flatten_batch(snapshot_date, batch)
 
 
-def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch) -> dict[str, pa.Table]:
+Decoded = Sequence[tuple[str, dict[str, Any]]]
+"""Each row's ``(content hash, payload)``, the payload decoded once with integral floats made ints
+(:func:`~connectors.core.hashing.loads_normalized`'s form, as the client decodes a body)."""
+
+
+def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch,
+                  decoded: Decoded | None = None) -> dict[str, pa.Table]:
     """The four derived tables for one batch of ``raw_assistants`` rows (at least ``assistant_id``,
-    ``fetched_at`` and ``raw_json``), keyed by table name."""
+    ``fetched_at`` and ``raw_json``), keyed by table name.
+
+    ``decoded`` holds the rows' hashes and payloads when the caller decoded the bodies already (the
+    fetch step: the client decoded each body once); without it each body is parsed here.
+    """
     id_array = batch.column("assistant_id")
     raw_array = batch.column("raw_json")
-    bodies = raw_array.to_pylist()
-    count = len(bodies)
+    if decoded is None:
+        decoded = [(content_hash_normalized(payload), payload)
+                   for payload in map(loads_normalized, raw_array.to_pylist())]
+    count = len(decoded)
 
     assistants = _Columns(ASSISTANTS)
     a = assistants.columns
-    a_object, a_created, a_name, a_description = a["object"], a["created_at"], a["name"], a["description"]
-    a_model, a_instructions, a_temperature, a_top_p = a["model"], a["instructions"], a["temperature"], a["top_p"]
+    scalars = [(name, a[column], convert) for name, column, convert in _SCALAR_COLUMNS]
     a_rf_type, a_rf_name = a["response_format_type"], a["response_format_json_schema_name"]
     a_rf_description = a["response_format_json_schema_description"]
     a_rf_strict, a_rf_schema = a["response_format_json_schema_strict"], a["response_format_json_schema"]
@@ -142,8 +155,7 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch) -> d
     resource_owner: list[int] = []
     r_type, r_id, r_position = (resources.columns[n] for n in ("resource_type", "resource_id", "position"))
 
-    for row, body in enumerate(bodies):
-        payload = loads_normalized(body)
+    for row, (content_hash, payload) in enumerate(decoded):
         get = payload.get
         extras: dict[str, Any] = {}
         if not payload.keys() <= TOP_LEVEL_FIELDS:
@@ -168,14 +180,8 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch) -> d
             r_type.extend([RESOURCE_VECTOR_STORE] * len(store_ids))
             r_id.extend(store_ids)
             r_position.extend(range(len(store_ids)))
-        a_object.append(get("object"))
-        a_created.append(_timestamp(get("created_at")))
-        a_name.append(get("name"))
-        a_description.append(get("description"))
-        a_model.append(get("model"))
-        a_instructions.append(get("instructions"))
-        a_temperature.append(_float(get("temperature")))
-        a_top_p.append(_float(get("top_p")))
+        for name, column, convert in scalars:
+            column.append(convert(get(name)))
         rf_type, rf_name, rf_description, rf_strict, rf_schema = _response_format(get("response_format"), extras)
         a_rf_type.append(rf_type)
         a_rf_name.append(rf_name)
@@ -187,7 +193,7 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch) -> d
         a_files.append(file_ids)
         a_stores.append(store_ids)
         a_extra.append(canonical_json(extras) if extras else None)
-        a_hash.append(content_hash_normalized(payload))
+        a_hash.append(content_hash)
 
     date_scalar = pa.scalar(snapshot_date, pa.date32())
 
@@ -210,16 +216,21 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch) -> d
     }
 
 
-def stored_batch(snapshot_date: dt.date, raw: pa.Table, known: set[str]) -> tuple[pa.Table, dict[str, pa.Table]]:
+def stored_batch(snapshot_date: dt.date, raw: pa.Table, known: set[str],
+                 decoded: Decoded | None = None) -> tuple[pa.Table, dict[str, pa.Table]]:
     """What a batch of ``raw_assistants`` rows adds to the stored tables.
 
     Returns the ``snapshot_members`` rows of every assistant, and the payload tables
     (:func:`payload_tables`) of the payloads whose hash is not in ``known``; their hashes are
-    added to ``known``. Only those payloads are flattened: an unchanged assistant costs one
-    parse and one hash.
+    added to ``known``. Only those payloads are flattened. ``decoded`` (see :func:`flatten_batch`)
+    is what the fetch step passes: the client's one decode of each body and its hash, so an
+    unchanged assistant costs no parse here at all and a new one is flattened from the decoded
+    object; without it (the upgrade of an old warehouse) each body is parsed once.
     """
-    bodies = raw.column("raw_json").to_pylist()
-    hashes = [content_hash_normalized(loads_normalized(body)) for body in bodies]
+    if decoded is None:
+        decoded = [(content_hash_normalized(payload), payload)
+                   for payload in map(loads_normalized, raw.column("raw_json").to_pylist())]
+    hashes = [h for h, _ in decoded]
     new = []
     for h in hashes:
         fresh = h not in known
@@ -233,8 +244,11 @@ def stored_batch(snapshot_date: dt.date, raw: pa.Table, known: set[str]) -> tupl
         "fetched_at": raw.column("fetched_at"),
         "attempts": raw.column("attempts"),
     }, schema=SNAPSHOT_MEMBERS.schema)
-    fresh_rows = raw.filter(pa.array(new, pa.bool_())) if not all(new) else raw
-    return members, payload_tables(flatten_batch(snapshot_date, fresh_rows))
+    if all(new):
+        return members, payload_tables(flatten_batch(snapshot_date, raw, decoded))
+    fresh_rows = raw.filter(pa.array(new, pa.bool_()))
+    fresh_decoded = [pair for pair, is_new in zip(decoded, new, strict=True) if is_new]
+    return members, payload_tables(flatten_batch(snapshot_date, fresh_rows, fresh_decoded))
 
 
 def payload_tables(flat: dict[str, pa.Table]) -> dict[str, pa.Table]:
@@ -384,3 +398,22 @@ def _timestamp(seconds: Any) -> dt.datetime | None:
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _converter(column: str) -> Any:
+    """How a JSON value becomes a value of the column, by the column's Arrow type."""
+    kind = ASSISTANTS.schema.field(column).type
+    if pa.types.is_timestamp(kind):
+        return _timestamp
+    if pa.types.is_floating(kind):
+        return _float
+    return _as_is
+
+
+_SCALAR_COLUMNS = tuple((f.name, f.column, _converter(f.column)) for f in model.ASSISTANT.fields
+                        if f.column is not None and isinstance(f.node, model.Text | model.Number | model.Choice))
+"""The assistant's own scalar fields and their ``assistants`` columns, from the model's column map."""

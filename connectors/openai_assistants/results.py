@@ -44,8 +44,19 @@ class FetchResult:
     body: str | None = None
     """The raw body as received: the payload for ``ok``, the quarantined body otherwise."""
     payload: dict[str, Any] | None = None
+    """The body as the client decoded it, once, with integral floats made ints (``hashing.loads_normalized``'s
+    form): what the fetch step hashes and flattens, so no body is parsed twice."""
+    content_hash: str | None = None
+    """``ok`` only: the payload's content hash (``hashing.content_hash_normalized``), computed from ``payload``."""
     unknown_fields: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.outcome is Outcome.OK
+
+    @property
+    def decoded(self) -> tuple[str, dict[str, Any]]:
+        """``(content_hash, payload)`` of an ``ok`` result: what the fetch step stores, without parsing the body."""
+        if self.content_hash is None or self.payload is None:
+            raise ValueError(f"{self.assistant_id}: only an ok result has a decoded payload")
+        return self.content_hash, self.payload

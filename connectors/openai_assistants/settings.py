@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from connectors.core import assistant_model as _model
+
 # --- Endpoint -------------------------------------------------------------
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -86,25 +88,27 @@ LIST_PAGE_LIMIT = 100
 
 MAX_ID_LENGTH = 128
 
-# --- AssistantObject limits (from the API reference) ----------------------
+# --- AssistantObject limits ------------------------------------------------
+# Defined with the Assistant's shape in the one model, connectors/core/assistant_model.py, and named
+# here too so every limit of the connector can be read in one place.
 
-MAX_NAME_LENGTH = 256
-MAX_DESCRIPTION_LENGTH = 512
-MAX_INSTRUCTIONS_LENGTH = 256_000
-MAX_TOOLS = 128
-MAX_CODE_INTERPRETER_FILES = 20
-MAX_VECTOR_STORES = 1
-MAX_METADATA_PAIRS = 16
-MAX_METADATA_KEY_LENGTH = 64
-MAX_METADATA_VALUE_LENGTH = 512
-MAX_FUNCTION_NAME_LENGTH = 64
-TEMPERATURE_RANGE = (0.0, 2.0)
-TOP_P_RANGE = (0.0, 1.0)
-FILE_SEARCH_MAX_RESULTS_RANGE = (1, 50)
-SCORE_THRESHOLD_RANGE = (0.0, 1.0)
-FILE_SEARCH_RANKERS = frozenset({"auto", "default_2024_08_21"})
-TOOL_TYPES = frozenset({"code_interpreter", "file_search", "function"})
-RESPONSE_FORMAT_TYPES = frozenset({"text", "json_object", "json_schema"})
+FILE_SEARCH_MAX_RESULTS_RANGE = _model.FILE_SEARCH_MAX_RESULTS_RANGE
+FILE_SEARCH_RANKERS = _model.FILE_SEARCH_RANKERS
+MAX_CODE_INTERPRETER_FILES = _model.MAX_CODE_INTERPRETER_FILES
+MAX_DESCRIPTION_LENGTH = _model.MAX_DESCRIPTION_LENGTH
+MAX_FUNCTION_NAME_LENGTH = _model.MAX_FUNCTION_NAME_LENGTH
+MAX_INSTRUCTIONS_LENGTH = _model.MAX_INSTRUCTIONS_LENGTH
+MAX_METADATA_KEY_LENGTH = _model.MAX_METADATA_KEY_LENGTH
+MAX_METADATA_PAIRS = _model.MAX_METADATA_PAIRS
+MAX_METADATA_VALUE_LENGTH = _model.MAX_METADATA_VALUE_LENGTH
+MAX_NAME_LENGTH = _model.MAX_NAME_LENGTH
+MAX_TOOLS = _model.MAX_TOOLS
+MAX_VECTOR_STORES = _model.MAX_VECTOR_STORES
+RESPONSE_FORMAT_TYPES = _model.RESPONSE_FORMAT_TYPES
+SCORE_THRESHOLD_RANGE = _model.SCORE_THRESHOLD_RANGE
+TEMPERATURE_RANGE = _model.TEMPERATURE_RANGE
+TOOL_TYPES = _model.TOOL_TYPES
+TOP_P_RANGE = _model.TOP_P_RANGE
 
 # --- Validation -----------------------------------------------------------
 

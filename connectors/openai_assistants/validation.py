@@ -14,37 +14,48 @@ mutated objects. Consequences worth knowing:
 * ``NaN`` (accepted by Python's ``json`` module, not by JSON itself) compares false
   with every bound, so, as with ``jsonschema``, it passes ``minimum``/``maximum``.
 
-How it stays fast: every field is first tested inline for the common valid case
-(``value.__class__ is str``), which costs no function call; only when that quick test
-fails does a full checker run, and that checker decides -- the quick test may send a
-valid value to it (``1.0`` for an integer, ``null`` for a nullable field), never the
-reverse. The full checkers ignore :data:`_MISSING`: an absent field is only a problem
-when it is required, and the enclosing object reports that.
+What is checked comes from the one model of the Assistant,
+:data:`connectors.core.assistant_model.ASSISTANT`: each node of it (a string with a
+length limit, a bounded number, a tagged union of objects...) is compiled once, at import,
+into a full check that writes the message and, for scalars, a quick test. The quick test
+accepts only the common valid value (``value.__class__ is str`` and the length within the
+limit) and costs one call; only when it fails does the full check run, and that decides --
+the quick test may send a valid value to it (``1.0`` for an integer), never the reverse.
+
+Why not pydantic or msgspec (numbers per body in README "Layout" and in the commit that
+made this change): both were measured on the sandbox's bundled and invalid assistants.
+pydantic v2 (strict models with custom integer and bound validators) was about three times
+slower than these checks and words problems in its own terms (``Input should be a valid
+integer`` twice for one wrong value, union branch names in paths); msgspec was as fast, but
+reports only the first problem, rejects ``1.0`` for an integer and ``NaN`` at a bound (the
+schema accepts both) and would need its messages rewritten.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Callable
 from typing import Any, Final, TypeGuard
 
-from connectors.openai_assistants.settings import (
-    FILE_SEARCH_MAX_RESULTS_RANGE,
-    FILE_SEARCH_RANKERS,
-    MAX_CODE_INTERPRETER_FILES,
-    MAX_DESCRIPTION_LENGTH,
-    MAX_INSTRUCTIONS_LENGTH,
-    MAX_JSON_DEPTH,
-    MAX_NAME_LENGTH,
-    MAX_TOOLS,
-    MAX_VALIDATION_PROBLEMS,
-    MAX_VECTOR_STORES,
-    RESPONSE_FORMAT_TYPES,
-    SCORE_THRESHOLD_RANGE,
-    TEMPERATURE_RANGE,
-    TOOL_TYPES,
-    TOP_P_RANGE,
+from connectors.core.assistant_model import (
+    ASSISTANT,
+    Choice,
+    Document,
+    Field,
+    Flag,
+    Items,
+    LiteralOr,
+    Node,
+    Number,
+    Object,
+    Tagged,
+    Text,
+    TextList,
+    TextMap,
 )
+from connectors.openai_assistants.settings import MAX_JSON_DEPTH, MAX_VALIDATION_PROBLEMS
 
 __all__ = ["nesting_problem", "unknown_fields", "validate_assistant"]
 
@@ -56,49 +67,10 @@ _SHOWN_CHARS: Final = 40
 
 _PLAIN_KEY: Final = re.compile(r"[\w-]+")
 
-_TEMPERATURE_MIN, _TEMPERATURE_MAX = TEMPERATURE_RANGE
-_TOP_P_MIN, _TOP_P_MAX = TOP_P_RANGE
-_MAX_RESULTS_MIN, _MAX_RESULTS_MAX = FILE_SEARCH_MAX_RESULTS_RANGE
-_SCORE_MIN, _SCORE_MAX = SCORE_THRESHOLD_RANGE
-_TOOL_TYPES: Final = tuple(sorted(TOOL_TYPES))
-_RESPONSE_FORMAT_TYPES: Final = tuple(sorted(RESPONSE_FORMAT_TYPES))
-_RANKERS: Final = tuple(sorted(FILE_SEARCH_RANKERS))
-
-# Declared keys of every object the schema describes; anything else is schema drift.
-_ASSISTANT_REQUIRED: Final = (
-    "id",
-    "object",
-    "created_at",
-    "name",
-    "description",
-    "model",
-    "instructions",
-    "tools",
-    "metadata",
-)
-_ASSISTANT_REQUIRED_SET: Final = frozenset(_ASSISTANT_REQUIRED)
-_ASSISTANT_KEYS: Final = _ASSISTANT_REQUIRED_SET | {"tool_resources", "temperature", "top_p", "response_format"}
-_TOOL_KEYS: Final = {
-    "code_interpreter": frozenset({"type"}),
-    "file_search": frozenset({"type", "file_search"}),
-    "function": frozenset({"type", "function"}),
-}
-_FILE_SEARCH_KEYS: Final = frozenset({"max_num_results", "ranking_options"})
-_RANKING_OPTIONS_KEYS: Final = frozenset({"ranker", "score_threshold"})
-_FUNCTION_KEYS: Final = frozenset({"description", "name", "parameters", "strict"})
-_TOOL_RESOURCES_KEYS: Final = frozenset({"code_interpreter", "file_search"})
-_RESOURCE_LISTS: Final = {
-    "code_interpreter": ("file_ids", MAX_CODE_INTERPRETER_FILES),
-    "file_search": ("vector_store_ids", MAX_VECTOR_STORES),
-}
-"""``tool_resources`` members: each an object holding one list of IDs, with its ``maxItems``."""
-_RESOURCE_KEYS: Final = {name: frozenset({list_key}) for name, (list_key, _) in _RESOURCE_LISTS.items()}
-_RESPONSE_FORMAT_KEYS: Final = {
-    "text": frozenset({"type"}),
-    "json_object": frozenset({"type"}),
-    "json_schema": frozenset({"type", "json_schema"}),
-}
-_JSON_SCHEMA_KEYS: Final = frozenset({"description", "name", "schema", "strict"})
+Check = Callable[[Any, str, list[str]], None]
+"""A full check: appends what is wrong with a present value at a path (nothing when it is valid)."""
+Quick = Callable[[Any], bool]
+"""A quick test: true only for a valid value, so the full check can be skipped (it may say false for a valid one)."""
 
 
 # --- Public API -----------------------------------------------------------
@@ -115,7 +87,7 @@ def validate_assistant(obj: object) -> list[str]:
     if not isinstance(obj, dict):
         return [f"$: expected object, got {_json_type(obj)}"]
     problems: list[str] = []
-    _check_assistant(obj, problems)
+    _check_assistant(obj, "", problems)
     if len(problems) <= MAX_VALIDATION_PROBLEMS:
         return problems
     listed = problems[: MAX_VALIDATION_PROBLEMS - 1]
@@ -154,267 +126,228 @@ def unknown_fields(obj: dict[str, Any]) -> list[str]:
     invalid one that do not have the declared shape are skipped.
     """
     found: list[str] = []
-    _undeclared(obj, "", _ASSISTANT_KEYS, found)
-    tools = obj.get("tools")
-    if isinstance(tools, list):
-        for index, tool in enumerate(tools):
-            _unknown_in_tool(tool, f"tools[{index}]", found)
-    resources = obj.get("tool_resources")
-    if isinstance(resources, dict):
-        _undeclared(resources, "tool_resources", _TOOL_RESOURCES_KEYS, found)
-        for name, declared_keys in _RESOURCE_KEYS.items():
-            _undeclared(resources.get(name), f"tool_resources.{name}", declared_keys, found)
-    response_format = obj.get("response_format")
-    if isinstance(response_format, dict):
-        kind = response_format.get("type")
-        declared = _RESPONSE_FORMAT_KEYS.get(kind) if isinstance(kind, str) else None
-        if declared is not None:
-            _undeclared(response_format, "response_format", declared, found)
-            _undeclared(response_format.get("json_schema"), "response_format.json_schema", _JSON_SCHEMA_KEYS, found)
+    _undeclared(ASSISTANT, obj, "", found)
     return found
 
 
-# --- The AssistantObject and its parts ------------------------------------
+# --- Checks compiled from the model ---------------------------------------
+#
+# Each node of the model becomes a full check and, where one exists, a quick test that
+# costs one call and no allocation for the common valid value. An object's check reports
+# its missing required fields first, then looks at each present declared field in the
+# model's order: the quick test first, the full check (which builds the path) only when
+# it fails.
 
 
-def _check_assistant(obj: dict[str, Any], problems: list[str]) -> None:
-    if not obj.keys() >= _ASSISTANT_REQUIRED_SET:
-        _report_missing(obj, "", _ASSISTANT_REQUIRED, problems)
-    get = obj.get
-    value = get("id", _MISSING)
-    if value.__class__ is not str:
-        _check_string(value, "id", problems)
-    value = get("object", _MISSING)
-    if value != "assistant":
-        _check_enum(value, "object", ("assistant",), problems)
-    value = get("created_at", _MISSING)
-    if value.__class__ is not int:
-        _check_number(value, "created_at", problems, integer=True)
-    value = get("name")
-    if value is not None and (value.__class__ is not str or len(value) > MAX_NAME_LENGTH):
-        _check_string(value, "name", problems, max_length=MAX_NAME_LENGTH, nullable=True)
-    value = get("description")
-    if value is not None and (value.__class__ is not str or len(value) > MAX_DESCRIPTION_LENGTH):
-        _check_string(value, "description", problems, max_length=MAX_DESCRIPTION_LENGTH, nullable=True)
-    value = get("model", _MISSING)
-    if value.__class__ is not str:
-        _check_string(value, "model", problems)
-    value = get("instructions")
-    if value is not None and (value.__class__ is not str or len(value) > MAX_INSTRUCTIONS_LENGTH):
-        _check_string(value, "instructions", problems, max_length=MAX_INSTRUCTIONS_LENGTH, nullable=True)
-    _check_tools(get("tools", _MISSING), problems)
-    value = get("tool_resources")
-    if value is not None:
-        _check_tool_resources(value, problems)
-    value = get("metadata")
-    if value is not None:
-        _check_metadata(value, problems)
-    value = get("temperature")
-    if value is not None and not (value.__class__ is float and _TEMPERATURE_MIN <= value <= _TEMPERATURE_MAX):
-        _check_number(value, "temperature", problems, _TEMPERATURE_MIN, _TEMPERATURE_MAX, nullable=True)
-    value = get("top_p")
-    if value is not None and not (value.__class__ is float and _TOP_P_MIN <= value <= _TOP_P_MAX):
-        _check_number(value, "top_p", problems, _TOP_P_MIN, _TOP_P_MAX, nullable=True)
-    value = get("response_format")
-    if value is not None and value != "auto":
-        _check_response_format(value, problems)
+def _compile(node: Node, nullable: bool) -> tuple[Quick | None, Check]:
+    """The quick test and the full check of a value of ``node`` (``None`` allowed when ``nullable``)."""
+    if isinstance(node, Text):
+        return _text(node.max_length, nullable)
+    if isinstance(node, Number):
+        return _number(node, nullable)
+    if isinstance(node, Choice):
+        return _choice(tuple(sorted(node.values)), nullable)
+    if isinstance(node, Flag):
+        return _flag(nullable)
+    if isinstance(node, TextList):
+        return None, _nullable(_text_list(node.max_items), nullable, "array")
+    if isinstance(node, TextMap):
+        return None, _nullable(_text_map, nullable, "object")
+    if isinstance(node, Document):
+        return _document(nullable)
+    if isinstance(node, Object):
+        return None, _nullable(_object(node), nullable, "object")
+    if isinstance(node, Tagged):
+        return None, _nullable(_tagged(node), nullable, "object")
+    if isinstance(node, Items):
+        return None, _nullable(_items(node), nullable, "array")
+    return _literal_or(node, nullable)
 
 
-def _check_tools(tools: object, problems: list[str]) -> None:
-    if not isinstance(tools, list):
-        if tools is not _MISSING:
-            problems.append(_wrong_type("tools", "array", tools))
-        return
-    if len(tools) > MAX_TOOLS:
-        problems.append(f"tools: {len(tools)} items, at most {MAX_TOOLS} allowed")
-    for index, tool in enumerate(tools):
-        _check_tool(tool, f"tools[{index}]", problems)
+def _nullable(check: Check, nullable: bool, expected: str) -> Check:
+    """``check`` for a container value, after the type test every container shares (and ``null`` when allowed)."""
+    kind = {"object": dict, "array": list}[expected]
+    expected = f"{expected} or null" if nullable else expected
+
+    def typed(value: Any, path: str, problems: list[str]) -> None:
+        if isinstance(value, kind):
+            check(value, path, problems)
+        elif not (nullable and value is None):
+            problems.append(_wrong_type(path, expected, value))
+
+    return typed
 
 
-def _check_tool(tool: object, path: str, problems: list[str]) -> None:
-    """The ``oneOf`` of tool kinds: their ``type`` enums are disjoint, so ``type`` picks the one to match."""
-    if not isinstance(tool, dict):
-        problems.append(_wrong_type(path, "object", tool))
-        return
-    kind = tool.get("type", _MISSING)
-    if kind == "code_interpreter":
-        return
-    if kind == "function":
-        _check_function_like(tool.get("function", _MISSING), f"{path}.function", "parameters", problems)
-    elif kind == "file_search":
-        overrides = tool.get("file_search", _MISSING)
-        if overrides is not _MISSING:
-            _check_file_search(overrides, f"{path}.file_search", problems)
-    elif kind is _MISSING:
-        problems.append(f"{path}.type: required field is missing")
-    else:
-        _check_enum(kind, f"{path}.type", _TOOL_TYPES, problems)
+def _object(node: Object) -> Check:
+    required, required_set = node.required, frozenset(node.required)
+    plan = tuple((f.name, *_compile(f.node, f.nullable)) for f in node.fields)
+
+    def check(obj: dict[str, Any], path: str, problems: list[str]) -> None:
+        if not obj.keys() >= required_set:
+            problems.extend(f"{_join(path, key)}: required field is missing" for key in required if key not in obj)
+        get = obj.get
+        for name, quick, full in plan:
+            value = get(name, _MISSING)
+            if value is _MISSING or (quick is not None and quick(value)):
+                continue
+            full(value, f"{path}.{name}" if path else name, problems)
+
+    return check
 
 
-def _check_file_search(overrides: object, path: str, problems: list[str]) -> None:
-    if not isinstance(overrides, dict):
-        problems.append(_wrong_type(path, "object", overrides))
-        return
-    value = overrides.get("max_num_results", _MISSING)
-    if not (value.__class__ is int and _MAX_RESULTS_MIN <= value <= _MAX_RESULTS_MAX):
-        _check_number(value, f"{path}.max_num_results", problems, _MAX_RESULTS_MIN, _MAX_RESULTS_MAX, integer=True)
-    value = overrides.get("ranking_options", _MISSING)
-    if value is not _MISSING:
-        _check_ranking_options(value, f"{path}.ranking_options", problems)
+def _tagged(node: Tagged) -> Check:
+    """The ``oneOf`` of objects with disjoint constant tags: the tag picks the one to match."""
+    tag = node.tag
+    variants = {name: _object(variant) for name, variant in node.variants.items()}
+    _, check_tag = _choice(tuple(sorted(variants)), nullable=False)
 
-
-def _check_ranking_options(options: object, path: str, problems: list[str]) -> None:
-    if not isinstance(options, dict):
-        problems.append(_wrong_type(path, "object", options))
-        return
-    ranker = options.get("ranker", _MISSING)
-    if ranker.__class__ is not str or ranker not in FILE_SEARCH_RANKERS:
-        _check_enum(ranker, f"{path}.ranker", _RANKERS, problems)
-    threshold = options.get("score_threshold", _MISSING)
-    if threshold is _MISSING:
-        problems.append(f"{path}.score_threshold: required field is missing")
-    elif not (threshold.__class__ is float and _SCORE_MIN <= threshold <= _SCORE_MAX):
-        _check_number(threshold, f"{path}.score_threshold", problems, _SCORE_MIN, _SCORE_MAX)
-
-
-def _check_function_like(value: object, path: str, schema_key: str, problems: list[str]) -> None:
-    """A FunctionObject, or a JSON-schema response format's ``json_schema``: the two share a shape.
-
-    Both are objects with a required string ``name``, an optional string
-    ``description``, a free-form JSON Schema object (``parameters`` or ``schema``,
-    whose contents are the user's) and a nullable boolean ``strict``. Both are
-    required where they appear, so an absent one is reported here.
-    """
-    if value is _MISSING:
-        problems.append(f"{path}: required field is missing")
-        return
-    if not isinstance(value, dict):
-        problems.append(_wrong_type(path, "object", value))
-        return
-    get = value.get
-    name = get("name", _MISSING)
-    if name is _MISSING:
-        problems.append(f"{path}.name: required field is missing")
-    elif name.__class__ is not str:
-        _check_string(name, f"{path}.name", problems)
-    description = get("description", _MISSING)
-    if description.__class__ is not str:
-        _check_string(description, f"{path}.description", problems)
-    schema = get(schema_key, _MISSING)
-    if schema is not _MISSING and not isinstance(schema, dict):
-        problems.append(_wrong_type(f"{path}.{schema_key}", "object", schema))
-    strict = get("strict")
-    if strict is not None and strict.__class__ is not bool:
-        problems.append(_wrong_type(f"{path}.strict", "boolean or null", strict))
-
-
-def _check_tool_resources(resources: object, problems: list[str]) -> None:
-    if not isinstance(resources, dict):
-        problems.append(_wrong_type("tool_resources", "object or null", resources))
-        return
-    for name, (list_key, max_items) in _RESOURCE_LISTS.items():
-        holder = resources.get(name, _MISSING)
-        if holder is _MISSING:
-            continue
-        path = f"tool_resources.{name}"
-        if not isinstance(holder, dict):
-            problems.append(_wrong_type(path, "object", holder))
-            continue
-        ids = holder.get(list_key, _MISSING)
-        if ids is not _MISSING:
-            _check_string_list(ids, f"{path}.{list_key}", max_items, problems)
-
-
-def _check_metadata(metadata: object, problems: list[str]) -> None:
-    """``additionalProperties: {type: string}``; pair count and lengths are only documented."""
-    if not isinstance(metadata, dict):
-        problems.append(_wrong_type("metadata", "object or null", metadata))
-        return
-    for key, value in metadata.items():
-        if not isinstance(value, str):
-            problems.append(_wrong_type(_join("metadata", key), "string", value))
-
-
-def _check_response_format(value: object, problems: list[str]) -> None:
-    """The ``oneOf`` of ``"auto"`` and format objects told apart by a constant ``type``."""
-    if isinstance(value, dict):
-        kind = value.get("type", _MISSING)
-        if kind == "json_schema":
-            _check_function_like(value.get("json_schema", _MISSING), "response_format.json_schema", "schema", problems)
+    def check(obj: dict[str, Any], path: str, problems: list[str]) -> None:
+        kind = obj.get(tag, _MISSING)
+        variant = variants.get(kind) if kind.__class__ is str else None
+        if variant is not None:
+            variant(obj, path, problems)
         elif kind is _MISSING:
-            problems.append("response_format.type: required field is missing")
-        else:  # "text" and "json_object" declare nothing but their type.
-            _check_enum(kind, "response_format.type", _RESPONSE_FORMAT_TYPES, problems)
-    elif isinstance(value, str):
-        if value != "auto":
-            problems.append(f'response_format: expected "auto", object or null, got {_show(value)}')
-    elif value is not None:
-        problems.append(_wrong_type("response_format", '"auto", object or null', value))
+            problems.append(f"{path}.{tag}: required field is missing")
+        else:
+            check_tag(kind, f"{path}.{tag}", problems)
+
+    return check
 
 
-# --- Full checks for single values ----------------------------------------
+def _items(node: Items) -> Check:
+    max_items = node.max_items
+    _, check_item = _compile(node.of, nullable=False)
+
+    def check(items: list[Any], path: str, problems: list[str]) -> None:
+        if len(items) > max_items:
+            problems.append(f"{path}: {len(items)} items, at most {max_items} allowed")
+        for index, item in enumerate(items):
+            check_item(item, f"{path}[{index}]", problems)
+
+    return check
 
 
-def _report_missing(obj: dict[str, Any], path: str, required: tuple[str, ...], problems: list[str]) -> None:
-    problems.extend(f"{_join(path, key)}: required field is missing" for key in required if key not in obj)
+def _literal_or(node: LiteralOr, nullable: bool) -> tuple[Quick, Check]:
+    """A string constant or tagged objects (``response_format``: ``"auto"`` or a format object)."""
+    literal, check_object = node.literal, _tagged(node.of)
+    expected = f"{json.dumps(literal)}, object or null" if nullable else f"{json.dumps(literal)} or object"
+
+    def quick(value: Any) -> bool:
+        return (nullable and value is None) or (value.__class__ is str and value == literal)
+
+    def check(value: Any, path: str, problems: list[str]) -> None:
+        if isinstance(value, dict):
+            check_object(value, path, problems)
+        elif isinstance(value, str):
+            if value != literal:
+                problems.append(f"{path}: expected {expected}, got {_show(value)}")
+        elif not (nullable and value is None):
+            problems.append(_wrong_type(path, expected, value))
+
+    return quick, check
 
 
-def _check_string(
-    value: object, path: str, problems: list[str], *, max_length: int | None = None, nullable: bool = False
-) -> None:
+def _text(limit: int | None, nullable: bool) -> tuple[Quick, Check]:
     """``type: string`` with an optional ``maxLength`` counted in code points, as ``len`` counts."""
-    if value is _MISSING or (nullable and value is None):
-        return
-    if isinstance(value, str):
-        if max_length is not None and len(value) > max_length:
-            problems.append(f"{path}: {len(value)} characters, at most {max_length} allowed")
-    else:
-        problems.append(_wrong_type(path, "string or null" if nullable else "string", value))
+    expected = "string or null" if nullable else "string"
+    bound = limit if limit is not None else -1
+
+    def check(value: Any, path: str, problems: list[str]) -> None:
+        if isinstance(value, str):
+            if len(value) > bound >= 0:
+                problems.append(f"{path}: {len(value)} characters, at most {limit} allowed")
+        elif not (nullable and value is None):
+            problems.append(_wrong_type(path, expected, value))
+
+    if limit is None:
+        return (lambda v: v.__class__ is str or v is None) if nullable else (lambda v: v.__class__ is str), check
+    if nullable:
+        return lambda v: v is None or (v.__class__ is str and len(v) <= limit), check
+    return lambda v: v.__class__ is str and len(v) <= limit, check
 
 
-def _check_number(
-    value: object,
-    path: str,
-    problems: list[str],
-    minimum: float | None = None,
-    maximum: float | None = None,
-    *,
-    integer: bool = False,
-    nullable: bool = False,
-) -> None:
+def _number(node: Number, nullable: bool) -> tuple[Quick, Check]:
     """``type: number`` or ``integer`` with optional inclusive ``minimum`` and ``maximum``."""
-    if value is _MISSING or (nullable and value is None):
-        return
-    if _is_number(value) and (not integer or _is_integer(value)):
-        if minimum is not None and value < minimum:
-            problems.append(f"{path}: {_show(value)} is below the minimum {_show(minimum)}")
-        elif maximum is not None and value > maximum:
-            problems.append(f"{path}: {_show(value)} is above the maximum {_show(maximum)}")
-    else:
-        expected = "integer" if integer else "number"
-        problems.append(_wrong_type(path, f"{expected} or null" if nullable else expected, value))
+    minimum, maximum, integer = node.minimum, node.maximum, node.integer
+    low = -math.inf if minimum is None else minimum
+    high = math.inf if maximum is None else maximum
+    expected = "integer" if integer else "number"
+    expected = f"{expected} or null" if nullable else expected
+
+    def check(value: Any, path: str, problems: list[str]) -> None:
+        if nullable and value is None:
+            return
+        if _is_number(value) and (not integer or _is_integer(value)):
+            if minimum is not None and value < minimum:
+                problems.append(f"{path}: {_show(value)} is below the minimum {_show(minimum)}")
+            elif maximum is not None and value > maximum:
+                problems.append(f"{path}: {_show(value)} is above the maximum {_show(maximum)}")
+        else:
+            problems.append(_wrong_type(path, expected, value))
+
+    if integer:  # the common valid value is an int; a float with no fraction goes to the full check
+        return lambda v: v.__class__ is int and low <= v <= high, check
+    return lambda v: (v.__class__ is float or v.__class__ is int) and low <= v <= high, check
 
 
-def _check_enum(value: object, path: str, allowed: tuple[str, ...], problems: list[str]) -> None:
+def _choice(allowed: tuple[str, ...], nullable: bool) -> tuple[Quick, Check]:
     """``type: string`` with an ``enum``."""
-    if value is _MISSING or (isinstance(value, str) and value in allowed):
-        return
+    values = frozenset(allowed)
     listed = ", ".join(json.dumps(choice) for choice in allowed)
     expected = listed if len(allowed) == 1 else f"one of {listed}"
-    got = _show(value) if isinstance(value, str) else _json_type(value)
-    problems.append(f"{path}: expected {expected}, got {got}")
+
+    def check(value: Any, path: str, problems: list[str]) -> None:
+        if (isinstance(value, str) and value in values) or (nullable and value is None):
+            return
+        got = _show(value) if isinstance(value, str) else _json_type(value)
+        problems.append(f"{path}: expected {expected}, got {got}")
+
+    return lambda v: v.__class__ is str and v in values, check
 
 
-def _check_string_list(value: object, path: str, max_items: int, problems: list[str]) -> None:
+def _flag(nullable: bool) -> tuple[Quick, Check]:
+    """``type: boolean``."""
+    expected = "boolean or null" if nullable else "boolean"
+
+    def check(value: Any, path: str, problems: list[str]) -> None:
+        if value.__class__ is not bool and not (nullable and value is None):
+            problems.append(_wrong_type(path, expected, value))
+
+    return (lambda v: v.__class__ is bool or v is None) if nullable else (lambda v: v.__class__ is bool), check
+
+
+def _document(nullable: bool) -> tuple[Quick, Check]:
+    """A free-form JSON object: only its type is checked, its contents are the user's."""
+    expected = "object or null" if nullable else "object"
+
+    def check(value: Any, path: str, problems: list[str]) -> None:
+        if not isinstance(value, dict) and not (nullable and value is None):
+            problems.append(_wrong_type(path, expected, value))
+
+    return lambda v: v.__class__ is dict, check
+
+
+def _text_list(max_items: int) -> Check:
     """``type: array`` of strings with ``maxItems``: the file and vector store ID lists."""
-    if not isinstance(value, list):
-        problems.append(_wrong_type(path, "array", value))
-        return
-    if len(value) > max_items:
-        problems.append(f"{path}: {len(value)} items, at most {max_items} allowed")
-    for index, item in enumerate(value):
+
+    def check(value: list[Any], path: str, problems: list[str]) -> None:
+        if len(value) > max_items:
+            problems.append(f"{path}: {len(value)} items, at most {max_items} allowed")
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                problems.append(_wrong_type(f"{path}[{index}]", "string", item))
+
+    return check
+
+
+def _text_map(value: dict[Any, Any], path: str, problems: list[str]) -> None:
+    """``additionalProperties: {type: string}``; pair count and lengths are only documented."""
+    for key, item in value.items():
         if not isinstance(item, str):
-            problems.append(_wrong_type(f"{path}[{index}]", "string", item))
+            problems.append(_wrong_type(_join(path, key), "string", item))
+
+
+_check_assistant: Final = _object(ASSISTANT)
 
 
 def _is_number(value: object) -> TypeGuard[float]:
@@ -430,28 +363,49 @@ def _is_integer(value: float) -> bool:
 # --- Unknown fields -------------------------------------------------------
 
 
-def _unknown_in_tool(tool: object, path: str, found: list[str]) -> None:
-    if not isinstance(tool, dict):
+def _undeclared(node: Node, value: object, path: str, found: list[str]) -> None:
+    """Append the paths of keys the model does not declare in ``value`` (read as ``node``) and below it."""
+    if isinstance(node, LiteralOr):
+        node = node.of
+    if isinstance(node, Tagged):
+        if not isinstance(value, dict):
+            return
+        kind = value.get(node.tag)
+        variant = node.variants.get(kind) if isinstance(kind, str) else None
+        if variant is None:
+            return
+        node = variant
+    if isinstance(node, Items):
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                _undeclared(node.of, item, f"{path}[{index}]", found)
         return
-    kind = tool.get("type")
-    declared = _TOOL_KEYS.get(kind) if isinstance(kind, str) else None
-    if declared is None:
+    if not isinstance(node, Object) or not isinstance(value, dict):
         return
-    _undeclared(tool, path, declared, found)
-    if kind == "function":
-        _undeclared(tool.get("function"), f"{path}.function", _FUNCTION_KEYS, found)
-    elif kind == "file_search":
-        overrides = tool.get("file_search")
-        _undeclared(overrides, f"{path}.file_search", _FILE_SEARCH_KEYS, found)
-        if isinstance(overrides, dict):
-            ranking = overrides.get("ranking_options")
-            _undeclared(ranking, f"{path}.file_search.ranking_options", _RANKING_OPTIONS_KEYS, found)
+    if not value.keys() <= node.keys:
+        found.extend(_join(path, key) for key in value if key not in node.keys)
+    for f in _CONTAINER_FIELDS[id(node)]:
+        if f.name in value:
+            _undeclared(f.node, value[f.name], f"{path}.{f.name}" if path else f.name, found)
 
 
-def _undeclared(obj: object, path: str, declared: frozenset[str], found: list[str]) -> None:
-    """Append the paths of ``obj``'s keys outside ``declared``; anything but an object has none."""
-    if isinstance(obj, dict) and not obj.keys() <= declared:
-        found.extend(_join(path, key) for key in obj if key not in declared)
+def _containers(node: Node, into: dict[int, tuple[Field, ...]]) -> dict[int, tuple[Field, ...]]:
+    """For each object of the model, its fields that hold declared objects (where unknown keys may hide)."""
+    if isinstance(node, LiteralOr):
+        return _containers(node.of, into)
+    if isinstance(node, Items):
+        return _containers(node.of, into)
+    if isinstance(node, Tagged):
+        for variant in node.variants.values():
+            _containers(variant, into)
+    elif isinstance(node, Object):
+        into[id(node)] = tuple(f for f in node.fields if isinstance(f.node, Object | Tagged | Items | LiteralOr))
+        for f in into[id(node)]:
+            _containers(f.node, into)
+    return into
+
+
+_CONTAINER_FIELDS: Final = _containers(ASSISTANT, {})
 
 
 # --- Formatting -----------------------------------------------------------

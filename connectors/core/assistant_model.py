@@ -1,0 +1,262 @@
+"""The Assistant object's shape, defined once: fields, types, limits, nesting and columns.
+
+Everything else that must know the shape is derived from :data:`ASSISTANT`:
+
+* the validator (:mod:`connectors.openai_assistants.validation`) compiles its checks and
+  the unknown-field report from this tree;
+* the flattener (:mod:`connectors.openai_assistants.flatten`) takes its declared-key sets
+  and the field-to-column map (``Field.column``) from it;
+* the quality check's :data:`EXTRA_CONTAINERS` and the history diff's :data:`WHOLE_VALUES`
+  are computed from it below.
+
+It lives in ``connectors/core`` because every layer needs it (the source to validate and
+flatten, the history to diff, the checks to read ``extra_fields``), and the core is the one
+package they may all import. ``schema/assistant_object.schema.json`` (the vendored official
+JSON Schema) stays the reference: ``tests/connectors/test_validation.py`` checks that the
+validator built from this model accepts exactly what the schema accepts, and that the limits
+here equal the schema's.
+
+Why a declarative tree of our own rather than pydantic models or msgspec Structs: measured on
+the sandbox's bundled and invalid assistants (commit message of the change that introduced
+this module, README "Layout"), neither library meets JSON Schema's semantics (``1.0`` is an
+integer, ``NaN`` passes ``minimum``, every problem listed at once) with messages in the user's
+terms, and validation was never the cost of a body (decoding and hashing are).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Final
+
+# --- Limits (from the API reference; the schema's keywords where it has them) ----------------------
+
+MAX_NAME_LENGTH: Final = 256
+MAX_DESCRIPTION_LENGTH: Final = 512
+MAX_INSTRUCTIONS_LENGTH: Final = 256_000
+MAX_TOOLS: Final = 128
+MAX_CODE_INTERPRETER_FILES: Final = 20
+MAX_VECTOR_STORES: Final = 1
+MAX_METADATA_PAIRS: Final = 16
+"""Documented, not a schema keyword: not enforced (the schema is what the API may answer)."""
+MAX_METADATA_KEY_LENGTH: Final = 64
+MAX_METADATA_VALUE_LENGTH: Final = 512
+MAX_FUNCTION_NAME_LENGTH: Final = 64
+TEMPERATURE_RANGE: Final = (0.0, 2.0)
+TOP_P_RANGE: Final = (0.0, 1.0)
+FILE_SEARCH_MAX_RESULTS_RANGE: Final = (1, 50)
+SCORE_THRESHOLD_RANGE: Final = (0.0, 1.0)
+FILE_SEARCH_RANKERS: Final = frozenset({"auto", "default_2024_08_21"})
+
+
+# --- The kinds of node ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """``type: string``, with an optional ``maxLength`` counted in code points."""
+
+    max_length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """``type: number`` (or ``integer``: an int or a float with no fraction), optional inclusive bounds."""
+
+    minimum: float | None = None
+    maximum: float | None = None
+    integer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """``type: string`` with an ``enum``."""
+
+    values: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """``type: boolean``."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextList:
+    """An array of strings with ``maxItems`` (file and vector store IDs)."""
+
+    max_items: int
+
+
+@dataclass(frozen=True, slots=True)
+class TextMap:
+    """An object of user-chosen keys and string values (``metadata``): user data, never searched for unknown keys."""
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A free-form JSON object (a JSON Schema the user wrote): stored as JSON text and compared whole."""
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One declared key of an object.
+
+    ``column`` names the column of the table the flattener puts the value in (``assistants`` for the
+    assistant's own fields and its response format, ``assistant_tools`` for a tool's), or ``None`` when the
+    value is not one column (it becomes rows, a list column built by hand, or nothing).
+    """
+
+    name: str
+    node: Node
+    required: bool = False
+    nullable: bool = False
+    column: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Object:
+    """``type: object`` with declared ``properties``; any other key is allowed and reported as unknown."""
+
+    fields: tuple[Field, ...]
+    keys: frozenset[str] = field(init=False)
+    required: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keys", frozenset(f.name for f in self.fields))
+        object.__setattr__(self, "required", tuple(f.name for f in self.fields if f.required))
+
+    def __getitem__(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+
+@dataclass(frozen=True, slots=True)
+class Tagged:
+    """A ``oneOf`` of objects told apart by a constant, required ``tag`` field (``type``)."""
+
+    tag: str
+    variants: dict[str, Object]
+
+
+@dataclass(frozen=True, slots=True)
+class Items:
+    """An array of ``of`` with ``maxItems``."""
+
+    of: Tagged
+    max_items: int
+
+
+@dataclass(frozen=True, slots=True)
+class LiteralOr:
+    """A ``oneOf`` of one string constant and tagged objects (``response_format``: ``"auto"`` or a format)."""
+
+    literal: str
+    of: Tagged
+
+
+Node = Text | Number | Choice | Flag | TextList | TextMap | Document | Object | Tagged | Items | LiteralOr
+
+
+# --- The Assistant object -----------------------------------------------------------------------------
+
+FUNCTION = Object((
+    Field("name", Text(), required=True, column="function_name"),
+    Field("description", Text(), column="function_description"),
+    Field("parameters", Document(), column="function_parameters"),
+    Field("strict", Flag(), nullable=True, column="function_strict"),
+))
+"""A FunctionObject."""
+
+RANKING_OPTIONS = Object((
+    Field("score_threshold", Number(*SCORE_THRESHOLD_RANGE), required=True, column="file_search_score_threshold"),
+    Field("ranker", Choice(FILE_SEARCH_RANKERS), column="file_search_ranker"),
+))
+
+FILE_SEARCH = Object((
+    Field("max_num_results", Number(*FILE_SEARCH_MAX_RESULTS_RANGE, integer=True),
+          column="file_search_max_num_results"),
+    Field("ranking_options", RANKING_OPTIONS),
+))
+"""A file search tool's overrides."""
+
+
+def _type(value: str) -> Field:
+    return Field("type", Choice(frozenset({value})), required=True)
+
+
+TOOL = Tagged("type", {
+    "code_interpreter": Object((_type("code_interpreter"),)),
+    "file_search": Object((_type("file_search"), Field("file_search", FILE_SEARCH))),
+    "function": Object((_type("function"), Field("function", FUNCTION, required=True))),
+})
+"""One item of ``tools``: the ``oneOf`` of tool kinds; the tool's ``type`` is the ``assistant_tools.type`` column."""
+
+CODE_INTERPRETER_RESOURCES = Object((Field("file_ids", TextList(MAX_CODE_INTERPRETER_FILES),
+                                           column="code_interpreter_file_ids"),))
+FILE_SEARCH_RESOURCES = Object((Field("vector_store_ids", TextList(MAX_VECTOR_STORES),
+                                      column="file_search_vector_store_ids"),))
+TOOL_RESOURCES = Object((
+    Field("code_interpreter", CODE_INTERPRETER_RESOURCES),
+    Field("file_search", FILE_SEARCH_RESOURCES),
+))
+
+JSON_SCHEMA = Object((
+    Field("name", Text(), required=True, column="response_format_json_schema_name"),
+    Field("description", Text(), column="response_format_json_schema_description"),
+    Field("schema", Document(), column="response_format_json_schema"),
+    Field("strict", Flag(), nullable=True, column="response_format_json_schema_strict"),
+))
+"""A JSON-schema response format's ``json_schema``: the same shape as a FunctionObject."""
+
+RESPONSE_FORMAT = LiteralOr("auto", Tagged("type", {
+    "text": Object((_type("text"),)),
+    "json_object": Object((_type("json_object"),)),
+    "json_schema": Object((_type("json_schema"), Field("json_schema", JSON_SCHEMA, required=True))),
+}))
+"""``"auto"`` or a format object; ``"auto"`` or the object's ``type`` is the ``response_format_type`` column."""
+
+ASSISTANT = Object((
+    Field("id", Text(), required=True),
+    Field("object", Choice(frozenset({"assistant"})), required=True, column="object"),
+    Field("created_at", Number(integer=True), required=True, column="created_at"),
+    Field("name", Text(MAX_NAME_LENGTH), required=True, nullable=True, column="name"),
+    Field("description", Text(MAX_DESCRIPTION_LENGTH), required=True, nullable=True, column="description"),
+    Field("model", Text(), required=True, column="model"),
+    Field("instructions", Text(MAX_INSTRUCTIONS_LENGTH), required=True, nullable=True, column="instructions"),
+    Field("tools", Items(TOOL, MAX_TOOLS), required=True),
+    Field("tool_resources", TOOL_RESOURCES, nullable=True),
+    Field("metadata", TextMap(), required=True, nullable=True, column="metadata"),
+    Field("temperature", Number(*TEMPERATURE_RANGE), nullable=True, column="temperature"),
+    Field("top_p", Number(*TOP_P_RANGE), nullable=True, column="top_p"),
+    Field("response_format", RESPONSE_FORMAT, nullable=True),
+))
+"""The AssistantObject (``GET /assistants/{id}``), fields in the schema's order."""
+
+
+# --- What the other modules derive ----------------------------------------------------------------------
+
+TOOL_TYPES: Final = frozenset(TOOL.variants)
+RESPONSE_FORMAT_TYPES: Final = frozenset(RESPONSE_FORMAT.of.variants)
+
+
+def _walk(node: Node, path: str) -> Iterator[tuple[str, Node]]:
+    """Every node under ``node`` (itself included) with its dotted path; a tool's nodes are relative to the tool."""
+    yield path, node
+    if isinstance(node, Object):
+        for f in node.fields:
+            yield from _walk(f.node, f"{path}.{f.name}" if path else f.name)
+    elif isinstance(node, Tagged):
+        for variant in node.variants.values():
+            for f in variant.fields:
+                yield from _walk(f.node, f"{path}.{f.name}" if path else f.name)
+    elif isinstance(node, LiteralOr):
+        yield from _walk(node.of, path)
+
+
+WHOLE_VALUES: Final = frozenset(path.rpartition(".")[2] for root in (ASSISTANT, TOOL)
+                                for path, node in _walk(root, "") if isinstance(node, Document))
+"""Keys whose values are free-form JSON documents, compared (and stored) as one value: ``parameters``, ``schema``."""
+
+EXTRA_CONTAINERS: Final = frozenset(path for root in (ASSISTANT, TOOL) for path, node in _walk(root, "")
+                                    if path and isinstance(node, Object | Tagged | LiteralOr))
+"""Declared objects inside which ``extra_fields`` nests the unknown keys, by path from the assistant (for its
+``extra_fields``) or from the tool (for a tool's): ``tool_resources.file_search``, ``function``, ..."""
