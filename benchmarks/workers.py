@@ -134,7 +134,7 @@ def processing(warehouse: str) -> dict[str, Any]:
     from connectors.snapshot import flatten_snapshot, load_duckdb
 
     started, cpu = time.perf_counter(), _cpu_s()
-    rows = flatten_snapshot(DATE, warehouse)
+    rows = flatten_snapshot(DATE, warehouse, force=True)  # the pipeline run wrote them: flatten them again
     flattened, flatten_cpu = time.perf_counter() - started, _cpu_s() - cpu
     load_duckdb(DATE, warehouse)
     wall = time.perf_counter() - started

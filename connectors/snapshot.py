@@ -61,6 +61,7 @@ from connectors.gates import Answers, Gates, judge
 from connectors.openai_assistants.client import AssistantsClient, ClientStats
 from connectors.openai_assistants.config import ClientConfig
 from connectors.openai_assistants.flatten import (
+    FLATTENED_BY,
     errors_table,
     flatten_batch,
     payload_tables,
@@ -165,7 +166,7 @@ class _BatchSink:
         self.store = store
         self.members = store.writer(SNAPSHOT_MEMBERS, snapshot_date)
         self.errors = store.writer(FETCH_ERRORS, snapshot_date)
-        self.payloads = {spec.name: store.writer(spec, snapshot_date) for spec in PAYLOAD_TABLES}
+        self.payloads = {spec.name: store.writer(spec, snapshot_date, metadata=FLATTENED_BY) for spec in PAYLOAD_TABLES}
         self.known = stored_hashes(store)
         """Hashes stored already (by any date) or staged by this run: their payloads are not stored again."""
         self.answers = Answers(complete=summary.mode == "discover", outcomes=summary.outcomes)
@@ -285,7 +286,9 @@ def commit_payloads(store: ParquetStore, snapshot_date: dt.date, staged: dict[st
             writer.commit()
         return
     held = store.read(PAYLOADS, snapshot_date, columns=["content_hash"]).column("content_hash")
-    merged = {name: store.writer(writer.spec, snapshot_date) for name, writer in staged.items()}
+    # The merged partition is this flattener's only if the rows it keeps are too.
+    metadata = FLATTENED_BY if _flattened_by_this_code(store, snapshot_date) else None
+    merged = {name: store.writer(writer.spec, snapshot_date, metadata=metadata) for name, writer in staged.items()}
     with all_or_none(merged.values()):
         for name, writer in staged.items():
             for batch in store.iter_batches(writer.spec, snapshot_date):
@@ -466,11 +469,13 @@ def _accepted_ids(decisions: Iterable[str | RejectedId], sink: _BatchSink) -> It
 
 
 def flatten_snapshot(snapshot_date: dt.date, warehouse: str | Path, *,
-                     batch_size: int = settings.BATCH_SIZE) -> dict[str, int]:
-    """Rebuild the payload tables of a date from the payload bodies it stored; rows written per table.
+                     batch_size: int = settings.BATCH_SIZE, force: bool = False) -> dict[str, int]:
+    """Rebuild the payload tables of a date from the payload bodies it stored; rows per table.
 
     A date's payloads are flattened when they are fetched; this step rebuilds them (after an upgrade
-    that changes the flattening, or for a backfill) without asking the API.
+    that changes the flattening, or for a backfill) without asking the API. Partitions this very
+    flattener wrote (the nightly case: the fetch step just wrote them) would come out the same, so
+    they are left as they are unless ``force`` is given.
     """
     store = ParquetStore(warehouse)
     with warehouse_errors(store.root):
@@ -478,11 +483,22 @@ def flatten_snapshot(snapshot_date: dt.date, warehouse: str | Path, *,
     if not store.partition_files(SNAPSHOT_MEMBERS.name, snapshot_date):
         raise ConfigError(f"no raw snapshot stored for {snapshot_date}: fetch that date first")
     with warehouse_errors(store.root), store.commit_lock():
+        if not force and _flattened_by_this_code(store, snapshot_date):
+            return {spec.name: store.partition_rows(spec.name, snapshot_date) for spec in PAYLOAD_TABLES}
         return _flatten(store, snapshot_date, batch_size)
 
 
+def _flattened_by_this_code(store: ParquetStore, snapshot_date: dt.date) -> bool:
+    """Whether every payload partition of the date exists and was written by this flattener."""
+    for spec in PAYLOAD_TABLES:
+        found = store.partition_metadata(spec.name, snapshot_date)
+        if not found or any(not FLATTENED_BY.items() <= metadata.items() for metadata in found):
+            return False
+    return True
+
+
 def _flatten(store: ParquetStore, snapshot_date: dt.date, batch_size: int) -> dict[str, int]:
-    writers = {spec.name: store.writer(spec, snapshot_date) for spec in PAYLOAD_TABLES}
+    writers = {spec.name: store.writer(spec, snapshot_date, metadata=FLATTENED_BY) for spec in PAYLOAD_TABLES}
     epoch = pa.scalar(dt.datetime(1970, 1, 1, tzinfo=dt.UTC), RAW_ASSISTANTS.schema.field("fetched_at").type)
     try:
         with all_or_none(writers.values()):

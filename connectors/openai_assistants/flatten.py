@@ -23,6 +23,9 @@ numbers in ``benchmarks/README.md``):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import inspect
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -417,3 +420,25 @@ def _converter(column: str) -> Any:
 _SCALAR_COLUMNS = tuple((f.name, f.column, _converter(f.column)) for f in model.ASSISTANT.fields
                         if f.column is not None and isinstance(f.node, model.Text | model.Number | model.Choice))
 """The assistant's own scalar fields and their ``assistants`` columns, from the model's column map."""
+
+
+def _fingerprint() -> str:
+    """What identifies this flattener: its code, the model's, the hashing's and the payload tables' schemas.
+
+    Kept in the metadata of every payload partition it writes (:data:`FLATTENED_BY`), so the flatten step can
+    tell a partition this very code wrote (nothing to redo: the nightly flatten step after a fetch) from one
+    an older version wrote (flattened again). Any edit of these modules counts as a change, a comment
+    included: a needless re-flatten costs a little time, a missed one would keep stale columns.
+    """
+    from connectors.core import hashing
+
+    digest = hashlib.sha256()
+    for module in (sys.modules[__name__], model, hashing):
+        digest.update(inspect.getsource(module).encode())
+    for spec in (PAYLOADS, PAYLOAD_TOOLS, PAYLOAD_METADATA, PAYLOAD_TOOL_RESOURCES):
+        digest.update(str(spec.schema).encode())
+    return digest.hexdigest()[:16]
+
+
+FLATTENED_BY = {"assistants_export.flattened_by": _fingerprint()}
+"""The Parquet metadata of a payload partition written by this flattener."""

@@ -82,9 +82,22 @@ class ParquetStore:
         """Where a held-back run keeps its answers (one folder per table, as in ``parquet/``)."""
         return self.root / settings.HELD_FOLDER / snapshot_date.isoformat() / run_id
 
-    def writer(self, spec: TableSpec, snapshot_date: dt.date) -> PartitionWriter:
-        """A writer whose partition appears only when it is committed."""
-        return PartitionWriter(self, spec, snapshot_date)
+    def writer(self, spec: TableSpec, snapshot_date: dt.date, *,
+               metadata: dict[str, str] | None = None) -> PartitionWriter:
+        """A writer whose partition appears only when it is committed (``metadata``: kept in the file's schema)."""
+        return PartitionWriter(self, spec, snapshot_date, metadata)
+
+    def partition_metadata(self, table: str, snapshot_date: dt.date) -> list[dict[str, str]]:
+        """The key-value metadata of each committed file of one partition (a footer read, no data)."""
+        found = []
+        for path in self.partition_files(table, snapshot_date):
+            raw = pq.read_schema(path).metadata or {}
+            found.append({k.decode(): v.decode() for k, v in raw.items() if not k.startswith(b"ARROW:")})
+        return found
+
+    def partition_rows(self, table: str, snapshot_date: dt.date) -> int:
+        """Rows of one partition, from the files' footers."""
+        return sum(pq.read_metadata(path).num_rows for path in self.partition_files(table, snapshot_date))
 
     def write(self, spec: TableSpec, snapshot_date: dt.date, table: pa.Table) -> Path:
         """Replace one partition with ``table`` in one step."""
@@ -197,7 +210,8 @@ class PartitionWriter:
     is distinguishable from "never ran".
     """
 
-    def __init__(self, store: ParquetStore, spec: TableSpec, snapshot_date: dt.date) -> None:
+    def __init__(self, store: ParquetStore, spec: TableSpec, snapshot_date: dt.date,
+                 metadata: dict[str, str] | None = None) -> None:
         self.store = store
         self.spec = spec
         self.snapshot_date = snapshot_date
@@ -205,8 +219,8 @@ class PartitionWriter:
         self._job = StagingJob(store.staging)
         self._stage = self._job.path / "new"
         self._stage.mkdir()
-        self._writer = pq.ParquetWriter(self._stage / PART_FILE, spec.schema,
-                                        compression=settings.PARQUET_COMPRESSION)
+        schema = spec.schema.with_metadata(metadata) if metadata else spec.schema
+        self._writer = pq.ParquetWriter(self._stage / PART_FILE, schema, compression=settings.PARQUET_COMPRESSION)
 
     def write(self, table: pa.Table | pa.RecordBatch) -> None:
         if table.num_rows:
