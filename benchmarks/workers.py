@@ -96,6 +96,7 @@ def _history_step() -> Callable[[str, dt.date], object] | None:
 def pipeline(base_url: str, warehouse: str, concurrency: int, ids_file: str | None = None,
              discover: bool = False, history: bool = True) -> dict[str, Any]:
     """The snapshot as ``assistants-export snapshot`` runs it, minus Dagster's own bookkeeping."""
+    import pipelines  # noqa: F401  (the Arrow allocator the CLI and Dagster run with)
     from connectors.openai_assistants.config import ClientConfig, Secret
     from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
 
@@ -131,6 +132,7 @@ def pipeline(base_url: str, warehouse: str, concurrency: int, ids_file: str | No
 
 def processing(warehouse: str) -> dict[str, Any]:
     """Flatten and load the stored raw snapshot of :data:`DATE` again: no network, only our own work."""
+    import pipelines  # noqa: F401  (the Arrow allocator the CLI and Dagster run with)
     from connectors.snapshot import flatten_snapshot, load_duckdb
 
     started, cpu = time.perf_counter(), _cpu_s()

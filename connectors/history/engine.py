@@ -39,10 +39,11 @@ from connectors.core.schemas import (
     ASSISTANT_CHANGES,
     ASSISTANT_VERSIONS,
     FETCH_ERRORS,
+    PAYLOADS,
     SNAPSHOT_MEMBERS,
     SNAPSHOT_RUNS,
 )
-from connectors.warehouse import DuckDBStore, ParquetStore
+from connectors.warehouse import DuckDBStore, ParquetStore, PartitionWriter
 from connectors.warehouse.stored import payload_bodies
 from connectors.warehouse.upgrade import upgrade_warehouse
 
@@ -308,10 +309,13 @@ def _write_changes(store: ParquetStore, date: dt.date, transitions: list[_Transi
                    result: HistoryResult) -> None:
     """Replace the date's change-log partition with the rows of its transitions, streamed in batches.
 
-    The payloads a batch of transitions needs are read in one pass, as Arrow text, and each is decoded only
-    when its assistant's rows are built, so memory follows a batch, not the number of changes.
+    Assistants created with a payload the date stored first (every assistant of a first night) are written
+    while the date's payload partition is streamed once, a batch at a time. For the others, the payloads a
+    batch of transitions needs are read in one pass, as Arrow text, and each is decoded only when its
+    assistant's rows are built, so memory follows a batch, not the number of changes.
     """
     with store.writer(ASSISTANT_CHANGES, date) as out:
+        transitions = _write_created_here(store, date, transitions, out)
         for start in range(0, len(transitions), BODIES_BATCH):
             batch = transitions[start:start + BODIES_BATCH]
             bodies = _Bodies(store, date, batch)
@@ -322,6 +326,33 @@ def _write_changes(store: ParquetStore, date: dt.date, transitions: list[_Transi
                 result.field_changes += sum(1 for r in rows if r["field"] is not None)
                 out.write(pa.Table.from_pylist(rows, schema=ASSISTANT_CHANGES.schema))
             del bodies
+
+
+def _write_created_here(store: ParquetStore, date: dt.date, transitions: list[_Transition],
+                        out: PartitionWriter) -> list[_Transition]:
+    """Write the ``created`` rows whose payload the date's own partition holds; return the other transitions.
+
+    One pass over the partition's hashes and bodies, a batch at a time: a first night of 200,000 assistants
+    holds one batch of bodies, not every body (nor a scan of the payloads per batch of assistants).
+    """
+    created: dict[str, list[str]] = {}
+    for t in transitions:
+        if t.kind == CREATED and t.new_hash is not None:
+            created.setdefault(t.new_hash, []).append(t.assistant_id)
+    if not created:
+        return transitions
+    wanted = pa.array(list(created), pa.string())
+    for batch in store.iter_batches(PAYLOADS, date, CHANGE_BATCH, columns=["content_hash", "raw_json"]):
+        found = batch.filter(pc.is_in(batch.column("content_hash"), value_set=wanted))
+        rows = []
+        for content_hash, body in zip(found.column("content_hash").to_pylist(), found.column("raw_json").to_pylist(),
+                                      strict=True):
+            payload = json.loads(body)
+            rows += [_whole(date, owner, CREATED, None, payload) for owner in created.pop(content_hash, ())]
+        if rows:
+            out.write(pa.Table.from_pylist(rows, schema=ASSISTANT_CHANGES.schema))
+    left = {assistant_id for owners in created.values() for assistant_id in owners}
+    return [t for t in transitions if t.kind != CREATED or t.assistant_id in left]
 
 
 def _change_rows(date: dt.date, t: _Transition, bodies: _Bodies) -> list[dict[str, Any]]:

@@ -153,12 +153,12 @@ class ParquetStore:
         """Delete one partition (a date whose snapshot no longer exists)."""
         shutil.rmtree(self.partition_dir(table, snapshot_date), ignore_errors=True)
 
-    def iter_batches(self, spec: TableSpec, snapshot_date: dt.date,
-                     batch_size: int = settings.BATCH_SIZE) -> Iterator[pa.RecordBatch]:
-        """Stream one partition in bounded batches."""
+    def iter_batches(self, spec: TableSpec, snapshot_date: dt.date, batch_size: int = settings.BATCH_SIZE, *,
+                     columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+        """Stream one partition in bounded batches (optionally only some columns)."""
         for path in self.partition_files(spec.name, snapshot_date):
             with pq.ParquetFile(path) as parquet:
-                yield from parquet.iter_batches(batch_size=batch_size)
+                yield from parquet.iter_batches(batch_size=batch_size, columns=columns)
 
     @contextlib.contextmanager
     def commit_lock(self) -> Iterator[None]:
