@@ -155,10 +155,14 @@ class ParquetStore:
 
     def iter_batches(self, spec: TableSpec, snapshot_date: dt.date, batch_size: int = settings.BATCH_SIZE, *,
                      columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
-        """Stream one partition in bounded batches (optionally only some columns)."""
+        """Stream one partition in bounded batches (optionally only some columns).
+
+        Decoded on the calling thread: with Arrow's threads, a consumer slowed by a busy machine let decoded
+        row groups pile up ahead of it (the history's peak RSS rose by 11 MB at 4,000 assistants, sometimes).
+        """
         for path in self.partition_files(spec.name, snapshot_date):
             with pq.ParquetFile(path) as parquet:
-                yield from parquet.iter_batches(batch_size=batch_size, columns=columns)
+                yield from parquet.iter_batches(batch_size=batch_size, columns=columns, use_threads=False)
 
     @contextlib.contextmanager
     def commit_lock(self) -> Iterator[None]:

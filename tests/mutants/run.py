@@ -136,11 +136,11 @@ MUTANTS = (
     Mutant(
         "partition-written-in-place", "Atomic partitions: a partition is written in staging, then renamed",
         (Edit("connectors/warehouse/parquet_store.py",
-              "        self._writer = pq.ParquetWriter(self._stage / PART_FILE, spec.schema,\n",
+              "        self._writer = pq.ParquetWriter(self._stage / PART_FILE, schema,",
               "        self._stage.rmdir()\n"
               "        self._stage = store.partition_dir(spec.name, snapshot_date)\n"
               "        self._stage.mkdir(parents=True, exist_ok=True)\n"
-              "        self._writer = pq.ParquetWriter(self._stage / PART_FILE, spec.schema,\n"),
+              "        self._writer = pq.ParquetWriter(self._stage / PART_FILE, schema,"),
          Edit("connectors/warehouse/parquet_store.py",
               "        _mkdirs_durably(target.parent)\n        if target.exists():\n",
               "        _mkdirs_durably(target.parent)\n        if False:\n")),
