@@ -43,17 +43,18 @@ from connectors.core.assistant_model import (
     ASSISTANT,
     Choice,
     Document,
-    Field,
     Flag,
     Items,
     LiteralOr,
     Node,
     Number,
     Object,
+    Path,
     Tagged,
     Text,
     TextList,
     TextMap,
+    undeclared,
 )
 from connectors.openai_assistants.settings import MAX_JSON_DEPTH, MAX_VALIDATION_PROBLEMS
 
@@ -123,11 +124,11 @@ def unknown_fields(obj: dict[str, Any]) -> list[str]:
     API has grown fields the flattened tables do not have yet. Free-form maps holding
     user data -- ``metadata``, a function's ``parameters`` and a JSON-schema response
     format's ``schema`` -- are not looked into. Meant for valid objects; parts of an
-    invalid one that do not have the declared shape are skipped.
+    invalid one that do not have the declared shape are skipped. The walk is the model's
+    (:func:`~connectors.core.assistant_model.undeclared`), which the flattener's
+    ``extra_fields`` come from too.
     """
-    found: list[str] = []
-    _undeclared(ASSISTANT, obj, "", found)
-    return found
+    return [_path(parts) for parts, _ in undeclared(obj)]
 
 
 # --- Checks compiled from the model ---------------------------------------
@@ -360,54 +361,6 @@ def _is_integer(value: float) -> bool:
     return not isinstance(value, float) or value.is_integer()
 
 
-# --- Unknown fields -------------------------------------------------------
-
-
-def _undeclared(node: Node, value: object, path: str, found: list[str]) -> None:
-    """Append the paths of keys the model does not declare in ``value`` (read as ``node``) and below it."""
-    if isinstance(node, LiteralOr):
-        node = node.of
-    if isinstance(node, Tagged):
-        if not isinstance(value, dict):
-            return
-        kind = value.get(node.tag)
-        variant = node.variants.get(kind) if isinstance(kind, str) else None
-        if variant is None:
-            return
-        node = variant
-    if isinstance(node, Items):
-        if isinstance(value, list):
-            for index, item in enumerate(value):
-                _undeclared(node.of, item, f"{path}[{index}]", found)
-        return
-    if not isinstance(node, Object) or not isinstance(value, dict):
-        return
-    if not value.keys() <= node.keys:
-        found.extend(_join(path, key) for key in value if key not in node.keys)
-    for f in _CONTAINER_FIELDS[id(node)]:
-        if f.name in value:
-            _undeclared(f.node, value[f.name], f"{path}.{f.name}" if path else f.name, found)
-
-
-def _containers(node: Node, into: dict[int, tuple[Field, ...]]) -> dict[int, tuple[Field, ...]]:
-    """For each object of the model, its fields that hold declared objects (where unknown keys may hide)."""
-    if isinstance(node, LiteralOr):
-        return _containers(node.of, into)
-    if isinstance(node, Items):
-        return _containers(node.of, into)
-    if isinstance(node, Tagged):
-        for variant in node.variants.values():
-            _containers(variant, into)
-    elif isinstance(node, Object):
-        into[id(node)] = tuple(f for f in node.fields if isinstance(f.node, Object | Tagged | Items | LiteralOr))
-        for f in into[id(node)]:
-            _containers(f.node, into)
-    return into
-
-
-_CONTAINER_FIELDS: Final = _containers(ASSISTANT, {})
-
-
 # --- Formatting -----------------------------------------------------------
 
 
@@ -419,6 +372,14 @@ def _join(parent: str, key: object) -> str:
     if isinstance(key, str) and _PLAIN_KEY.fullmatch(key):
         return f"{parent}.{key}" if parent else key
     return f"{parent or '$'}[{json.dumps(key, ensure_ascii=False, default=repr)}]"
+
+
+def _path(parts: Path) -> str:
+    """A model path as a problem path: ``tools[3].function.x``, ``$["a b"]``."""
+    path = ""
+    for part in parts:
+        path = f"{path}[{part}]" if part.__class__ is int and path else _join(path, part)
+    return path
 
 
 def _wrong_type(path: str, expected: str, value: object) -> str:
