@@ -17,10 +17,13 @@ mutated objects. Consequences worth knowing:
 What is checked comes from the one model of the Assistant,
 :data:`connectors.core.assistant_model.ASSISTANT`: each node of it (a string with a
 length limit, a bounded number, a tagged union of objects...) is compiled once, at import,
-into a full check that writes the message and, for scalars, a quick test. The quick test
+into a full check that writes the message and a quick test. A scalar's quick test
 accepts only the common valid value (``value.__class__ is str`` and the length within the
-limit) and costs one call; only when it fails does the full check run, and that decides --
-the quick test may send a valid value to it (``1.0`` for an integer), never the reverse.
+limit) and costs one call; a container's runs its members' quick tests (a tool goes by its
+``type`` straight to its kind's test) and builds no path. The whole body is first given to
+the assistant's quick test, so a valid body is checked without a path or a message; only
+when a quick test fails does the full check run, and that decides -- a quick test may send
+a valid value to it (``1.0`` for an integer), never the reverse.
 
 Why not pydantic or msgspec (numbers per body in README "Layout" and in the commit that
 made this change): both were measured on the sandbox's bundled and invalid assistants.
@@ -85,6 +88,8 @@ def validate_assistant(obj: object) -> list[str]:
     ``MAX_VALIDATION_PROBLEMS`` lines come back; when more were found the last line
     says how many were left out.
     """
+    if _valid_assistant(obj):
+        return []
     if not isinstance(obj, dict):
         return [f"$: expected object, got {_json_type(obj)}"]
     problems: list[str] = []
@@ -133,14 +138,14 @@ def unknown_fields(obj: dict[str, Any]) -> list[str]:
 
 # --- Checks compiled from the model ---------------------------------------
 #
-# Each node of the model becomes a full check and, where one exists, a quick test that
-# costs one call and no allocation for the common valid value. An object's check reports
+# Each node of the model becomes a full check and a quick test that builds no path or
+# message for the common valid value. An object's check reports
 # its missing required fields first, then looks at each present declared field in the
 # model's order: the quick test first, the full check (which builds the path) only when
 # it fails.
 
 
-def _compile(node: Node, nullable: bool) -> tuple[Quick | None, Check]:
+def _compile(node: Node, nullable: bool) -> tuple[Quick, Check]:
     """The quick test and the full check of a value of ``node`` (``None`` allowed when ``nullable``)."""
     if isinstance(node, Text):
         return _text(node.max_length, nullable)
@@ -151,18 +156,88 @@ def _compile(node: Node, nullable: bool) -> tuple[Quick | None, Check]:
     if isinstance(node, Flag):
         return _flag(nullable)
     if isinstance(node, TextList):
-        return None, _nullable(_text_list(node.max_items), nullable, "array")
+        return _quick(node, nullable), _nullable(_text_list(node.max_items), nullable, "array")
     if isinstance(node, TextMap):
-        return None, _nullable(_text_map, nullable, "object")
+        return _quick(node, nullable), _nullable(_text_map, nullable, "object")
     if isinstance(node, Document):
         return _document(nullable)
     if isinstance(node, Object):
-        return None, _nullable(_object(node), nullable, "object")
+        return _quick(node, nullable), _nullable(_object(node), nullable, "object")
     if isinstance(node, Tagged):
-        return None, _nullable(_tagged(node), nullable, "object")
+        return _quick(node, nullable), _nullable(_tagged(node), nullable, "object")
     if isinstance(node, Items):
-        return None, _nullable(_items(node), nullable, "array")
+        return _quick(node, nullable), _nullable(_items(node), nullable, "array")
     return _literal_or(node, nullable)
+
+
+def _quick(node: TextList | TextMap | Object | Tagged | Items, nullable: bool) -> Quick:
+    """The quick test of a container: true only when it and everything in it is valid.
+
+    It builds no path and no message; on a valid body the whole tree is checked by these
+    alone. A tagged object is dispatched by its tag straight to its variant's test.
+    """
+    quick = _quick_container(node)
+    if nullable:
+        return lambda v: v is None or quick(v)
+    return quick
+
+
+def _quick_container(node: TextList | TextMap | Object | Tagged | Items) -> Quick:
+    if isinstance(node, TextList):
+        max_items = node.max_items
+
+        def text_list(v: Any) -> bool:
+            return v.__class__ is list and len(v) <= max_items and all(item.__class__ is str for item in v)
+
+        return text_list
+    if isinstance(node, TextMap):
+
+        def text_map(v: Any) -> bool:
+            return v.__class__ is dict and all(item.__class__ is str for item in v.values())
+
+        return text_map
+    if isinstance(node, Object):
+        required = frozenset(node.required)
+        plan = tuple((f.name, _compile(f.node, f.nullable)[0]) for f in node.fields)
+
+        def obj(v: Any) -> bool:
+            if v.__class__ is not dict or not v.keys() >= required:
+                return False
+            get = v.get
+            for name, quick in plan:
+                value = get(name, _MISSING)
+                if value is not _MISSING and not quick(value):
+                    return False
+            return True
+
+        return obj
+    if isinstance(node, Tagged):
+        tag, variants = node.tag, {kind: _quick_container(variant) for kind, variant in node.variants.items()}
+
+        def tagged(v: Any) -> bool:
+            if v.__class__ is not dict:
+                return False
+            kind = v.get(tag)
+            variant = variants.get(kind) if kind.__class__ is str else None
+            return variant is not None and variant(v)
+
+        return tagged
+    max_items, of = node.max_items, node.of
+    tag, variants = of.tag, {kind: _quick_container(variant) for kind, variant in of.variants.items()}
+
+    def items(v: Any) -> bool:
+        if v.__class__ is not list or len(v) > max_items:
+            return False
+        for item in v:
+            if item.__class__ is not dict:
+                return False
+            kind = item.get(tag)
+            variant = variants.get(kind) if kind.__class__ is str else None
+            if variant is None or not variant(item):
+                return False
+        return True
+
+    return items
 
 
 def _nullable(check: Check, nullable: bool, expected: str) -> Check:
@@ -189,7 +264,7 @@ def _object(node: Object) -> Check:
         get = obj.get
         for name, quick, full in plan:
             value = get(name, _MISSING)
-            if value is _MISSING or (quick is not None and quick(value)):
+            if value is _MISSING or quick(value):
                 continue
             full(value, f"{path}.{name}" if path else name, problems)
 
@@ -233,8 +308,12 @@ def _literal_or(node: LiteralOr, nullable: bool) -> tuple[Quick, Check]:
     literal, check_object = node.literal, _tagged(node.of)
     expected = f"{json.dumps(literal)}, object or null" if nullable else f"{json.dumps(literal)} or object"
 
+    quick_object = _quick_container(node.of)
+
     def quick(value: Any) -> bool:
-        return (nullable and value is None) or (value.__class__ is str and value == literal)
+        if value.__class__ is str:
+            return value == literal
+        return (nullable and value is None) or quick_object(value)
 
     def check(value: Any, path: str, problems: list[str]) -> None:
         if isinstance(value, dict):
@@ -287,7 +366,11 @@ def _number(node: Number, nullable: bool) -> tuple[Quick, Check]:
             problems.append(_wrong_type(path, expected, value))
 
     if integer:  # the common valid value is an int; a float with no fraction goes to the full check
+        if nullable:
+            return lambda v: v is None or (v.__class__ is int and low <= v <= high), check
         return lambda v: v.__class__ is int and low <= v <= high, check
+    if nullable:
+        return lambda v: v is None or ((v.__class__ is float or v.__class__ is int) and low <= v <= high), check
     return lambda v: (v.__class__ is float or v.__class__ is int) and low <= v <= high, check
 
 
@@ -303,6 +386,8 @@ def _choice(allowed: tuple[str, ...], nullable: bool) -> tuple[Quick, Check]:
         got = _show(value) if isinstance(value, str) else _json_type(value)
         problems.append(f"{path}: expected {expected}, got {got}")
 
+    if nullable:
+        return lambda v: v is None or (v.__class__ is str and v in values), check
     return lambda v: v.__class__ is str and v in values, check
 
 
@@ -325,7 +410,7 @@ def _document(nullable: bool) -> tuple[Quick, Check]:
         if not isinstance(value, dict) and not (nullable and value is None):
             problems.append(_wrong_type(path, expected, value))
 
-    return lambda v: v.__class__ is dict, check
+    return (lambda v: v.__class__ is dict or v is None) if nullable else (lambda v: v.__class__ is dict), check
 
 
 def _text_list(max_items: int) -> Check:
@@ -349,6 +434,7 @@ def _text_map(value: dict[Any, Any], path: str, problems: list[str]) -> None:
 
 
 _check_assistant: Final = _object(ASSISTANT)
+_valid_assistant: Final = _quick_container(ASSISTANT)
 
 
 def _is_number(value: object) -> TypeGuard[float]:
