@@ -2,10 +2,12 @@
 
 Everything else that must know the shape is derived from :data:`ASSISTANT`:
 
-* the validator (:mod:`connectors.openai_assistants.validation`) compiles its checks and
-  the unknown-field report from this tree;
-* the flattener (:mod:`connectors.openai_assistants.flatten`) takes its declared-key sets
-  and the field-to-column map (``Field.column``) from it;
+* the validator (:mod:`connectors.openai_assistants.validation`) compiles its checks from
+  this tree;
+* what is an unknown field is defined once, by :func:`undeclared` below: the client reports
+  their paths and the flattener keeps their values in ``extra_fields``;
+* the flattener (:mod:`connectors.openai_assistants.flatten`) takes the field-to-column map
+  (``Field.column``) from it;
 * the quality check's :data:`EXTRA_CONTAINERS` and the history diff's :data:`WHOLE_VALUES`
   are computed from it below.
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 # --- Limits (from the API reference; the schema's keywords where it has them) ----------------------
 
@@ -115,15 +117,21 @@ class Field:
 
 @dataclass(frozen=True, slots=True)
 class Object:
-    """``type: object`` with declared ``properties``; any other key is allowed and reported as unknown."""
+    """``type: object`` with declared ``properties``; any other key is allowed and reported as unknown.
+
+    ``containers`` are the fields whose values hold declared objects (where unknown keys may hide).
+    """
 
     fields: tuple[Field, ...]
     keys: frozenset[str] = field(init=False)
     required: tuple[str, ...] = field(init=False)
+    containers: tuple[Field, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "keys", frozenset(f.name for f in self.fields))
         object.__setattr__(self, "required", tuple(f.name for f in self.fields if f.required))
+        object.__setattr__(self, "containers", tuple(f for f in self.fields
+                                                     if isinstance(f.node, Object | Tagged | Items | LiteralOr)))
 
     def __getitem__(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
@@ -250,6 +258,50 @@ def _walk(node: Node, path: str) -> Iterator[tuple[str, Node]]:
                 yield from _walk(f.node, f"{path}.{f.name}" if path else f.name)
     elif isinstance(node, LiteralOr):
         yield from _walk(node.of, path)
+
+
+Path = tuple[str | int, ...]
+"""Where a value sits in a payload: its keys and list indexes from the root (``("tools", 3, "function", "x")``)."""
+
+
+def undeclared(value: dict[str, Any], node: Node = ASSISTANT) -> list[tuple[Path, Any]]:
+    """Every key of ``value`` (read as ``node``) and below it that the model does not declare, as ``(path, value)``.
+
+    The one definition of an unknown field: the client counts their paths, the flattener keeps their values
+    in ``extra_fields``. Declared objects are looked into (a tagged object as the variant its tag names, a list
+    item by item); free-form values -- ``metadata``, a function's ``parameters``, a format's ``schema`` -- are
+    user data and never are. Meant for valid payloads: a part without the declared shape is skipped.
+    """
+    found: list[tuple[Path, Any]] = []
+    _undeclared(node, value, (), found)
+    return found
+
+
+def _undeclared(node: Node, value: Any, path: Path, found: list[tuple[Path, Any]]) -> None:
+    if isinstance(node, LiteralOr):
+        node = node.of
+    if isinstance(node, Tagged):
+        if not isinstance(value, dict):
+            return
+        kind = value.get(node.tag)
+        variant = node.variants.get(kind) if kind.__class__ is str else None
+        if variant is None:
+            return
+        node = variant
+    elif isinstance(node, Items):
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                _undeclared(node.of, item, (*path, index), found)
+        return
+    if not isinstance(node, Object) or not isinstance(value, dict):
+        return
+    keys = node.keys
+    if not value.keys() <= keys:
+        found.extend(((*path, key), item) for key, item in value.items() if key not in keys)
+    for f in node.containers:
+        item = value.get(f.name)
+        if item is not None:
+            _undeclared(f.node, item, (*path, f.name), found)
 
 
 WHOLE_VALUES: Final = frozenset(path.rpartition(".")[2] for root in (ASSISTANT, TOOL)

@@ -52,20 +52,6 @@ from connectors.core.schemas import (
 
 from .results import FetchResult
 
-# Declared keys, from the one model of the Assistant: anything else lands in ``extra_fields``.
-TOP_LEVEL_FIELDS = model.ASSISTANT.keys
-TOOL_FIELDS = {kind: variant.keys for kind, variant in model.TOOL.variants.items()}
-FUNCTION_FIELDS = model.FUNCTION.keys
-FILE_SEARCH_FIELDS = model.FILE_SEARCH.keys
-RANKING_FIELDS = model.RANKING_OPTIONS.keys
-TOOL_RESOURCES_FIELDS = model.TOOL_RESOURCES.keys
-RESPONSE_FORMAT_FIELDS = frozenset().union(*(variant.keys for variant in model.RESPONSE_FORMAT.of.variants.values()))
-"""Every format's keys: a ``json_schema`` beside another type is flattened, not extra (as the tables always did)."""
-JSON_SCHEMA_FIELDS = model.JSON_SCHEMA.keys
-_TYPE_ONLY = frozenset({model.TOOL.tag})
-_FILE_IDS = model.CODE_INTERPRETER_RESOURCES.keys
-_VECTOR_STORE_IDS = model.FILE_SEARCH_RESOURCES.keys
-
 RESOURCE_FILE = "code_interpreter_file"
 RESOURCE_VECTOR_STORE = "file_search_vector_store"
 
@@ -161,18 +147,22 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch,
     for row, (content_hash, payload) in enumerate(decoded):
         get = payload.get
         extras: dict[str, Any] = {}
-        if not payload.keys() <= TOP_LEVEL_FIELDS:
-            _collect_extras(payload, TOP_LEVEL_FIELDS, "", extras)
+        tool_extras: dict[Any, dict[str, Any]] = {}
+        for path, value in model.undeclared(payload):
+            if path[0] == "tools":  # declared, so this is ("tools", index, ...): the tool row's extras
+                _put(tool_extras.setdefault(path[1], {}), path[2:], value)
+            else:
+                _put(extras, path, value)
         tool_list = get("tools") or []
         for index, tool in enumerate(tool_list):
             tool_owner.append(row)
-            _add_tool(t, index, tool)
+            _add_tool(t, index, tool, tool_extras.get(index))
         meta = get("metadata")
         if meta:
             meta_owner.extend([row] * len(meta))
             m_key.extend(meta.keys())
             m_value.extend(meta.values())
-        file_ids, store_ids = _tool_resources(get("tool_resources"), extras)
+        file_ids, store_ids = _tool_resources(get("tool_resources"))
         if file_ids:
             resource_owner.extend([row] * len(file_ids))
             r_type.extend([RESOURCE_FILE] * len(file_ids))
@@ -185,7 +175,7 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch,
             r_position.extend(range(len(store_ids)))
         for name, column, convert in scalars:
             column.append(convert(get(name)))
-        rf_type, rf_name, rf_description, rf_strict, rf_schema = _response_format(get("response_format"), extras)
+        rf_type, rf_name, rf_description, rf_strict, rf_schema = _response_format(get("response_format"))
         a_rf_type.append(rf_type)
         a_rf_name.append(rf_name)
         a_rf_description.append(rf_description)
@@ -306,18 +296,12 @@ def errors_table(snapshot_date: dt.date, results: Iterable[FetchResult]) -> pa.T
     return table.table()
 
 
-def _add_tool(columns: dict[str, list[Any]], index: int, tool: dict[str, Any]) -> None:
-    """Append one ``assistant_tools`` row (all but the key columns) for ``tool``."""
+def _add_tool(columns: dict[str, list[Any]], index: int, tool: dict[str, Any], extras: dict[str, Any] | None) -> None:
+    """Append one ``assistant_tools`` row (all but the key columns) for ``tool``, its unknown fields ``extras``."""
     tool_type = str(tool.get("type"))
-    extras: dict[str, Any] = {}
-    known = TOOL_FIELDS.get(tool_type, _TYPE_ONLY)
-    if not tool.keys() <= known:
-        _collect_extras(tool, known, "", extras)
     name = description = parameters = strict = max_results = ranker = threshold = None
     if tool_type == "function":
         function = tool.get("function") or {}
-        if not function.keys() <= FUNCTION_FIELDS:
-            _collect_extras(function, FUNCTION_FIELDS, "function.", extras)
         name = function.get("name")
         description = function.get("description")
         if "parameters" in function:
@@ -325,9 +309,7 @@ def _add_tool(columns: dict[str, list[Any]], index: int, tool: dict[str, Any]) -
         strict = function.get("strict")
     elif tool_type == "file_search":
         overrides = tool.get("file_search") or {}
-        _collect_extras(overrides, FILE_SEARCH_FIELDS, "file_search.", extras)
         ranking = overrides.get("ranking_options") or {}
-        _collect_extras(ranking, RANKING_FIELDS, "file_search.ranking_options.", extras)
         max_results = overrides.get("max_num_results")
         ranker = ranking.get("ranker")
         threshold = _float(ranking.get("score_threshold"))
@@ -343,18 +325,15 @@ def _add_tool(columns: dict[str, list[Any]], index: int, tool: dict[str, Any]) -
     columns["extra_fields"].append(canonical_json(extras) if extras else None)
 
 
-def _tool_resources(resources: Any, extras: dict[str, Any]) -> tuple[list[str] | None, list[str] | None]:
+def _tool_resources(resources: Any) -> tuple[list[str] | None, list[str] | None]:
     if not isinstance(resources, dict):
         return None, None
-    _collect_extras(resources, TOOL_RESOURCES_FIELDS, "tool_resources.", extras)
     code = resources.get("code_interpreter")
     search = resources.get("file_search")
     file_ids = store_ids = None
     if isinstance(code, dict):
-        _collect_extras(code, _FILE_IDS, "tool_resources.code_interpreter.", extras)
         file_ids = code.get("file_ids")
     if isinstance(search, dict):
-        _collect_extras(search, _VECTOR_STORE_IDS, "tool_resources.file_search.", extras)
         store_ids = search.get("vector_store_ids")
     return file_ids, store_ids
 
@@ -362,32 +341,27 @@ def _tool_resources(resources: Any, extras: dict[str, Any]) -> tuple[list[str] |
 _NO_RESPONSE_FORMAT: tuple[Any, None, None, None, None] = (None, None, None, None, None)
 
 
-def _response_format(value: Any, extras: dict[str, Any]) -> tuple[Any, Any, Any, Any, str | None]:
+def _response_format(value: Any) -> tuple[Any, Any, Any, Any, str | None]:
     """``(type, json_schema name, description, strict, schema as canonical JSON)``."""
     if value is None or isinstance(value, str):
         return (value, None, None, None, None) if value is not None else _NO_RESPONSE_FORMAT
-    _collect_extras(value, RESPONSE_FORMAT_FIELDS, "response_format.", extras)
     schema = value.get("json_schema")
     if not isinstance(schema, dict):
         return value.get("type"), None, None, None, None
-    _collect_extras(schema, JSON_SCHEMA_FIELDS, "response_format.json_schema.", extras)
     text = canonical_json_normalized(schema["schema"]) if "schema" in schema else None
     return value.get("type"), schema.get("name"), schema.get("description"), schema.get("strict"), text
 
 
-def _collect_extras(obj: dict[str, Any], known: frozenset[str], path: str, out: dict[str, Any]) -> None:
-    """Copy ``obj``'s undeclared fields into ``out``, nested under ``path`` (dot-separated known keys).
+def _put(extras: dict[Any, Any], path: model.Path, value: Any) -> None:
+    """Put an unknown field's ``value`` into ``extras`` at ``path`` (keys of declared objects, then its own key).
 
-    The result has the payload's own shape, holding only the unknown parts, so
-    it is unambiguous whatever characters the unknown keys contain.
+    ``extra_fields`` has the payload's own shape, holding only the unknown parts, so it is unambiguous
+    whatever characters the unknown keys contain.
     """
-    if obj.keys() <= known:
-        return
-    unknown = {name: value for name, value in obj.items() if name not in known}
-    node = out
-    for part in filter(None, path.split(".")):
-        node = node.setdefault(part, {})
-    node.update(unknown)
+    node = extras
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = value
 
 
 def _timestamp(seconds: Any) -> dt.datetime | None:

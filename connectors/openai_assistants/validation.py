@@ -17,10 +17,13 @@ mutated objects. Consequences worth knowing:
 What is checked comes from the one model of the Assistant,
 :data:`connectors.core.assistant_model.ASSISTANT`: each node of it (a string with a
 length limit, a bounded number, a tagged union of objects...) is compiled once, at import,
-into a full check that writes the message and, for scalars, a quick test. The quick test
+into a full check that writes the message and a quick test. A scalar's quick test
 accepts only the common valid value (``value.__class__ is str`` and the length within the
-limit) and costs one call; only when it fails does the full check run, and that decides --
-the quick test may send a valid value to it (``1.0`` for an integer), never the reverse.
+limit) and costs one call; a container's runs its members' quick tests (a tool goes by its
+``type`` straight to its kind's test) and builds no path. The whole body is first given to
+the assistant's quick test, so a valid body is checked without a path or a message; only
+when a quick test fails does the full check run, and that decides -- a quick test may send
+a valid value to it (``1.0`` for an integer), never the reverse.
 
 Why not pydantic or msgspec (numbers per body in README "Layout" and in the commit that
 made this change): both were measured on the sandbox's bundled and invalid assistants.
@@ -43,17 +46,18 @@ from connectors.core.assistant_model import (
     ASSISTANT,
     Choice,
     Document,
-    Field,
     Flag,
     Items,
     LiteralOr,
     Node,
     Number,
     Object,
+    Path,
     Tagged,
     Text,
     TextList,
     TextMap,
+    undeclared,
 )
 from connectors.openai_assistants.settings import MAX_JSON_DEPTH, MAX_VALIDATION_PROBLEMS
 
@@ -84,6 +88,8 @@ def validate_assistant(obj: object) -> list[str]:
     ``MAX_VALIDATION_PROBLEMS`` lines come back; when more were found the last line
     says how many were left out.
     """
+    if _valid_assistant(obj):
+        return []
     if not isinstance(obj, dict):
         return [f"$: expected object, got {_json_type(obj)}"]
     problems: list[str] = []
@@ -123,23 +129,23 @@ def unknown_fields(obj: dict[str, Any]) -> list[str]:
     API has grown fields the flattened tables do not have yet. Free-form maps holding
     user data -- ``metadata``, a function's ``parameters`` and a JSON-schema response
     format's ``schema`` -- are not looked into. Meant for valid objects; parts of an
-    invalid one that do not have the declared shape are skipped.
+    invalid one that do not have the declared shape are skipped. The walk is the model's
+    (:func:`~connectors.core.assistant_model.undeclared`), which the flattener's
+    ``extra_fields`` come from too.
     """
-    found: list[str] = []
-    _undeclared(ASSISTANT, obj, "", found)
-    return found
+    return [_path(parts) for parts, _ in undeclared(obj)]
 
 
 # --- Checks compiled from the model ---------------------------------------
 #
-# Each node of the model becomes a full check and, where one exists, a quick test that
-# costs one call and no allocation for the common valid value. An object's check reports
+# Each node of the model becomes a full check and a quick test that builds no path or
+# message for the common valid value. An object's check reports
 # its missing required fields first, then looks at each present declared field in the
 # model's order: the quick test first, the full check (which builds the path) only when
 # it fails.
 
 
-def _compile(node: Node, nullable: bool) -> tuple[Quick | None, Check]:
+def _compile(node: Node, nullable: bool) -> tuple[Quick, Check]:
     """The quick test and the full check of a value of ``node`` (``None`` allowed when ``nullable``)."""
     if isinstance(node, Text):
         return _text(node.max_length, nullable)
@@ -150,18 +156,88 @@ def _compile(node: Node, nullable: bool) -> tuple[Quick | None, Check]:
     if isinstance(node, Flag):
         return _flag(nullable)
     if isinstance(node, TextList):
-        return None, _nullable(_text_list(node.max_items), nullable, "array")
+        return _quick(node, nullable), _nullable(_text_list(node.max_items), nullable, "array")
     if isinstance(node, TextMap):
-        return None, _nullable(_text_map, nullable, "object")
+        return _quick(node, nullable), _nullable(_text_map, nullable, "object")
     if isinstance(node, Document):
         return _document(nullable)
     if isinstance(node, Object):
-        return None, _nullable(_object(node), nullable, "object")
+        return _quick(node, nullable), _nullable(_object(node), nullable, "object")
     if isinstance(node, Tagged):
-        return None, _nullable(_tagged(node), nullable, "object")
+        return _quick(node, nullable), _nullable(_tagged(node), nullable, "object")
     if isinstance(node, Items):
-        return None, _nullable(_items(node), nullable, "array")
+        return _quick(node, nullable), _nullable(_items(node), nullable, "array")
     return _literal_or(node, nullable)
+
+
+def _quick(node: TextList | TextMap | Object | Tagged | Items, nullable: bool) -> Quick:
+    """The quick test of a container: true only when it and everything in it is valid.
+
+    It builds no path and no message; on a valid body the whole tree is checked by these
+    alone. A tagged object is dispatched by its tag straight to its variant's test.
+    """
+    quick = _quick_container(node)
+    if nullable:
+        return lambda v: v is None or quick(v)
+    return quick
+
+
+def _quick_container(node: TextList | TextMap | Object | Tagged | Items) -> Quick:
+    if isinstance(node, TextList):
+        max_items = node.max_items
+
+        def text_list(v: Any) -> bool:
+            return v.__class__ is list and len(v) <= max_items and all(item.__class__ is str for item in v)
+
+        return text_list
+    if isinstance(node, TextMap):
+
+        def text_map(v: Any) -> bool:
+            return v.__class__ is dict and all(item.__class__ is str for item in v.values())
+
+        return text_map
+    if isinstance(node, Object):
+        required = frozenset(node.required)
+        plan = tuple((f.name, _compile(f.node, f.nullable)[0]) for f in node.fields)
+
+        def obj(v: Any) -> bool:
+            if v.__class__ is not dict or not v.keys() >= required:
+                return False
+            get = v.get
+            for name, quick in plan:
+                value = get(name, _MISSING)
+                if value is not _MISSING and not quick(value):
+                    return False
+            return True
+
+        return obj
+    if isinstance(node, Tagged):
+        tag, variants = node.tag, {kind: _quick_container(variant) for kind, variant in node.variants.items()}
+
+        def tagged(v: Any) -> bool:
+            if v.__class__ is not dict:
+                return False
+            kind = v.get(tag)
+            variant = variants.get(kind) if kind.__class__ is str else None
+            return variant is not None and variant(v)
+
+        return tagged
+    max_items, of = node.max_items, node.of
+    tag, variants = of.tag, {kind: _quick_container(variant) for kind, variant in of.variants.items()}
+
+    def items(v: Any) -> bool:
+        if v.__class__ is not list or len(v) > max_items:
+            return False
+        for item in v:
+            if item.__class__ is not dict:
+                return False
+            kind = item.get(tag)
+            variant = variants.get(kind) if kind.__class__ is str else None
+            if variant is None or not variant(item):
+                return False
+        return True
+
+    return items
 
 
 def _nullable(check: Check, nullable: bool, expected: str) -> Check:
@@ -188,7 +264,7 @@ def _object(node: Object) -> Check:
         get = obj.get
         for name, quick, full in plan:
             value = get(name, _MISSING)
-            if value is _MISSING or (quick is not None and quick(value)):
+            if value is _MISSING or quick(value):
                 continue
             full(value, f"{path}.{name}" if path else name, problems)
 
@@ -232,8 +308,12 @@ def _literal_or(node: LiteralOr, nullable: bool) -> tuple[Quick, Check]:
     literal, check_object = node.literal, _tagged(node.of)
     expected = f"{json.dumps(literal)}, object or null" if nullable else f"{json.dumps(literal)} or object"
 
+    quick_object = _quick_container(node.of)
+
     def quick(value: Any) -> bool:
-        return (nullable and value is None) or (value.__class__ is str and value == literal)
+        if value.__class__ is str:
+            return value == literal
+        return (nullable and value is None) or quick_object(value)
 
     def check(value: Any, path: str, problems: list[str]) -> None:
         if isinstance(value, dict):
@@ -286,7 +366,11 @@ def _number(node: Number, nullable: bool) -> tuple[Quick, Check]:
             problems.append(_wrong_type(path, expected, value))
 
     if integer:  # the common valid value is an int; a float with no fraction goes to the full check
+        if nullable:
+            return lambda v: v is None or (v.__class__ is int and low <= v <= high), check
         return lambda v: v.__class__ is int and low <= v <= high, check
+    if nullable:
+        return lambda v: v is None or ((v.__class__ is float or v.__class__ is int) and low <= v <= high), check
     return lambda v: (v.__class__ is float or v.__class__ is int) and low <= v <= high, check
 
 
@@ -302,6 +386,8 @@ def _choice(allowed: tuple[str, ...], nullable: bool) -> tuple[Quick, Check]:
         got = _show(value) if isinstance(value, str) else _json_type(value)
         problems.append(f"{path}: expected {expected}, got {got}")
 
+    if nullable:
+        return lambda v: v is None or (v.__class__ is str and v in values), check
     return lambda v: v.__class__ is str and v in values, check
 
 
@@ -324,7 +410,7 @@ def _document(nullable: bool) -> tuple[Quick, Check]:
         if not isinstance(value, dict) and not (nullable and value is None):
             problems.append(_wrong_type(path, expected, value))
 
-    return lambda v: v.__class__ is dict, check
+    return (lambda v: v.__class__ is dict or v is None) if nullable else (lambda v: v.__class__ is dict), check
 
 
 def _text_list(max_items: int) -> Check:
@@ -348,6 +434,7 @@ def _text_map(value: dict[Any, Any], path: str, problems: list[str]) -> None:
 
 
 _check_assistant: Final = _object(ASSISTANT)
+_valid_assistant: Final = _quick_container(ASSISTANT)
 
 
 def _is_number(value: object) -> TypeGuard[float]:
@@ -358,54 +445,6 @@ def _is_number(value: object) -> TypeGuard[float]:
 def _is_integer(value: float) -> bool:
     """JSON Schema ``integer``, for a value that is a ``number``: an int, or a float with no fraction."""
     return not isinstance(value, float) or value.is_integer()
-
-
-# --- Unknown fields -------------------------------------------------------
-
-
-def _undeclared(node: Node, value: object, path: str, found: list[str]) -> None:
-    """Append the paths of keys the model does not declare in ``value`` (read as ``node``) and below it."""
-    if isinstance(node, LiteralOr):
-        node = node.of
-    if isinstance(node, Tagged):
-        if not isinstance(value, dict):
-            return
-        kind = value.get(node.tag)
-        variant = node.variants.get(kind) if isinstance(kind, str) else None
-        if variant is None:
-            return
-        node = variant
-    if isinstance(node, Items):
-        if isinstance(value, list):
-            for index, item in enumerate(value):
-                _undeclared(node.of, item, f"{path}[{index}]", found)
-        return
-    if not isinstance(node, Object) or not isinstance(value, dict):
-        return
-    if not value.keys() <= node.keys:
-        found.extend(_join(path, key) for key in value if key not in node.keys)
-    for f in _CONTAINER_FIELDS[id(node)]:
-        if f.name in value:
-            _undeclared(f.node, value[f.name], f"{path}.{f.name}" if path else f.name, found)
-
-
-def _containers(node: Node, into: dict[int, tuple[Field, ...]]) -> dict[int, tuple[Field, ...]]:
-    """For each object of the model, its fields that hold declared objects (where unknown keys may hide)."""
-    if isinstance(node, LiteralOr):
-        return _containers(node.of, into)
-    if isinstance(node, Items):
-        return _containers(node.of, into)
-    if isinstance(node, Tagged):
-        for variant in node.variants.values():
-            _containers(variant, into)
-    elif isinstance(node, Object):
-        into[id(node)] = tuple(f for f in node.fields if isinstance(f.node, Object | Tagged | Items | LiteralOr))
-        for f in into[id(node)]:
-            _containers(f.node, into)
-    return into
-
-
-_CONTAINER_FIELDS: Final = _containers(ASSISTANT, {})
 
 
 # --- Formatting -----------------------------------------------------------
@@ -419,6 +458,14 @@ def _join(parent: str, key: object) -> str:
     if isinstance(key, str) and _PLAIN_KEY.fullmatch(key):
         return f"{parent}.{key}" if parent else key
     return f"{parent or '$'}[{json.dumps(key, ensure_ascii=False, default=repr)}]"
+
+
+def _path(parts: Path) -> str:
+    """A model path as a problem path: ``tools[3].function.x``, ``$["a b"]``."""
+    path = ""
+    for part in parts:
+        path = f"{path}[{part}]" if part.__class__ is int and path else _join(path, part)
+    return path
 
 
 def _wrong_type(path: str, expected: str, value: object) -> str:
