@@ -17,6 +17,7 @@ from pydantic import Field
 from connectors.core import settings as warehouse_settings
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.config import ClientConfig, Secret, default, describe
+from connectors.warehouse.parquet_store import local_root
 
 
 def _setting(name: str) -> Any:
@@ -77,4 +78,5 @@ class WarehouseResource(ConfigurableResource):
 
     def root(self) -> str:
         env = os.environ.get(warehouse_settings.DEFAULT_WAREHOUSE_ENV)
-        return self.path or env or warehouse_settings.DEFAULT_WAREHOUSE
+        root = self.path or env or warehouse_settings.DEFAULT_WAREHOUSE
+        return str(local_root(root))  # a URI the warehouse cannot be at fails here, in one line, before any request

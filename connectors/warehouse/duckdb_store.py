@@ -30,6 +30,7 @@ from connectors.core.schemas import (
     TableSpec,
 )
 
+from .parquet_store import local_root
 from .stored import apply_stored_views
 from .views import apply_views
 
@@ -40,7 +41,7 @@ class DuckDBStore:
     """Opens ``<warehouse>/assistants.duckdb`` and keeps its tables in step with the schemas."""
 
     def __init__(self, warehouse: str | Path) -> None:
-        self.path = Path(warehouse) / settings.DUCKDB_FILENAME
+        self.path = local_root(warehouse) / settings.DUCKDB_FILENAME
 
     def connect(self, *, read_only: bool = False,
                 lock_wait: float = settings.DUCKDB_LOCK_WAIT) -> duckdb.DuckDBPyConnection:

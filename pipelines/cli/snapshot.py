@@ -87,6 +87,7 @@ def snapshot(snapshot_date: str | None, ids: str | None, ids_file: str | None, d
     }
     api_fields = {k: v for k, v in api_fields.items() if v is not None}
     ClientConfig.from_env(api_key_env=api_key_env, **api_fields)  # fail fast, in one line, before Dagster
+    WarehouseResource(path=warehouse).root()  # likewise for a warehouse that cannot be used
     resources = {
         "api": AssistantsApiResource(api_key=EnvVar(api_key_env), api_key_env=api_key_env, **api_fields),
         "warehouse": WarehouseResource(path=warehouse),
