@@ -79,4 +79,5 @@ class WarehouseResource(ConfigurableResource):
     def root(self) -> str:
         env = os.environ.get(warehouse_settings.DEFAULT_WAREHOUSE_ENV)
         root = self.path or env or warehouse_settings.DEFAULT_WAREHOUSE
-        return str(local_root(root))  # a URI the warehouse cannot be at fails here, in one line, before any request
+        path = local_root(root)  # a URI the warehouse cannot be at fails here, in one line, before any request
+        return str(path) if "://" in root else root
