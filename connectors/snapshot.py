@@ -55,7 +55,6 @@ from connectors.core.schemas import (
     RAW_ASSISTANTS,
     SNAPSHOT_MEMBERS,
     SNAPSHOT_RUNS,
-    STORED_DATE_TABLES,
 )
 from connectors.gates import Answers, Gates, judge
 from connectors.openai_assistants.client import AssistantsClient, ClientStats
@@ -519,8 +518,7 @@ def load_duckdb(snapshot_date: dt.date, warehouse: str | Path) -> dict[str, int]
     parquet = ParquetStore(warehouse)
     with warehouse_errors(parquet.root):
         upgrade_warehouse(parquet)
-        files = {name: parquet.partition_files(name, snapshot_date) for name in STORED_DATE_TABLES}
-        return DuckDBStore(warehouse).load_date(snapshot_date, files)
+        return DuckDBStore(warehouse).load_date(snapshot_date, parquet.date_files(snapshot_date))
 
 
 def _public_url(url: str) -> str:

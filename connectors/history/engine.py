@@ -440,5 +440,4 @@ def _write(store: ParquetStore, warehouse: str | Path, history: pa.Table,
     history_file = store.write_table_file(ASSISTANT_VERSIONS, history)
     for date, day in sorted(transitions.items()):
         _write_changes(store, date, day, result)
-    change_files = {d: store.partition_files(ASSISTANT_CHANGES.name, d) for d in store.dates(ASSISTANT_CHANGES.name)}
-    DuckDBStore(warehouse).replace_history(history_file, change_files, start)
+    DuckDBStore(warehouse).replace_history(history_file, store.change_files(), start)

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from connectors.core import failpoints, settings
 from connectors.core.errors import ConfigError
-from connectors.core.schemas import SNAPSHOT_MEMBERS, VIEW_TABLES, TableSpec
+from connectors.core.schemas import ASSISTANT_CHANGES, SNAPSHOT_MEMBERS, STORED_DATE_TABLES, VIEW_TABLES, TableSpec
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,15 @@ class ParquetStore:
                metadata: dict[str, str] | None = None) -> PartitionWriter:
         """A writer whose partition appears only when it is committed (``metadata``: kept in the file's schema)."""
         return PartitionWriter(self, spec, snapshot_date, metadata)
+
+    def date_files(self, snapshot_date: dt.date) -> dict[str, list[Path]]:
+        """The committed files of each table stored per date, for one date: what a DuckDB load of it reads."""
+        return {name: self.partition_files(name, snapshot_date) for name in STORED_DATE_TABLES}
+
+    def change_files(self) -> dict[dt.date, list[Path]]:
+        """The change log's committed files, per replayed date: what DuckDB's history load reads."""
+        name = ASSISTANT_CHANGES.name
+        return {d: self.partition_files(name, d) for d in self.partition_dates(name)}
 
     def partition_metadata(self, table: str, snapshot_date: dt.date) -> list[dict[str, str]]:
         """The key-value metadata of each committed file of one partition (a footer read, no data)."""

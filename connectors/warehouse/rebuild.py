@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 
 import sql
-from connectors.core.schemas import ASSISTANT_CHANGES, ASSISTANT_VERSIONS, SNAPSHOT_RUNS, STORED_DATE_TABLES
+from connectors.core.schemas import ASSISTANT_VERSIONS, SNAPSHOT_RUNS
 
 from .duckdb_store import DuckDBStore
 from .parquet_store import ParquetStore
@@ -60,16 +60,10 @@ def rebuild_duckdb(warehouse: str | Path) -> Rebuilt:
         fresh = DuckDBStore(folder)  # the same file name, so the database is attached under the same name
         done = Rebuilt(target.path)
         for date in parquet.partition_dates(SNAPSHOT_RUNS.name):
-            files = {name: parquet.partition_files(name, date) for name in STORED_DATE_TABLES}
-            for name, count in fresh.load_date(date, files).items():
+            for name, count in fresh.load_date(date, parquet.date_files(date)).items():
                 done.rows[name] = done.rows.get(name, 0) + count
             done.dates += 1
-        versions = parquet.table_file(ASSISTANT_VERSIONS.name)
-        if versions.is_file():
-            changes = {d: parquet.partition_files(ASSISTANT_CHANGES.name, d)
-                       for d in parquet.partition_dates(ASSISTANT_CHANGES.name)}
-            fresh.replace_history(versions, changes, dt.date.min)
-            done.history = True
+        done.history = load_history(parquet, fresh)
         if not done.dates and not done.history:
             return done  # nothing stored: the database (if any) is left as it is
         _swap_in(fresh.path, target)
@@ -77,6 +71,15 @@ def rebuild_duckdb(warehouse: str | Path) -> Rebuilt:
         return done
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def load_history(parquet: ParquetStore, duckdb_store: DuckDBStore) -> bool:
+    """Load the history's versions and every date of its change log into ``duckdb_store``; False if none is stored."""
+    versions = parquet.table_file(ASSISTANT_VERSIONS.name)
+    if not versions.is_file():
+        return False
+    duckdb_store.replace_history(versions, parquet.change_files(), dt.date.min)
+    return True
 
 
 def _swap_in(built: Path, target: DuckDBStore) -> None:

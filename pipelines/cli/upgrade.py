@@ -6,13 +6,11 @@ that is only queried. See :mod:`connectors.warehouse.upgrade`.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import click
 
-from connectors.core.schemas import ASSISTANT_CHANGES, ASSISTANT_VERSIONS
 from connectors.snapshot import load_duckdb, warehouse_errors
 from connectors.warehouse import DuckDBStore, ParquetStore, pending_loads
+from connectors.warehouse.rebuild import load_history
 from connectors.warehouse.upgrade import upgrade_warehouse
 
 from ..resources import WarehouseResource
@@ -29,8 +27,5 @@ def upgrade(warehouse: str | None) -> None:
         done = upgrade_warehouse(store)
     for date in pending_loads(root):
         load_duckdb(date, root)
-    versions = store.table_file(ASSISTANT_VERSIONS.name)
-    if versions.is_file():
-        changes = {d: store.partition_files(ASSISTANT_CHANGES.name, d) for d in store.dates(ASSISTANT_CHANGES.name)}
-        DuckDBStore(root).replace_history(versions, changes, dt.date.min)
+    load_history(store, DuckDBStore(root))
     click.echo(f"{root}: " + ("; ".join(done) if done else "already in the current layout"))
