@@ -17,7 +17,7 @@ from pydantic import Field
 from connectors.core import settings as warehouse_settings
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.config import ClientConfig, Secret, default, describe
-from connectors.warehouse.parquet_store import local_root
+from connectors.warehouse.location import local_root
 
 
 def _setting(name: str) -> Any:

@@ -30,7 +30,7 @@ from connectors.core.schemas import (
     TableSpec,
 )
 
-from .parquet_store import local_root
+from .location import local_root
 from .stored import apply_stored_views
 from .views import apply_views
 

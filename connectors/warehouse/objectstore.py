@@ -26,7 +26,6 @@ import datetime as dt
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -36,79 +35,18 @@ import pyarrow.fs as pafs
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
-from connectors.core.errors import ConfigError, WarehouseWriteError
+from connectors.core.errors import WarehouseWriteError
 
-OBJECT_STORE_SCHEMES = ("s3", "gs", "az")
-"""The object stores a warehouse URI may name (``<scheme>://<bucket or container>/<prefix>``)."""
+from .location import OBJECT_STORE_SCHEMES, WarehouseLocation, parse_warehouse_uri
+
+__all__ = ["OBJECT_STORE_SCHEMES", "ConcurrentCommitError", "DeltaDateTable", "StorageOptions", "WarehouseLocation",
+           "open_filesystem", "parse_warehouse_uri"]
 
 PARTITION_COLUMN = "snapshot_date"
 
 
 class ConcurrentCommitError(WarehouseWriteError):
     """Another writer committed the same date of the same table first; this writer's files are not published."""
-
-
-@dataclass(frozen=True)
-class WarehouseLocation:
-    """Where a warehouse lives: ``scheme`` is ``file`` (``root`` is an absolute path) or an object store."""
-
-    scheme: str
-    root: str
-    """The local folder, or ``<bucket>/<prefix>`` without a trailing slash."""
-
-    @property
-    def is_local(self) -> bool:
-        return self.scheme == "file"
-
-    @property
-    def uri(self) -> str:
-        return self.root if self.is_local else f"{self.scheme}://{self.root}"
-
-    def child(self, *parts: str) -> str:
-        """The URI (or local path) of something inside the warehouse."""
-        return "/".join([self.uri.rstrip("/"), *parts])
-
-    def __str__(self) -> str:
-        return self.uri
-
-
-def parse_warehouse_uri(text: str | os.PathLike[str]) -> WarehouseLocation:
-    """A local path (relative, ``~``, or ``file://``) or ``s3://``/``gs://``/``az://`` bucket and prefix.
-
-    Anything else is a :class:`ConfigError` whose one line says what is accepted.
-    """
-    raw = os.fspath(text).strip()
-    if not raw:
-        raise ConfigError("the warehouse location is empty: give a folder or s3://bucket/prefix")
-    if "://" not in raw:
-        return WarehouseLocation("file", str(Path(raw).expanduser().resolve()))
-    parts = urlsplit(raw)
-    scheme = parts.scheme.lower()
-    if scheme == "file":
-        if parts.netloc not in ("", "localhost"):
-            raise ConfigError(f"warehouse {raw!r}: a file:// URI must name a local path (file:///path)")
-        return WarehouseLocation("file", str(Path(parts.path).resolve()))
-    if scheme not in OBJECT_STORE_SCHEMES:
-        raise ConfigError(f"warehouse {_without_userinfo(raw)!r}: unsupported scheme {scheme!r}; give a folder or "
-                          f"{', '.join(s + '://bucket/prefix' for s in OBJECT_STORE_SCHEMES)}")
-    if "@" in parts.netloc or parts.query or parts.fragment:
-        raise ConfigError(f"warehouse {_without_userinfo(raw)!r}: give only {scheme}://bucket/prefix; credentials "
-                          "come from the environment, never from the URI")
-    bucket = parts.netloc
-    if not bucket:
-        raise ConfigError(f"warehouse {raw!r}: no bucket; give {scheme}://bucket/prefix")
-    prefix = "/".join(p for p in parts.path.split("/") if p)
-    if any(p in (".", "..") for p in prefix.split("/")):
-        raise ConfigError(f"warehouse {raw!r}: the prefix may not contain '.' or '..'")
-    return WarehouseLocation(scheme, f"{bucket}/{prefix}" if prefix else bucket)
-
-
-def _without_userinfo(raw: str) -> str:
-    """``raw`` with any ``user:password@`` removed, so an error never repeats a credential given in a URI."""
-    parts = urlsplit(raw)
-    if "@" not in parts.netloc:
-        return raw
-    return parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
 @dataclass(frozen=True)

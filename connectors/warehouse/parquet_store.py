@@ -33,29 +33,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from connectors.core import failpoints, settings
-from connectors.core.errors import ConfigError
 from connectors.core.schemas import ASSISTANT_CHANGES, SNAPSHOT_MEMBERS, STORED_DATE_TABLES, VIEW_TABLES, TableSpec
+
+from .location import local_root
 
 log = logging.getLogger(__name__)
 
 PART_FILE = "part-0.parquet"
 _OLD_PREFIX = "old__"
-
-
-def local_root(warehouse: str | os.PathLike[str]) -> Path:
-    """The warehouse folder; a ``file://`` URI is taken as its path, any other URI is refused in one line.
-
-    Without this, ``s3://bucket/prefix`` would quietly become a local folder named ``s3:``.
-    """
-    text = os.fspath(warehouse)
-    scheme, found, rest = text.partition("://")
-    if not found:
-        return Path(text)
-    if scheme.lower() == "file" and rest.startswith("/"):
-        return Path(rest)
-    shown = text if "@" not in text else f"{scheme}://***@{rest.rpartition('@')[2]}"
-    raise ConfigError(f"warehouse {shown!r}: only a local folder is supported for now (object storage is being "
-                      "built, see docs/object-storage.md); give a folder and copy it to the bucket after the run")
 
 
 class ParquetStore:

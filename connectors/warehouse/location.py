@@ -1,0 +1,96 @@
+"""Where a warehouse is: a local folder, or an object store named by a URI.
+
+Free of any storage library, so every command can check its ``--warehouse`` before doing anything; the
+object-store commit itself is in :mod:`connectors.warehouse.objectstore`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from connectors.core.errors import ConfigError
+
+OBJECT_STORE_SCHEMES = ("s3", "gs", "az")
+"""The object stores a warehouse URI may name (``<scheme>://<bucket or container>/<prefix>``)."""
+
+
+@dataclass(frozen=True)
+class WarehouseLocation:
+    """Where a warehouse lives: ``scheme`` is ``file`` (``root`` is an absolute path) or an object store."""
+
+    scheme: str
+    root: str
+    """The local folder, or ``<bucket>/<prefix>`` without a trailing slash."""
+
+    @property
+    def is_local(self) -> bool:
+        return self.scheme == "file"
+
+    @property
+    def uri(self) -> str:
+        return self.root if self.is_local else f"{self.scheme}://{self.root}"
+
+    def child(self, *parts: str) -> str:
+        """The URI (or local path) of something inside the warehouse."""
+        return "/".join([self.uri.rstrip("/"), *parts])
+
+    def __str__(self) -> str:
+        return self.uri
+
+
+def parse_warehouse_uri(text: str | os.PathLike[str]) -> WarehouseLocation:
+    """A local path (relative, ``~``, or ``file://``) or ``s3://``/``gs://``/``az://`` bucket and prefix.
+
+    Anything else is a :class:`ConfigError` whose one line says what is accepted.
+    """
+    raw = os.fspath(text).strip()
+    if not raw:
+        raise ConfigError("the warehouse location is empty: give a folder or s3://bucket/prefix")
+    if "://" not in raw:
+        return WarehouseLocation("file", str(Path(raw).expanduser().resolve()))
+    parts = urlsplit(raw)
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise ConfigError(f"warehouse {raw!r}: a file:// URI must name a local path (file:///path)")
+        return WarehouseLocation("file", str(Path(parts.path).resolve()))
+    if scheme not in OBJECT_STORE_SCHEMES:
+        raise ConfigError(f"warehouse {without_userinfo(raw)!r}: unsupported scheme {scheme!r}; give a folder or "
+                          f"{', '.join(s + '://bucket/prefix' for s in OBJECT_STORE_SCHEMES)}")
+    if "@" in parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"warehouse {without_userinfo(raw)!r}: give only {scheme}://bucket/prefix; credentials "
+                          "come from the environment, never from the URI")
+    bucket = parts.netloc
+    if not bucket:
+        raise ConfigError(f"warehouse {raw!r}: no bucket; give {scheme}://bucket/prefix")
+    prefix = "/".join(p for p in parts.path.split("/") if p)
+    if any(p in (".", "..") for p in prefix.split("/")):
+        raise ConfigError(f"warehouse {raw!r}: the prefix may not contain '.' or '..'")
+    return WarehouseLocation(scheme, f"{bucket}/{prefix}" if prefix else bucket)
+
+
+def without_userinfo(raw: str) -> str:
+    """``raw`` with any ``user:password@`` removed, so an error never repeats a credential given in a URI."""
+    parts = urlsplit(raw)
+    if "@" not in parts.netloc:
+        return raw
+    return parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
+def local_root(warehouse: str | os.PathLike[str]) -> Path:
+    """The warehouse folder; a ``file://`` URI is taken as its path, any other URI is refused in one line.
+
+    Without this, ``s3://bucket/prefix`` would quietly become a local folder named ``s3:``.
+    """
+    text = os.fspath(warehouse)
+    scheme, found, rest = text.partition("://")
+    if not found:
+        return Path(text)
+    if scheme.lower() == "file" and rest.startswith("/"):
+        return Path(rest)
+    raise ConfigError(f"warehouse {without_userinfo(text)!r}: only a local folder is supported for now (object "
+                      "storage is being built, see docs/object-storage.md); give a folder and copy it to the bucket "
+                      "after the run")
