@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from connectors.core import settings
 from connectors.history.engine import MASS_DELETION_GATE, live_before, mass_deletion_problem, snapshot_deletions
-from connectors.warehouse import ParquetStore
+from connectors.warehouse import Store
 
 EMPTY_GATE = "empty"
 FAILED_SHARE_GATE = "failed_share"
@@ -95,7 +95,7 @@ class Verdict:
                 f"deliberately with {flags}")
 
 
-def judge(store: ParquetStore, snapshot_date: dt.date, answers: Answers, gates: Gates) -> Verdict:
+def judge(store: Store, snapshot_date: dt.date, answers: Answers, gates: Gates) -> Verdict:
     """Every gate the run fails, in the order of the table above."""
     failed: list[tuple[str, str]] = []
     if answers.answered == 0:

@@ -34,7 +34,7 @@ from connectors.core.schemas import (
     SNAPSHOT_RUNS,
     TableSpec,
 )
-from connectors.warehouse import ParquetStore
+from connectors.warehouse import Store
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ STORED_BEHIND: dict[str, tuple[TableSpec, ...]] = {
 exactly when theirs are (a payload is read from one partition), so the checks read these, not the join."""
 
 
-def key_report(store: ParquetStore, spec: TableSpec, snapshot_date: dt.date) -> KeyReport:
+def key_report(store: Store, spec: TableSpec, snapshot_date: dt.date) -> KeyReport:
     """Duplicate keys and nulls in not-null columns of one table's partition (for a view table, of the
     stored partitions it is made of, see :data:`STORED_BEHIND`)."""
     if spec.name in STORED_BEHIND:
@@ -86,7 +86,7 @@ def key_report(store: ParquetStore, spec: TableSpec, snapshot_date: dt.date) -> 
     return KeyReport(table.num_rows, len(duplicates), sample, nulls)
 
 
-def failed_share(store: ParquetStore, snapshot_date: dt.date) -> tuple[int, int]:
+def failed_share(store: Store, snapshot_date: dt.date) -> tuple[int, int]:
     """``(failed, asked)``: IDs that ended ``failed`` and IDs the snapshot asked about."""
     runs = store.read(SNAPSHOT_RUNS, snapshot_date).to_pylist()
     if not runs:
@@ -96,13 +96,13 @@ def failed_share(store: ParquetStore, snapshot_date: dt.date) -> tuple[int, int]
     return run["failed_count"], asked
 
 
-def approved_gates(store: ParquetStore, snapshot_date: dt.date) -> set[str]:
+def approved_gates(store: Store, snapshot_date: dt.date) -> set[str]:
     """The blocking gates the stored snapshot of a date failed and a user approved (see connectors.gates)."""
     column = store.read(SNAPSHOT_RUNS, snapshot_date, columns=["approved_gates"]).column("approved_gates")
     return {gate for gates in column.to_pylist() for gate in (gates or [])}
 
 
-def unknown_fields(store: ParquetStore, snapshot_date: dt.date) -> Counter[str]:
+def unknown_fields(store: Store, snapshot_date: dt.date) -> Counter[str]:
     """Paths the API schema does not define, with how many assistants or tools carry each."""
     found: Counter[str] = Counter()
     for spec, prefix in ((ASSISTANTS, ""), (ASSISTANT_TOOLS, "tools[].")):
@@ -113,7 +113,7 @@ def unknown_fields(store: ParquetStore, snapshot_date: dt.date) -> Counter[str]:
     return found
 
 
-def newest_snapshot(store: ParquetStore) -> tuple[dt.date, dt.datetime] | None:
+def newest_snapshot(store: Store) -> tuple[dt.date, dt.datetime] | None:
     """The newest stored snapshot date and when its fetch finished, or ``None`` when there is none."""
     dates = store.dates(SNAPSHOT_RUNS.name)
     if not dates:
@@ -122,7 +122,7 @@ def newest_snapshot(store: ParquetStore) -> tuple[dt.date, dt.datetime] | None:
     return dates[-1], max(finished)
 
 
-def error_outcomes(store: ParquetStore, snapshot_date: dt.date) -> Counter[str]:
+def error_outcomes(store: Store, snapshot_date: dt.date) -> Counter[str]:
     """IDs per outcome in ``fetch_errors`` (everything that did not end ``ok``)."""
     outcomes = store.read(FETCH_ERRORS, snapshot_date, columns=["outcome"]).column("outcome").to_pylist()
     return Counter(outcomes)

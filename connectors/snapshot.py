@@ -69,8 +69,8 @@ from connectors.openai_assistants.flatten import (
 )
 from connectors.openai_assistants.ids import IdStats, RejectedId, clean_ids, read_ids_file
 from connectors.openai_assistants.results import FetchResult, Outcome
-from connectors.warehouse import DuckDBStore, ParquetStore
-from connectors.warehouse.parquet_store import PART_FILE, PartitionWriter, all_or_none
+from connectors.warehouse import DuckDBStore, Store, Writer, open_store
+from connectors.warehouse.parquet_store import PART_FILE, all_or_none
 from connectors.warehouse.stored import payload_bodies, stored_hashes
 from connectors.warehouse.upgrade import upgrade_warehouse
 
@@ -156,7 +156,7 @@ class FetchSummary:
 class _BatchSink:
     """Collects results and writes them to the staged partitions a batch at a time."""
 
-    def __init__(self, store: ParquetStore, snapshot_date: dt.date, summary: FetchSummary,
+    def __init__(self, store: Store, snapshot_date: dt.date, summary: FetchSummary,
                  progress: Progress | None, batch_size: int) -> None:
         self.snapshot_date = snapshot_date
         self.summary = summary
@@ -243,10 +243,11 @@ class _BatchSink:
             self.members.commit()
             self.errors.commit()
 
-    def hold(self, folder: Path, runs: pa.Table, reasons: list[str]) -> None:
-        """Keep the run's answers in ``folder`` instead of the date's partitions."""
+    def hold(self, runs: pa.Table, reasons: list[str]) -> str:
+        """Keep the run's answers under ``held/<date>/<run_id>/`` instead of the date's partitions; returns where."""
         self.drain()
         self._writer.shutdown()
+        folder = self.store.held_staging(self.snapshot_date, self.summary.run_id)
         raw_dir = folder / RAW_ASSISTANTS.name
         raw_dir.mkdir(parents=True, exist_ok=True)
         _write_held_raw(self.store, self.members, self.payloads[PAYLOADS.name], raw_dir / PART_FILE)
@@ -260,6 +261,7 @@ class _BatchSink:
         note = {"snapshot_date": self.snapshot_date.isoformat(), "run_id": self.summary.run_id,
                 "held_at": _utcnow().isoformat(), "reasons": reasons, "outcomes": dict(self.summary.outcomes)}
         (folder / "held.json").write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+        return self.store.keep_held(folder, self.snapshot_date, self.summary.run_id)
 
     def discard(self) -> None:
         self._buffer.clear()
@@ -272,15 +274,15 @@ class _BatchSink:
             writer.discard()
 
 
-def commit_payloads(store: ParquetStore, snapshot_date: dt.date, staged: dict[str, PartitionWriter]) -> None:
+def commit_payloads(store: Store, snapshot_date: dt.date, staged: dict[str, Writer]) -> None:
     """Commit a run's new payload tables for ``snapshot_date``, keeping every payload the partition held.
 
-    Call under :meth:`ParquetStore.commit_lock`. A payload partition only grows: a later date may name a
+    Call under the store's :meth:`~ParquetStore.commit_lock`. A payload partition only grows: a later date may name a
     payload this date stored first, so a re-run never drops one. When the partition is new (every
     nightly run), the staged files are simply committed; otherwise the stored rows are streamed into new
     files followed by the staged rows not stored there yet.
     """
-    if not store.partition_files(PAYLOADS.name, snapshot_date):
+    if not store.has_partition(PAYLOADS.name, snapshot_date):
         for writer in staged.values():
             writer.commit()
         return
@@ -298,7 +300,7 @@ def commit_payloads(store: ParquetStore, snapshot_date: dt.date, staged: dict[st
             writer.discard()
 
 
-def _write_held_raw(store: ParquetStore, members: PartitionWriter, staged: PartitionWriter, target: Path) -> None:
+def _write_held_raw(store: Store, members: Writer, staged: Writer, target: Path) -> None:
     """A held run's ``raw_assistants`` rows: its membership with each body, staged or stored before."""
     member_rows = pa.Table.from_batches(list(members.staged_batches()), schema=SNAPSHOT_MEMBERS.schema)
     fresh = pa.Table.from_batches(list(staged.staged_batches()), schema=PAYLOADS.schema) \
@@ -324,7 +326,7 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
     ``held/<date>/<run_id>/``. An interrupt (Ctrl-C) discards them.
     """
     gates = gates or Gates()
-    store = ParquetStore(warehouse)
+    store = open_store(warehouse)
     with warehouse_errors(store.root):
         for action in store.recover():
             log.warning("recovered from an interrupted run: %s", action)
@@ -341,8 +343,7 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
                 sink.discard()
                 raise
             summary.finished_at = _utcnow()
-            folder = store.held_dir(snapshot_date, summary.run_id)
-            sink.hold(folder, _runs_table(summary), [str(exc)])
+            folder = sink.hold(_runs_table(summary), [str(exc)])
             raise type(exc)(f"{exc} (the answers received are kept in {folder})") from None
         except BaseException:
             sink.discard()
@@ -352,9 +353,8 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
         verdict = judge(store, snapshot_date, sink.answers, gates)
         summary.approved_gates = verdict.approved
         if not verdict.passed:
-            folder = store.held_dir(snapshot_date, summary.run_id)
-            sink.hold(folder, _runs_table(summary), [reason for _, reason in verdict.held])
-            raise HeldBackError(verdict.message(snapshot_date, str(folder)), str(folder))
+            folder = sink.hold(_runs_table(summary), [reason for _, reason in verdict.held])
+            raise HeldBackError(verdict.message(snapshot_date, folder), folder)
         try:
             sink.commit()
         except BaseException:
@@ -382,7 +382,7 @@ _WAREHOUSE_ERRNOS = {
 
 
 @contextmanager
-def warehouse_errors(root: Path) -> Iterator[None]:
+def warehouse_errors(root: Path | str) -> Iterator[None]:
     """Turn the operating system's refusals to write the warehouse into one line that says what to fix."""
     try:
         yield
@@ -390,7 +390,8 @@ def warehouse_errors(root: Path) -> Iterator[None]:
         hint = _WAREHOUSE_ERRNOS.get(exc.errno or 0)
         if hint is None:
             raise
-        raise WarehouseWriteError(f"cannot write the warehouse at {os.path.abspath(root)}: {hint} "
+        where = root if isinstance(root, str) and "://" in root else os.path.abspath(root)
+        raise WarehouseWriteError(f"cannot write the warehouse at {where}: {hint} "
                                   "(the date's stored snapshot is unchanged)") from None
 
 
@@ -476,10 +477,11 @@ def flatten_snapshot(snapshot_date: dt.date, warehouse: str | Path, *,
     flattener wrote (the nightly case: the fetch step just wrote them) would come out the same, so
     they are left as they are unless ``force`` is given.
     """
-    store = ParquetStore(warehouse)
+    store = open_store(warehouse)
     with warehouse_errors(store.root):
         upgrade_warehouse(store)
-    if not store.partition_files(SNAPSHOT_MEMBERS.name, snapshot_date):
+    if not (store.has_partition(SNAPSHOT_MEMBERS.name, snapshot_date)
+            or (store.is_lake and store.has_partition(SNAPSHOT_RUNS.name, snapshot_date))):  # no empty ones there
         raise ConfigError(f"no raw snapshot stored for {snapshot_date}: fetch that date first")
     with warehouse_errors(store.root), store.commit_lock():
         if not force and _flattened_by_this_code(store, snapshot_date):
@@ -487,7 +489,7 @@ def flatten_snapshot(snapshot_date: dt.date, warehouse: str | Path, *,
         return _flatten(store, snapshot_date, batch_size)
 
 
-def _flattened_by_this_code(store: ParquetStore, snapshot_date: dt.date) -> bool:
+def _flattened_by_this_code(store: Store, snapshot_date: dt.date) -> bool:
     """Whether every payload partition of the date exists and was written by this flattener."""
     for spec in PAYLOAD_TABLES:
         found = store.partition_metadata(spec.name, snapshot_date)
@@ -496,7 +498,7 @@ def _flattened_by_this_code(store: ParquetStore, snapshot_date: dt.date) -> bool
     return True
 
 
-def _flatten(store: ParquetStore, snapshot_date: dt.date, batch_size: int) -> dict[str, int]:
+def _flatten(store: Store, snapshot_date: dt.date, batch_size: int) -> dict[str, int]:
     writers = {spec.name: store.writer(spec, snapshot_date, metadata=FLATTENED_BY) for spec in PAYLOAD_TABLES}
     epoch = pa.scalar(dt.datetime(1970, 1, 1, tzinfo=dt.UTC), RAW_ASSISTANTS.schema.field("fetched_at").type)
     try:
@@ -515,10 +517,10 @@ def _flatten(store: ParquetStore, snapshot_date: dt.date, batch_size: int) -> di
 
 def load_duckdb(snapshot_date: dt.date, warehouse: str | Path) -> dict[str, int]:
     """Replace the date in every stored DuckDB table with its Parquet partitions, in one transaction."""
-    parquet = ParquetStore(warehouse)
+    parquet = open_store(warehouse)
     with warehouse_errors(parquet.root):
         upgrade_warehouse(parquet)
-        return DuckDBStore(warehouse).load_date(snapshot_date, parquet.date_files(snapshot_date))
+        return DuckDBStore(warehouse).load_date(snapshot_date, parquet.date_sources(snapshot_date))
 
 
 def _public_url(url: str) -> str:

@@ -20,7 +20,6 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 
-import pyarrow.parquet as pq
 from dagster import (
     AssetCheckKey,
     AssetCheckResult,
@@ -58,7 +57,7 @@ from connectors.core.schemas import (
 )
 from connectors.history import MassDeletionError, rebuild_history
 from connectors.snapshot import FetchSummary, fetch_snapshot, flatten_snapshot, load_duckdb
-from connectors.warehouse import ParquetStore, pending_loads
+from connectors.warehouse import Store, open_store, pending_loads
 
 from . import checks, progress
 from .config import HistoryConfig, SnapshotConfig
@@ -106,7 +105,7 @@ def _check_specs(specs: list[AssetCheckSpec]) -> list[AssetCheckSpec]:
                                partitions_def=daily_partitions) for s in specs]
 
 
-def _stored_rows(store: ParquetStore, table: str, snapshot_date: dt.date | None = None) -> int:
+def _stored_rows(store: Store, table: str, snapshot_date: dt.date | None = None) -> int:
     """Rows stored for ``table`` (one date's partition, or every date), read from the Parquet footers.
 
     A table served by a view over the membership has one date's rows counted through that view.
@@ -114,7 +113,7 @@ def _stored_rows(store: ParquetStore, table: str, snapshot_date: dt.date | None 
     dates = [snapshot_date] if snapshot_date is not None else store.dates(table)
     if table in VIEW_TABLES:
         return sum(store.read(VIEW_TABLES[table], d, columns=["assistant_id"]).num_rows for d in dates)
-    return sum(pq.read_metadata(f).num_rows for d in dates for f in store.partition_files(table, d))
+    return sum(store.partition_rows(table, d) for d in dates)
 
 
 def _snapshot_date(context: AssetExecutionContext) -> dt.date:
@@ -153,10 +152,10 @@ def fetch_assistants(context: AssetExecutionContext, config: SnapshotConfig, api
 def _fetch_results(context: AssetExecutionContext, config: SnapshotConfig, api: AssistantsApiResource,
                    warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
     snapshot_date = _snapshot_date(context)
-    store = ParquetStore(warehouse.root())
+    store = open_store(warehouse.root())
     if fetch_window_open(snapshot_date) or config.force:
         yield from _fetch(context, config, api, warehouse, snapshot_date)
-    elif store.partition_files(SNAPSHOT_RUNS.name, snapshot_date):
+    elif store.has_partition(SNAPSHOT_RUNS.name, snapshot_date):
         context.log.info("%s is outside the fetch window: keeping its stored payloads", snapshot_date)
         for table in SNAPSHOT_TABLES:
             yield MaterializeResult(asset_key=table.name, metadata={
@@ -227,7 +226,7 @@ def flatten_assistants(context: AssetExecutionContext,
         raise _fail(exc) from None
     seconds = round(time.perf_counter() - started, 3)
     context.log.info("flattened the payloads %s first stored in %.1fs: %s", snapshot_date, seconds, stored)
-    store = ParquetStore(warehouse.root())
+    store = open_store(warehouse.root())
     for spec in DERIVED_TABLES:
         yield MaterializeResult(asset_key=spec.name, metadata={
             "dagster/row_count": _stored_rows(store, spec.name, snapshot_date), "flatten_seconds": seconds,
@@ -312,7 +311,7 @@ def update_history(context: AssetExecutionContext, config: HistoryConfig,
         "replayed_dates": MetadataValue.json(replayed),
     })
     yield MaterializeResult(asset_key=ASSISTANT_CHANGES.name, metadata={
-        "dagster/row_count": _stored_rows(ParquetStore(warehouse.root()), ASSISTANT_CHANGES.name),
+        "dagster/row_count": _stored_rows(open_store(warehouse.root()), ASSISTANT_CHANGES.name),
         "changes_by_type": MetadataValue.json(dict(sorted(result.changes.items()))),
         "field_changes": result.field_changes,
         "replayed_dates": MetadataValue.json(replayed),
@@ -325,7 +324,7 @@ def update_history(context: AssetExecutionContext, config: HistoryConfig,
 @asset_check(asset=SNAPSHOT_RUNS.name, name=checks.SNAPSHOT_FRESHNESS,
              description="The newest snapshot finished at most 26 hours ago (run hourly by its schedule).")
 def snapshot_freshness(warehouse: WarehouseResource) -> AssetCheckResult:
-    return checks.freshness_result(ParquetStore(warehouse.root()), SNAPSHOT_RUNS.name)
+    return checks.freshness_result(open_store(warehouse.root()), SNAPSHOT_RUNS.name)
 
 
 def _summary_line(summary: FetchSummary) -> str:

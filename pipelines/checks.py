@@ -27,7 +27,7 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Metada
 from connectors import quality
 from connectors.core.schemas import RAW_ASSISTANTS, TableSpec
 from connectors.gates import FAILED_SHARE_GATE
-from connectors.warehouse import ParquetStore
+from connectors.warehouse import Store
 
 UNIQUE_KEY = "unique_key"
 REQUIRED_NOT_NULL = "required_not_null"
@@ -50,7 +50,7 @@ def table_check_specs(tables: Iterable[TableSpec]) -> list[AssetCheckSpec]:
     return specs
 
 
-def table_check_results(store: ParquetStore, tables: Iterable[TableSpec],
+def table_check_results(store: Store, tables: Iterable[TableSpec],
                         snapshot_date: dt.date) -> Iterator[AssetCheckResult]:
     for table in tables:
         report = quality.key_report(store, table, snapshot_date)
@@ -74,7 +74,7 @@ FAILED_SHARE_SPEC = AssetCheckSpec(FAILED_SHARE, asset=RAW_ASSISTANTS.name, bloc
                                    "nothing downstream (flatten, DuckDB, history) runs.")
 
 
-def failed_share_result(store: ParquetStore, snapshot_date: dt.date, limit: float) -> AssetCheckResult:
+def failed_share_result(store: Store, snapshot_date: dt.date, limit: float) -> AssetCheckResult:
     """The stored snapshot's failed share against ``limit``; a share a user approved (allow_failures) passes.
 
     The fetch step holds back a run above the limit before it stores anything, so this fails only for a
@@ -94,7 +94,7 @@ def failed_share_result(store: ParquetStore, snapshot_date: dt.date, limit: floa
     )
 
 
-def schema_drift_result(store: ParquetStore, snapshot_date: dt.date, asset: str) -> AssetCheckResult:
+def schema_drift_result(store: Store, snapshot_date: dt.date, asset: str) -> AssetCheckResult:
     found = quality.unknown_fields(store, snapshot_date)
     return AssetCheckResult(
         check_name=SCHEMA_DRIFT, asset_key=asset, passed=not found, severity=AssetCheckSeverity.WARN,
@@ -104,7 +104,7 @@ def schema_drift_result(store: ParquetStore, snapshot_date: dt.date, asset: str)
     )
 
 
-def freshness_result(store: ParquetStore, asset: str, now: dt.datetime | None = None) -> AssetCheckResult:
+def freshness_result(store: Store, asset: str, now: dt.datetime | None = None) -> AssetCheckResult:
     now = now or dt.datetime.now(dt.UTC)
     newest = quality.newest_snapshot(store)
     if newest is None:

@@ -17,7 +17,7 @@ from dagster import DailyPartitionsDefinition
 
 from connectors.core import settings
 from connectors.core.schemas import SNAPSHOT_RUNS
-from connectors.warehouse import ParquetStore
+from connectors.warehouse import open_store
 
 START_DATE_ENV = "ASSISTANTS_START_DATE"
 EARLIEST_START = "2023-11-06"
@@ -36,7 +36,7 @@ def default_start_date(warehouse: str | None = None, today: dt.date | None = Non
     root = warehouse or os.environ.get(settings.DEFAULT_WAREHOUSE_ENV) or settings.DEFAULT_WAREHOUSE
     yesterday = today - dt.timedelta(days=1)
     try:
-        stored = ParquetStore(root).dates(SNAPSHOT_RUNS.name)
+        stored = open_store(root).dates(SNAPSHOT_RUNS.name)
     except OSError:  # an unreadable warehouse must not stop the definitions from loading
         stored = []
     return min([yesterday, *stored[:1]])

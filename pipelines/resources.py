@@ -17,7 +17,7 @@ from pydantic import Field
 from connectors.core import settings as warehouse_settings
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.config import ClientConfig, Secret, default, describe
-from connectors.warehouse.location import local_root
+from connectors.warehouse.location import local_root, parse_warehouse_uri
 
 
 def _setting(name: str) -> Any:
@@ -72,12 +72,19 @@ class AssistantsApiResource(ConfigurableResource):
 
 
 class WarehouseResource(ConfigurableResource):
-    """The folder holding ``parquet/`` and ``assistants.duckdb``."""
+    """Where the warehouse is: a folder holding ``parquet/`` and ``assistants.duckdb``, or an object-store URI."""
 
-    path: str | None = Field(default=None, description="Default $ASSISTANTS_WAREHOUSE, else ./data.")
+    path: str | None = Field(default=None, description="A folder or s3://bucket/prefix (gs://, az://). "
+                             "Default $ASSISTANTS_WAREHOUSE, else ./data.")
 
     def root(self) -> str:
+        """The folder as written (``./data`` stays ``./data``; ``file://`` becomes its path), or the URI.
+
+        A location that cannot be a warehouse fails here, in one line, before any request.
+        """
         env = os.environ.get(warehouse_settings.DEFAULT_WAREHOUSE_ENV)
         root = self.path or env or warehouse_settings.DEFAULT_WAREHOUSE
-        path = local_root(root)  # a URI the warehouse cannot be at fails here, in one line, before any request
-        return str(path) if "://" in root else root
+        location = parse_warehouse_uri(root)
+        if location.is_local:
+            return str(local_root(root)) if "://" in root else root
+        return location.uri

@@ -19,6 +19,9 @@ HELD_FOLDER = "held"
 
 PARQUET_COMPRESSION = "zstd"
 DUCKDB_FILENAME = "assistants.duckdb"
+DUCKDB_CACHE_ENV = "ASSISTANTS_DUCKDB_CACHE"
+"""Where ``assistants.duckdb`` of a warehouse in an object store is kept (a local cache, rebuilt at will)."""
+DEFAULT_DUCKDB_CACHE = "~/.cache/assistants-export"
 DUCKDB_LOCK_WAIT = 15.0
 """Seconds a step waits for another process to release assistants.duckdb before it gives up (the Parquet side
 is stored either way). Covers the moments two processes touch the file at once; a notebook that keeps it open

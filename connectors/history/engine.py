@@ -30,7 +30,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from connectors.core import failpoints, settings
 from connectors.core.errors import MassDeletionError, RunAbortedError
@@ -43,7 +42,7 @@ from connectors.core.schemas import (
     SNAPSHOT_MEMBERS,
     SNAPSHOT_RUNS,
 )
-from connectors.warehouse import DuckDBStore, ParquetStore, PartitionWriter
+from connectors.warehouse import DuckDBStore, Store, Writer, open_store
 from connectors.warehouse.stored import payload_bodies
 from connectors.warehouse.upgrade import upgrade_warehouse
 
@@ -98,7 +97,7 @@ def rebuild_history(warehouse: str | Path, from_date: dt.date | None = None, *, 
     before are included too. Raises :class:`MassDeletionError` before writing
     anything when a date deletes too much and ``allow_mass_deletion`` is off.
     """
-    store = ParquetStore(warehouse)
+    store = open_store(warehouse)
     upgrade_warehouse(store)
     dates = _replayable_dates(store)
     start = _start_date(store, dates, from_date)
@@ -126,7 +125,7 @@ def rebuild_history(warehouse: str | Path, from_date: dt.date | None = None, *, 
 
 # --- where to start ----------------------------------------------------------------
 
-def _replayable_dates(store: ParquetStore) -> list[dt.date]:
+def _replayable_dates(store: Store) -> list[dt.date]:
     """Dates whose snapshot is complete: its run recorded (``snapshot_runs``) *and* its membership stored.
 
     The fetch step stores the membership, then the run. A date missing its membership would look like an
@@ -142,10 +141,10 @@ def _replayable_dates(store: ParquetStore) -> list[dt.date]:
     return dates
 
 
-def _start_date(store: ParquetStore, dates: list[dt.date], from_date: dt.date | None) -> dt.date | None:
+def _start_date(store: Store, dates: list[dt.date], from_date: dt.date | None) -> dt.date | None:
     if not dates:
         return None
-    if not store.table_file(ASSISTANT_VERSIONS.name).is_file():
+    if not store.has_table_file(ASSISTANT_VERSIONS.name):
         return dates[0]
     replayed = set(store.dates(ASSISTANT_CHANGES.name))
     candidates = [d for d in dates if d not in replayed]
@@ -171,7 +170,7 @@ def _resume(existing: pa.Table | None, start: dt.date) -> tuple[pa.Table | None,
 
 # --- one date ----------------------------------------------------------------------
 
-def _read_day(store: ParquetStore, date: dt.date) -> _Day:
+def _read_day(store: Store, date: dt.date) -> _Day:
     present_table = store.read(SNAPSHOT_MEMBERS, date, columns=["assistant_id", "content_hash"])
     present = dict(zip(present_table.column("assistant_id").to_pylist(),
                        present_table.column("content_hash").to_pylist(), strict=True))
@@ -189,7 +188,7 @@ def _deletions(day: _Day, state: dict[str, Version]) -> list[str]:
                               complete=day.complete)
 
 
-def _guard(store: ParquetStore, date: dt.date, deletions: list[str], state: dict[str, Version],
+def _guard(store: Store, date: dt.date, deletions: list[str], state: dict[str, Version],
            allowed: bool, threshold: float) -> None:
     live = sum(1 for v in state.values() if not v.is_deleted)
     if allowed or _approved(store, date):
@@ -203,7 +202,7 @@ def _guard(store: ParquetStore, date: dt.date, deletions: list[str], state: dict
     )
 
 
-def _approved(store: ParquetStore, date: dt.date) -> bool:
+def _approved(store: Store, date: dt.date) -> bool:
     """Whether the run that stored ``date`` approved its deletions (``--allow-mass-deletion``)."""
     runs = store.read(SNAPSHOT_RUNS, date, columns=["approved_gates"]).column("approved_gates").to_pylist()
     return any(MASS_DELETION_GATE in (gates or []) for gates in runs)
@@ -213,7 +212,7 @@ MASS_DELETION_GATE = "mass_deletion"
 """The name ``snapshot_runs.approved_gates`` records when a run's deletions were approved."""
 
 
-def mass_deletion_problem(store: ParquetStore, date: dt.date, deletions: list[str], live: int,
+def mass_deletion_problem(store: Store, date: dt.date, deletions: list[str], live: int,
                           threshold: float) -> str | None:
     """What is wrong when ``deletions`` are too many of ``live`` assistants, else ``None``.
 
@@ -230,17 +229,15 @@ def mass_deletion_problem(store: ParquetStore, date: dt.date, deletions: list[st
             f"({len(deletions) / live:.0%}, above the {threshold:.0%} guard)")
 
 
-def live_before(store: ParquetStore, date: dt.date) -> set[str]:
+def live_before(store: Store, date: dt.date) -> set[str]:
     """The assistants the stored history holds live on the day before ``date``.
 
     The same versions :func:`_resume` reopens when a replay starts at ``date``; the fetch
     step's gate uses them to count what a new snapshot of ``date`` would delete.
     """
-    path = store.table_file(ASSISTANT_VERSIONS.name)
-    if not path.is_file():
+    table = store.read_table_file(ASSISTANT_VERSIONS, columns=["assistant_id", "valid_from", "valid_to", "is_deleted"])
+    if table is None:
         return set()
-    table = pq.read_table(path, schema=ASSISTANT_VERSIONS.schema,
-                          columns=["assistant_id", "valid_from", "valid_to", "is_deleted"])
     start = pa.scalar(date, pa.date32())
     open_then = pc.and_(pc.less(table.column("valid_from"), start),
                         pc.fill_null(pc.greater_equal(table.column("valid_to"), start), True))
@@ -305,7 +302,7 @@ BODIES_BATCH = 10_000
 night of a large account) reads the payload files once per batch instead of holding every body."""
 
 
-def _write_changes(store: ParquetStore, date: dt.date, transitions: list[_Transition],
+def _write_changes(store: Store, date: dt.date, transitions: list[_Transition],
                    result: HistoryResult) -> None:
     """Replace the date's change-log partition with the rows of its transitions, streamed in batches.
 
@@ -328,8 +325,8 @@ def _write_changes(store: ParquetStore, date: dt.date, transitions: list[_Transi
             del bodies
 
 
-def _write_created_here(store: ParquetStore, date: dt.date, transitions: list[_Transition],
-                        out: PartitionWriter) -> list[_Transition]:
+def _write_created_here(store: Store, date: dt.date, transitions: list[_Transition],
+                        out: Writer) -> list[_Transition]:
     """Write the ``created`` rows whose payload the date's own partition holds; return the other transitions.
 
     One pass over the partition's hashes and bodies, a batch at a time: a first night of 200,000 assistants
@@ -371,7 +368,7 @@ def _change_rows(date: dt.date, t: _Transition, bodies: _Bodies) -> list[dict[st
 class _Bodies:
     """The payloads a date's transitions name, held as Arrow text and decoded on demand."""
 
-    def __init__(self, store: ParquetStore, date: dt.date, transitions: list[_Transition]) -> None:
+    def __init__(self, store: Store, date: dt.date, transitions: list[_Transition]) -> None:
         wanted = {h for t in transitions for h in (t.old_hash, t.new_hash) if h is not None}
         table = payload_bodies(store, wanted) if wanted else None
         self._raw = table.column("raw_json") if table is not None else None
@@ -423,7 +420,7 @@ def _history_table(kept: pa.Table | None, new_rows: list[dict[str, Any]], state:
 
 # --- writing ---------------------------------------------------------------------------
 
-def _write(store: ParquetStore, warehouse: str | Path, history: pa.Table,
+def _write(store: Store, warehouse: str | Path, history: pa.Table,
            transitions: dict[dt.date, list[_Transition]], start: dt.date, result: HistoryResult) -> None:
     """Parquet first (the source of truth), then DuckDB in one transaction.
 
@@ -437,7 +434,8 @@ def _write(store: ParquetStore, warehouse: str | Path, history: pa.Table,
         if date >= start:
             store.remove_partition(ASSISTANT_CHANGES.name, date)
     failpoints.reach("history")
-    history_file = store.write_table_file(ASSISTANT_VERSIONS, history)
+    store.write_table_file(ASSISTANT_VERSIONS, history)
     for date, day in sorted(transitions.items()):
         _write_changes(store, date, day, result)
-    DuckDBStore(warehouse).replace_history(history_file, store.change_files(), start)
+    changes, tokens = store.change_sources()
+    DuckDBStore(warehouse).replace_history(store.versions_source(), changes, start, tokens)

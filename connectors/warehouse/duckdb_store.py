@@ -14,9 +14,11 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TypeAlias
 
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset as ds
 
 import sql
 from connectors.core import failpoints, settings
@@ -30,7 +32,7 @@ from connectors.core.schemas import (
     TableSpec,
 )
 
-from .location import local_root
+from .location import duckdb_path
 from .stored import apply_stored_views
 from .views import apply_views
 
@@ -38,10 +40,14 @@ _DUCKDB_TYPE = re.compile(r"^[A-Z0-9_(), \[\]]+$")
 
 
 class DuckDBStore:
-    """Opens ``<warehouse>/assistants.duckdb`` and keeps its tables in step with the schemas."""
+    """Opens the warehouse's ``assistants.duckdb`` and keeps its tables in step with the schemas.
+
+    For a folder it is ``<warehouse>/assistants.duckdb``; for an object store, a local cache file
+    (:func:`~connectors.warehouse.location.duckdb_path`).
+    """
 
     def __init__(self, warehouse: str | Path) -> None:
-        self.path = local_root(warehouse) / settings.DUCKDB_FILENAME
+        self.path = duckdb_path(warehouse)
 
     def connect(self, *, read_only: bool = False,
                 lock_wait: float = settings.DUCKDB_LOCK_WAIT) -> duckdb.DuckDBPyConnection:
@@ -128,8 +134,11 @@ class DuckDBStore:
                 if column not in have:
                     con.execute(_add_column_sql(spec.name, column, types[column]))
 
-    def load_date(self, snapshot_date: dt.date, files: Mapping[str, list[Path]]) -> dict[str, int]:
-        """Replace ``snapshot_date`` in each named table with its Parquet files, in one transaction.
+    def load_date(self, snapshot_date: dt.date, files: Mapping[str, Loadable]) -> dict[str, int]:
+        """Replace ``snapshot_date`` in each named table with its stored rows, in one transaction.
+
+        ``files``: per table, its Parquet files for the date, or an Arrow dataset (a Delta table) of which the
+        date's rows are read.
 
         Returns the rows now stored for the date, per table.
         """
@@ -153,33 +162,33 @@ class DuckDBStore:
             con.execute(sql.load("warehouse/checkpoint"))
         return counts
 
-    def replace_history(self, versions_file: Path, change_files: Mapping[dt.date, list[Path]],
-                        replayed_from: dt.date) -> None:
-        """Replace the versions, and the change log from ``replayed_from`` on, with their Parquet files.
+    def replace_history(self, versions: Loadable, change_files: Mapping[dt.date, Loadable],
+                        replayed_from: dt.date, tokens: Mapping[dt.date, str] | None = None) -> None:
+        """Replace the versions, and the change log from ``replayed_from`` on, with what the store holds.
 
         One transaction. Change-log dates before ``replayed_from`` are loaded too when DuckDB does not
-        hold them as Parquet does (a load missed while the file was locked is made up by the next one):
-        each date's rows are tagged with the size and modification time of the files they came from.
+        hold them as the store does (a load missed while the file was locked is made up by the next one):
+        each date's rows are tagged with a token of what they came from: ``tokens`` when given (a lake's
+        file names), else the size and modification time of the date's Parquet files.
         """
         with self.connect() as con:
             self.ensure_tables(con, [ASSISTANT_VERSIONS, ASSISTANT_CHANGES])
             con.execute(sql.load("history/create_change_files"))
             loaded = dict(con.execute(sql.load("history/loaded_change_files")).fetchall())
-            tokens = {date: _files_token(files) for date, files in change_files.items()}
+            if tokens is None:
+                tokens = {date: _files_token(files) for date, files in change_files.items()
+                          if isinstance(files, list)}
             stale = sorted({d for d in loaded if d not in tokens or d >= replayed_from}
                            | {d for d, token in tokens.items() if loaded.get(d) != token or d >= replayed_from})
             con.begin()
             try:
                 con.execute(sql.load("history/delete_versions"))
-                con.execute(sql.render("warehouse/insert_parquet", table=ASSISTANT_VERSIONS.name),
-                            {"files": [str(versions_file)]})
+                _insert(con, ASSISTANT_VERSIONS, versions, None)
                 for date in stale:
                     con.execute(sql.render("warehouse/delete_date", table=ASSISTANT_CHANGES.name),
                                 {"snapshot_date": date})
                     con.execute(sql.load("history/forget_change_files"), {"snapshot_date": date})
-                    if change_files.get(date):
-                        con.execute(sql.render("warehouse/insert_parquet", table=ASSISTANT_CHANGES.name),
-                                    {"files": [str(f) for f in change_files[date]]})
+                    if date in tokens and _insert(con, ASSISTANT_CHANGES, change_files[date], date):
                         con.execute(sql.load("history/remember_change_files"),
                                     {"snapshot_date": date, "token": tokens[date]})
                 apply_stored_views(con)
@@ -191,12 +200,10 @@ class DuckDBStore:
             con.execute(sql.load("warehouse/checkpoint"))
 
     def _replace_date(self, con: duckdb.DuckDBPyConnection, spec: TableSpec, snapshot_date: dt.date,
-                      files: list[Path]) -> int:
+                      files: Loadable) -> int:
         con.execute(sql.render("warehouse/delete_date", table=spec.name), {"snapshot_date": snapshot_date})
-        if not files:
+        if not _insert(con, spec, files, snapshot_date):
             return 0
-        con.execute(sql.render("warehouse/insert_parquet", table=spec.name),
-                    {"files": [str(f) for f in files]})
         row = con.execute(sql.render("warehouse/count_date", table=spec.name),
                           {"snapshot_date": snapshot_date}).fetchone()
         return int(row[0]) if row else 0
@@ -205,6 +212,31 @@ class DuckDBStore:
         """Run a read-only query and return Arrow (for the CLI, tests and the demo)."""
         with self.connect(read_only=True) as con:
             return con.sql(statement, params=parameters or None).to_arrow_table()
+
+
+Loadable: TypeAlias = list[Path] | ds.Dataset
+"""What a load reads for one table: its Parquet files (a folder warehouse) or an Arrow dataset (a Delta table)."""
+
+_ARROW_SOURCE = "_stored_rows"
+
+
+def _insert(con: duckdb.DuckDBPyConnection, spec: TableSpec, source: Loadable, snapshot_date: dt.date | None) -> bool:
+    """Insert ``source``'s rows (of ``snapshot_date`` only, for a dataset) into ``spec``'s table; False if none."""
+    if isinstance(source, list):
+        if not source:
+            return False
+        con.execute(sql.render("warehouse/insert_parquet", table=spec.name), {"files": [str(f) for f in source]})
+        return True
+    con.register(_ARROW_SOURCE, source)
+    try:
+        if snapshot_date is None:
+            con.execute(sql.render("warehouse/insert_arrow", table=spec.name, source=_ARROW_SOURCE))
+        else:
+            con.execute(sql.render("warehouse/insert_arrow_date", table=spec.name, source=_ARROW_SOURCE),
+                        {"snapshot_date": snapshot_date})
+    finally:
+        con.unregister(_ARROW_SOURCE)
+    return True
 
 
 def _old_layout_tables(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -7,10 +7,12 @@ object-store commit itself is in :mod:`connectors.warehouse.objectstore`.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from connectors.core import settings
 from connectors.core.errors import ConfigError
 
 OBJECT_STORE_SCHEMES = ("s3", "gs", "az")
@@ -83,7 +85,8 @@ def without_userinfo(raw: str) -> str:
 def local_root(warehouse: str | os.PathLike[str]) -> Path:
     """The warehouse folder; a ``file://`` URI is taken as its path, any other URI is refused in one line.
 
-    Without this, ``s3://bucket/prefix`` would quietly become a local folder named ``s3:``.
+    For what only a local folder can do (the folder's own locks and renames); without this,
+    ``s3://bucket/prefix`` would quietly become a local folder named ``s3:``.
     """
     text = os.fspath(warehouse)
     scheme, found, rest = text.partition("://")
@@ -91,6 +94,20 @@ def local_root(warehouse: str | os.PathLike[str]) -> Path:
         return Path(text)
     if scheme.lower() == "file" and rest.startswith("/"):
         return Path(rest)
-    raise ConfigError(f"warehouse {without_userinfo(text)!r}: only a local folder is supported for now (object "
-                      "storage is being built, see docs/object-storage.md); give a folder and copy it to the bucket "
-                      "after the run")
+    raise ConfigError(f"warehouse {without_userinfo(text)!r} is not a local folder")
+
+
+def duckdb_path(warehouse: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Path:
+    """Where the warehouse's ``assistants.duckdb`` is: in the folder, or for an object store in a local cache.
+
+    The cache is ``$ASSISTANTS_DUCKDB_CACHE`` (default ``~/.cache/assistants-export``) followed by the scheme,
+    bucket and prefix, so two warehouses never share a database. It holds nothing the lake does not:
+    ``assistants-export rebuild-duckdb`` makes it again from the Delta tables.
+    """
+    text = os.fspath(warehouse)
+    if "://" not in text or text.lower().startswith("file://"):
+        return local_root(text) / settings.DUCKDB_FILENAME
+    location = parse_warehouse_uri(text)
+    env = os.environ if environ is None else environ
+    cache = Path(env.get(settings.DUCKDB_CACHE_ENV) or settings.DEFAULT_DUCKDB_CACHE).expanduser()
+    return cache / location.scheme / location.root / settings.DUCKDB_FILENAME

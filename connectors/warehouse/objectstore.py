@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -39,8 +39,8 @@ from connectors.core.errors import WarehouseWriteError
 
 from .location import OBJECT_STORE_SCHEMES, WarehouseLocation, parse_warehouse_uri
 
-__all__ = ["OBJECT_STORE_SCHEMES", "ConcurrentCommitError", "DeltaDateTable", "StorageOptions", "WarehouseLocation",
-           "open_filesystem", "parse_warehouse_uri"]
+__all__ = ["OBJECT_STORE_SCHEMES", "ConcurrentCommitError", "DeltaDateTable", "DeltaWholeTable", "StorageOptions",
+           "WarehouseLocation", "open_filesystem", "parse_warehouse_uri"]
 
 PARTITION_COLUMN = "snapshot_date"
 
@@ -120,23 +120,24 @@ class DeltaDateTable:
         table = self._open()
         return None if table is None else table.version()
 
-    def commit_date(self, snapshot_date: dt.date, data: pa.Table, *, read_version: int | None = None) -> int:
+    def commit_date(self, snapshot_date: dt.date, data: pa.Table | pa.RecordBatchReader, *,
+                    read_version: int | None = None) -> int:
         """Replace ``snapshot_date`` with ``data`` in one log entry; returns the version that entry created.
+
+        ``data`` may be a stream of batches (a staged file read back): it is written as it is read, so a large
+        date never has to fit in memory.
 
         ``read_version`` is the version the caller read before computing ``data`` (a read-merge-write): the
         commit fails with :class:`ConcurrentCommitError` if any writer replaced the same date after it. Without
         it the commit conflicts only with writers that race it for the same date.
         """
-        data = data.cast(self.schema)
-        if data.num_rows and not pc.all(pc.equal(data.column(PARTITION_COLUMN),
-                                                 pa.scalar(snapshot_date, pa.date32()))).as_py():
-            raise ValueError(f"{self.name}: rows of another date given to the commit of {snapshot_date}")
+        checked = _Checked(self.name, self.schema, snapshot_date, data)
         if read_version is not None:
             target: str | DeltaTable = DeltaTable(self.uri, version=read_version, storage_options=self._options)
         else:
             target = self._open() or self.uri
         try:
-            write_deltalake(target, data, mode="overwrite", partition_by=[PARTITION_COLUMN],
+            write_deltalake(target, checked.reader, mode="overwrite", partition_by=[PARTITION_COLUMN],
                             predicate=f"{PARTITION_COLUMN} = '{snapshot_date.isoformat()}'",
                             storage_options=self._options)
         except CommitFailedError as exc:
@@ -145,13 +146,17 @@ class DeltaDateTable:
                 f"published (run it again to replace the date) [{str(exc).splitlines()[0]}]") from None
         except OSError as exc:
             raise WarehouseWriteError(f"{self.uri}: cannot write ({exc})") from None
+        except Exception:
+            if checked.problem is not None:
+                raise checked.problem from None
+            raise
         latest = self._open()
         assert latest is not None
         return latest.version()
 
-    def dates(self) -> list[dt.date]:
-        """The dates with a committed partition, oldest first."""
-        table = self._open()
+    def dates(self, *, version: int | None = None) -> list[dt.date]:
+        """The dates with a committed partition, oldest first (at ``version``, by default the latest)."""
+        table = self._open(version)
         if table is None:
             return []
         found = {dt.date.fromisoformat(values[PARTITION_COLUMN]) for values in table.partitions()}
@@ -173,5 +178,75 @@ class DeltaDateTable:
     def _open(self, version: int | None = None) -> DeltaTable | None:
         try:
             return DeltaTable(self.uri, version=version, storage_options=self._options)
+        except TableNotFoundError:
+            return None
+
+
+class _Checked:
+    """``data`` as a stream in ``schema`` that stops at any row of another date (it would land in the wrong place).
+
+    The stream is read inside ``deltalake``, which reports a failure of ours as its own error; :attr:`problem`
+    keeps ours, to be raised instead.
+    """
+
+    def __init__(self, name: str, schema: pa.Schema, snapshot_date: dt.date,
+                 data: pa.Table | pa.RecordBatchReader) -> None:
+        self.problem: ValueError | None = None
+        day = pa.scalar(snapshot_date, pa.date32())
+        source = data.to_reader() if isinstance(data, pa.Table) else data
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            for batch in source:
+                batch = batch.cast(schema) if batch.schema != schema else batch
+                if batch.num_rows and not pc.all(pc.equal(batch.column(PARTITION_COLUMN), day)).as_py():
+                    self.problem = ValueError(f"{name}: rows of another date given to the commit of {snapshot_date}")
+                    raise self.problem
+                yield batch
+
+        self.reader = pa.RecordBatchReader.from_batches(schema, batches())
+
+
+class DeltaWholeTable:
+    """A warehouse table that is not partitioned by date (the SCD2 versions), replaced whole in one log entry."""
+
+    def __init__(self, location: WarehouseLocation, name: str, schema: pa.Schema,
+                 environ: Mapping[str, str] | None = None) -> None:
+        self.location = location
+        self.name = name
+        self.schema = schema
+        self.uri = location.child("delta", name)
+        self._options = StorageOptions.from_environment(location, environ).as_dict()
+
+    def __repr__(self) -> str:
+        return f"DeltaWholeTable({self.uri!r})"
+
+    def replace(self, data: pa.Table) -> int:
+        """Replace every row with ``data``; returns the new version."""
+        try:
+            write_deltalake(self.uri, data.cast(self.schema), mode="overwrite", storage_options=self._options)
+        except CommitFailedError as exc:
+            raise ConcurrentCommitError(f"{self.name}: another writer replaced it first; run again "
+                                        f"[{str(exc).splitlines()[0]}]") from None
+        except OSError as exc:
+            raise WarehouseWriteError(f"{self.uri}: cannot write ({exc})") from None
+        table = self._open()
+        assert table is not None
+        return table.version()
+
+    def read(self, columns: list[str] | None = None) -> pa.Table | None:
+        """Every row (``None`` before the first commit)."""
+        dataset = self.dataset()
+        if dataset is None:
+            return None
+        table = dataset.to_table(columns=columns or self.schema.names)
+        return table.cast(pa.schema([self.schema.field(c) for c in table.column_names]))
+
+    def dataset(self) -> ds.Dataset | None:
+        table = self._open()
+        return None if table is None else table.to_pyarrow_dataset()
+
+    def _open(self) -> DeltaTable | None:
+        try:
+            return DeltaTable(self.uri, storage_options=self._options)
         except TableNotFoundError:
             return None

@@ -28,12 +28,21 @@ import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from connectors.core import failpoints, settings
-from connectors.core.schemas import ASSISTANT_CHANGES, SNAPSHOT_MEMBERS, STORED_DATE_TABLES, VIEW_TABLES, TableSpec
+from connectors.core.schemas import (
+    ASSISTANT_CHANGES,
+    ASSISTANT_VERSIONS,
+    SNAPSHOT_MEMBERS,
+    STORED_DATE_TABLES,
+    VIEW_TABLES,
+    TableSpec,
+)
 
 from .location import local_root
 
@@ -44,12 +53,56 @@ _OLD_PREFIX = "old__"
 
 
 class ParquetStore:
-    """Reads and writes the Parquet side of a warehouse folder."""
+    """Reads and writes the Parquet side of a warehouse folder.
+
+    :class:`~connectors.warehouse.lake_store.LakeStore` has the same methods for a warehouse in an object
+    store, except those that hand out local paths; :func:`open_store` picks one from the warehouse location.
+    """
+
+    is_lake = False
 
     def __init__(self, warehouse: str | Path) -> None:
         self.root = local_root(warehouse)
         self.parquet_root = self.root / "parquet"
         self.staging = self.root / ".staging"
+
+    def exists(self) -> bool:
+        """Whether any run has stored anything here."""
+        return self.parquet_root.is_dir()
+
+    def has_partition(self, table: str, snapshot_date: dt.date) -> bool:
+        """Whether the date was committed for ``table`` (an empty partition counts: the date ran)."""
+        return bool(self.partition_files(table, snapshot_date))
+
+    def has_table_file(self, table: str) -> bool:
+        return self.table_file(table).is_file()
+
+    def dataset(self, spec: TableSpec) -> ds.Dataset | None:
+        """Every stored file of a table as one Arrow dataset read with its schema; ``None`` when none is stored."""
+        folder = self.parquet_root / spec.name
+        if not folder.is_dir() or next(folder.rglob("*.parquet"), None) is None:
+            return None
+        return ds.dataset(folder, schema=spec.schema, format="parquet")
+
+    def date_sources(self, snapshot_date: dt.date) -> dict[str, list[Path]]:
+        """What a DuckDB load of one date reads, per table (the same as :meth:`date_files`)."""
+        return self.date_files(snapshot_date)
+
+    def change_sources(self) -> tuple[dict[dt.date, list[Path]], None]:
+        """The change log's files per replayed date; no tokens (DuckDB derives them from the files)."""
+        return self.change_files(), None
+
+    def versions_source(self) -> list[Path]:
+        path = self.table_file(ASSISTANT_VERSIONS.name)
+        return [path] if path.is_file() else []
+
+    def held_staging(self, snapshot_date: dt.date, run_id: str) -> Path:
+        """Where a held run's files are assembled: here, their final folder (see :meth:`keep_held`)."""
+        return self.held_dir(snapshot_date, run_id)
+
+    def keep_held(self, local: Path, snapshot_date: dt.date, run_id: str) -> str:
+        """Nothing to move: the files were written in place. Returns where they are."""
+        return str(local)
 
     def partition_dir(self, table: str, snapshot_date: dt.date) -> Path:
         return self.parquet_root / table / f"snapshot_date={snapshot_date.isoformat()}"
@@ -140,10 +193,10 @@ class ParquetStore:
         """The single file of a table that is not partitioned by date (the SCD2 history)."""
         return self.parquet_root / table / PART_FILE
 
-    def read_table_file(self, spec: TableSpec) -> pa.Table | None:
-        """A whole unpartitioned table, or ``None`` when it was never written."""
+    def read_table_file(self, spec: TableSpec, columns: list[str] | None = None) -> pa.Table | None:
+        """A whole unpartitioned table (optionally some columns), or ``None`` when it was never written."""
         path = self.table_file(spec.name)
-        return pq.read_table(path, schema=spec.schema) if path.is_file() else None
+        return pq.read_table(path, schema=spec.schema, columns=columns) if path.is_file() else None
 
     def write_table_file(self, spec: TableSpec, table: pa.Table) -> Path:
         """Replace an unpartitioned table's file in one rename: readers see the old or the new file."""
@@ -298,7 +351,7 @@ class PartitionWriter:
 
 
 @contextlib.contextmanager
-def all_or_none(writers: Iterable[PartitionWriter]) -> Iterator[None]:
+def all_or_none(writers: Iterable[Committable]) -> Iterator[None]:
     """Commit every writer, in the order given, when the block ends; discard them all if it raises.
 
     Writers already committed when a later commit fails stay committed (each partition is whole either way).
@@ -312,6 +365,14 @@ def all_or_none(writers: Iterable[PartitionWriter]) -> Iterator[None]:
         for writer in writers:
             writer.discard()
         raise
+
+
+class Committable(Protocol):
+    """A staged partition of either store: committed or discarded whole."""
+
+    def commit(self) -> object: ...
+
+    def discard(self) -> None: ...
 
 
 _LOCK_SUFFIX = ".lock"

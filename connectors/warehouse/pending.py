@@ -11,20 +11,18 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pyarrow.dataset as ds
-
 from connectors.core.schemas import SNAPSHOT_RUNS
 
 from .duckdb_store import DuckDBStore
-from .parquet_store import ParquetStore
+from .stores import open_store
 
 
 def pending_loads(warehouse: str | Path, *, exclude: dt.date | None = None) -> list[dt.date]:
     """Dates whose stored snapshot DuckDB does not hold yet, oldest first (``exclude`` left out)."""
-    folder = ParquetStore(warehouse).parquet_root / SNAPSHOT_RUNS.name
-    if not folder.is_dir():
+    dataset = open_store(warehouse).dataset(SNAPSHOT_RUNS)
+    if dataset is None:
         return []
-    table = ds.dataset(str(folder), schema=SNAPSHOT_RUNS.schema).to_table(columns=["snapshot_date", "run_id"])
+    table = dataset.to_table(columns=["snapshot_date", "run_id"])
     stored = dict(zip(table.column("snapshot_date").to_pylist(), table.column("run_id").to_pylist(), strict=True))
     loaded = DuckDBStore(warehouse).loaded_runs()
     return sorted(d for d, run_id in stored.items() if loaded.get(d) != run_id and d != exclude)

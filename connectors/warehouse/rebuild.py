@@ -27,7 +27,7 @@ import sql
 from connectors.core.schemas import ASSISTANT_VERSIONS, SNAPSHOT_RUNS
 
 from .duckdb_store import DuckDBStore
-from .parquet_store import ParquetStore
+from .stores import Store, open_store
 from .upgrade import upgrade_warehouse
 
 log = logging.getLogger(__name__)
@@ -49,18 +49,19 @@ class Rebuilt:
 
 def rebuild_duckdb(warehouse: str | Path) -> Rebuilt:
     """Build ``assistants.duckdb`` again from every stored date and the history's files, then swap it in."""
-    parquet = ParquetStore(warehouse)
+    parquet = open_store(warehouse)
     target = DuckDBStore(warehouse)
     upgrade_warehouse(parquet)  # a warehouse of an older layout is brought to the current one first
-    for leftover in parquet.root.glob(f"{REBUILD_PREFIX}*"):  # a killed rebuild's half-built database
+    home = target.path.parent  # the warehouse folder, or the local cache of a lake's database
+    for leftover in home.glob(f"{REBUILD_PREFIX}*"):  # a killed rebuild's half-built database
         shutil.rmtree(leftover, ignore_errors=True)
-    folder = parquet.root / f"{REBUILD_PREFIX}{uuid.uuid4().hex}"
+    folder = home / f"{REBUILD_PREFIX}{uuid.uuid4().hex}"
     folder.mkdir(parents=True)
     try:
         fresh = DuckDBStore(folder)  # the same file name, so the database is attached under the same name
         done = Rebuilt(target.path)
         for date in parquet.partition_dates(SNAPSHOT_RUNS.name):
-            for name, count in fresh.load_date(date, parquet.date_files(date)).items():
+            for name, count in fresh.load_date(date, parquet.date_sources(date)).items():
                 done.rows[name] = done.rows.get(name, 0) + count
             done.dates += 1
         done.history = load_history(parquet, fresh)
@@ -73,12 +74,12 @@ def rebuild_duckdb(warehouse: str | Path) -> Rebuilt:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def load_history(parquet: ParquetStore, duckdb_store: DuckDBStore) -> bool:
+def load_history(parquet: Store, duckdb_store: DuckDBStore) -> bool:
     """Load the history's versions and every date of its change log into ``duckdb_store``; False if none is stored."""
-    versions = parquet.table_file(ASSISTANT_VERSIONS.name)
-    if not versions.is_file():
+    if not parquet.has_table_file(ASSISTANT_VERSIONS.name):
         return False
-    duckdb_store.replace_history(versions, parquet.change_files(), dt.date.min)
+    changes, tokens = parquet.change_sources()
+    duckdb_store.replace_history(parquet.versions_source(), changes, dt.date.min, tokens)
     return True
 
 

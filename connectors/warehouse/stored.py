@@ -33,7 +33,7 @@ from connectors.core.schemas import (
 )
 
 if TYPE_CHECKING:
-    from .parquet_store import ParquetStore
+    from .stores import Store
 
 STORED_VIEW_NAMES: tuple[str, ...] = ("payload_home", *VIEW_TABLES)
 """The views over the stored tables, in creation order (``sql/stored/<name>.sql``)."""
@@ -45,15 +45,12 @@ def apply_stored_views(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(sql.load(f"stored/{name}"))
 
 
-def stored_dataset(store: ParquetStore, spec: TableSpec) -> ds.Dataset | None:
-    """Every stored file of a table as one Arrow dataset read with its schema; ``None`` when none is stored."""
-    folder = store.parquet_root / spec.name
-    if not folder.is_dir() or next(folder.rglob("*.parquet"), None) is None:
-        return None
-    return ds.dataset(folder, schema=spec.schema, format="parquet")
+def stored_dataset(store: Store, spec: TableSpec) -> ds.Dataset | None:
+    """Every stored row of a table as one Arrow dataset read with its schema; ``None`` when none is stored."""
+    return store.dataset(spec)
 
 
-def register_parquet(con: duckdb.DuckDBPyConnection, store: ParquetStore,
+def register_parquet(con: duckdb.DuckDBPyConnection, store: Store,
                      tables: Iterable[TableSpec] = STORED_TABLES.values(), *,
                      only: dict[str, pa.Table | ds.Dataset] | None = None) -> None:
     """Register each stored table's Parquet dataset on ``con`` under its own name (empty when never written).
@@ -68,7 +65,7 @@ def register_parquet(con: duckdb.DuckDBPyConnection, store: ParquetStore,
         con.register(spec.name, dataset if dataset is not None else spec.empty())
 
 
-def read_view_date(store: ParquetStore, spec: TableSpec, snapshot_date: dt.date, *,
+def read_view_date(store: Store, spec: TableSpec, snapshot_date: dt.date, *,
                    columns: list[str] | None = None, ids: Iterable[str] | None = None) -> pa.Table:
     """One date of a view table (or the whole ``assistant_history``), read from the stored Parquet files."""
     names = columns if columns is not None else spec.schema.names
@@ -106,7 +103,7 @@ _CHILD_OF = {"assistant_tools": "payload_tools", "assistant_metadata": "payload_
 """The payload child table each view joins besides ``payloads`` (see ``sql/stored/``); the others are not read."""
 
 
-def _stored_rows_of(store: ParquetStore, spec: TableSpec, hashes: pa.Array, needed: set[str]) -> pa.Table:
+def _stored_rows_of(store: Store, spec: TableSpec, hashes: pa.Array, needed: set[str]) -> pa.Table:
     """The rows of a payload table whose ``content_hash`` is one of ``hashes``, from every partition.
 
     Only the ``needed`` columns are read (the bodies are most of the bytes); the others are nulls, there
@@ -122,7 +119,7 @@ def _stored_rows_of(store: ParquetStore, spec: TableSpec, hashes: pa.Array, need
                      for f in spec.schema})
 
 
-def stored_hashes(store: ParquetStore) -> set[str]:
+def stored_hashes(store: Store) -> set[str]:
     """The content hashes of every stored payload (what a run need not store again)."""
     dataset = stored_dataset(store, PAYLOADS)
     if dataset is None:
@@ -131,7 +128,7 @@ def stored_hashes(store: ParquetStore) -> set[str]:
     return set(column.column("content_hash").to_pylist())
 
 
-def payload_bodies(store: ParquetStore, hashes: Iterable[str] | pa.Array | pa.ChunkedArray) -> pa.Table:
+def payload_bodies(store: Store, hashes: Iterable[str] | pa.Array | pa.ChunkedArray) -> pa.Table:
     """``content_hash`` and ``raw_json`` of the stored payloads among ``hashes`` (each once)."""
     schema = pa.schema([PAYLOADS.schema.field("content_hash"), PAYLOADS.schema.field("raw_json")])
     dataset = stored_dataset(store, PAYLOADS)

@@ -34,6 +34,7 @@ from connectors.openai_assistants.flatten import stored_batch
 
 from .parquet_store import ParquetStore, all_or_none
 from .stored import stored_hashes
+from .stores import Store
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +42,16 @@ OLD_DATE_TABLES = tuple(name for name in VIEW_TABLES if name != "assistant_histo
 """The tables an older layout stored per date that are now views."""
 
 
-def needs_upgrade(store: ParquetStore) -> bool:
-    """Whether the warehouse holds tables in the layout of an older version."""
+def needs_upgrade(store: Store) -> bool:
+    """Whether the warehouse holds tables in the layout of an older version (a lake never does: it came later)."""
+    if not isinstance(store, ParquetStore):
+        return False
     return any((store.parquet_root / name).is_dir() for name in VIEW_TABLES)
 
 
-def upgrade_warehouse(store: ParquetStore, *, batch_size: int = settings.BATCH_SIZE) -> list[str]:
+def upgrade_warehouse(store: Store, *, batch_size: int = settings.BATCH_SIZE) -> list[str]:
     """Convert an older layout in place (nothing to do on a current one); returns what was done, for the log."""
-    if not needs_upgrade(store):
+    if not isinstance(store, ParquetStore) or not needs_upgrade(store):
         return []
     done: list[str] = []
     with store.commit_lock():

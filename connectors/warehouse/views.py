@@ -33,9 +33,11 @@ import sql
 from connectors.core import settings
 from connectors.core.errors import ConfigError
 
+from .location import duckdb_path
 from .parquet_store import ParquetStore
 from .read_only import lock_session
 from .stored import apply_stored_views, register_parquet
+from .stores import open_store
 from .upgrade import needs_upgrade
 
 VIEW_NAMES: tuple[str, ...] = (
@@ -99,7 +101,7 @@ def open_duckdb(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
     Names resolve in the session first (the views, as this version defines them), then in the
     database; nothing can be written to the database from this session.
     """
-    path = Path(warehouse) / settings.DUCKDB_FILENAME
+    path = duckdb_path(warehouse)
     if not path.is_file():
         raise ConfigError(f"no DuckDB database at {path}: run `assistants-export snapshot` first, "
                           "or use --source parquet")
@@ -123,9 +125,10 @@ def open_parquet(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
     dataset is read with the table's schema, so partitions written before a column was added read
     as null in that column.
     """
-    store = ParquetStore(warehouse)
-    if not store.parquet_root.is_dir():
-        raise ConfigError(f"no Parquet files under {store.parquet_root}: run `assistants-export snapshot` "
+    store = open_store(warehouse)
+    if not store.exists():
+        where = store.parquet_root if isinstance(store, ParquetStore) else store.root
+        raise ConfigError(f"no Parquet files under {where}: run `assistants-export snapshot` "
                           "first, or check --warehouse")
     con = _session()
     try:
@@ -141,14 +144,16 @@ def open_parquet(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
 
 def open_source(warehouse: str | Path, source: Source | None = None) -> tuple[duckdb.DuckDBPyConnection, Source]:
     """A query session on ``source``; by default the DuckDB database, or the Parquet files when it does not exist."""
-    if needs_upgrade(ParquetStore(warehouse)):
+    store = open_store(warehouse)
+    if needs_upgrade(store):
         raise ConfigError(f"the warehouse at {os.path.abspath(warehouse)} was written by an older version, which "
                           "stored every assistant every night: run `assistants-export upgrade --warehouse "
                           f"{warehouse}` once (the next snapshot also does it)")
     if source is None:
-        source = "duckdb" if (Path(warehouse) / settings.DUCKDB_FILENAME).is_file() else "parquet"
-        if source == "parquet" and not ParquetStore(warehouse).parquet_root.is_dir():
-            raise ConfigError(f"no warehouse at {os.path.abspath(warehouse)} (neither {settings.DUCKDB_FILENAME} "
+        source = "duckdb" if duckdb_path(warehouse).is_file() else "parquet"
+        if source == "parquet" and not store.exists():
+            where = store.root if store.is_lake else os.path.abspath(warehouse)
+            raise ConfigError(f"no warehouse at {where} (neither {settings.DUCKDB_FILENAME} "
                               "nor parquet/): run `assistants-export snapshot` first, or pass --warehouse DIR")
     if source == "duckdb":
         return open_duckdb(warehouse), source

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from connectors.core.schemas import RAW_ASSISTANTS
 from connectors.history import DEFAULT_MASS_DELETION_THRESHOLD
-from connectors.warehouse import ParquetStore
+from connectors.warehouse import open_store
 
 from ..assets import duckdb_warehouse, flatten_assistants, update_history
 from ..resources import WarehouseResource
@@ -37,7 +37,7 @@ def backfill(from_date: str, to_date: str, warehouse: str | None, allow_mass_del
     if end < start:
         raise click.BadParameter("--to must not be before --from", param_hint="--to")
     root = WarehouseResource(path=warehouse).root()
-    dates = [d for d in ParquetStore(root).dates(RAW_ASSISTANTS.name) if start <= d <= end]
+    dates = [d for d in open_store(root).dates(RAW_ASSISTANTS.name) if start <= d <= end]
     if not dates:
         raise click.ClickException(f"no stored snapshot between {start} and {end} in {root}")
     resources = {"warehouse": WarehouseResource(path=warehouse)}

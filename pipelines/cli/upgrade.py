@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from connectors.snapshot import load_duckdb, warehouse_errors
-from connectors.warehouse import DuckDBStore, ParquetStore, pending_loads
+from connectors.warehouse import DuckDBStore, open_store, pending_loads
 from connectors.warehouse.rebuild import load_history
 from connectors.warehouse.upgrade import upgrade_warehouse
 
@@ -22,7 +22,7 @@ from . import cli, warehouse_option
 def upgrade(warehouse: str | None) -> None:
     """Store each payload once in a warehouse written by an older version, and reload its DuckDB file."""
     root = WarehouseResource(path=warehouse).root()
-    store = ParquetStore(root)
+    store = open_store(root)
     with warehouse_errors(store.root):
         done = upgrade_warehouse(store)
     for date in pending_loads(root):

@@ -13,7 +13,7 @@ from dagster import DagsterInstance, materialize
 from warehouse_state import duckdb_state, parquet_state
 
 from connectors.core.schemas import ALL_TABLES, DERIVED_TABLES, STORED_TABLES
-from connectors.warehouse import DuckDBStore
+from connectors.warehouse import DuckDBStore, open_store
 from connectors.warehouse.read import read_arrow
 from pipelines.assets import snapshot_assets
 from pipelines.cli import run
@@ -39,11 +39,12 @@ def server(fixtures):
 
 
 @pytest.fixture
-def env(monkeypatch, server, tmp_path):
+def env(monkeypatch, server, warehouse_uri):
+    """The warehouse of the test: a folder, and (a second run of each test) a bucket on an S3 server."""
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    return tmp_path / "wh"
+    return warehouse_uri
 
 
 def snapshot(warehouse, *args, date=DATE):
@@ -131,7 +132,7 @@ def test_wrong_key_stops_the_run_in_one_line_without_the_key(env, monkeypatch, c
     assert err.count("\n") == 1 and err.startswith("error: ") and "OPENAI_API_KEY" in err
     assert "sk-wrong-Q8fT3nB6zC1xV5aD" not in err
     assert server.stats.total_requests == 1  # the preflight, then nothing
-    assert not (env / "parquet" / "snapshot_members").exists()
+    assert open_store(env).partition_dates("snapshot_members") == []
 
 
 def test_a_gone_endpoint_stops_the_run_in_one_line(env, monkeypatch, capsys, server):

@@ -11,7 +11,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from connectors.core.schemas import VIEW_TABLES
+from connectors.core.schemas import STORED_TABLES, VIEW_TABLES
+from connectors.warehouse.location import duckdb_path
 
 VOLATILE = ("snapshot_at", "fetched_at", "started_at", "finished_at", "run_id", "token")
 """Clocks, run IDs, and the file tokens DuckDB keeps of the change-log partitions it loaded (mtimes)."""
@@ -29,6 +30,8 @@ def parquet_state(warehouse):
     Each file is read whole with pyarrow, so a half-written one would fail here.
     Staging (``.staging``) is not looked at: readers never see it.
     """
+    if "://" in str(warehouse):
+        return _lake_state(warehouse)
     root = Path(warehouse) / "parquet"
     state = {}
     for file in sorted(root.rglob("*.parquet")):
@@ -38,13 +41,33 @@ def parquet_state(warehouse):
     return {key: comparable(rows) for key, rows in state.items()}
 
 
+def _lake_state(warehouse):
+    """The same for a warehouse of Delta tables, read at their latest versions (no empty partitions there)."""
+    from connectors.warehouse.lake_store import LakeStore
+    from connectors.warehouse.location import parse_warehouse_uri
+
+    store = LakeStore(parse_warehouse_uri(warehouse))
+    state = {}
+    for name, spec in STORED_TABLES.items():
+        dataset = store.dataset(spec)
+        if dataset is None:
+            continue
+        rows = dataset.to_table().to_pylist()
+        if "snapshot_date" not in spec.schema.names:
+            state[(name, "")] = rows
+            continue
+        for row in rows:
+            state.setdefault((name, f"snapshot_date={row['snapshot_date'].isoformat()}"), []).append(row)
+    return {key: comparable(rows) for key, rows in state.items()}
+
+
 def duckdb_state(warehouse):
     """``{table: rows}`` for every table of ``assistants.duckdb`` ({} when there is no database).
 
     The tables users query that are views over the stored ones (``assistants``, ``raw_assistants``, the
     child tables, ``assistant_history``) are read too; the bundled views (current_assistants, ...) are not.
     """
-    path = Path(warehouse) / "assistants.duckdb"
+    path = duckdb_path(warehouse)
     if not path.exists():
         return {}
     with duckdb.connect(str(path), read_only=True) as con:

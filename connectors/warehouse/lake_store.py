@@ -1,0 +1,359 @@
+"""The warehouse on object storage: the same tables as :class:`ParquetStore`, each a Delta Lake table.
+
+Layout under ``s3://bucket/prefix`` (or ``gs://``, ``az://``)::
+
+    delta/<table>/                     one Delta table per stored table, partitioned by snapshot_date
+    delta/assistant_versions/          the SCD2 versions, one unpartitioned Delta table replaced whole
+    held/<date>/<run_id>/<table>/part-0.parquet   answers of runs a gate held back (plain files)
+
+The store has the methods of :class:`~connectors.warehouse.parquet_store.ParquetStore` that the snapshot, the
+history and the views use, with the same promises kept another way:
+
+* a partition is replaced by one Delta log entry (:class:`~connectors.warehouse.objectstore.DeltaDateTable`),
+  so a reader sees the old date or the new one; the staged rows are written first under unique names that
+  no reader looks at until that entry names them;
+* :meth:`commit_lock` cannot be a lock (there is none shared between containers). It is an optimistic
+  transaction: it notes each table's version when it is first read or written inside the block, reads
+  at that version, and commits with it as the read version, so a writer that replaced the same date of the
+  same table in between makes this commit fail with :class:`ConcurrentCommitError` instead of the two
+  interleaving. The loser's run fails in one line; running it again is safe;
+* nothing needs recovering after a crash: files that no log entry names are never read.
+
+One difference shows: Delta lists no partition for a date whose commit held no rows, so an empty date of a
+table is absent rather than empty. Whether a date ran is taken from ``snapshot_runs``, which always has a row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from connectors.core import failpoints, settings
+from connectors.core.errors import WarehouseWriteError
+from connectors.core.schemas import (
+    ASSISTANT_CHANGES,
+    SNAPSHOT_MEMBERS,
+    SNAPSHOT_RUNS,
+    STORED_DATE_TABLES,
+    STORED_TABLES,
+    VIEW_TABLES,
+    TableSpec,
+)
+
+from .location import WarehouseLocation
+from .objectstore import ConcurrentCommitError, DeltaDateTable, DeltaWholeTable, open_filesystem
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ConcurrentCommitError", "LakePartitionWriter", "LakeStore"]
+
+PART_FILE = "part-0.parquet"
+
+
+class LakeStore:
+    """Reads and writes a warehouse kept as Delta tables in an object store (or a folder, for the tests)."""
+
+    is_lake = True
+
+    def __init__(self, location: WarehouseLocation, environ: Mapping[str, str] | None = None) -> None:
+        self.location = location
+        self.root = location.uri
+        """What errors and logs name: the URI, which never holds a credential (see :mod:`.location`)."""
+        self._environ = environ
+        self._tables: dict[str, DeltaDateTable] = {}
+        self._whole: dict[str, DeltaWholeTable] = {}
+        self._pinned: dict[str, int | None] | None = None
+        """Inside :meth:`commit_lock`: the version each table was first seen at (``None``: not created yet)."""
+
+    def __repr__(self) -> str:
+        return f"LakeStore({self.root!r})"
+
+    # --- the Delta tables ---------------------------------------------------------------
+
+    def date_table(self, name: str) -> DeltaDateTable:
+        if name not in self._tables:
+            self._tables[name] = DeltaDateTable(self.location, name, STORED_DATE_TABLES[name].schema
+                                                if name in STORED_DATE_TABLES else STORED_TABLES[name].schema,
+                                                self._environ)
+        return self._tables[name]
+
+    def whole_table(self, name: str) -> DeltaWholeTable:
+        if name not in self._whole:
+            self._whole[name] = DeltaWholeTable(self.location, name, STORED_TABLES[name].schema, self._environ)
+        return self._whole[name]
+
+    def _version(self, name: str) -> int | None:
+        """The version to read ``name`` at: pinned inside a transaction, else the latest."""
+        if self._pinned is None:
+            return None
+        if name not in self._pinned:
+            self._pinned[name] = self.date_table(name).version()
+        return self._pinned[name]
+
+    def exists(self) -> bool:
+        """Whether any run has stored anything here (``snapshot_runs`` has a first commit)."""
+        return self.date_table(SNAPSHOT_RUNS.name).version() is not None
+
+    # --- reading ------------------------------------------------------------------------
+
+    def dataset(self, spec: TableSpec) -> ds.Dataset | None:
+        """Every committed row of a stored table as an Arrow dataset (``None`` before its first commit)."""
+        if spec.name in STORED_DATE_TABLES or spec.name == ASSISTANT_CHANGES.name:
+            name = spec.name
+            return self.date_table(name).dataset(version=self._version(name))
+        return self.whole_table(spec.name).dataset()
+
+    def dates(self, table: str) -> list[dt.date]:
+        """Snapshot dates stored for ``table`` (for a view over the membership, its dates)."""
+        if table in VIEW_TABLES and table != "assistant_history":
+            table = SNAPSHOT_MEMBERS.name
+        return self.partition_dates(table)
+
+    def partition_dates(self, table: str) -> list[dt.date]:
+        """The dates with rows in ``table``, oldest first (read at the pinned version inside a transaction)."""
+        version = self._version(table)
+        if version is None and self._pinned is not None:
+            return []
+        return self.date_table(table).dates(version=version)
+
+    def has_partition(self, table: str, snapshot_date: dt.date) -> bool:
+        """Whether the date has rows in ``table`` (Delta keeps no empty partitions: see the module docstring)."""
+        return snapshot_date in self.partition_dates(table)
+
+    def partition_rows(self, table: str, snapshot_date: dt.date) -> int:
+        dataset = self.dataset(STORED_TABLES[table])
+        if dataset is None:
+            return 0
+        return dataset.count_rows(filter=_on(snapshot_date))
+
+    def partition_metadata(self, table: str, snapshot_date: dt.date) -> list[dict[str, str]]:
+        """Nothing: Delta's writer does not keep our key-value metadata, so a flatten always rebuilds here."""
+        return []
+
+    def read(self, spec: TableSpec, snapshot_date: dt.date, *, columns: list[str] | None = None,
+             ids: Iterable[str] | None = None) -> pa.Table:
+        """One partition (empty when absent), optionally only some columns and some assistant IDs."""
+        if spec.name in VIEW_TABLES:
+            from .stored import read_view_date  # the view layer reads this store
+            return read_view_date(self, spec, snapshot_date, columns=columns, ids=ids)
+        schema = spec.schema if columns is None else pa.schema([spec.schema.field(c) for c in columns])
+        wanted = None if ids is None else list(ids)
+        dataset = self.dataset(spec)
+        if dataset is None or (wanted is not None and not wanted):
+            return schema.empty_table()
+        where = _on(snapshot_date)
+        if wanted is not None:
+            where = where & pc.field("assistant_id").isin(pa.array(wanted, pa.string()))
+        return dataset.to_table(columns=schema.names, filter=where).cast(schema)
+
+    def iter_batches(self, spec: TableSpec, snapshot_date: dt.date, batch_size: int = settings.BATCH_SIZE, *,
+                     columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+        """Stream one partition in bounded batches (optionally only some columns)."""
+        dataset = self.dataset(spec)
+        if dataset is None:
+            return
+        schema = spec.schema if columns is None else pa.schema([spec.schema.field(c) for c in columns])
+        scanner = dataset.scanner(columns=schema.names, filter=_on(snapshot_date), batch_size=batch_size,
+                                  use_threads=False, batch_readahead=1, fragment_readahead=1)
+        for batch in scanner.to_batches():
+            if batch.num_rows:
+                yield batch.cast(schema)
+
+    def read_table_file(self, spec: TableSpec, columns: list[str] | None = None) -> pa.Table | None:
+        """A whole unpartitioned table (the SCD2 versions), or ``None`` when it was never written."""
+        return self.whole_table(spec.name).read(columns)
+
+    def has_table_file(self, table: str) -> bool:
+        return self.whole_table(table).dataset() is not None
+
+    # --- what DuckDB loads ---------------------------------------------------------------
+
+    def date_sources(self, snapshot_date: dt.date) -> dict[str, ds.Dataset | list[Path]]:
+        """Each table stored per date, as what a DuckDB load of one date reads (filtered to the date there)."""
+        found: dict[str, ds.Dataset | list[Path]] = {}
+        for name, spec in STORED_DATE_TABLES.items():
+            dataset = self.dataset(spec)
+            found[name] = dataset if dataset is not None else []
+        return found
+
+    def change_sources(self) -> tuple[dict[dt.date, ds.Dataset | list[Path]], dict[dt.date, str]]:
+        """The change log per replayed date, and a token per date that changes whenever that date is rewritten."""
+        table = self.date_table(ASSISTANT_CHANGES.name)
+        dataset = table.dataset()
+        if dataset is None:
+            return {}, {}
+        tokens: dict[dt.date, list[str]] = {}
+        for fragment in dataset.get_fragments():
+            date = ds.get_partition_keys(fragment.partition_expression).get("snapshot_date")
+            if date is not None:
+                tokens.setdefault(date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date)),
+                                  []).append(fragment.path.rsplit("/", 1)[-1])
+        return ({d: dataset for d in tokens}, {d: ";".join(sorted(names)) for d, names in tokens.items()})
+
+    def versions_source(self) -> ds.Dataset | list[Path]:
+        dataset = self.whole_table("assistant_versions").dataset()
+        return dataset if dataset is not None else []
+
+    # --- writing ------------------------------------------------------------------------
+
+    def writer(self, spec: TableSpec, snapshot_date: dt.date, *,
+               metadata: dict[str, str] | None = None) -> LakePartitionWriter:
+        """A writer whose partition appears only when it is committed (``metadata`` cannot be kept: see above)."""
+        return LakePartitionWriter(self, spec, snapshot_date)
+
+    def write(self, spec: TableSpec, snapshot_date: dt.date, table: pa.Table) -> str:
+        """Replace one partition with ``table`` in one log entry."""
+        self._commit(spec.name, snapshot_date, table)
+        return self.date_table(spec.name).uri
+
+    def write_table_file(self, spec: TableSpec, table: pa.Table) -> str:
+        """Replace an unpartitioned table whole, in one log entry."""
+        self.whole_table(spec.name).replace(table)
+        return self.whole_table(spec.name).uri
+
+    def remove_partition(self, table: str, snapshot_date: dt.date) -> None:
+        """Delete one partition (commit the date with no rows)."""
+        self._commit(table, snapshot_date, STORED_TABLES[table].empty())
+
+    def _commit(self, name: str, snapshot_date: dt.date, data: pa.Table | pa.RecordBatchReader) -> None:
+        version = self._version(name)
+        self.date_table(name).commit_date(snapshot_date, data, read_version=version)
+        if self._pinned is not None:  # this transaction's own commit is what it reads from now on
+            self._pinned[name] = self.date_table(name).version()
+
+    @contextlib.contextmanager
+    def commit_lock(self) -> Iterator[None]:
+        """An optimistic transaction over every table touched in the block (see the module docstring)."""
+        if self._pinned is not None:
+            yield
+            return
+        self._pinned = {}
+        try:
+            yield
+        finally:
+            self._pinned = None
+
+    def recover(self) -> list[str]:
+        """Nothing to undo: a dead writer's files are named by no log entry, so no reader ever sees them."""
+        return []
+
+    # --- held-back runs -----------------------------------------------------------------
+
+    def held_dir(self, snapshot_date: dt.date, run_id: str) -> str:
+        """Where a held-back run keeps its answers, in the bucket."""
+        return self.location.child(settings.HELD_FOLDER, snapshot_date.isoformat(), run_id)
+
+    def held_staging(self, snapshot_date: dt.date, run_id: str) -> Path:
+        """A local folder to assemble a held run's files in before :meth:`keep_held` uploads them."""
+        return Path(tempfile.mkdtemp(prefix="assistants-held-"))
+
+    def keep_held(self, local: Path, snapshot_date: dt.date, run_id: str) -> str:
+        """Upload a held run's folder to ``held/<date>/<run_id>/`` and remove the local copy; returns where."""
+        filesystem, root = open_filesystem(self.location, self._environ)
+        target = f"{root}/{settings.HELD_FOLDER}/{snapshot_date.isoformat()}/{run_id}"
+        try:
+            pafs.copy_files(str(local), target, source_filesystem=pafs.LocalFileSystem(),
+                            destination_filesystem=filesystem)
+        except OSError as exc:
+            raise WarehouseWriteError(f"{self.held_dir(snapshot_date, run_id)}: cannot keep the held run ({exc})") \
+                from None
+        finally:
+            shutil.rmtree(local, ignore_errors=True)
+        return self.held_dir(snapshot_date, run_id)
+
+    def held_note(self, snapshot_date: dt.date, run_id: str) -> dict[str, object] | None:
+        """The ``held.json`` of a held run, or ``None`` when there is none."""
+        filesystem, root = open_filesystem(self.location, self._environ)
+        path = f"{root}/{settings.HELD_FOLDER}/{snapshot_date.isoformat()}/{run_id}/held.json"
+        try:
+            with filesystem.open_input_stream(path) as stream:
+                return json.loads(stream.read().decode("utf-8"))
+        except FileNotFoundError:
+            return None
+
+
+class LakePartitionWriter:
+    """Streams batches into a local staged file; :meth:`commit` publishes it as the date's partition.
+
+    The staged file is on the local disk (a temporary folder), so a date of any size is written in bounded
+    memory and streamed to the object store by the commit.
+    """
+
+    def __init__(self, store: LakeStore, spec: TableSpec, snapshot_date: dt.date) -> None:
+        self.store = store
+        self.spec = spec
+        self.snapshot_date = snapshot_date
+        self.rows = 0
+        self._folder = Path(tempfile.mkdtemp(prefix="assistants-stage-"))
+        self._path = self._folder / PART_FILE
+        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self._path, spec.schema,
+                                                                  compression=settings.PARQUET_COMPRESSION)
+
+    def write(self, table: pa.Table | pa.RecordBatch) -> None:
+        if table.num_rows:
+            if isinstance(table, pa.RecordBatch):
+                table = pa.Table.from_batches([table])
+            assert self._writer is not None
+            self._writer.write_table(table.cast(self.spec.schema))
+            self.rows += table.num_rows
+
+    def _close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def staged_batches(self, batch_size: int = settings.BATCH_SIZE) -> Iterator[pa.RecordBatch]:
+        """Finish the staged file and stream it back (to merge it with what another run stored)."""
+        self._close()
+        with pq.ParquetFile(self._path) as parquet:
+            yield from parquet.iter_batches(batch_size=batch_size)
+
+    def commit(self) -> str:
+        self._close()
+        failpoints.reach("parquet.staged")
+        with pq.ParquetFile(self._path) as parquet:
+            reader = pa.RecordBatchReader.from_batches(
+                self.spec.schema, (b.cast(self.spec.schema) for b in parquet.iter_batches(settings.BATCH_SIZE)))
+            self.store._commit(self.spec.name, self.snapshot_date, reader)
+        self.discard()
+        return self.store.date_table(self.spec.name).uri
+
+    def hold(self, folder: Path) -> Path:
+        """Move the staged file to ``folder/<table>/`` (a local folder :meth:`LakeStore.keep_held` uploads)."""
+        self._close()
+        target = folder / self.spec.name
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(self._path), target / PART_FILE)
+        self.discard()
+        return target
+
+    def discard(self) -> None:
+        self._close()
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def __enter__(self) -> LakePartitionWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
+
+
+def _on(snapshot_date: dt.date) -> ds.Expression:
+    return pc.field("snapshot_date") == pa.scalar(snapshot_date, pa.date32())

@@ -1,0 +1,30 @@
+"""The store of a warehouse location: a local folder's Parquet files, or Delta tables in an object store."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, TypeAlias
+
+from .location import parse_warehouse_uri
+from .parquet_store import ParquetStore
+
+if TYPE_CHECKING:
+    from .lake_store import LakePartitionWriter, LakeStore
+    from .parquet_store import PartitionWriter
+
+Store: TypeAlias = "ParquetStore | LakeStore"
+"""Either store: the snapshot, the history and the views use only the methods both have."""
+
+Writer: TypeAlias = "PartitionWriter | LakePartitionWriter"
+
+
+def open_store(warehouse: str | os.PathLike[str]) -> Store:
+    """A :class:`ParquetStore` for a folder (or ``file://``), a :class:`LakeStore` for ``s3://``, ``gs://``, ``az://``.
+
+    The lake store imports ``deltalake``, so a local warehouse never needs it.
+    """
+    location = parse_warehouse_uri(warehouse)
+    if location.is_local:
+        return ParquetStore(os.fspath(warehouse))
+    from .lake_store import LakeStore
+    return LakeStore(location)

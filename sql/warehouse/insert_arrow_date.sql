@@ -1,0 +1,3 @@
+-- Load one snapshot date of a registered Arrow dataset (a Delta table) into a table, matching columns by name
+-- (second half of replacing the date; the filter on the partition column reads only that date's files).
+INSERT INTO {table} BY NAME SELECT * FROM {source} WHERE snapshot_date = $snapshot_date
