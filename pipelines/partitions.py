@@ -16,6 +16,7 @@ import os
 from dagster import DailyPartitionsDefinition
 
 from connectors.core import settings
+from connectors.core.errors import ConnectorError
 from connectors.core.schemas import SNAPSHOT_RUNS
 from connectors.warehouse import open_store
 
@@ -37,7 +38,7 @@ def default_start_date(warehouse: str | None = None, today: dt.date | None = Non
     yesterday = today - dt.timedelta(days=1)
     try:
         stored = open_store(root).dates(SNAPSHOT_RUNS.name)
-    except OSError:  # an unreadable warehouse must not stop the definitions from loading
+    except (OSError, ConnectorError):  # an unreadable warehouse must not stop the definitions from loading
         stored = []
     return min([yesterday, *stored[:1]])
 

@@ -60,6 +60,11 @@ class WarehouseWriteError(ConnectorError):
     """The warehouse folder refused a write: read-only, full, or not ours to write."""
 
 
+class WarehouseUnreachableError(ConnectorError):
+    """The object store holding the warehouse did not answer, or refused: its bucket, endpoint, credentials or
+    permissions need fixing. Nothing was changed."""
+
+
 class RunAbortedError(ConnectorError):
     """The run stopped as a whole; nothing was written for the date."""
 

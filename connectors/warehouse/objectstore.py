@@ -33,9 +33,9 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 from deltalake import DeltaTable, write_deltalake
-from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
-from connectors.core.errors import WarehouseWriteError
+from connectors.core.errors import WarehouseUnreachableError, WarehouseWriteError
 
 from .location import OBJECT_STORE_SCHEMES, WarehouseLocation, parse_warehouse_uri
 
@@ -176,10 +176,7 @@ class DeltaDateTable:
         return None if table is None else table.to_pyarrow_dataset()
 
     def _open(self, version: int | None = None) -> DeltaTable | None:
-        try:
-            return DeltaTable(self.uri, version=version, storage_options=self._options)
-        except TableNotFoundError:
-            return None
+        return _open_table(self.location, self.uri, self._options, version)
 
 
 class _Checked:
@@ -246,7 +243,38 @@ class DeltaWholeTable:
         return None if table is None else table.to_pyarrow_dataset()
 
     def _open(self) -> DeltaTable | None:
-        try:
-            return DeltaTable(self.uri, storage_options=self._options)
-        except TableNotFoundError:
-            return None
+        return _open_table(self.location, self.uri, self._options, None)
+
+
+def _open_table(location: WarehouseLocation, uri: str, options: dict[str, str],
+                version: int | None) -> DeltaTable | None:
+    """The Delta table at ``uri`` (``None`` before its first commit); a store that cannot be read is one line."""
+    try:
+        return DeltaTable(uri, version=version, storage_options=options)
+    except TableNotFoundError:
+        return None
+    except (OSError, DeltaError) as exc:
+        raise WarehouseUnreachableError(unreachable_message(location, exc)) from None
+
+
+def unreachable_message(location: WarehouseLocation, exc: BaseException) -> str:
+    """What to fix when the store refused or failed a request: the bucket, the credentials, or the endpoint.
+
+    deltalake's own message is often just "Generic S3 error"; asking the bucket itself (with pyarrow) tells a
+    missing bucket from refused credentials. The message names no credential: the URI holds none.
+    """
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    bucket = location.root.split("/", 1)[0]
+    try:
+        filesystem, _ = open_filesystem(location)
+        info = filesystem.get_file_info(bucket)
+    except OSError as probe:
+        text = str(probe)
+        if any(word in text for word in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch")):
+            return (f"cannot read the warehouse at {location.uri}: access denied (check the credentials in the "
+                    f"environment and their permissions on {bucket!r})")
+        return f"cannot reach the warehouse at {location.uri}: {text.splitlines()[0] if text else detail}"
+    if info.type == pafs.FileType.NotFound:
+        return (f"cannot use the warehouse at {location.uri}: the bucket {bucket!r} does not exist (create it, or "
+                "fix --warehouse)")
+    return f"cannot read the warehouse at {location.uri}: {detail}"

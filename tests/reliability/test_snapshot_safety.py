@@ -1,4 +1,4 @@
-"""A worse run never replaces a better snapshot.
+"""A worse run never replaces a better snapshot, in a warehouse folder and in a bucket (moto's S3 server).
 
 Each case first stores a good snapshot of a date, then runs something that
 must not thin it out (an empty ID source, a mostly-failed run, a dead
@@ -10,7 +10,6 @@ where a user can read them, and an approval flag must apply them deliberately.
 
 import datetime as dt
 import errno
-import json
 import os
 import signal
 import socket
@@ -19,15 +18,16 @@ import sys
 import time
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 from warehouse_state import duckdb_state, parquet_state
+from warehouse_state import held_runs as held_runs_of
 
+from connectors.core.schemas import SNAPSHOT_MEMBERS, SNAPSHOT_RUNS
 from connectors.gates import Gates
 from connectors.history import MassDeletionError, rebuild_history
 from connectors.openai_assistants.config import ClientConfig, Secret
 from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
-from connectors.warehouse import ParquetStore
+from connectors.warehouse import open_store
 from connectors.warehouse.read import read_arrow
 from connectors.warehouse.views import open_duckdb, open_parquet
 from pipelines.cli import run
@@ -53,11 +53,11 @@ def server(fixtures):
 
 
 @pytest.fixture
-def env(monkeypatch, server, tmp_path):
+def env(monkeypatch, server, warehouse_uri):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    return tmp_path / "wh"
+    return warehouse_uri
 
 
 def snapshot(warehouse, *args, date=None):
@@ -73,14 +73,13 @@ def state(warehouse):
 
 def stored_ids(warehouse, table="raw_assistants"):
     """The assistant IDs of every stored date of ``table``, as a reader of the Parquet files sees them."""
-    if not (Path(warehouse) / "parquet").is_dir():
+    if not open_store(warehouse).exists():
         return set()
     return set(read_arrow(table, warehouse=warehouse, source="parquet").column("assistant_id").to_pylist())
 
 
 def held_runs(warehouse, date=None):
-    folder = Path(warehouse) / "held" / (date or yesterday()).isoformat()
-    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    return held_runs_of(warehouse, date or yesterday())
 
 
 @pytest.fixture
@@ -121,9 +120,11 @@ def test_allow_empty_stores_an_empty_snapshot_deliberately(env, good, tmp_path, 
     path = tmp_path / "ids.txt"
     path.write_text("", encoding="utf-8")
     assert snapshot(env, "--ids-file", str(path), "--allow-empty") == 0
-    store = ParquetStore(env)
-    assert pq.read_table(store.partition_files("snapshot_members", yesterday())[0]).num_rows == 0
-    runs = pq.read_table(store.partition_files("snapshot_runs", yesterday())[0]).to_pylist()
+    store = open_store(env)
+    assert store.read(SNAPSHOT_MEMBERS, yesterday()).num_rows == 0
+    # A folder keeps the empty partition; Delta lists none for a date without rows (its run is the record).
+    assert store.has_partition("snapshot_members", yesterday()) is (not store.is_lake)
+    runs = store.read(SNAPSHOT_RUNS, yesterday()).to_pylist()
     assert runs[0]["approved_gates"] == ["empty"]
 
 
@@ -148,10 +149,10 @@ def test_a_mostly_failed_run_is_held_back_with_its_answers_kept(env, good, serve
     assert state(env) == good
     [held] = held_runs(env)
     assert str(held) in err
-    assert {r["assistant_id"] for r in pq.read_table(held / "raw_assistants").to_pylist()} == set(ids[10:])
-    errors = pq.read_table(held / "fetch_errors").to_pylist()
+    assert {r["assistant_id"] for r in held.read("raw_assistants").to_pylist()} == set(ids[10:])
+    errors = held.read("fetch_errors").to_pylist()
     assert {(r["assistant_id"], r["outcome"]) for r in errors} == {(i, "failed") for i in ids[:10]}
-    note = json.loads((held / "held.json").read_text())
+    note = held.note()
     assert note["outcomes"] == {"ok": 10, "failed": 10} and "ended failed" in note["reasons"][0]
     # A backfill of the date (flatten and load from what is stored) still finds the good snapshot.
     assert run(["backfill", "--from", yesterday().isoformat(), "--to", yesterday().isoformat(),
@@ -160,7 +161,7 @@ def test_a_mostly_failed_run_is_held_back_with_its_answers_kept(env, good, serve
     # Approved, the same answers replace the date, and the approval is on record.
     assert snapshot(env, "--ids", ",".join(ids), "--allow-failures") == 0
     assert stored_ids(env) == set(ids[10:])
-    runs = pq.read_table(ParquetStore(env).partition_files("snapshot_runs", yesterday())[0]).to_pylist()
+    runs = open_store(env).read(SNAPSHOT_RUNS, yesterday()).to_pylist()
     assert runs[0]["approved_gates"] == ["failed_share"]
 
 
@@ -191,7 +192,7 @@ def test_a_run_past_its_deadline_keeps_its_answers_aside(env, good, server, fixt
     assert "5-second deadline" in err and "kept in" in err
     assert state(env) == good
     [held] = held_runs(env)
-    assert {r["assistant_id"] for r in pq.read_table(held / "raw_assistants").to_pylist()} == set(ids[:-1])
+    assert {r["assistant_id"] for r in held.read("raw_assistants").to_pylist()} == set(ids[:-1])
 
 
 # --- 3. a listing that suddenly lacks half the account ------------------------------------------------------------
@@ -250,7 +251,9 @@ def test_the_views_agree_with_a_history_step_that_held_a_stored_date_back(env, s
 @pytest.mark.parametrize("code, hint", [(errno.EROFS, "read-only"), (errno.ENOSPC, "disk is full"),
                                         (errno.EACCES, "permission denied")])
 def test_an_unwritable_warehouse_is_one_line_and_changes_nothing(env, good, fixtures, monkeypatch, capsys, code,
-                                                                 hint):
+                                                                 hint, warehouse_kind):
+    if warehouse_kind != "local":
+        pytest.skip("an operating system's refusal of a folder; a bucket's: test_a_bucket_that_refuses_writes_...")
     import connectors.warehouse.parquet_store as parquet_store
 
     def refuse(*args, **kwargs):
@@ -261,6 +264,19 @@ def test_an_unwritable_warehouse_is_one_line_and_changes_nothing(env, good, fixt
     err = one_error_line(capsys)
     assert f"cannot write the warehouse at {env}" in err and hint in err
     assert state(env) == good
+
+
+def test_a_bucket_that_does_not_exist_is_one_line_before_any_request(moto_s3, server, monkeypatch, tmp_path,
+                                                                     fixtures, capsys):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("ASSISTANTS_DUCKDB_CACHE", str(tmp_path / "cache"))
+    server.stats.reset()
+    assert snapshot("s3://no-such-bucket/wh", "--ids", ",".join(a["id"] for a in fixtures), "--no-preflight") == 1
+    err = one_error_line(capsys)
+    assert "the bucket 'no-such-bucket' does not exist" in err, err
+    assert server.stats.total_requests == 0  # the warehouse is checked before the API is asked anything
+    assert moto_s3.keys() == []
 
 
 # --- a date in the future, Ctrl-C ---------------------------------------------------------------------------------

@@ -80,3 +80,37 @@ def duckdb_state(warehouse):
             names = [c[0] for c in cursor.description]
             state[table] = comparable(dict(zip(names, row, strict=True)) for row in cursor.fetchall())
         return state
+
+
+class HeldRun:
+    """One held-back run's folder (``held/<date>/<run_id>/``), in a warehouse folder or a bucket."""
+
+    def __init__(self, filesystem, path, shown):
+        self._fs, self._path, self.shown = filesystem, path, shown
+
+    def __str__(self):
+        return self.shown
+
+    def read(self, table):
+        import pyarrow.parquet as pq
+        return pq.read_table(f"{self._path}/{table}/part-0.parquet", filesystem=self._fs)
+
+    def note(self):
+        with self._fs.open_input_stream(f"{self._path}/held.json") as stream:
+            return json.loads(stream.read().decode("utf-8"))
+
+
+def held_runs(warehouse, date):
+    """The held-back runs of ``date``, sorted by run ID."""
+    import pyarrow.fs as pafs
+
+    from connectors.warehouse.location import parse_warehouse_uri
+    from connectors.warehouse.objectstore import open_filesystem
+
+    location = parse_warehouse_uri(warehouse)
+    filesystem, root = open_filesystem(location)
+    folder = f"{root}/held/{date.isoformat()}"
+    found = filesystem.get_file_info(pafs.FileSelector(folder, allow_not_found=True))
+    runs = sorted(info.path for info in found if info.type == pafs.FileType.Directory)
+    shown = str(Path(warehouse)) if location.is_local else location.uri
+    return [HeldRun(filesystem, path, f"{shown}/held/{date.isoformat()}/{path.rsplit('/', 1)[-1]}") for path in runs]
