@@ -20,6 +20,10 @@ other IDs in a subprocess armed with ``ASSISTANTS_FAILPOINTS`` (see
 
 The killed subprocesses run in parallel (they spend most of their time importing
 Dagster); the checks and the re-runs then go one scenario at a time.
+
+Everything runs twice: on a warehouse folder, and on a bucket of moto's S3 server on loopback, where each
+table is a Delta table. There is no swap there (a partition is replaced by one log entry), so the two swap
+scenarios give way to a kill before the membership's commit, after the new payloads' commits.
 """
 
 import datetime as dt
@@ -32,11 +36,12 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
+from s3_server import new_bucket
 from warehouse_state import duckdb_state, parquet_state
 
 from connectors.core import failpoints
 from connectors.core.schemas import ALL_TABLES, STORED_DATE_TABLES
-from connectors.warehouse import ParquetStore
+from connectors.warehouse import DuckDBStore, ParquetStore
 from pipelines.cli import run
 from sandbox import GeneratedCatalog, SandboxServer
 
@@ -61,6 +66,9 @@ SCENARIOS = {
     "right after the DuckDB commit": "duckdb.committed",
     "while updating the history": "history",
 }
+LAKE_ONLY = {"a later commit: new payloads committed, the membership not yet": "parquet.staged@5"}
+"""The bucket's counterpart of the swaps: commits 1-4 are the payload tables, the 5th the membership."""
+FOLDER_ONLY = {name for name, spec in SCENARIOS.items() if spec.startswith("parquet.swap")}
 WITH_DAGSTER_HOME = "inside the DuckDB transaction"
 """The scenario whose crash and re-run share a persistent Dagster instance (SQLite under DAGSTER_HOME),
 proving the instance survives the kill; the others use a throwaway instance, which is faster."""
@@ -96,31 +104,65 @@ def child_env(base_url, **extra):
     return env
 
 
-@pytest.fixture(scope="module")
-def crashes(tmp_path_factory):
+class Warehouses:
+    """Named warehouses of one kind: folders under ``tmp``, or prefixes of one bucket (DuckDB cached in ``tmp``)."""
+
+    def __init__(self, kind, tmp, bucket=None):
+        self.kind, self.tmp, self.bucket = kind, tmp, bucket
+        self.cache = tmp / "duckdb-cache"
+
+    def at(self, name):
+        return str(self.tmp / name) if self.kind == "local" else self.bucket.uri(name)
+
+    def copy(self, source, target):
+        if self.kind == "local":
+            shutil.copytree(self.tmp / source, self.tmp / target)
+            return
+        self.bucket.copy(source, target)
+        database = DuckDBStore(self.at(source)).path
+        DuckDBStore(self.at(target)).path.parent.mkdir(parents=True)
+        shutil.copy(database, DuckDBStore(self.at(target)).path)
+
+    def scenarios(self):
+        if self.kind == "local":
+            return dict(SCENARIOS)
+        return {**{n: s for n, s in SCENARIOS.items() if n not in FOLDER_ONLY}, **LAKE_ONLY}
+
+
+@pytest.fixture(scope="module", params=["local", "s3"])
+def crashes(request, tmp_path_factory):
     """Build "before" and "after", then kill one CLI subprocess per scenario, all at once."""
     tmp = tmp_path_factory.mktemp("crash")
     before_ids, after_ids = write_ids(tmp / "before.txt", BEFORE_IDS), write_ids(tmp / "after.txt", AFTER_IDS)
     with SandboxServer(CATALOG, api_key=KEY) as srv, pytest.MonkeyPatch.context() as mp:
         mp.setenv("OPENAI_API_KEY", KEY)
         mp.setenv("OPENAI_BASE_URL", srv.base_url)
-        before = tmp / "before"
+        bucket = None
+        if request.param == "s3":
+            bucket = new_bucket(request.getfixturevalue("_moto_endpoint"), mp)
+            mp.setenv("ASSISTANTS_DUCKDB_CACHE", str(tmp / "duckdb-cache"))
+        places = Warehouses(request.param, tmp, bucket)
+        before = places.at("before")
         assert snapshot(before, write_ids(tmp / "previous.txt", IDS[100:]), PREVIOUS) == 0
         assert snapshot(before, before_ids) == 0
-        after = tmp / "after"
-        shutil.copytree(before, after)
+        after = places.at("after")
+        places.copy("before", "after")
         assert snapshot(after, after_ids) == 0
 
         runs = {}
-        for name, spec in SCENARIOS.items():
+        for name, spec in places.scenarios().items():
             folder = tmp / spec.replace("@", "-")
-            shutil.copytree(before, folder / "wh")
+            places.copy("before", f"{folder.name}/wh")
+            folder.mkdir(exist_ok=True)
             (folder / "tmp").mkdir()
             env = child_env(srv.base_url, ASSISTANTS_FAILPOINTS=spec, TMPDIR=str(folder / "tmp"))
+            if bucket is not None:
+                env["ASSISTANTS_DUCKDB_CACHE"] = str(places.cache)
             if name == WITH_DAGSTER_HOME:
                 env["DAGSTER_HOME"] = str(dagster_home(folder / "dagster"))
             command = [sys.executable, "-m", "pipelines.cli", "snapshot", "--date", DATE.isoformat(),
-                       "--warehouse", str(folder / "wh"), "-q", "--force", "--ids-file", str(after_ids)]
+                       "--warehouse", places.at(f"{folder.name}/wh"), "-q", "--force", "--ids-file",
+                       str(after_ids)]
             with open(folder / "output.txt", "wb") as output:
                 runs[name] = (folder, subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT))
         for name, (folder, process) in runs.items():
@@ -130,6 +172,8 @@ def crashes(tmp_path_factory):
                 process.kill()
                 process.wait()
         yield {
+            "kind": request.param,
+            "places": places,
             "base_url": srv.base_url,
             "after_ids": after_ids,
             "before": (parquet_state(before), duckdb_state(before)),
@@ -147,12 +191,17 @@ def test_the_two_states_differ_so_the_checks_mean_something(crashes):
         == parquet_after[("snapshot_members", f"snapshot_date={PREVIOUS}")]
 
 
-@pytest.mark.parametrize("scenario", list(SCENARIOS))
+@pytest.mark.parametrize("scenario", [*SCENARIOS, *LAKE_ONLY])
 def test_a_killed_run_leaves_no_partial_state_and_a_rerun_repairs_it(crashes, scenario, monkeypatch):
+    if scenario not in crashes["runs"]:
+        pytest.skip(f"not a point of a {crashes['kind']} warehouse")
+    if crashes["kind"] == "s3":  # the autouse isolation removed it for this test
+        monkeypatch.setenv("ASSISTANTS_DUCKDB_CACHE", str(crashes["places"].cache))
     folder, returncode = crashes["runs"][scenario]
-    warehouse = folder / "wh"
+    warehouse = crashes["places"].at(f"{folder.name}/wh")
+    spec = crashes["places"].scenarios()[scenario]
     output = (folder / "output.txt").read_text(encoding="utf-8", errors="replace")
-    assert returncode == -signal.SIGKILL, f"the run was not killed at {SCENARIOS[scenario]}:\n{output[-3000:]}"
+    assert returncode == -signal.SIGKILL, f"the run was not killed at {spec}:\n{output[-3000:]}"
     (parquet_before, duck_before), (parquet_after, duck_after) = crashes["before"], crashes["after"]
 
     # What readers see now: each partition whole, old or new.
@@ -160,13 +209,13 @@ def test_a_killed_run_leaves_no_partial_state_and_a_rerun_repairs_it(crashes, sc
     for key, rows in seen.items():
         assert rows in (parquet_before.get(key), parquet_after.get(key)), f"{key} is neither before nor after"
     missing = set(parquet_before) - set(seen)
-    if SCENARIOS[scenario] == "history":
+    if spec == "history":
         # The history step unmarks the dates it replays (their change-log partitions) before it swaps the
         # history file in, so a kill there leaves those dates to be replayed by the next run, whatever its date.
         missing = {key for key in missing if key[0] != "assistant_changes"}
     if missing:
         # Only a swap can hide a partition, only one, and the next run's recovery puts it back.
-        assert SCENARIOS[scenario].startswith("parquet.swap") and len(missing) == 1
+        assert spec.startswith("parquet.swap") and len(missing) == 1
         ParquetStore(warehouse).recover()
         recovered = parquet_state(warehouse)
         assert all(recovered[key] == parquet_before[key] for key in missing)
@@ -176,7 +225,7 @@ def test_a_killed_run_leaves_no_partial_state_and_a_rerun_repairs_it(crashes, sc
     for group in (DATE_TABLES, set(duck_after) - DATE_TABLES):
         now = {t: duck.get(t) for t in group}
         assert now in ({t: duck_before.get(t) for t in group}, {t: duck_after.get(t) for t in group}), group
-    if SCENARIOS[scenario] in INSIDE_THE_TRANSACTION:
+    if spec in INSIDE_THE_TRANSACTION:
         # Nothing was committed: every table is as it was, although all the new Parquet partitions are in place.
         assert duck == duck_before
         assert all(seen[key] == parquet_after[key] for key in seen if key[0] in PARQUET_DATE_TABLES)
@@ -189,8 +238,9 @@ def test_a_killed_run_leaves_no_partial_state_and_a_rerun_repairs_it(crashes, sc
     assert snapshot(warehouse, crashes["after_ids"]) == 0
     assert parquet_state(warehouse) == parquet_after
     assert duckdb_state(warehouse) == duck_after
-    staging = warehouse / ".staging"
-    assert not staging.exists() or not any(p.is_dir() for p in staging.iterdir())  # no staged data left
+    if crashes["kind"] == "local":
+        staging = folder / "wh" / ".staging"
+        assert not staging.exists() or not any(p.is_dir() for p in staging.iterdir())  # no staged data left
     if scenario == WITH_DAGSTER_HOME:
         with DagsterInstance.from_config(str(folder / "dagster")) as instance:
             statuses = [r.status for r in instance.get_runs()]

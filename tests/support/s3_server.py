@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import socket
 import uuid
 from collections.abc import Iterator
@@ -32,6 +33,13 @@ class S3Bucket:
 
     def client(self):
         return _client(self.endpoint)
+
+    def copy(self, source: str, target: str) -> None:
+        """Copy every object under the ``source`` prefix to the ``target`` prefix (a warehouse, say)."""
+        client = self.client()
+        for key in self.keys(source.rstrip("/") + "/"):
+            client.copy_object(Bucket=self.bucket, Key=target.rstrip("/") + key[len(source.rstrip("/")):],
+                               CopySource={"Bucket": self.bucket, "Key": key})
 
     def keys(self, prefix: str = "") -> list[str]:
         """Every key in the bucket under ``prefix``, sorted."""
@@ -61,6 +69,7 @@ def s3_server() -> Iterator[str]:
     """Run moto's S3 server on 127.0.0.1 until the block ends; yields its endpoint URL."""
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request would bury a test's output
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -79,13 +88,18 @@ def _moto_endpoint() -> Iterator[str]:
 @pytest.fixture
 def moto_s3(_moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
     """A fresh bucket on the module's moto server, with ``AWS_*`` pointing at it for this test."""
+    return new_bucket(_moto_endpoint, monkeypatch)
+
+
+def new_bucket(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
+    """A fresh bucket on the server at ``endpoint``, with ``AWS_*`` pointing at it until ``monkeypatch`` undoes it."""
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", _moto_endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata lookups off loopback
-    bucket = S3Bucket(_moto_endpoint, f"lake-{uuid.uuid4().hex[:12]}")
+    bucket = S3Bucket(endpoint, f"lake-{uuid.uuid4().hex[:12]}")
     bucket.client().create_bucket(Bucket=bucket.bucket)
     return bucket
