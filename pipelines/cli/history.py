@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import click
@@ -18,7 +17,6 @@ from rich.console import Console
 from rich.table import Table
 
 import sql
-from connectors.core import settings
 from connectors.warehouse import DuckDBStore
 
 from ..resources import WarehouseResource
@@ -91,7 +89,7 @@ def as_of(date: str, warehouse: str | None, as_json: bool) -> None:
 
 def _query(warehouse: str | None, name: str, **params: Any) -> list[dict[str, Any]]:
     root = WarehouseResource(path=warehouse).root()
-    if not (Path(root) / settings.DUCKDB_FILENAME).is_file():
+    if not DuckDBStore(root).path.is_file():
         raise click.ClickException(f"no warehouse at {root}: run assistants-export snapshot first")
     try:
         result: pa.Table = DuckDBStore(root).query(sql.load(name), params)

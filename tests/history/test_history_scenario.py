@@ -1,5 +1,6 @@
 """A five-day scenario served by the sandbox: the history and change log must come out exactly as expected,
-whatever order the days are run in, however often."""
+whatever order the days are run in, however often. The tests taking ``wh`` run on a warehouse folder and on a
+bucket of moto's S3 server."""
 
 import copy
 import datetime as dt
@@ -11,18 +12,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pyarrow.dataset as ds
 import pytest
+from warehouse_state import held_runs
 
 import sql
 from connectors.core import failpoints
 from connectors.core.errors import HeldBackError
 from connectors.core.hashing import canonical_json, content_hash
+from connectors.core.schemas import ASSISTANT_CHANGES
 from connectors.gates import Gates
 from connectors.history import MassDeletionError, rebuild_history
 from connectors.openai_assistants.config import ClientConfig, Secret
 from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
-from connectors.warehouse import DuckDBStore
+from connectors.warehouse import DuckDBStore, open_store
 from connectors.warehouse.read import read_arrow
 from pipelines.cli import run
 from sandbox.faults import Fault, FaultPlan
@@ -119,6 +121,12 @@ EXPECTED_VERSIONS = [
 
 
 @pytest.fixture
+def wh(warehouse_uri):
+    """The warehouse of the tests that run on a folder and on a bucket (moto's S3 server on loopback)."""
+    return warehouse_uri
+
+
+@pytest.fixture
 def server():
     with SandboxServer(StaticCatalog([]), api_key=KEY) as srv:
         yield srv
@@ -158,7 +166,7 @@ def history_rows(warehouse):
 
 
 def change_rows(warehouse):
-    table = ds.dataset(str(warehouse / "parquet" / "assistant_changes")).to_table()
+    table = open_store(warehouse).dataset(ASSISTANT_CHANGES).to_table()
     return sorted(((r["snapshot_date"], r["assistant_id"], r["change_type"], r["field"], r["old_value"],
                     r["new_value"]) for r in table.to_pylist()), key=str)
 
@@ -187,50 +195,50 @@ def assert_matches_expected(warehouse):
     [D3, D1, D5, D2, D4],
     [D1, D2, D2, D3, D1, D4, D5, D5, D3],
 ], ids=["in-order", "out-of-order", "with-reruns"])
-def test_history_is_the_same_whatever_the_order(server, tmp_path, order):
+def test_history_is_the_same_whatever_the_order(server, wh, order):
     for date in order:
-        snapshot_day(server, tmp_path, date, allow_mass_deletion=True)
-    assert_matches_expected(tmp_path)
+        snapshot_day(server, wh, date, allow_mass_deletion=True)
+    assert_matches_expected(wh)
 
 
-def test_adding_a_night_replays_only_that_night(server, tmp_path):
+def test_adding_a_night_replays_only_that_night(server, wh):
     for date in (D1, D2, D3, D4):
-        snapshot_day(server, tmp_path, date)
-    result = snapshot_day(server, tmp_path, D5)
+        snapshot_day(server, wh, date)
+    result = snapshot_day(server, wh, D5)
     assert result.dates == [D5]
     assert (result.changes["updated"], result.changes["deleted"]) == (1, 1)
-    assert_matches_expected(tmp_path)
+    assert_matches_expected(wh)
 
 
-def test_a_backfill_replays_from_the_old_date_onward(server, tmp_path):
+def test_a_backfill_replays_from_the_old_date_onward(server, wh):
     for date in (D1, D3, D4, D5):
-        snapshot_day(server, tmp_path, date, allow_mass_deletion=True)
-    assert snapshot_day(server, tmp_path, D2).dates == [D2, D3, D4, D5]
-    assert_matches_expected(tmp_path)
+        snapshot_day(server, wh, date, allow_mass_deletion=True)
+    assert snapshot_day(server, wh, D2).dates == [D2, D3, D4, D5]
+    assert_matches_expected(wh)
 
 
-def test_a_server_answering_404_to_everything_never_wipes_the_history(server, tmp_path):
+def test_a_server_answering_404_to_everything_never_wipes_the_history(server, wh):
     for date in (D1, D2):
-        snapshot_day(server, tmp_path, date)
-    before = (history_rows(tmp_path), change_rows(tmp_path), snapshot_tables(tmp_path))
+        snapshot_day(server, wh, date)
+    before = (history_rows(wh), change_rows(wh), snapshot_tables(wh))
     DAYS_EMPTY = dt.date(2026, 11, 3)
     server.catalog = StaticCatalog([])  # every ID answers "No assistant found"
     config = ClientConfig(api_key=Secret(KEY), base_url=server.base_url)
     # The fetch step's gate holds the run back before anything is stored ...
     with pytest.raises(HeldBackError, match=r"would delete 4 of 4 current assistants .*--allow-mass-deletion"):
-        fetch_snapshot(config, IdSource(ids=IDS), DAYS_EMPTY, tmp_path)
-    assert (history_rows(tmp_path), change_rows(tmp_path), snapshot_tables(tmp_path)) == before
-    held = list((tmp_path / "held" / DAYS_EMPTY.isoformat()).glob("*/fetch_errors/part-0.parquet"))
-    assert len(held) == 1 and ds.dataset(str(held[0])).to_table().num_rows == 4  # its answers, kept aside
+        fetch_snapshot(config, IdSource(ids=IDS), DAYS_EMPTY, wh)
+    assert (history_rows(wh), change_rows(wh), snapshot_tables(wh)) == before
+    [held] = held_runs(wh, DAYS_EMPTY)
+    assert held.read("fetch_errors").num_rows == 4  # its answers, kept aside
 
     # ... and approved, the snapshot is stored with its approval, which the history step honours.
-    fetch_snapshot(config, IdSource(ids=IDS), DAYS_EMPTY, tmp_path, gates=Gates(allow_mass_deletion=True))
-    flatten_snapshot(DAYS_EMPTY, tmp_path)
-    load_duckdb(DAYS_EMPTY, tmp_path)
-    allowed = rebuild_history(tmp_path, DAYS_EMPTY)
+    fetch_snapshot(config, IdSource(ids=IDS), DAYS_EMPTY, wh, gates=Gates(allow_mass_deletion=True))
+    flatten_snapshot(DAYS_EMPTY, wh)
+    load_duckdb(DAYS_EMPTY, wh)
+    allowed = rebuild_history(wh, DAYS_EMPTY)
     assert allowed.changes["deleted"] == 4 and allowed.current_live == 0
     # Replaying through the approved date later (a backfill of D1) needs no new approval.
-    assert rebuild_history(tmp_path, D1).dates == [D1, D2, DAYS_EMPTY]
+    assert rebuild_history(wh, D1).dates == [D1, D2, DAYS_EMPTY]
 
 
 def test_the_history_guard_catches_what_the_fetch_gate_could_not_see(server, tmp_path):
@@ -255,7 +263,7 @@ def snapshot_tables(warehouse):
     """Every stored row of the date-partitioned tables, from Parquet and from DuckDB."""
     out = {}
     for name in ("raw_assistants", "fetch_errors", "snapshot_runs", "assistants", "assistant_tools"):
-        stored = (warehouse / "parquet" / "snapshot_runs").is_dir()
+        stored = open_store(warehouse).exists()
         out[name] = sorted(json.dumps(r, default=str, sort_keys=True) for r in read_arrow(
             name, warehouse=warehouse, source="parquet").to_pylist()) if stored else []
         out[f"duckdb.{name}"] = sorted(json.dumps(r, default=str, sort_keys=True)
@@ -306,31 +314,31 @@ def test_the_audit_queries_answer_the_scenario(server, tmp_path):
         (A, "updated"), (B, "updated"), (C, "deleted, restored"), (D, "updated")]
 
 
-def test_the_cli_runs_the_history_through_dagster(server, tmp_path, monkeypatch, capsys):
+def test_the_cli_runs_the_history_through_dagster(server, wh, monkeypatch, capsys):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     for date in (D1, D2, D3, D4, D5):
         serve_day(server, date)
         mode = ["--discover"] if DAYS[date][1] else ["--ids", ",".join(IDS)]
-        assert run(["snapshot", "--date", date.isoformat(), "--warehouse", str(tmp_path), "-q", "--force",
+        assert run(["snapshot", "--date", date.isoformat(), "--warehouse", str(wh), "-q", "--force",
                     "--base-url", server.base_url, "--max-attempts", "3",
                     "--mass-deletion-threshold", str(SCENARIO_THRESHOLD), "--max-failed-share", "0.5",
                     *mode]) == 0, capsys.readouterr().err
-    assert_matches_expected(tmp_path)
+    assert_matches_expected(wh)
     capsys.readouterr()
 
-    assert run(["history", C, "--warehouse", str(tmp_path)]) == 0
+    assert run(["history", C, "--warehouse", str(wh)]) == 0
     out = capsys.readouterr().out
     assert "2026-11-03 → 2026-11-04  deleted" in out and "Gamma 2" in out and "name" in out
 
-    assert run(["diff", "--from", D2.isoformat(), "--to", D4.isoformat(), "--warehouse", str(tmp_path)]) == 0
+    assert run(["diff", "--from", D2.isoformat(), "--to", D4.isoformat(), "--warehouse", str(wh)]) == 0
     out = capsys.readouterr().out
     assert "4 assistant(s) changed" in out and "deleted, restored" in out
 
-    assert run(["as-of", D3.isoformat(), "--json", "--warehouse", str(tmp_path)]) == 0
+    assert run(["as-of", D3.isoformat(), "--json", "--warehouse", str(wh)]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["assistant_id"], r["model"]) for r in rows] == [(A, "gpt-4.1"), (B, "gpt-4o"), (D, "gpt-4o")]
 
-    assert run(["history", "asst_unknown", "--warehouse", str(tmp_path)]) == 1
+    assert run(["history", "asst_unknown", "--warehouse", str(wh)]) == 1
     assert "no history" in capsys.readouterr().err
 
 
@@ -380,15 +388,15 @@ def test_a_fetched_date_is_complete_without_its_flatten_step(server, tmp_path):
     assert (history_rows(tmp_path), change_rows(tmp_path)) == before
 
 
-def test_the_audit_queries_run_on_parquet_alone(server, tmp_path):
+def test_the_audit_queries_run_on_parquet_alone(server, wh):
     """For warehouses kept only as Parquet: the same audit query, the same answer."""
     from connectors.warehouse.views import open_parquet
 
     for date in (D1, D2, D3):
-        snapshot_day(server, tmp_path, date)
+        snapshot_day(server, wh, date)
     statement = sql.load("audit/config_as_of")
-    expected = duck(tmp_path, statement, as_of=D3)
-    with open_parquet(tmp_path) as con:
+    expected = duck(wh, statement, as_of=D3)
+    with open_parquet(wh) as con:
         got = con.sql(statement, params={"as_of": D3}).to_arrow_table().to_pylist()
     assert [r["assistant_id"] for r in got] == [r["assistant_id"] for r in expected] == [A, B, D]
 
@@ -408,28 +416,28 @@ def history_in_a_killed_process(warehouse, date):
 
 
 @pytest.mark.parametrize("killed", [D3, D1], ids=["adding-a-night", "re-running-an-old-night"])
-def test_a_history_step_killed_by_sigkill_heals_on_a_later_night(server, tmp_path, killed):
+def test_a_history_step_killed_by_sigkill_heals_on_a_later_night(server, wh, killed):
     """Killed in the history step of one date, then the next night runs (not a rerun of the killed date):
     the history and change log come out row for row as from runs never killed."""
     for date in (D1, D2) if killed == D3 else (D1, D2, D3):
-        snapshot_day(server, tmp_path, date)
+        snapshot_day(server, wh, date)
     if killed == D3:  # day 3 fetched, flattened and loaded; its history step is the one killed
         serve_day(server, D3)
         config = ClientConfig(api_key=Secret(KEY), base_url=server.base_url, initial_retry_delay=0.01,
                               max_retry_delay=0.02, max_attempts=3)
-        fetch_snapshot(config, IdSource(ids=IDS), D3, tmp_path,
+        fetch_snapshot(config, IdSource(ids=IDS), D3, wh,
                        gates=Gates(max_failed_share=0.5, mass_deletion_threshold=SCENARIO_THRESHOLD))
-        flatten_snapshot(D3, tmp_path)
-        load_duckdb(D3, tmp_path)
-    history_in_a_killed_process(tmp_path, killed)  # day 1: a backfill's replay of days 1 to 3, killed
-    assert snapshot_day(server, tmp_path, D4).dates == ([D3, D4] if killed == D3 else [D1, D2, D3, D4])
-    snapshot_day(server, tmp_path, D5)
-    assert_matches_expected(tmp_path)
-    clean = tmp_path / "clean"
+        flatten_snapshot(D3, wh)
+        load_duckdb(D3, wh)
+    history_in_a_killed_process(wh, killed)  # day 1: a backfill's replay of days 1 to 3, killed
+    assert snapshot_day(server, wh, D4).dates == ([D3, D4] if killed == D3 else [D1, D2, D3, D4])
+    snapshot_day(server, wh, D5)
+    assert_matches_expected(wh)
+    clean = f"{wh}-clean"
     for date in (D1, D2, D3, D4, D5):
         snapshot_day(server, clean, date)
-    assert history_rows(tmp_path) == history_rows(clean)
-    assert change_rows(tmp_path) == change_rows(clean)
+    assert history_rows(wh) == history_rows(clean)
+    assert change_rows(wh) == change_rows(clean)
 
 
 def test_a_day_whose_only_change_is_the_order_of_metadata_keys_changes_nothing(server, tmp_path):
