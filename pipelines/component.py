@@ -26,6 +26,7 @@ from pydantic import Field
 from connectors.openai_assistants import settings
 
 from .assets import GROUP, HISTORY_GROUP, asset_checks, snapshot_assets
+from .config import DEFAULT_SOURCE, SOURCE_TAG
 from .resources import AssistantsApiResource, WarehouseResource
 from .schedules import freshness_job, freshness_schedule, nightly_schedule
 
@@ -33,6 +34,7 @@ snapshot_job = define_asset_job(
     "assistants_snapshot",
     selection=AssetSelection.groups(GROUP, HISTORY_GROUP),  # daily partitions come with the selected assets
     description="Fetch, flatten and load one day's snapshot of every assistant, then update the history.",
+    tags={SOURCE_TAG: DEFAULT_SOURCE},  # every run of it (schedule, UI, backfill) counts against its source's limit
 )
 
 

@@ -15,6 +15,12 @@ from connectors.snapshot import IdSource
 IDS_FILE_ENV = "ASSISTANTS_IDS_FILE"
 DISCOVER_ENV = "ASSISTANTS_DISCOVER"
 
+SOURCE_TAG = "assistants_export/source"
+"""The run tag naming the source a snapshot run writes. A production instance limits runs per value of this tag
+(``tag_concurrency_limits`` in deploy/dagster.docker.yaml), so two runs never write one source's warehouse at once."""
+DEFAULT_SOURCE = "default"
+"""The name of the one source there is today: the API and warehouse the environment configures."""
+
 
 class SnapshotConfig(Config):
     """Give one of ``assistant_ids``, ``ids_file`` or ``discover``.

@@ -32,6 +32,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 from connectors.core.schemas import SNAPSHOT_RUNS
 
 from .checks import SNAPSHOT_FRESHNESS
+from .config import DEFAULT_SOURCE, SOURCE_TAG
 from .partitions import START_DATE_ENV, daily_partitions
 
 DEFAULT_CRON = "0 2 * * *"
@@ -59,7 +60,7 @@ def nightly_schedule(job: UnresolvedAssetJobDefinition) -> ScheduleDefinition:
         if not daily_partitions.has_partition_key(partition):
             return SkipReason(f"{partition} is before the first partition ({daily_partitions.start:%Y-%m-%d}); "
                               f"set {START_DATE_ENV} to snapshot it")
-        return RunRequest(run_key=partition, partition_key=partition)
+        return RunRequest(run_key=partition, partition_key=partition, tags={SOURCE_TAG: DEFAULT_SOURCE})
 
     return nightly_snapshot
 

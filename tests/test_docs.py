@@ -375,6 +375,9 @@ NOT_RUN: dict[str, str] = {
     "cp deploy/dagster.postgres.yaml ": "needs a PostgreSQL server; tests/pipelines/test_production_instance.py "
                                         "runs that configuration",
     ".venv/bin/dagster-daemon run": "a daemon that runs until it is stopped",
+    "cp deploy/.env.example ": "writes the settings file of the Docker deployment in the checkout",
+    "docker compose ": "needs a Docker daemon; tests/pipelines/test_deploy.py checks the compose file, the image's "
+                       "commands and the instance configuration without one",
     ".venv/bin/dagster-webserver ": "the Dagster UI: a web server that runs until it is stopped",
     "make sandbox": "a server that runs until Ctrl-C; this test starts the same sandbox on a free port",
     ".venv/bin/dg list defs": "tests/pipelines/test_dg.py runs it from the project root",
