@@ -236,11 +236,15 @@ class LakeStore:
 
     @contextlib.contextmanager
     def commit_lock(self) -> Iterator[None]:
-        """An optimistic transaction over every table touched in the block (see the module docstring)."""
+        """An optimistic transaction over every table stored per date (see the module docstring).
+
+        Every such table is created if missing and its version pinned on entry, so a writer that commits
+        any of them for the same date after that makes this transaction's commit of it fail.
+        """
         if self._pinned is not None:
             yield
             return
-        self._pinned = {}
+        self._pinned = {name: self.date_table(name).create() for name in STORED_DATE_TABLES}
         try:
             yield
         finally:

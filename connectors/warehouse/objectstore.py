@@ -120,6 +120,23 @@ class DeltaDateTable:
         table = self._open()
         return None if table is None else table.version()
 
+    def create(self) -> int:
+        """Create the table empty if it does not exist yet; returns its latest version.
+
+        A writer creates every table before it pins versions (:meth:`LakeStore.commit_lock`), so its reads and
+        commits always have a version to conflict on, even on the night a warehouse is born.
+        """
+        try:
+            DeltaTable.create(self.uri, self.schema, mode="ignore", partition_by=[PARTITION_COLUMN],
+                              storage_options=self._options)
+        except CommitFailedError:  # another writer created it in the same moment: theirs is as good
+            pass
+        except OSError as exc:
+            raise WarehouseWriteError(f"{self.uri}: cannot write ({exc})") from None
+        version = self.version()
+        assert version is not None
+        return version
+
     def commit_date(self, snapshot_date: dt.date, data: pa.Table | pa.RecordBatchReader, *,
                     read_version: int | None = None) -> int:
         """Replace ``snapshot_date`` with ``data`` in one log entry; returns the version that entry created.

@@ -8,6 +8,7 @@ import duckdb
 from snapshot_days import snapshot_days
 from warehouse_state import duckdb_state
 
+from connectors.warehouse import DuckDBStore
 from connectors.warehouse.views import VIEW_NAMES, open_duckdb
 from pipelines.cli import run
 from sandbox import bundled_assistants
@@ -27,18 +28,20 @@ def two_nights(root):
     return snapshot_days(root, KEY, [a["id"] for a in fixtures], {D1: fixtures, D2: [changed, *fixtures[1:5]]})
 
 
-def test_a_deleted_database_is_rebuilt_to_the_same_tables_and_views(tmp_path, capsys):
-    two_nights(tmp_path)
-    tables, answers = duckdb_state(tmp_path), views(tmp_path)
+def test_a_deleted_database_is_rebuilt_to_the_same_tables_and_views(warehouse_uri, capsys):
+    """On a folder, and on a bucket (where the database is a local cache a fresh container does not have)."""
+    two_nights(warehouse_uri)
+    tables, answers = duckdb_state(warehouse_uri), views(warehouse_uri)
     assert tables["snapshot_members"] and tables["assistant_changes"]
-    (tmp_path / "assistants.duckdb").unlink()
+    database = DuckDBStore(warehouse_uri).path
+    database.unlink()
 
-    assert run(["rebuild-duckdb", "--warehouse", str(tmp_path)]) == 0
+    assert run(["rebuild-duckdb", "--warehouse", warehouse_uri]) == 0
     out = capsys.readouterr().out
     assert "rebuilt from 2 stored date(s), and the history" in out and "11 memberships, 7 payloads" in out
-    assert duckdb_state(tmp_path) == tables
-    assert views(tmp_path) == answers
-    assert not list(tmp_path.glob(".rebuild-*"))
+    assert duckdb_state(warehouse_uri) == tables
+    assert views(warehouse_uri) == answers
+    assert not list(database.parent.glob(".rebuild-*"))
 
 
 def test_a_damaged_database_is_replaced_whole(tmp_path):
