@@ -195,6 +195,7 @@ ENVIRONMENT_DEFAULTS: dict[str, Callable[[], str]] = {
         if partitions.default_start_date("/nonexistent", dt.date(2026, 11, 21)) == dt.date(2026, 11, 20) else "?"),
     "ASSISTANTS_SCHEDULE_CRON": lambda: schedules.DEFAULT_CRON,
     "ASSISTANTS_SCHEDULE_TIMEZONE": lambda: schedules.DEFAULT_TIMEZONE,
+    "ASSISTANTS_DUCKDB_CACHE": lambda: warehouse_settings.DEFAULT_DUCKDB_CACHE,
     # Not ours: without it the CLI runs in an ephemeral instance, which the commands test below exercises.
     "DAGSTER_HOME": _documented("none"),
 }

@@ -26,8 +26,8 @@ EXIT_INTERRUPTED = 130
 def warehouse_option(function: Any) -> Any:
     """The ``--warehouse`` option every command shares."""
     return click.option("--warehouse", type=click.Path(file_okay=False), default=None,
-                        help=f"Warehouse folder (default ${settings.DEFAULT_WAREHOUSE_ENV} or "
-                             f"{settings.DEFAULT_WAREHOUSE}).")(function)
+                        help=f"Warehouse folder, or s3://bucket/prefix (gs://, az://) (default "
+                             f"${settings.DEFAULT_WAREHOUSE_ENV} or {settings.DEFAULT_WAREHOUSE}).")(function)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -268,3 +268,24 @@ def test_the_readme_sample_sql_runs_on_a_snapshot(env, tmp_path, fixtures):
     answers = [duck(env, statement) for statement in statements]
     assert answers[0] and answers[1] and answers[3], "the samples should answer something on the bundled data"
     assert answers[4] == []  # no fetch problems for valid IDs
+
+
+def test_query_backfill_and_rebuild_answer_the_same_on_the_database_and_the_stored_tables(env, tmp_path, fixtures,
+                                                                                         capsys):
+    """The commands a user runs after a night, on a folder and on a bucket: query (the database, and the stored
+    tables alone), a backfill of the stored date, and a database rebuilt from the stored tables."""
+    ids = [a["id"] for a in fixtures[:8]]
+    assert snapshot(env, "--ids", ",".join(ids)) == 0
+    statement = "SELECT assistant_id, model FROM assistants ORDER BY assistant_id"
+    answers = []
+    for source in ("duckdb", "parquet"):
+        capsys.readouterr()
+        assert run(["query", statement, "--warehouse", env, "--source", source, "--format", "json"]) == 0
+        answers.append(json.loads(capsys.readouterr().out))
+    assert answers[0] == answers[1] and [r["assistant_id"] for r in answers[0]] == sorted(ids)
+    before = duckdb_state(env)
+    assert run(["backfill", "--from", DATE.isoformat(), "--to", DATE.isoformat(), "--warehouse", env]) == 0
+    assert duckdb_state(env) == before
+    DuckDBStore(env).path.unlink()
+    assert run(["rebuild-duckdb", "--warehouse", env]) == 0
+    assert duckdb_state(env) == before
