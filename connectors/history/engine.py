@@ -150,7 +150,7 @@ def _start_date(store: Store, dates: list[dt.date], from_date: dt.date | None) -
         return None
     if not store.has_table_file(ASSISTANT_VERSIONS.name):
         return dates[0]
-    replayed = set(store.dates(ASSISTANT_CHANGES.name))
+    replayed = set(store.replayed_dates())
     candidates = [d for d in dates if d not in replayed]
     if from_date is not None:
         candidates.append(from_date)
@@ -434,7 +434,7 @@ def _write(store: Store, warehouse: str | Path, history: pa.Table,
     with its rows. A date left unmarked is replayed by the next run, from the
     versions open the day before, which the new history file holds.
     """
-    for date in store.dates(ASSISTANT_CHANGES.name):
+    for date in sorted(set(store.dates(ASSISTANT_CHANGES.name)) | set(store.replayed_dates())):
         if date >= start:
             store.remove_partition(ASSISTANT_CHANGES.name, date)
     failpoints.reach("history")

@@ -61,6 +61,14 @@ log = logging.getLogger(__name__)
 __all__ = ["ConcurrentCommitError", "LakePartitionWriter", "LakeStore"]
 
 PART_FILE = "part-0.parquet"
+REPLAYED = "history_replayed"
+"""A Delta table of the dates the history has replayed, a row each (``delta/history_replayed/``).
+
+A folder's change-log partition marks its date replayed even when empty; Delta keeps no empty partition, and
+most nights change nothing, so without this mark every night would replay from the first quiet one.
+"""
+REPLAYED_SCHEMA = pa.schema([pa.field("snapshot_date", pa.date32(), nullable=False),
+                             pa.field("replayed_at", pa.timestamp("us", tz="UTC"), nullable=False)])
 
 
 class LakeStore:
@@ -85,10 +93,20 @@ class LakeStore:
 
     def date_table(self, name: str) -> DeltaDateTable:
         if name not in self._tables:
-            self._tables[name] = DeltaDateTable(self.location, name, STORED_DATE_TABLES[name].schema
-                                                if name in STORED_DATE_TABLES else STORED_TABLES[name].schema,
-                                                self._environ)
+            schema = REPLAYED_SCHEMA if name == REPLAYED else STORED_TABLES[name].schema
+            self._tables[name] = DeltaDateTable(self.location, name, schema, self._environ)
         return self._tables[name]
+
+    def replayed_dates(self) -> list[dt.date]:
+        """The dates the history has replayed (their change log is written, rows or none)."""
+        return self.date_table(REPLAYED).dates()
+
+    def mark_replayed(self, snapshot_date: dt.date) -> None:
+        """Record that the date's change log is complete (committed after it: the mark is the commit point)."""
+        now = pa.scalar(dt.datetime.now(dt.UTC), pa.timestamp("us", tz="UTC"))
+        self.date_table(REPLAYED).commit_date(snapshot_date, pa.table(
+            {"snapshot_date": pa.array([snapshot_date], pa.date32()), "replayed_at": pa.array([now])},
+            schema=REPLAYED_SCHEMA))
 
     def whole_table(self, name: str) -> DeltaWholeTable:
         if name not in self._whole:
@@ -225,7 +243,9 @@ class LakeStore:
         return self.whole_table(spec.name).uri
 
     def remove_partition(self, table: str, snapshot_date: dt.date) -> None:
-        """Delete one partition (commit the date with no rows)."""
+        """Delete one partition (commit the date with no rows); for the change log, its replayed mark first."""
+        if table == ASSISTANT_CHANGES.name:
+            self.date_table(REPLAYED).commit_date(snapshot_date, REPLAYED_SCHEMA.empty_table())
         self._commit(table, snapshot_date, STORED_TABLES[table].empty())
 
     def _commit(self, name: str, snapshot_date: dt.date, data: pa.Table | pa.RecordBatchReader) -> None:
@@ -332,6 +352,8 @@ class LakePartitionWriter:
             reader = pa.RecordBatchReader.from_batches(
                 self.spec.schema, (b.cast(self.spec.schema) for b in parquet.iter_batches(settings.BATCH_SIZE)))
             self.store._commit(self.spec.name, self.snapshot_date, reader)
+        if self.spec.name == ASSISTANT_CHANGES.name:
+            self.store.mark_replayed(self.snapshot_date)
         self.discard()
         return self.store.date_table(self.spec.name).uri
 

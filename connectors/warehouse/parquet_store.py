@@ -74,6 +74,10 @@ class ParquetStore:
         """Whether the date was committed for ``table`` (an empty partition counts: the date ran)."""
         return bool(self.partition_files(table, snapshot_date))
 
+    def replayed_dates(self) -> list[dt.date]:
+        """The dates the history has replayed: each has a change-log partition, empty when nothing changed."""
+        return self.partition_dates(ASSISTANT_CHANGES.name)
+
     def has_table_file(self, table: str) -> bool:
         return self.table_file(table).is_file()
 
