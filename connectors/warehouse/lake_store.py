@@ -45,6 +45,7 @@ from connectors.core import failpoints, settings
 from connectors.core.errors import WarehouseWriteError
 from connectors.core.schemas import (
     ASSISTANT_CHANGES,
+    ASSISTANT_VERSIONS,
     SNAPSHOT_MEMBERS,
     SNAPSHOT_RUNS,
     STORED_DATE_TABLES,
@@ -269,6 +270,18 @@ class LakeStore:
             yield
         finally:
             self._pinned = None
+
+    def vacuum(self, retain: dt.timedelta, *, dry_run: bool = False) -> dict[str, int]:
+        """Delete every table's files that no version younger than ``retain`` reads; files per table.
+
+        A date replaced by a later run, or a writer that died before its commit, leaves files that readers of
+        the latest version never look at; they cost storage until vacuumed.
+        """
+        done = {}
+        for name in (*STORED_DATE_TABLES, ASSISTANT_CHANGES.name, REPLAYED):
+            done[name] = len(self.date_table(name).vacuum(retain, dry_run=dry_run))
+        done[ASSISTANT_VERSIONS.name] = len(self.whole_table(ASSISTANT_VERSIONS.name).vacuum(retain, dry_run=dry_run))
+        return done
 
     def recover(self) -> list[str]:
         """Nothing to undo: a dead writer's files are named by no log entry, so no reader ever sees them."""

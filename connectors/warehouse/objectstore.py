@@ -171,6 +171,21 @@ class DeltaDateTable:
         assert latest is not None
         return latest.version()
 
+    def vacuum(self, retain: dt.timedelta, *, dry_run: bool = False) -> list[str]:
+        """Delete the files no version younger than ``retain`` reads (replaced partitions, dead writers' files).
+
+        Returns the files deleted (or, with ``dry_run``, that would be). Readers of a version older than
+        ``retain`` (time travel, or a run that pinned it that long ago) can no longer read it.
+        """
+        table = self._open()
+        if table is None:
+            return []
+        try:
+            return list(table.vacuum(retention_hours=int(retain.total_seconds() // 3600), dry_run=dry_run,
+                                     enforce_retention_duration=False))
+        except OSError as exc:
+            raise WarehouseWriteError(f"{self.uri}: cannot vacuum ({exc})") from None
+
     def dates(self, *, version: int | None = None) -> list[dt.date]:
         """The dates with a committed partition, oldest first (at ``version``, by default the latest)."""
         table = self._open(version)
@@ -246,6 +261,21 @@ class DeltaWholeTable:
         table = self._open()
         assert table is not None
         return table.version()
+
+    def vacuum(self, retain: dt.timedelta, *, dry_run: bool = False) -> list[str]:
+        """Delete the files no version younger than ``retain`` reads (replaced partitions, dead writers' files).
+
+        Returns the files deleted (or, with ``dry_run``, that would be). Readers of a version older than
+        ``retain`` (time travel, or a run that pinned it that long ago) can no longer read it.
+        """
+        table = self._open()
+        if table is None:
+            return []
+        try:
+            return list(table.vacuum(retention_hours=int(retain.total_seconds() // 3600), dry_run=dry_run,
+                                     enforce_retention_duration=False))
+        except OSError as exc:
+            raise WarehouseWriteError(f"{self.uri}: cannot vacuum ({exc})") from None
 
     def read(self, columns: list[str] | None = None) -> pa.Table | None:
         """Every row (``None`` before the first commit)."""

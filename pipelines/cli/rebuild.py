@@ -5,8 +5,6 @@ DuckDB is a cache of the Parquet files; see :mod:`connectors.warehouse.rebuild`.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from connectors.snapshot import warehouse_errors
@@ -21,7 +19,7 @@ from . import cli, warehouse_option
 def rebuild(warehouse: str | None) -> None:
     """Build assistants.duckdb again from the stored Parquet files (no API calls), then swap it in."""
     root = WarehouseResource(path=warehouse).root()
-    with warehouse_errors(Path(root)):
+    with warehouse_errors(root):
         done = rebuild_duckdb(root)
     if not done.dates and not done.history:
         raise click.ClickException(f"nothing stored in {root}: run a snapshot first")

@@ -1,0 +1,43 @@
+"""``assistants-export vacuum``: delete the files of replaced dates from a warehouse in an object store.
+
+A bucket's Delta tables keep the files a date's earlier versions read (time travel, and readers mid-query),
+so every re-run and every replayed change log leaves files behind. A folder deletes them at the swap and has
+nothing to vacuum.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from connectors.snapshot import warehouse_errors
+from connectors.warehouse import open_store
+
+from ..resources import WarehouseResource
+from . import cli, warehouse_option
+
+DEFAULT_RETAIN_DAYS = 7
+"""Delta Lake's own default retention: a week of versions stays readable."""
+
+
+@cli.command()
+@warehouse_option
+@click.option("--retain-days", type=click.FloatRange(min=0), default=DEFAULT_RETAIN_DAYS, show_default=True,
+              help="Keep every file a version younger than this reads.")
+@click.option("--dry-run", is_flag=True, help="List how many files would go, delete nothing.")
+def vacuum(warehouse: str | None, retain_days: float, dry_run: bool) -> None:
+    """Delete files no recent version of a bucket's tables reads (replaced dates, dead writers' files)."""
+    root = WarehouseResource(path=warehouse).root()
+    from connectors.warehouse.lake_store import LakeStore  # imports deltalake: only for a bucket
+
+    store = open_store(root)
+    if not isinstance(store, LakeStore):
+        click.echo(f"{root}: a folder deletes replaced partitions when it swaps them in; nothing to vacuum")
+        return
+    with warehouse_errors(root):
+        done = store.vacuum(dt.timedelta(days=retain_days), dry_run=dry_run)
+    total = sum(done.values())
+    verb = "would delete" if dry_run else "deleted"
+    detail = ", ".join(f"{name} {count}" for name, count in done.items() if count)
+    click.echo(f"{root}: {verb} {total} file(s) older than {retain_days:g} day(s)" + (f" ({detail})" if detail else ""))
