@@ -71,4 +71,4 @@ def main() -> None:
 os.environ.setdefault("ASSISTANTS_START_DATE", "2023-11-06")
 
 # Commands register themselves on ``cli`` when imported.
-from . import backfill, history, migrate, query, rebuild, snapshot, upgrade, vacuum  # noqa: E402,F401
+from . import backfill, copying, history, migrate, query, rebuild, snapshot, upgrade, vacuum  # noqa: E402,F401
