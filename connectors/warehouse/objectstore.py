@@ -58,6 +58,8 @@ class StorageOptions:
     @classmethod
     def from_environment(cls, location: WarehouseLocation,
                          environ: Mapping[str, str] | None = None) -> StorageOptions:
+        if environ is None:
+            drop_empty_cloud_variables()
         env = os.environ if environ is None else environ
         options: dict[str, str] = {}
         if location.scheme == "s3":
@@ -73,6 +75,22 @@ class StorageOptions:
 
     def as_dict(self) -> dict[str, str]:
         return dict(self.options)
+
+
+CLOUD_VARIABLE_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
+
+
+def drop_empty_cloud_variables() -> list[str]:
+    """Unset every ``AWS_*``, ``GOOGLE_*`` and ``AZURE_*`` variable whose value is empty; returns their names.
+
+    Deployments often write optional settings as ``${AWS_SESSION_TOKEN:-}``, which sets them to "". The
+    cloud SDKs take an empty value as a value (an empty session token, an endpoint of ""), and the request
+    fails as "Generic S3 error"; an empty setting here means "not set", as it does everywhere else.
+    """
+    empty = [name for name, value in os.environ.items() if name.startswith(CLOUD_VARIABLE_PREFIXES) and not value]
+    for name in empty:
+        del os.environ[name]
+    return empty
 
 
 def open_filesystem(location: WarehouseLocation,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 import uuid
 
@@ -264,3 +265,13 @@ def test_the_s3_warehouse_is_in_the_bucket(moto_s3):
     keys = moto_s3.keys("team/wh/")
     assert "team/wh/delta/members/_delta_log/00000000000000000000.json" in keys
     assert any(key.startswith("team/wh/delta/members/snapshot_date=2026-11-21/") for key in keys)
+
+
+def test_empty_cloud_variables_mean_not_set(moto_s3, monkeypatch):
+    """A deployment's ``${AWS_SESSION_TOKEN:-}`` sets it to "", which the SDK would send as a token."""
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "")
+    monkeypatch.setenv("AWS_PROFILE", "")
+    table = DeltaDateTable(parse_warehouse_uri(moto_s3.uri("wh")), "members", SCHEMA)
+    table.commit_date(DATE, rows(DATE, "one", 3))
+    assert table.dates() == [DATE]
+    assert "AWS_SESSION_TOKEN" not in os.environ and os.environ["AWS_ENDPOINT_URL"] == moto_s3.endpoint
