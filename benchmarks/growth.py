@@ -67,6 +67,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="sandbox latency per answer (default 0)")
     parser.add_argument("--warehouse", type=Path,
                         help="warehouse folder to use (and keep); default a temporary one, deleted unless --keep")
+    parser.add_argument("--object-store", action="store_true",
+                        help="keep the warehouse in a bucket of an S3-compatible server started on loopback (moto's, "
+                             "from the dev extra): Delta tables, DuckDB in a local cache")
     parser.add_argument("--keep", action="store_true", help="keep the temporary warehouse and the nights' logs")
     parser.add_argument("--query-every", type=int, default=0, metavar="K",
                         help="also time the queries after every K-th night (default: only after the last)")
@@ -90,7 +93,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         if args.start_date + dt.timedelta(days=args.nights - 1) > today:
             parser.error(f"the last night would be after today ({today}): choose an earlier --start-date")
         discover = "-discover" if args.discover else ""
-        args.label = args.label or f"n{args.n}-r{args.change_rate:g}-k{args.nights}{discover}"
+        bucket = "-s3" if args.object_store else ""
+        args.label = args.label or f"n{args.n}-r{args.change_rate:g}-k{args.nights}{discover}{bucket}"
     return args
 
 
@@ -132,6 +136,71 @@ def _tail(log: Path, lines: int = 15) -> str:
 
 
 # --- The warehouse on disk ----------------------------------------------------------------------------------
+
+
+class _Bucket:
+    """moto's S3 server in a process of its own on loopback, with one bucket; its objects measured by listing."""
+
+    BUCKET = "growth"
+
+    def __init__(self, work: Path) -> None:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.log = (work / "moto.log").open("wb")
+        self.process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+        self.env = {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "growth", "AWS_SECRET_ACCESS_KEY": "growth",
+                    "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+                    "ASSISTANTS_DUCKDB_CACHE": str(work / "duckdb-cache")}
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.client().create_bucket(Bucket=self.BUCKET)
+                break
+            except Exception:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        self.uri = f"s3://{self.BUCKET}/wh"
+        self.database = work / "duckdb-cache" / "s3" / self.BUCKET / "wh" / "assistants.duckdb"
+
+    def client(self) -> Any:
+        import boto3  # the dev extra's
+
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id="growth", aws_secret_access_key="growth")
+
+    def sizes(self) -> dict[str, Any]:
+        """Bytes in the bucket by kind: data files per table, the Delta logs; and the local DuckDB cache."""
+        parquet = parquet_files = total = files = 0
+        datasets: dict[str, int] = {}
+        for page in self.client().get_paginator("list_objects_v2").paginate(Bucket=self.BUCKET):
+            for item in page.get("Contents", []):
+                key, size = item["Key"], item["Size"]
+                total += size
+                files += 1
+                if key.endswith(".parquet") and "/_delta_log/" not in key:
+                    parquet += size
+                    parquet_files += 1
+                    dataset = "/".join(p for p in key.split("/")[:-1] if "=" not in p)
+                    datasets[dataset] = datasets.get(dataset, 0) + size
+        duckdb = _size(self.database)
+        wal = _size(self.database.with_name(self.database.name + ".wal"))
+        return {"parquet_bytes": parquet, "parquet_files": parquet_files, "duckdb_bytes": duckdb + wal,
+                "wal_bytes": wal, "total_bytes": total + duckdb + wal, "files": files,
+                "parquet_by_dataset": dict(sorted(datasets.items()))}
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
 
 
 def _sizes(warehouse: Path) -> dict[str, Any]:
@@ -183,13 +252,13 @@ def _time_cli(command: list[str], env: dict[str, str], repeat: int) -> dict[str,
     return {"median_s": statistics.median(times), "all_s": times}
 
 
-def _time_duckdb(warehouse: Path, sql: str, parameters: dict[str, Any], repeat: int) -> dict[str, Any]:
+def _time_duckdb(database: Path, sql: str, parameters: dict[str, Any], repeat: int) -> dict[str, Any]:
     import duckdb
 
     times: list[float] = []
     rows = 0
     try:
-        with duckdb.connect(str(warehouse / "assistants.duckdb"), read_only=True) as connection:
+        with duckdb.connect(str(database), read_only=True) as connection:
             for _ in range(repeat):
                 started = time.perf_counter()
                 rows = _arrow(connection.execute(sql, parameters)).num_rows
@@ -205,7 +274,8 @@ def _arrow(result: Any) -> Any:
     return fetch()
 
 
-def _queries(warehouse: Path, env: dict[str, str], as_of: dt.date, repeat: int) -> dict[str, Any]:
+def _queries(warehouse: Path | str, database: Path, env: dict[str, str], as_of: dt.date,
+             repeat: int) -> dict[str, Any]:
     """Answer times of the queries people ask of a long history, through the CLI and through DuckDB directly."""
     cli, where = _cli(), ["--warehouse", str(warehouse)]
     config_as_of = CONFIG_AS_OF_SQL.read_text(encoding="utf-8")
@@ -227,18 +297,18 @@ def _queries(warehouse: Path, env: dict[str, str], as_of: dt.date, repeat: int) 
     for name, command in cli_runs.items():
         results["cli"][name] = _time_cli(command, env, repeat)
     for name, (sql, parameters) in direct.items():
-        results["duckdb"][name] = _time_duckdb(warehouse, sql, parameters, repeat)
-    changes = _scalar(warehouse, "SELECT count(*) FROM assistant_changes")
-    history = _scalar(warehouse, "SELECT count(*) FROM assistant_history")
+        results["duckdb"][name] = _time_duckdb(database, sql, parameters, repeat)
+    changes = _scalar(database, "SELECT count(*) FROM assistant_changes")
+    history = _scalar(database, "SELECT count(*) FROM assistant_history")
     results["rows"] = {"assistant_changes": changes, "assistant_history": history}
     return results
 
 
-def _scalar(warehouse: Path, sql: str) -> int | None:
+def _scalar(database: Path, sql: str) -> int | None:
     import duckdb
 
     try:
-        with duckdb.connect(str(warehouse / "assistants.duckdb"), read_only=True) as connection:
+        with duckdb.connect(str(database), read_only=True) as connection:
             row = connection.execute(sql).fetchone()
     except Exception:
         return None
@@ -512,24 +582,28 @@ def run(args: argparse.Namespace) -> int:
               "deletion_rate": catalog.deletion_rate, "creation_rate": catalog.creation_rate, "seed": args.seed,
               "start_date": args.start_date.isoformat(), "discover": args.discover,
               "recent_deleted_days": args.recent_deleted_days, "concurrency": args.concurrency,
-              "latency_ms": args.latency_ms, "query_every": args.query_every, "command": _cli()}
+              "latency_ms": args.latency_ms, "query_every": args.query_every, "command": _cli(),
+              "object_store": args.object_store}
     results: dict[str, Any] = {"label": args.label, "config": config, "machine": _machine(), "nights": [],
                                "queries": [], "finished": False}
     args.out.mkdir(parents=True, exist_ok=True)
     temporary = args.warehouse is None
     warehouse = Path(tempfile.mkdtemp(prefix="assistants-growth-")) if temporary else args.warehouse.resolve()
     work = Path(tempfile.mkdtemp(prefix="assistants-growth-work-"))
-    results["warehouse"] = str(warehouse)
+    bucket = _Bucket(work) if args.object_store else None
+    target: Path | str = bucket.uri if bucket else warehouse
+    database = bucket.database if bucket else warehouse / "assistants.duckdb"
+    results["warehouse"] = str(target)
     started = time.perf_counter()
     status = 0
     extra = ["--change-rate", str(args.change_rate), "--seed", str(args.seed), "--start-date",
              args.start_date.isoformat(), "--deletion-rate", str(catalog.deletion_rate), "--creation-rate",
              str(catalog.creation_rate)]
     print(f"growth {args.label}: N={args.n:,}, {args.nights} nights from {args.start_date}, change rate "
-          f"{args.change_rate:g}; warehouse {warehouse}", flush=True)
+          f"{args.change_rate:g}; warehouse {target}", flush=True)
     try:
         with sandbox(args.n, latency_ms=args.latency_ms, extra=extra) as api:
-            env = _env(api.base_url, args.start_date)
+            env = {**_env(api.base_url, args.start_date), **(bucket.env if bucket else {})}
             for night in range(args.nights):
                 date = args.start_date + dt.timedelta(days=night)
                 served = _switch(api.base_url, date)
@@ -538,7 +612,7 @@ def run(args: argparse.Namespace) -> int:
                     raise RuntimeError(f"the sandbox serves {served['assistants']} assistants on {date}, the "
                                        f"benchmark expected {expected.live}")
                 command = [*_cli(), "snapshot", "--date", date.isoformat(), "--force", "--quiet",
-                           "--warehouse", str(warehouse), "--concurrency", str(args.concurrency)]
+                           "--warehouse", str(target), "--concurrency", str(args.concurrency)]
                 ids_requested = None
                 if args.discover:
                     command.append("--discover")
@@ -552,7 +626,8 @@ def run(args: argparse.Namespace) -> int:
                 log = work / f"night-{night:04d}.log"
                 measured = _run_measured(command, env, log)
                 record = {"night": night, "date": date.isoformat(), **asdict(expected), **measured,
-                          "ids_requested": ids_requested, "load_average": os.getloadavg()[0], **_sizes(warehouse)}
+                          "ids_requested": ids_requested, "load_average": os.getloadavg()[0],
+                          **(bucket.sizes() if bucket else _sizes(warehouse))}
                 results["nights"].append(record)
                 if measured["exit"] != 0:
                     record["error"] = _tail(log)
@@ -567,7 +642,7 @@ def run(args: argparse.Namespace) -> int:
                 last = night == args.nights - 1
                 if last or (args.query_every and (night + 1) % args.query_every == 0):
                     as_of = args.start_date + dt.timedelta(days=night // 2)
-                    answers = _queries(warehouse, env, as_of, args.query_repeat)
+                    answers = _queries(target, database, env, as_of, args.query_repeat)
                     results["queries"].append({"night": night, **answers})
                     print(f"  queries after night {night}: " + ", ".join(
                         f"{name} {_timing(timing)} s" for name, timing in answers["cli"].items()), flush=True)
@@ -579,6 +654,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         results["machine"]["load_average_end"] = os.getloadavg()
         results["machine"]["seconds"] = time.perf_counter() - started
+        if bucket is not None:
+            bucket.close()
         _write(results, args.out)
         if temporary and not args.keep:
             shutil.rmtree(warehouse, ignore_errors=True)

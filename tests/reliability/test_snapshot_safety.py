@@ -253,7 +253,7 @@ def test_the_views_agree_with_a_history_step_that_held_a_stored_date_back(env, s
 def test_an_unwritable_warehouse_is_one_line_and_changes_nothing(env, good, fixtures, monkeypatch, capsys, code,
                                                                  hint, warehouse_kind):
     if warehouse_kind != "local":
-        pytest.skip("an operating system's refusal of a folder; a bucket's: test_a_bucket_that_refuses_writes_...")
+        pytest.skip("an operating system's refusal of a folder; a bucket's: test_a_bucket_that_does_not_exist_...")
     import connectors.warehouse.parquet_store as parquet_store
 
     def refuse(*args, **kwargs):
