@@ -201,11 +201,15 @@ class LakeStore:
     # --- what DuckDB loads ---------------------------------------------------------------
 
     def date_sources(self, snapshot_date: dt.date) -> dict[str, ds.Dataset | list[Path]]:
-        """Each table stored per date, as what a DuckDB load of one date reads (filtered to the date there)."""
+        """Each table stored per date, as what a DuckDB load of one date reads: only that date's files.
+
+        Filtered here rather than left to the load's ``WHERE``: a whole table handed to DuckDB was read whole,
+        so the load took longer with every night stored.
+        """
         found: dict[str, ds.Dataset | list[Path]] = {}
         for name, spec in STORED_DATE_TABLES.items():
             dataset = self.dataset(spec)
-            found[name] = dataset if dataset is not None else []
+            found[name] = dataset.filter(_on(snapshot_date)) if dataset is not None else []
         return found
 
     def change_sources(self) -> tuple[dict[dt.date, ds.Dataset | list[Path]], dict[dt.date, str]]:
@@ -220,7 +224,8 @@ class LakeStore:
             if date is not None:
                 tokens.setdefault(date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date)),
                                   []).append(fragment.path.rsplit("/", 1)[-1])
-        return ({d: dataset for d in tokens}, {d: ";".join(sorted(names)) for d, names in tokens.items()})
+        return ({d: dataset.filter(_on(d)) for d in tokens},
+                {d: ";".join(sorted(names)) for d, names in tokens.items()})
 
     def versions_source(self) -> ds.Dataset | list[Path]:
         dataset = self.whole_table("assistant_versions").dataset()
