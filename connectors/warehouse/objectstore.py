@@ -33,9 +33,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
+from connectors.core import settings
 from connectors.core.errors import WarehouseUnreachableError, WarehouseWriteError
 
 from .location import OBJECT_STORE_SCHEMES, WarehouseLocation, parse_warehouse_uri
@@ -44,6 +45,8 @@ __all__ = ["OBJECT_STORE_SCHEMES", "ConcurrentCommitError", "DeltaDateTable", "D
            "WarehouseLocation", "open_filesystem", "parse_warehouse_uri"]
 
 PARTITION_COLUMN = "snapshot_date"
+WRITER = WriterProperties(compression=settings.PARQUET_COMPRESSION.upper())  # type: ignore[arg-type]
+"""The folder's compression (zstd): deltalake's default, snappy, made a bucket's first night 2.2 times larger."""
 TABLE_CONFIGURATION = {"delta.checkpointInterval": "10"}
 """Every table's settings, given when it is created. A reader opens a table from its last checkpoint plus every
 log entry after it; Delta's default of a checkpoint per 100 commits made each open cost more night after night
@@ -182,7 +185,7 @@ class DeltaDateTable:
             target = self._open() or self.uri
         try:
             write_deltalake(target, checked.reader, mode="overwrite", partition_by=[PARTITION_COLUMN],
-                            configuration=TABLE_CONFIGURATION,
+                            configuration=TABLE_CONFIGURATION, writer_properties=WRITER,
                             predicate=f"{PARTITION_COLUMN} = '{snapshot_date.isoformat()}'",
                             storage_options=self._options)
         except CommitFailedError as exc:
@@ -286,7 +289,7 @@ class DeltaWholeTable:
         """Replace every row with ``data``; returns the new version."""
         try:
             write_deltalake(self.uri, data.cast(self.schema), mode="overwrite", configuration=TABLE_CONFIGURATION,
-                            storage_options=self._options)
+                            writer_properties=WRITER, storage_options=self._options)
         except CommitFailedError as exc:
             raise ConcurrentCommitError(f"{self.name}: another writer replaced it first; run again "
                                         f"[{str(exc).splitlines()[0]}]") from None
