@@ -16,6 +16,9 @@ Credentials are never read here: ``deltalake`` and ``pyarrow`` take them from th
 (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, profiles, instance roles; the
 Google and Azure equivalents). This module passes only what is not secret: the endpoint, the region, and
 whether the endpoint is plain HTTP. So no object here can show a secret in its ``repr``, a log or an error.
+The one exception is Azure's account key for pyarrow (which, unlike deltalake, does not read it from the
+environment): :func:`open_filesystem` hands ``AZURE_STORAGE_ACCOUNT_KEY`` to pyarrow's file system and keeps
+nothing of it.
 
 See ``docs/object-storage.md`` for the measurements behind this choice.
 """
@@ -37,7 +40,7 @@ from deltalake import DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from connectors.core import settings
-from connectors.core.errors import WarehouseUnreachableError, WarehouseWriteError
+from connectors.core.errors import ConfigError, WarehouseUnreachableError, WarehouseWriteError
 
 from .location import OBJECT_STORE_SCHEMES, WarehouseLocation, parse_warehouse_uri
 
@@ -122,6 +125,16 @@ def open_filesystem(location: WarehouseLocation,
         if "AWS_REGION" in options:
             kwargs["region"] = options["AWS_REGION"]
         return pafs.S3FileSystem(**kwargs), location.root
+    if location.scheme == "az":  # pyarrow knows abfs://, not the az:// deltalake and the other engines use
+        env = os.environ if environ is None else environ
+        account = env.get("AZURE_STORAGE_ACCOUNT_NAME")
+        if not account:
+            raise ConfigError(f"warehouse {location.uri}: set AZURE_STORAGE_ACCOUNT_NAME to the storage account "
+                              "holding the container")
+        # The key, when the environment has one, goes to pyarrow and nowhere else (Azure's other credentials,
+        # service principals and managed identities, pyarrow finds by itself).
+        key = env.get("AZURE_STORAGE_ACCOUNT_KEY") or None
+        return pafs.AzureFileSystem(account_name=account, account_key=key), location.root
     filesystem, path = pafs.FileSystem.from_uri(location.uri)
     return filesystem, path
 

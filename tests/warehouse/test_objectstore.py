@@ -275,3 +275,14 @@ def test_empty_cloud_variables_mean_not_set(moto_s3, monkeypatch):
     table.commit_date(DATE, rows(DATE, "one", 3))
     assert table.dates() == [DATE]
     assert "AWS_SESSION_TOKEN" not in os.environ and os.environ["AWS_ENDPOINT_URL"] == moto_s3.endpoint
+
+
+def test_an_azure_container_is_opened_with_the_account_from_the_environment(monkeypatch):
+    """pyarrow reads abfs:// but not az://, which deltalake, DuckDB and Spark use; no request is made here."""
+    location = parse_warehouse_uri("az://archive/assistants")
+    monkeypatch.delenv("AZURE_STORAGE_ACCOUNT_NAME", raising=False)
+    with pytest.raises(ConfigError, match="set AZURE_STORAGE_ACCOUNT_NAME"):
+        open_filesystem(location)
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_NAME", "acmearchive")
+    filesystem, root = open_filesystem(location)
+    assert type(filesystem).__name__ == "AzureFileSystem" and root == "archive/assistants"
