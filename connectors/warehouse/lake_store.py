@@ -73,7 +73,7 @@ REPLAYED_SCHEMA = pa.schema([pa.field("snapshot_date", pa.date32(), nullable=Fal
 
 
 class LakeStore:
-    """Reads and writes a warehouse kept as Delta tables in an object store (or a folder, for the tests)."""
+    """Reads and writes a warehouse kept as Delta tables in an object store."""
 
     is_lake = True
 
@@ -85,7 +85,7 @@ class LakeStore:
         self._tables: dict[str, DeltaDateTable] = {}
         self._whole: dict[str, DeltaWholeTable] = {}
         self._pinned: dict[str, int | None] | None = None
-        """Inside :meth:`commit_lock`: the version each table was first seen at (``None``: not created yet)."""
+        """Inside :meth:`commit_lock`: the version each table was first read or written at."""
 
     def __repr__(self) -> str:
         return f"LakeStore({self.root!r})"
@@ -123,8 +123,8 @@ class LakeStore:
         return self._pinned[name]
 
     def exists(self) -> bool:
-        """Whether any run has stored anything here (``snapshot_runs`` has a first commit)."""
-        return self.date_table(SNAPSHOT_RUNS.name).version() is not None
+        """Whether a run has stored a snapshot here (a writer creates the tables empty before its first commit)."""
+        return bool(self.date_table(SNAPSHOT_RUNS.name).dates())
 
     # --- reading ------------------------------------------------------------------------
 
@@ -228,7 +228,7 @@ class LakeStore:
                 {d: ";".join(sorted(names)) for d, names in tokens.items()})
 
     def versions_source(self) -> ds.Dataset | list[Path]:
-        dataset = self.whole_table("assistant_versions").dataset()
+        dataset = self.whole_table(ASSISTANT_VERSIONS.name).dataset()
         return dataset if dataset is not None else []
 
     # --- writing ------------------------------------------------------------------------
