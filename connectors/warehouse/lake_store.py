@@ -159,8 +159,13 @@ class LakeStore:
         return dataset.count_rows(filter=_on(snapshot_date))
 
     def partition_metadata(self, table: str, snapshot_date: dt.date) -> list[dict[str, str]]:
-        """Nothing: Delta's writer does not keep our key-value metadata, so a flatten always rebuilds here."""
-        return []
+        """The metadata the date's latest commit was given, as a one-element list (empty when not found).
+
+        Kept in the Delta log entry (Delta's writer does not keep Parquet key-value metadata); only the table's
+        recent entries are searched, so for an old date this may say nothing, and a flatten then rebuilds.
+        """
+        found = self.date_table(table).date_metadata(snapshot_date)
+        return [found] if found else []
 
     def read(self, spec: TableSpec, snapshot_date: dt.date, *, columns: list[str] | None = None,
              ids: Iterable[str] | None = None) -> pa.Table:
@@ -235,8 +240,8 @@ class LakeStore:
 
     def writer(self, spec: TableSpec, snapshot_date: dt.date, *,
                metadata: dict[str, str] | None = None) -> LakePartitionWriter:
-        """A writer whose partition appears only when it is committed (``metadata`` cannot be kept: see above)."""
-        return LakePartitionWriter(self, spec, snapshot_date)
+        """A writer whose partition appears only when it is committed (``metadata``: kept in its log entry)."""
+        return LakePartitionWriter(self, spec, snapshot_date, metadata)
 
     def write(self, spec: TableSpec, snapshot_date: dt.date, table: pa.Table) -> str:
         """Replace one partition with ``table`` in one log entry."""
@@ -254,9 +259,10 @@ class LakeStore:
             self.date_table(REPLAYED).commit_date(snapshot_date, REPLAYED_SCHEMA.empty_table())
         self._commit(table, snapshot_date, STORED_TABLES[table].empty())
 
-    def _commit(self, name: str, snapshot_date: dt.date, data: pa.Table | pa.RecordBatchReader) -> None:
+    def _commit(self, name: str, snapshot_date: dt.date, data: pa.Table | pa.RecordBatchReader,
+                metadata: dict[str, str] | None = None) -> None:
         version = self._version(name)
-        self.date_table(name).commit_date(snapshot_date, data, read_version=version)
+        self.date_table(name).commit_date(snapshot_date, data, read_version=version, metadata=metadata)
         if self._pinned is not None:  # this transaction's own commit is what it reads from now on
             self._pinned[name] = self.date_table(name).version()
 
@@ -334,10 +340,12 @@ class LakePartitionWriter:
     memory and streamed to the object store by the commit.
     """
 
-    def __init__(self, store: LakeStore, spec: TableSpec, snapshot_date: dt.date) -> None:
+    def __init__(self, store: LakeStore, spec: TableSpec, snapshot_date: dt.date,
+                 metadata: dict[str, str] | None = None) -> None:
         self.store = store
         self.spec = spec
         self.snapshot_date = snapshot_date
+        self.metadata = metadata
         self.rows = 0
         self._folder = Path(tempfile.mkdtemp(prefix="assistants-stage-"))
         self._path = self._folder / PART_FILE
@@ -369,7 +377,7 @@ class LakePartitionWriter:
         with pq.ParquetFile(self._path) as parquet:
             reader = pa.RecordBatchReader.from_batches(
                 self.spec.schema, (b.cast(self.spec.schema) for b in parquet.iter_batches(settings.BATCH_SIZE)))
-            self.store._commit(self.spec.name, self.snapshot_date, reader)
+            self.store._commit(self.spec.name, self.snapshot_date, reader, self.metadata)
         if self.spec.name == ASSISTANT_CHANGES.name:
             self.store.mark_replayed(self.snapshot_date)
         self.discard()

@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
-from deltalake import DeltaTable, WriterProperties, write_deltalake
+from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from connectors.core import settings
@@ -48,6 +48,11 @@ __all__ = ["OBJECT_STORE_SCHEMES", "ConcurrentCommitError", "DeltaDateTable", "D
            "WarehouseLocation", "open_filesystem", "parse_warehouse_uri"]
 
 PARTITION_COLUMN = "snapshot_date"
+METADATA_PREFIX = "assistants_export."
+"""Keys this project keeps in a log entry's commit information (custom metadata)."""
+DATE_KEY = METADATA_PREFIX + "snapshot_date"
+HISTORY_DEPTH = 50
+"""How many of a table's latest log entries :meth:`DeltaDateTable.date_metadata` reads."""
 WRITER = WriterProperties(compression=settings.PARQUET_COMPRESSION.upper())  # type: ignore[arg-type]
 """The folder's compression (zstd): deltalake's default, snappy, made a bucket's first night 2.2 times larger."""
 TABLE_CONFIGURATION = {"delta.checkpointInterval": "10"}
@@ -181,7 +186,7 @@ class DeltaDateTable:
         return version
 
     def commit_date(self, snapshot_date: dt.date, data: pa.Table | pa.RecordBatchReader, *,
-                    read_version: int | None = None) -> int:
+                    read_version: int | None = None, metadata: Mapping[str, str] | None = None) -> int:
         """Replace ``snapshot_date`` with ``data`` in one log entry; returns the version that entry created.
 
         ``data`` may be a stream of batches (a staged file read back): it is written as it is read, so a large
@@ -190,8 +195,11 @@ class DeltaDateTable:
         ``read_version`` is the version the caller read before computing ``data`` (a read-merge-write): the
         commit fails with :class:`ConcurrentCommitError` if any writer replaced the same date after it. Without
         it the commit conflicts only with writers that race it for the same date.
+
+        ``metadata`` is kept in the log entry, with the date; :meth:`date_metadata` finds it again.
         """
         checked = _Checked(self.name, self.schema, snapshot_date, data)
+        recorded = CommitProperties(custom_metadata={DATE_KEY: snapshot_date.isoformat(), **(metadata or {})})
         if read_version is not None:
             target: str | DeltaTable = self._open(read_version) or self.uri
         else:
@@ -200,7 +208,7 @@ class DeltaDateTable:
             write_deltalake(target, checked.reader, mode="overwrite", partition_by=[PARTITION_COLUMN],
                             configuration=TABLE_CONFIGURATION, writer_properties=WRITER,
                             predicate=f"{PARTITION_COLUMN} = '{snapshot_date.isoformat()}'",
-                            storage_options=self._options)
+                            commit_properties=recorded, storage_options=self._options)
         except CommitFailedError as exc:
             raise ConcurrentCommitError(
                 f"{self.name} {snapshot_date}: another writer committed this date first; nothing of this run was "
@@ -229,6 +237,21 @@ class DeltaDateTable:
                                      enforce_retention_duration=False))
         except OSError as exc:
             raise WarehouseWriteError(f"{self.uri}: cannot vacuum ({exc})") from None
+
+    def date_metadata(self, snapshot_date: dt.date, *, depth: int = HISTORY_DEPTH) -> dict[str, str] | None:
+        """The ``metadata`` of the latest commit of ``snapshot_date`` among the last ``depth`` log entries.
+
+        ``None`` when none of them committed the date (an older commit is not looked for: the caller then
+        does its work again, which is always correct).
+        """
+        table = self._open()
+        if table is None:
+            return None
+        wanted = snapshot_date.isoformat()
+        for entry in table.history(depth):  # newest first
+            if entry.get(DATE_KEY) == wanted:
+                return {k: str(v) for k, v in entry.items() if k.startswith(METADATA_PREFIX) and k != DATE_KEY}
+        return None
 
     def dates(self, *, version: int | None = None) -> list[dt.date]:
         """The dates with a committed partition, oldest first (at ``version``, by default the latest)."""

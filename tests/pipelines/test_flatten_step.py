@@ -95,3 +95,23 @@ def test_the_fingerprint_follows_the_flattening_code(monkeypatch):
     monkeypatch.setattr(flatten.inspect, "getsource",
                         lambda module: real(module) + ("\n# edited\n" if module is flatten.model else ""))
     assert flatten._fingerprint() != flatten.FLATTENED_BY["assistants_export.flattened_by"]
+
+
+def test_on_a_bucket_the_fingerprint_is_kept_in_the_log_and_a_fetched_date_is_not_written_again(
+        moto_s3, tmp_path, monkeypatch):
+    """Delta's writer drops Parquet key-value metadata; the fingerprint goes into the commit's log entry."""
+    from connectors.warehouse import open_store
+
+    monkeypatch.setenv("ASSISTANTS_DUCKDB_CACHE", str(tmp_path / "cache"))
+    lake = moto_s3.uri("wh")
+    fetch(lake, bundled_assistants()[:8])
+    store = open_store(lake)
+    versions = {spec.name: store.date_table(spec.name).version() for spec in PAYLOAD_TABLES}
+    rows = {spec.name: store.read(spec, DATE).sort_by("content_hash").to_pylist() for spec in PAYLOAD_TABLES}
+    assert flatten_snapshot(DATE, lake)["payloads"] == 8
+    assert {spec.name: store.date_table(spec.name).version() for spec in PAYLOAD_TABLES} == versions  # no commit
+    monkeypatch.setattr("connectors.snapshot.FLATTENED_BY", {"assistants_export.flattened_by": "an-older-one"})
+    flatten_snapshot(DATE, lake)
+    after = {spec.name: store.date_table(spec.name).version() for spec in PAYLOAD_TABLES}
+    assert all(after[name] > versions[name] for name in versions)  # another fingerprint: written again
+    assert {spec.name: store.read(spec, DATE).sort_by("content_hash").to_pylist() for spec in PAYLOAD_TABLES} == rows

@@ -10,7 +10,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,15 +70,46 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def s3_server() -> Iterator[str]:
-    """Run moto's S3 server on 127.0.0.1 until the block ends; yields its endpoint URL."""
+    """Run moto's S3 server on 127.0.0.1 in a process of its own until the block ends; yields its endpoint URL.
+
+    Its own process, not a thread of the tests': some of deltalake's calls keep the GIL while they wait for
+    an answer, and a server in the same interpreter could then never give it (the request timed out after
+    180 s). The server also ends by itself when the process that started it is gone (``_serve``).
+    """
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, __file__, str(port), str(os.getpid())],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto's S3 server did not start on port {port}") from None
+                time.sleep(0.05)
+        yield endpoint
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _serve(port: int, parent: int) -> None:
+    """The server process: moto's server on ``port`` until it is stopped or ``parent`` has gone."""
     from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request would bury a test's output
-    port = _free_port()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        while os.getppid() == parent:
+            time.sleep(0.5)
     finally:
         server.stop()
 
@@ -103,3 +138,7 @@ def new_bucket(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
     bucket = S3Bucket(endpoint, f"lake-{uuid.uuid4().hex[:12]}")
     bucket.client().create_bucket(Bucket=bucket.bucket)
     return bucket
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]), int(sys.argv[2]))
