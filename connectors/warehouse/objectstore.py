@@ -248,9 +248,15 @@ class DeltaDateTable:
         if table is None:
             return None
         wanted = snapshot_date.isoformat()
-        for entry in table.history(depth):  # newest first
-            if entry.get(DATE_KEY) == wanted:
-                return {k: str(v) for k, v in entry.items() if k.startswith(METADATA_PREFIX) and k != DATE_KEY}
+        # The nightly case (the fetch step's commit, read by the flatten step) is among the last few entries;
+        # each entry read is a request, so the deeper search is only made when the shallow one found nothing.
+        for limit in sorted({min(5, depth), depth}):
+            entries = table.history(limit)  # newest first
+            for entry in entries:
+                if entry.get(DATE_KEY) == wanted:
+                    return {k: str(v) for k, v in entry.items() if k.startswith(METADATA_PREFIX) and k != DATE_KEY}
+            if len(entries) < limit:
+                break
         return None
 
     def dates(self, *, version: int | None = None) -> list[dt.date]:
