@@ -33,7 +33,6 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from types import TracebackType
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -56,6 +55,7 @@ from connectors.core.schemas import (
 
 from .location import WarehouseLocation
 from .objectstore import ConcurrentCommitError, DeltaDateTable, DeltaWholeTable, open_filesystem
+from .parquet_store import CommitOnExit
 
 log = logging.getLogger(__name__)
 
@@ -333,7 +333,7 @@ class LakeStore:
             return None
 
 
-class LakePartitionWriter:
+class LakePartitionWriter(CommitOnExit):
     """Streams batches into a local staged file; :meth:`commit` publishes it as the date's partition.
 
     The staged file is on the local disk (a temporary folder), so a date of any size is written in bounded
@@ -395,16 +395,6 @@ class LakePartitionWriter:
     def discard(self) -> None:
         self._close()
         shutil.rmtree(self._folder, ignore_errors=True)
-
-    def __enter__(self) -> LakePartitionWriter:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.discard()
 
 
 def _on(snapshot_date: dt.date) -> ds.Expression:

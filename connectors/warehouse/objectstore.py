@@ -144,13 +144,11 @@ def open_filesystem(location: WarehouseLocation,
     return filesystem, path
 
 
-class DeltaDateTable:
-    """One warehouse table as a Delta table partitioned by ``snapshot_date``; each date replaced whole."""
+class _DeltaTable:
+    """What the warehouse's two kinds of Delta table share: where the table is, opening it, vacuuming it."""
 
     def __init__(self, location: WarehouseLocation, name: str, schema: pa.Schema,
                  environ: Mapping[str, str] | None = None) -> None:
-        if PARTITION_COLUMN not in schema.names:
-            raise ValueError(f"{name}: a date table needs a {PARTITION_COLUMN} column")
         self.location = location
         self.name = name
         self.schema = schema
@@ -158,7 +156,40 @@ class DeltaDateTable:
         self._options = StorageOptions.from_environment(location, environ).as_dict()
 
     def __repr__(self) -> str:
-        return f"DeltaDateTable({self.uri!r})"
+        return f"{type(self).__name__}({self.uri!r})"
+
+    def vacuum(self, retain: dt.timedelta, *, dry_run: bool = False) -> list[str]:
+        """Delete the files no version younger than ``retain`` reads (replaced partitions, dead writers' files).
+
+        Returns the files deleted (or, with ``dry_run``, that would be). Readers of a version older than
+        ``retain`` (time travel, or a run that pinned it that long ago) can no longer read it.
+        """
+        table = self._open()
+        if table is None:
+            return []
+        try:
+            return list(table.vacuum(retention_hours=int(retain.total_seconds() // 3600), dry_run=dry_run,
+                                     enforce_retention_duration=False))
+        except OSError as exc:
+            raise WarehouseWriteError(f"{self.uri}: cannot vacuum ({exc})") from None
+
+    def _open(self, version: int | None = None) -> DeltaTable | None:
+        """The table at ``version`` (default the latest); the latest is reused when it is that version (see
+        :func:`_latest_table`), which it is unless another writer committed since."""
+        latest = _latest_table(self.location, self.uri, self._options)
+        if version is None or (latest is not None and latest.version() == version):
+            return latest
+        return _open_table(self.location, self.uri, self._options, version)
+
+
+class DeltaDateTable(_DeltaTable):
+    """One warehouse table as a Delta table partitioned by ``snapshot_date``; each date replaced whole."""
+
+    def __init__(self, location: WarehouseLocation, name: str, schema: pa.Schema,
+                 environ: Mapping[str, str] | None = None) -> None:
+        if PARTITION_COLUMN not in schema.names:
+            raise ValueError(f"{name}: a date table needs a {PARTITION_COLUMN} column")
+        super().__init__(location, name, schema, environ)
 
     def version(self) -> int | None:
         """The latest committed version, ``None`` before the first commit."""
@@ -223,21 +254,6 @@ class DeltaDateTable:
         assert latest is not None
         return latest.version()
 
-    def vacuum(self, retain: dt.timedelta, *, dry_run: bool = False) -> list[str]:
-        """Delete the files no version younger than ``retain`` reads (replaced partitions, dead writers' files).
-
-        Returns the files deleted (or, with ``dry_run``, that would be). Readers of a version older than
-        ``retain`` (time travel, or a run that pinned it that long ago) can no longer read it.
-        """
-        table = self._open()
-        if table is None:
-            return []
-        try:
-            return list(table.vacuum(retention_hours=int(retain.total_seconds() // 3600), dry_run=dry_run,
-                                     enforce_retention_duration=False))
-        except OSError as exc:
-            raise WarehouseWriteError(f"{self.uri}: cannot vacuum ({exc})") from None
-
     def date_metadata(self, snapshot_date: dt.date, *, depth: int = HISTORY_DEPTH) -> dict[str, str] | None:
         """The ``metadata`` of the latest commit of ``snapshot_date`` among the last ``depth`` log entries.
 
@@ -280,15 +296,6 @@ class DeltaDateTable:
         table = self._open(version)
         return None if table is None else table.to_pyarrow_dataset()
 
-    def _open(self, version: int | None = None) -> DeltaTable | None:
-        """The table at ``version`` (default the latest); the latest is reused when it is that version (see
-        :func:`_latest_table`), which it is unless another writer committed since."""
-        latest = _latest_table(self.location, self.uri, self._options)
-        if version is None or (latest is not None and latest.version() == version):
-            return latest
-        return _open_table(self.location, self.uri, self._options, version)
-
-
 class _Checked:
     """``data`` as a stream in ``schema`` that stops at any row of another date (it would land in the wrong place).
 
@@ -313,19 +320,8 @@ class _Checked:
         self.reader = pa.RecordBatchReader.from_batches(schema, batches())
 
 
-class DeltaWholeTable:
+class DeltaWholeTable(_DeltaTable):
     """A warehouse table that is not partitioned by date (the SCD2 versions), replaced whole in one log entry."""
-
-    def __init__(self, location: WarehouseLocation, name: str, schema: pa.Schema,
-                 environ: Mapping[str, str] | None = None) -> None:
-        self.location = location
-        self.name = name
-        self.schema = schema
-        self.uri = location.child("delta", name)
-        self._options = StorageOptions.from_environment(location, environ).as_dict()
-
-    def __repr__(self) -> str:
-        return f"DeltaWholeTable({self.uri!r})"
 
     def replace(self, data: pa.Table) -> int:
         """Replace every row with ``data``; returns the new version."""
@@ -341,21 +337,6 @@ class DeltaWholeTable:
         assert table is not None
         return table.version()
 
-    def vacuum(self, retain: dt.timedelta, *, dry_run: bool = False) -> list[str]:
-        """Delete the files no version younger than ``retain`` reads (replaced partitions, dead writers' files).
-
-        Returns the files deleted (or, with ``dry_run``, that would be). Readers of a version older than
-        ``retain`` (time travel, or a run that pinned it that long ago) can no longer read it.
-        """
-        table = self._open()
-        if table is None:
-            return []
-        try:
-            return list(table.vacuum(retention_hours=int(retain.total_seconds() // 3600), dry_run=dry_run,
-                                     enforce_retention_duration=False))
-        except OSError as exc:
-            raise WarehouseWriteError(f"{self.uri}: cannot vacuum ({exc})") from None
-
     def read(self, columns: list[str] | None = None) -> pa.Table | None:
         """Every row (``None`` before the first commit)."""
         dataset = self.dataset()
@@ -367,9 +348,6 @@ class DeltaWholeTable:
     def dataset(self) -> ds.Dataset | None:
         table = self._open()
         return None if table is None else table.to_pyarrow_dataset()
-
-    def _open(self) -> DeltaTable | None:
-        return _open_table(self.location, self.uri, self._options, None)
 
 
 _OPENED = threading.local()

@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, Self
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -274,7 +274,27 @@ class ParquetStore:
         return actions
 
 
-class PartitionWriter:
+class CommitOnExit:
+    """A staged partition used as a context manager: committed when the block ends, discarded if it raises."""
+
+    def commit(self) -> object:
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
+
+
+class PartitionWriter(CommitOnExit):
     """Streams batches into a staged file; :meth:`commit` swaps it into place.
 
     Used as a context manager it commits on success and discards on error.
@@ -342,16 +362,6 @@ class PartitionWriter:
     def discard(self) -> None:
         self._writer.close()
         self._job.close()
-
-    def __enter__(self) -> PartitionWriter:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.discard()
 
 
 @contextlib.contextmanager
