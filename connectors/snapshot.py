@@ -480,8 +480,7 @@ def flatten_snapshot(snapshot_date: dt.date, warehouse: str | Path, *,
     store = open_store(warehouse)
     with warehouse_errors(store.root):
         upgrade_warehouse(store)
-    if not (store.has_partition(SNAPSHOT_MEMBERS.name, snapshot_date)
-            or (store.is_lake and store.has_partition(SNAPSHOT_RUNS.name, snapshot_date))):  # no empty ones there
+    if snapshot_date not in store.membership_dates():
         raise ConfigError(f"no raw snapshot stored for {snapshot_date}: fetch that date first")
     with warehouse_errors(store.root), store.commit_lock():
         if not force and _flattened_by_this_code(store, snapshot_date):

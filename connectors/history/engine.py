@@ -131,11 +131,7 @@ def _replayable_dates(store: Store) -> list[dt.date]:
     The fetch step stores the membership, then the run. A date missing its membership would look like an
     empty listing, and in discover mode an empty listing deletes everyone, so such a date waits for a re-run.
     """
-    if store.is_lake:
-        # Delta lists no partition for a membership without rows (every ID answered 404), and there the run is
-        # committed after the membership, so a recorded run is the mark of a complete date.
-        return store.dates(SNAPSHOT_RUNS.name)
-    with_members = set(store.dates(SNAPSHOT_MEMBERS.name))
+    with_members = set(store.membership_dates())
     dates = []
     for date in store.dates(SNAPSHOT_RUNS.name):
         if date in with_members:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import logging
 import shutil
 import tempfile
@@ -147,6 +146,14 @@ class LakeStore:
         if version is None and self._pinned is not None:
             return []
         return self.date_table(table).dates(version=version)
+
+    def membership_dates(self) -> list[dt.date]:
+        """The dates whose membership is stored, rows or none, oldest first.
+
+        Delta lists no partition for a membership without rows (every ID answered 404); a run is committed
+        after its membership, so a date with a recorded run has its membership too.
+        """
+        return sorted({*self.partition_dates(SNAPSHOT_MEMBERS.name), *self.partition_dates(SNAPSHOT_RUNS.name)})
 
     def has_partition(self, table: str, snapshot_date: dt.date) -> bool:
         """Whether the date has rows in ``table`` (Delta keeps no empty partitions: see the module docstring)."""
@@ -321,16 +328,6 @@ class LakeStore:
         finally:
             shutil.rmtree(local, ignore_errors=True)
         return self.held_dir(snapshot_date, run_id)
-
-    def held_note(self, snapshot_date: dt.date, run_id: str) -> dict[str, object] | None:
-        """The ``held.json`` of a held run, or ``None`` when there is none."""
-        filesystem, root = open_filesystem(self.location, self._environ)
-        path = f"{root}/{settings.HELD_FOLDER}/{snapshot_date.isoformat()}/{run_id}/held.json"
-        try:
-            with filesystem.open_input_stream(path) as stream:
-                return json.loads(stream.read().decode("utf-8"))
-        except FileNotFoundError:
-            return None
 
 
 class LakePartitionWriter(CommitOnExit):

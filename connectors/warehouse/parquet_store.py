@@ -78,6 +78,10 @@ class ParquetStore:
         """The dates the history has replayed: each has a change-log partition, empty when nothing changed."""
         return self.partition_dates(ASSISTANT_CHANGES.name)
 
+    def membership_dates(self) -> list[dt.date]:
+        """The dates whose membership is stored, rows or none (an empty partition is kept), oldest first."""
+        return self.partition_dates(SNAPSHOT_MEMBERS.name)
+
     def has_table_file(self, table: str) -> bool:
         return self.table_file(table).is_file()
 
@@ -89,12 +93,14 @@ class ParquetStore:
         return ds.dataset(folder, schema=spec.schema, format="parquet")
 
     def date_sources(self, snapshot_date: dt.date) -> dict[str, list[Path]]:
-        """What a DuckDB load of one date reads, per table (the same as :meth:`date_files`)."""
-        return self.date_files(snapshot_date)
+        """The committed files of each table stored per date, for one date: what a DuckDB load of it reads."""
+        return {name: self.partition_files(name, snapshot_date) for name in STORED_DATE_TABLES}
 
     def change_sources(self) -> tuple[dict[dt.date, list[Path]], None]:
-        """The change log's files per replayed date; no tokens (DuckDB derives them from the files)."""
-        return self.change_files(), None
+        """The change log's committed files per replayed date, what DuckDB's history load reads; no tokens
+        (DuckDB derives them from the files' sizes and times)."""
+        name = ASSISTANT_CHANGES.name
+        return {d: self.partition_files(name, d) for d in self.partition_dates(name)}, None
 
     def versions_source(self) -> list[Path]:
         path = self.table_file(ASSISTANT_VERSIONS.name)
@@ -145,15 +151,6 @@ class ParquetStore:
                metadata: dict[str, str] | None = None) -> PartitionWriter:
         """A writer whose partition appears only when it is committed (``metadata``: kept in the file's schema)."""
         return PartitionWriter(self, spec, snapshot_date, metadata)
-
-    def date_files(self, snapshot_date: dt.date) -> dict[str, list[Path]]:
-        """The committed files of each table stored per date, for one date: what a DuckDB load of it reads."""
-        return {name: self.partition_files(name, snapshot_date) for name in STORED_DATE_TABLES}
-
-    def change_files(self) -> dict[dt.date, list[Path]]:
-        """The change log's committed files, per replayed date: what DuckDB's history load reads."""
-        name = ASSISTANT_CHANGES.name
-        return {d: self.partition_files(name, d) for d in self.partition_dates(name)}
 
     def partition_metadata(self, table: str, snapshot_date: dt.date) -> list[dict[str, str]]:
         """The key-value metadata of each committed file of one partition (a footer read, no data)."""

@@ -45,11 +45,6 @@ def apply_stored_views(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(sql.load(f"stored/{name}"))
 
 
-def stored_dataset(store: Store, spec: TableSpec) -> ds.Dataset | None:
-    """Every stored row of a table as one Arrow dataset read with its schema; ``None`` when none is stored."""
-    return store.dataset(spec)
-
-
 def register_parquet(con: duckdb.DuckDBPyConnection, store: Store,
                      tables: Iterable[TableSpec] = STORED_TABLES.values(), *,
                      only: dict[str, pa.Table | ds.Dataset] | None = None) -> None:
@@ -61,7 +56,7 @@ def register_parquet(con: duckdb.DuckDBPyConnection, store: Store,
         if only and spec.name in only:
             con.register(spec.name, only[spec.name])
             continue
-        dataset = stored_dataset(store, spec)
+        dataset = store.dataset(spec)
         con.register(spec.name, dataset if dataset is not None else spec.empty())
 
 
@@ -109,7 +104,7 @@ def _stored_rows_of(store: Store, spec: TableSpec, hashes: pa.Array, needed: set
     Only the ``needed`` columns are read (the bodies are most of the bytes); the others are nulls, there
     so that the views still bind.
     """
-    dataset = stored_dataset(store, spec)
+    dataset = store.dataset(spec)
     if dataset is None:
         return spec.empty()
     columns = [name for name in spec.schema.names if name in needed]
@@ -121,7 +116,7 @@ def _stored_rows_of(store: Store, spec: TableSpec, hashes: pa.Array, needed: set
 
 def stored_hashes(store: Store) -> set[str]:
     """The content hashes of every stored payload (what a run need not store again)."""
-    dataset = stored_dataset(store, PAYLOADS)
+    dataset = store.dataset(PAYLOADS)
     if dataset is None:
         return set()
     column = dataset.to_table(columns=["content_hash"])
@@ -131,7 +126,7 @@ def stored_hashes(store: Store) -> set[str]:
 def payload_bodies(store: Store, hashes: Iterable[str] | pa.Array | pa.ChunkedArray) -> pa.Table:
     """``content_hash`` and ``raw_json`` of the stored payloads among ``hashes`` (each once)."""
     schema = pa.schema([PAYLOADS.schema.field("content_hash"), PAYLOADS.schema.field("raw_json")])
-    dataset = stored_dataset(store, PAYLOADS)
+    dataset = store.dataset(PAYLOADS)
     if dataset is None:
         return schema.empty_table()
     wanted = hashes if isinstance(hashes, pa.Array | pa.ChunkedArray) else pa.array(list(hashes), pa.string())
