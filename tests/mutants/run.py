@@ -74,8 +74,8 @@ MUTANTS = (
               "counts[spec.name] = self._replace_date(con, spec, snapshot_date, files[spec.name])\n"
               "                    con.commit()\n"
               "                    con.begin()\n"),),
-        (f"{CRASH}[inside the DuckDB transaction, between two tables]",
-         f"{CRASH}[inside the DuckDB transaction]",
+        (f"{CRASH}[local-inside the DuckDB transaction, between two tables]",
+         f"{CRASH}[local-inside the DuckDB transaction]",
          "tests/warehouse/test_duckdb_store.py::"
          "test_a_load_failing_on_a_later_table_leaves_the_earlier_tables_untouched"),
     ),
@@ -144,7 +144,7 @@ MUTANTS = (
          Edit("connectors/warehouse/parquet_store.py",
               "        _mkdirs_durably(target.parent)\n        if target.exists():\n",
               "        _mkdirs_durably(target.parent)\n        if False:\n")),
-        (f"{CRASH}[while fetching]",
+        (f"{CRASH}[local-while fetching]",
          "tests/reliability/test_resource_bounds.py::"
          "test_the_cli_deadline_keeps_the_previous_snapshot_and_says_so_in_one_line"),
     ),
