@@ -22,7 +22,6 @@ import datetime as dt
 import itertools
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -35,13 +34,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from benchmarks.cli_harness import MB, REPO, MotoBucket, cli, file_size, machine, run_measured, tail
 from benchmarks.sandbox_process import API_KEY, sandbox
 from sandbox.evolving import EvolvingCatalog
 
 RESULTS = Path(__file__).parent / "results"
-REPO = Path(__file__).resolve().parent.parent
 CONFIG_AS_OF_SQL = REPO / "sql" / "audit" / "config_as_of.sql"
-MB = 1_000_000
 
 
 # --- Arguments ----------------------------------------------------------------------------------------------
@@ -101,12 +99,6 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 # --- The CLI, measured --------------------------------------------------------------------------------------
 
 
-def _cli() -> list[str]:
-    """The installed console script next to this interpreter, else ``python -m pipelines.cli``."""
-    script = Path(sys.executable).with_name("assistants-export")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "pipelines.cli"]
-
-
 def _env(base_url: str, start: dt.date) -> dict[str, str]:
     """The sandbox as the API; no Dagster instance (DAGSTER_HOME unset), so only the CLI's own work is measured."""
     env = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME" and not key.startswith("OPENAI_")}
@@ -114,93 +106,7 @@ def _env(base_url: str, start: dt.date) -> dict[str, str]:
     return env
 
 
-def _run_measured(command: list[str], env: dict[str, str], log: Path) -> dict[str, Any]:
-    """Run ``command`` to its end; wall time, and CPU and peak RSS from the kernel's accounting of that process."""
-    with log.open("wb") as output:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, cwd=REPO)
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        except BaseException:
-            process.kill()
-            process.wait()
-            raise
-        wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return {"exit": process.returncode, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
-            "user_s": usage.ru_utime, "sys_s": usage.ru_stime, "rss_mb": usage.ru_maxrss * 1024 / MB}
-
-
-def _tail(log: Path, lines: int = 15) -> str:
-    return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-
-
 # --- The warehouse on disk ----------------------------------------------------------------------------------
-
-
-class _Bucket:
-    """moto's S3 server in a process of its own on loopback, with one bucket; its objects measured by listing."""
-
-    BUCKET = "growth"
-
-    def __init__(self, work: Path) -> None:
-        import socket
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.endpoint = f"http://127.0.0.1:{port}"
-        self.log = (work / "moto.log").open("wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                        stdout=self.log, stderr=subprocess.STDOUT)
-        self.env = {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "growth", "AWS_SECRET_ACCESS_KEY": "growth",
-                    "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-                    "ASSISTANTS_DUCKDB_CACHE": str(work / "duckdb-cache")}
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                self.client().create_bucket(Bucket=self.BUCKET)
-                break
-            except Exception:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        self.uri = f"s3://{self.BUCKET}/wh"
-        self.database = work / "duckdb-cache" / "s3" / self.BUCKET / "wh" / "assistants.duckdb"
-
-    def client(self) -> Any:
-        import boto3  # the dev extra's
-
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="growth", aws_secret_access_key="growth")
-
-    def sizes(self) -> dict[str, Any]:
-        """Bytes in the bucket by kind: data files per table, the Delta logs; and the local DuckDB cache."""
-        parquet = parquet_files = total = files = 0
-        datasets: dict[str, int] = {}
-        for page in self.client().get_paginator("list_objects_v2").paginate(Bucket=self.BUCKET):
-            for item in page.get("Contents", []):
-                key, size = item["Key"], item["Size"]
-                total += size
-                files += 1
-                if key.endswith(".parquet") and "/_delta_log/" not in key:
-                    parquet += size
-                    parquet_files += 1
-                    dataset = "/".join(p for p in key.split("/")[:-1] if "=" not in p)
-                    datasets[dataset] = datasets.get(dataset, 0) + size
-        duckdb = _size(self.database)
-        wal = _size(self.database.with_name(self.database.name + ".wal"))
-        return {"parquet_bytes": parquet, "parquet_files": parquet_files, "duckdb_bytes": duckdb + wal,
-                "wal_bytes": wal, "total_bytes": total + duckdb + wal, "files": files,
-                "parquet_by_dataset": dict(sorted(datasets.items()))}
-
-    def close(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
 
 
 def _sizes(warehouse: Path) -> dict[str, Any]:
@@ -224,17 +130,10 @@ def _sizes(warehouse: Path) -> dict[str, Any]:
                 dataset = "/".join(parts) or "."
                 datasets[dataset] = datasets.get(dataset, 0) + size
     database = warehouse / "assistants.duckdb"
-    duckdb = _size(database)
-    wal = _size(database.with_name(database.name + ".wal"))
+    duckdb = file_size(database)
+    wal = file_size(database.with_name(database.name + ".wal"))
     return {"parquet_bytes": parquet, "parquet_files": parquet_files, "duckdb_bytes": duckdb + wal, "wal_bytes": wal,
             "total_bytes": total, "files": files, "parquet_by_dataset": dict(sorted(datasets.items()))}
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
 
 
 # --- Queries ------------------------------------------------------------------------------------------------
@@ -277,15 +176,15 @@ def _arrow(result: Any) -> Any:
 def _queries(warehouse: Path | str, database: Path, env: dict[str, str], as_of: dt.date,
              repeat: int) -> dict[str, Any]:
     """Answer times of the queries people ask of a long history, through the CLI and through DuckDB directly."""
-    cli, where = _cli(), ["--warehouse", str(warehouse)]
+    command, where = cli(), ["--warehouse", str(warehouse)]
     config_as_of = CONFIG_AS_OF_SQL.read_text(encoding="utf-8")
     cli_runs = {
-        "startup (SELECT 1)": [*cli, "query", *where, "SELECT 1", "--format", "csv"],
-        "current_assistants": [*cli, "query", *where, "--view", "current_assistants", "--format", "csv"],
-        "config_as_of": [*cli, "query", *where, "--file", str(CONFIG_AS_OF_SQL), "--param",
+        "startup (SELECT 1)": [*command, "query", *where, "SELECT 1", "--format", "csv"],
+        "current_assistants": [*command, "query", *where, "--view", "current_assistants", "--format", "csv"],
+        "config_as_of": [*command, "query", *where, "--file", str(CONFIG_AS_OF_SQL), "--param",
                          f"as_of={as_of.isoformat()}", "--format", "csv"],
-        "as-of": [*cli, "as-of", as_of.isoformat(), *where, "--json"],
-        "count(assistant_changes)": [*cli, "query", *where, "SELECT count(*) FROM assistant_changes", "--format",
+        "as-of": [*command, "as-of", as_of.isoformat(), *where, "--json"],
+        "count(assistant_changes)": [*command, "query", *where, "SELECT count(*) FROM assistant_changes", "--format",
                                      "csv"],
     }
     direct = {
@@ -545,14 +444,6 @@ def render_fit(fitted: dict[str, Any]) -> str:
 # --- The run ------------------------------------------------------------------------------------------------
 
 
-def _machine() -> dict[str, Any]:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False,
-                            cwd=REPO).stdout.strip()
-    return {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count(),
-            "python": platform.python_version(), "platform": platform.platform(), "commit": commit,
-            "load_average_start": os.getloadavg()}
-
-
 def _write(results: dict[str, Any], out: Path) -> None:
     """Both files, replaced whole (written aside, then renamed), after every night."""
     results["trend"] = _trend(results["nights"])
@@ -582,15 +473,15 @@ def run(args: argparse.Namespace) -> int:
               "deletion_rate": catalog.deletion_rate, "creation_rate": catalog.creation_rate, "seed": args.seed,
               "start_date": args.start_date.isoformat(), "discover": args.discover,
               "recent_deleted_days": args.recent_deleted_days, "concurrency": args.concurrency,
-              "latency_ms": args.latency_ms, "query_every": args.query_every, "command": _cli(),
+              "latency_ms": args.latency_ms, "query_every": args.query_every, "command": cli(),
               "object_store": args.object_store}
-    results: dict[str, Any] = {"label": args.label, "config": config, "machine": _machine(), "nights": [],
+    results: dict[str, Any] = {"label": args.label, "config": config, "machine": machine(), "nights": [],
                                "queries": [], "finished": False}
     args.out.mkdir(parents=True, exist_ok=True)
     temporary = args.warehouse is None
     warehouse = Path(tempfile.mkdtemp(prefix="assistants-growth-")) if temporary else args.warehouse.resolve()
     work = Path(tempfile.mkdtemp(prefix="assistants-growth-work-"))
-    bucket = _Bucket(work) if args.object_store else None
+    bucket = MotoBucket(work) if args.object_store else None
     target: Path | str = bucket.uri if bucket else warehouse
     database = bucket.database if bucket else warehouse / "assistants.duckdb"
     results["warehouse"] = str(target)
@@ -611,7 +502,7 @@ def run(args: argparse.Namespace) -> int:
                 if served["assistants"] != expected.live:
                     raise RuntimeError(f"the sandbox serves {served['assistants']} assistants on {date}, the "
                                        f"benchmark expected {expected.live}")
-                command = [*_cli(), "snapshot", "--date", date.isoformat(), "--force", "--quiet",
+                command = [*cli(), "snapshot", "--date", date.isoformat(), "--force", "--quiet",
                            "--warehouse", str(target), "--concurrency", str(args.concurrency)]
                 ids_requested = None
                 if args.discover:
@@ -624,13 +515,13 @@ def run(args: argparse.Namespace) -> int:
                     command += ["--ids-file", str(ids_file)]
                     ids_requested = len(ids)
                 log = work / f"night-{night:04d}.log"
-                measured = _run_measured(command, env, log)
+                measured = run_measured(command, env, log)
                 record = {"night": night, "date": date.isoformat(), **asdict(expected), **measured,
                           "ids_requested": ids_requested, "load_average": os.getloadavg()[0],
                           **(bucket.sizes() if bucket else _sizes(warehouse))}
                 results["nights"].append(record)
                 if measured["exit"] != 0:
-                    record["error"] = _tail(log)
+                    record["error"] = tail(log)
                     _write(results, args.out)
                     print(f"night {night} ({date}) failed, exit {measured['exit']}:\n{record['error']}",
                           file=sys.stderr, flush=True)
