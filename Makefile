@@ -82,6 +82,11 @@ bench-peers-env: $(PEERS_STAMP)
 bench-growth: $(STAMP)
 	$(BIN)/python -m benchmarks.growth $(GROWTH_ARGS)
 
+## bench-scale: S sources × N assistants (default 10 × 20,000) into one bucket, a run per source; results in benchmarks/results/scale-*
+.PHONY: bench-scale
+bench-scale: $(STAMP)
+	$(BIN)/python -m benchmarks.scale $(SCALE_ARGS)
+
 ## mutants: break each guarantee on purpose (tests/mutants/run.py) and check its test notices; not part of `make test`
 .PHONY: mutants
 mutants: $(STAMP)
