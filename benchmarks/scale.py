@@ -578,7 +578,7 @@ def render_sweep(sweep: dict[str, Any]) -> str:
              "repetition(s) per value, interleaved; medians (each repetition: a fresh bucket, sandboxes, warehouse).",
              "",
              "| parallel | total wall s | assistants/s | median run wall s | max peak RSS MB | DuckDB wait s "
-             "| DuckDB held % of wall | runs failed | repetitions (total wall s) |",
+             "| DuckDB held % of wall | runs failed | repetitions: total wall s (load average at the start) |",
              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for value in config["values"]:
         rows = [r for r in sweep["repetitions"] if r["parallel"] == value]
@@ -591,10 +591,15 @@ def render_sweep(sweep: dict[str, Any]) -> str:
         lines.append(f"| {value} | {med('total_wall_s'):.1f} | {med('assistants_per_s'):,.0f} "
                      f"| {med('median_run_wall_s'):.1f} | {med('max_rss_mb'):.0f} | {med('wait_s'):.1f} "
                      f"| {100 * med('held_share_of_wall'):.0f} | {sum(r['runs_failed'] for r in rows)} "
-                     f"| {', '.join(format(r['total_wall_s'], '.0f') for r in rows)} |")
+                     f"| {', '.join(_repetition(r) for r in rows)} |")
     if sweep.get("observations"):
         lines += ["", "## Observations", "", *[f"* {note}" for note in sweep["observations"]]]
     return "\n".join(lines) + "\n"
+
+
+def _repetition(row: dict[str, Any]) -> str:
+    load = row.get("load_average_start")
+    return f"{row['total_wall_s']:.0f}" + ("" if load is None else f" ({load:.1f})")
 
 
 def _write(text_json: dict[str, Any], markdown: str, stem: Path) -> None:
@@ -614,7 +619,8 @@ def _sweep_row(results: dict[str, Any]) -> dict[str, Any]:
             "max_rss_mb": overall.get("max_rss_mb"), "wait_s": lock.get("wait_s", 0.0),
             "held_share_of_wall": lock.get("held_share_of_wall") or 0.0, "runs_failed": overall.get("runs_failed"),
             "complete": results.get("duckdb", {}).get("complete"),
-            "load_average_end": overall.get("load_average_end")}
+            "load_average_start": results["machine"]["load_average_start"][0],
+            "load_average_end": results["machine"].get("load_average_end", [None])[0]}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
