@@ -152,7 +152,8 @@ def parse_lock_log(path: Path, t0: float) -> dict[str, Any]:
     if not path.exists():
         return {"connections": 0}
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    intervals = []
+    records.sort(key=lambda record: record["asked"])
+    intervals, memory = [], []
     waited = held = locked_wait = 0.0
     attempts = failed = 0
     for record in records:
@@ -169,8 +170,16 @@ def parse_lock_log(path: Path, t0: float) -> dict[str, Any]:
         held += closed - record["granted"]
         intervals.append([round(record["asked"] - t0, 3), round(record["granted"] - t0, 3), round(closed - t0, 3),
                           record["read_only"]])
+        if not record["read_only"]:  # the process's high-water mark when it asked for a write and when it closed it
+            memory.append([_kib_mb(record.get("memory_asked", {}).get("VmHWM")),
+                           _kib_mb(record.get("memory_closed", {}).get("VmHWM"))])
     return {"connections": len(records), "wait_s": waited, "locked_wait_s": locked_wait, "held_s": held,
-            "locked_attempts": attempts, "failed_connections": failed, "intervals": intervals}
+            "locked_attempts": attempts, "failed_connections": failed, "intervals": intervals,
+            "write_peaks_mb": memory}
+
+
+def _kib_mb(kib: int | None) -> float | None:
+    return None if kib is None else kib * 1024 / MB
 
 
 class _Runner:
@@ -560,6 +569,18 @@ def render_markdown(results: dict[str, Any]) -> str:
     else:
         lines += ["", "No DuckDB lock figures: the runs were not timed (`--plain-cli`, or the connector's "
                   "`DuckDBStore.connect` moved)."]
+    peaks = [(run["source"], run["duckdb"].get("write_peaks_mb") or [], run["rss_mb"]) for run in results["runs"]]
+    if any(writes for _, writes, _ in peaks):
+        lines += ["", "## Peak RSS as each run went", "",
+                  "The run's high-water mark (VmHWM) when it asked for each DuckDB write connection and when it closed "
+                  "it: the first is the load (so its first figure is the peak of fetch + flatten), the last the "
+                  "history's (asked for once the new history is computed); then the peak at exit (`wait4`).", "",
+                  "| source | bucket at start MB | write connections: asked → closed, MB | at exit MB |",
+                  "| --- | ---: | --- | ---: |"]
+        starts = {run["source"]: run["bucket_bytes_at_start"] for run in results["runs"]}
+        for name, writes, rss in peaks:
+            shown = ", ".join(f"{_opt(a, '.0f')} → {_opt(b, '.0f')}" for a, b in writes)
+            lines.append(f"| {name} | {_mb(starts[name])} | {shown} | {rss:.0f} |")
     observations = results.get("observations")
     if observations:
         lines += ["", "## Observations", "", *[f"* {note}" for note in observations]]

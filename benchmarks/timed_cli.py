@@ -5,9 +5,11 @@ run waited for ``assistants.duckdb`` (one writer at a time: a run that finds the
 again, up to ``DUCKDB_LOCK_WAIT`` seconds) and how long it held it. It is the CLI's own entry point
 (``pipelines.cli.main``) in a process of its own, as the console script is; the only difference is a wrapper
 around ``DuckDBStore.connect`` that appends one JSON line per connection to ``$SCALE_DUCKDB_LOG``: when it was
-asked for, when it was granted, when it was closed (``time.time()``), read-only or not, and how many attempts
-found the file locked. If the connector's code has moved (no ``DuckDBStore.connect``), the CLI runs unwrapped
-and the log stays empty: the scale report then says it has no lock figures, rather than guessing.
+asked for, when it was granted, when it was closed (``time.time()``), read-only or not, how many attempts
+found the file locked, and the process's resident set and its high-water mark when it asked and when it closed
+(so the peak before the DuckDB load, through it and through the history step can be told apart). If the
+connector's code has moved (no ``DuckDBStore.connect``), the CLI runs unwrapped and the log stays empty: the
+scale report then says it has no lock figures, rather than guessing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,19 @@ import time
 from typing import Any
 
 _LOCK = threading.Lock()
+
+
+def _memory() -> dict[str, int]:
+    """This process's resident set now and its high-water mark so far (``VmRSS``, ``VmHWM``), KiB."""
+    found: dict[str, int] = {}
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    found[line.split(":")[0]] = int(line.split()[1])
+    except OSError:
+        pass
+    return found
 
 
 def _append(path: str, record: dict[str, Any]) -> None:
@@ -37,6 +52,7 @@ class _Timed:
     def _closed(self) -> None:
         if "closed" not in self._record:
             self._record["closed"] = time.time()
+            self._record["memory_closed"] = _memory()
             _append(self._path, self._record)
 
     def __enter__(self) -> Any:
@@ -85,6 +101,7 @@ def _instrument(path: str) -> bool:
     def connect(self: Any, *args: Any, **kwargs: Any) -> Any:
         read_only = bool(kwargs.get("read_only", args[0] if args else False))
         locked.count = 0
+        memory = _memory()
         asked = time.time()
         try:
             connection = original(self, *args, **kwargs)
@@ -93,7 +110,8 @@ def _instrument(path: str) -> bool:
                            "locked_attempts": locked.count, "error": type(error).__name__})
             raise
         record = {"pid": os.getpid(), "read_only": read_only, "asked": asked, "granted": time.time(),
-                  "locked_attempts": locked.count, "database": str(getattr(self, "path", ""))}
+                  "locked_attempts": locked.count, "database": str(getattr(self, "path", "")),
+                  "memory_asked": memory}
         return _Timed(connection, record, path)
 
     # Count the attempts that met the lock: a read-only open is duckdb.connect, a write one _open_for_writing.
