@@ -542,6 +542,13 @@ def render_markdown(results: dict[str, Any]) -> str:
         + ("complete and even" if duck.get("complete") else "**not** as expected")
         + f" ({', '.join(f'{name} {count:,}' for name, count in counts.items()) or 'none'}) |",
     ]
+    stored = {row["source"]: row for row in duck.get("snapshot_runs", {}).get("rows", [])}
+    if stored:
+        agree = all(str(run.get("requests")) == stored.get(run["source"], {}).get("requests")
+                    and str(run.get("retries")) == stored.get(run["source"], {}).get("retries")
+                    for run in results["runs"])
+        lines.append(f"| requests and retries in DuckDB's `snapshot_runs` | "
+                     f"{'the same as the runs logged' if agree else '**differ from the runs logs** (see the JSON)'} |")
     if "error" in duck.get("current", {}):
         lines.append(f"| DuckDB query error | {duck['current']['error'].splitlines()[-1][:200].replace('|', '/')} |")
     by_source = bucket.get("by_source", {})
