@@ -314,8 +314,8 @@ def _write_held_raw(store: Store, members: Writer, staged: Writer, target: Path)
 
 
 def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.date, warehouse: str | Path, *,
-                   run_id: str | None = None, progress: Progress | None = None,
-                   batch_size: int = settings.BATCH_SIZE, transport: object = None,
+                   source_name: str = settings.DEFAULT_SOURCE, run_id: str | None = None,
+                   progress: Progress | None = None, batch_size: int = settings.BATCH_SIZE, transport: object = None,
                    gates: Gates | None = None) -> FetchSummary:
     """Fetch every assistant of ``source`` and replace the date's raw partitions if the run passes the gates.
 
@@ -324,9 +324,12 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
     (:mod:`connectors.gates`) fails. In both cases the date's partitions stay
     exactly as they were; the answers received so far are kept under
     ``held/<date>/<run_id>/``. An interrupt (Ctrl-C) discards them.
+
+    ``source_name`` names the API source whose tables of ``warehouse`` are written
+    (:mod:`connectors.warehouse.sources`).
     """
     gates = gates or Gates()
-    store = open_store(warehouse)
+    store = open_store(warehouse, source_name)
     with warehouse_errors(store.root):
         for action in store.recover():
             log.warning("recovered from an interrupted run: %s", action)
@@ -468,7 +471,7 @@ def _accepted_ids(decisions: Iterable[str | RejectedId], sink: _BatchSink) -> It
             yield decision
 
 
-def flatten_snapshot(snapshot_date: dt.date, warehouse: str | Path, *,
+def flatten_snapshot(snapshot_date: dt.date, warehouse: str | Path, *, source_name: str = settings.DEFAULT_SOURCE,
                      batch_size: int = settings.BATCH_SIZE, force: bool = False) -> dict[str, int]:
     """Rebuild the payload tables of a date from the payload bodies it stored; rows per table.
 
@@ -477,7 +480,7 @@ def flatten_snapshot(snapshot_date: dt.date, warehouse: str | Path, *,
     flattener wrote (the nightly case: the fetch step just wrote them) would come out the same, so
     they are left as they are unless ``force`` is given.
     """
-    store = open_store(warehouse)
+    store = open_store(warehouse, source_name)
     with warehouse_errors(store.root):
         upgrade_warehouse(store)
     if snapshot_date not in store.membership_dates():
@@ -514,12 +517,14 @@ def _flatten(store: Store, snapshot_date: dt.date, batch_size: int) -> dict[str,
     return {name: writer.rows for name, writer in writers.items()}
 
 
-def load_duckdb(snapshot_date: dt.date, warehouse: str | Path) -> dict[str, int]:
-    """Replace the date in every stored DuckDB table with its Parquet partitions, in one transaction."""
-    parquet = open_store(warehouse)
+def load_duckdb(snapshot_date: dt.date, warehouse: str | Path, *,
+                source_name: str = settings.DEFAULT_SOURCE) -> dict[str, int]:
+    """Replace the source's date in every stored DuckDB table with its stored partitions, in one transaction."""
+    parquet = open_store(warehouse, source_name)
     with warehouse_errors(parquet.root):
         upgrade_warehouse(parquet)
-        return DuckDBStore(warehouse).load_date(snapshot_date, parquet.date_sources(snapshot_date))
+        return DuckDBStore(warehouse).load_date(snapshot_date, parquet.date_sources(snapshot_date),
+                                                source_name=source_name)
 
 
 def _public_url(url: str) -> str:

@@ -346,6 +346,12 @@ VIEW_TABLES: dict[str, TableSpec] = {t.name: t for t in (RAW_ASSISTANTS, *DERIVE
 """Tables users query that are views over the stored tables (``sql/stored/<name>.sql``), in creation order."""
 
 
+SOURCE_ROW = ("| `source` | string (not null) | The API source the row belongs to: `default` for the one source a "
+              "warehouse configured by the environment holds (see [Many sources](#many-sources)). In DuckDB and the "
+              "query sessions; the stored files have no such column, each source's files being in its own folder. |")
+"""Every table and view users query starts with ``source`` (added when served, see ``connectors.warehouse``)."""
+
+
 def table_reference_markdown() -> str:
     """The README's table reference, generated from the schemas so it cannot drift."""
     out: list[str] = []
@@ -358,8 +364,8 @@ def table_reference_markdown() -> str:
                     "other engines can read them directly.", ""]
         served = f" A view over the stored tables (`sql/stored/{spec.name}.sql`)." if spec.name in VIEW_TABLES else ""
         heading = "####" if spec in stored_only else "###"
-        out += [f"{heading} `{spec.name}`", "", f"{spec.doc}{served} Grain: {spec.grain}. Key: {key}.", "",
-                "| column | type | description |", "| --- | --- | --- |"]
+        out += [f"{heading} `{spec.name}`", "", f"{spec.doc}{served} Grain: {spec.grain}. Key: `source`, {key}.",
+                "", "| column | type | description |", "| --- | --- | --- |", SOURCE_ROW]
         for field in spec.schema:
             doc = (field.metadata or {}).get(b"doc", b"").decode()
             required = "" if field.nullable else " (not null)"

@@ -11,6 +11,16 @@ from __future__ import annotations
 
 DEFAULT_WAREHOUSE = "./data"
 DEFAULT_WAREHOUSE_ENV = "ASSISTANTS_WAREHOUSE"
+DEFAULT_SOURCE = "default"
+"""The name of the source a single-source warehouse holds: it is stored at the warehouse's root, so every
+warehouse written before there were several sources is this source's, as it is."""
+SOURCES_FOLDER = "sources"
+"""Under the warehouse: every other source's own tables, ``sources/<name>/``, laid out as the root is."""
+SOURCE_NAME_PATTERN = r"[a-z][a-z0-9_-]{0,39}"
+"""A source's name becomes a folder, a prefix and a Dagster partition key: a lowercase letter, then up to 39
+lowercase letters, digits, ``_`` or ``-``."""
+SOURCES_FILE_ENV = "ASSISTANTS_SOURCES_FILE"
+"""The TOML file naming the sources (``pipelines/sources.py``); unset, the environment configures one source."""
 BATCH_SIZE = 1000
 """Assistants held in memory before a batch is written; bounds memory whatever the ID count."""
 

@@ -90,14 +90,17 @@ class _Day:
 
 
 def rebuild_history(warehouse: str | Path, from_date: dt.date | None = None, *, allow_mass_deletion: bool = False,
-                    threshold: float = DEFAULT_MASS_DELETION_THRESHOLD) -> HistoryResult:
+                    threshold: float = DEFAULT_MASS_DELETION_THRESHOLD,
+                    source_name: str = settings.DEFAULT_SOURCE) -> HistoryResult:
     """Replay the snapshots from the earliest affected date and replace the history tables.
 
     ``from_date`` is the date that was just (re)written; dates never replayed
     before are included too. Raises :class:`MassDeletionError` before writing
     anything when a date deletes too much and ``allow_mass_deletion`` is off.
+
+    Each source (``source_name``) has its own history: its snapshots alone are replayed.
     """
-    store = open_store(warehouse)
+    store = open_store(warehouse, source_name)
     upgrade_warehouse(store)
     dates = _replayable_dates(store)
     start = _start_date(store, dates, from_date)
@@ -117,7 +120,7 @@ def rebuild_history(warehouse: str | Path, from_date: dt.date | None = None, *, 
     history = _history_table(kept, new_rows, state)
     result.versions_total = history.num_rows
     result.current_live = sum(1 for v in state.values() if not v.is_deleted)
-    _write(store, warehouse, history, transitions, start, result)
+    _write(store, warehouse, source_name, history, transitions, start, result)
     log.info("history replayed %d date(s) from %s: %d versions opened, %d closed, changes %s",
              len(result.dates), start, result.versions_opened, result.versions_closed, dict(result.changes))
     return result
@@ -420,7 +423,7 @@ def _history_table(kept: pa.Table | None, new_rows: list[dict[str, Any]], state:
 
 # --- writing ---------------------------------------------------------------------------
 
-def _write(store: Store, warehouse: str | Path, history: pa.Table,
+def _write(store: Store, warehouse: str | Path, source_name: str, history: pa.Table,
            transitions: dict[dt.date, list[_Transition]], start: dt.date, result: HistoryResult) -> None:
     """Parquet first (the source of truth), then DuckDB in one transaction.
 
@@ -438,4 +441,4 @@ def _write(store: Store, warehouse: str | Path, history: pa.Table,
     for date, day in sorted(transitions.items()):
         _write_changes(store, date, day, result)
     changes, tokens = store.change_sources()
-    DuckDBStore(warehouse).replace_history(store.versions_source(), changes, start, tokens)
+    DuckDBStore(warehouse).replace_history(store.versions_source(), changes, start, tokens, source_name=source_name)

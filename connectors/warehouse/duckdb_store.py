@@ -4,6 +4,9 @@ Parquet is the source of truth. Loading a date deletes that date from every
 table and inserts the committed partitions, all in one transaction, so a
 reader of ``assistants.duckdb`` sees the old day or the new day, never a mix.
 Values reach SQL only as bound parameters or through Arrow.
+
+One database serves every source of the warehouse (:mod:`.sources`): each table
+starts with a column ``source``, and a load replaces one source's date only.
 """
 
 from __future__ import annotations
@@ -96,21 +99,28 @@ class DuckDBStore:
             raise
         return con
 
-    def loaded_runs(self) -> dict[dt.date, str]:
-        """The run whose data DuckDB holds for each snapshot date (empty before the first load)."""
+    def loaded_runs(self, source_name: str = settings.DEFAULT_SOURCE) -> dict[dt.date, str]:
+        """The run whose data DuckDB holds for each snapshot date of the source (empty before the first load)."""
         if not self.path.is_file():
             return {}
         with self.connect(read_only=True) as con:
             if _old_layout_tables(con):  # every date is loaded again (see ensure_tables)
                 return {}
             try:
-                rows = con.execute(sql.load("warehouse/loaded_runs")).fetchall()
+                rows = con.execute(sql.load("warehouse/loaded_runs"), {"source": source_name}).fetchall()
+            except duckdb.BinderException:  # a database of before the source column: it holds the default source
+                if source_name != settings.DEFAULT_SOURCE:
+                    return {}
+                rows = con.execute(sql.load("warehouse/loaded_runs_before_sources")).fetchall()
             except duckdb.CatalogException:
                 return {}
         return {date: run_id for date, run_id in rows}
 
     def ensure_tables(self, con: duckdb.DuckDBPyConnection, specs: Iterable[TableSpec]) -> None:
-        """Create missing tables and add columns a newer schema defines.
+        """Create missing tables, with the ``source`` column first, and add columns a newer schema defines.
+
+        A table written before there were sources is rebuilt once with the column, every row named the
+        default source's (the only one an older version wrote).
 
         A database written before payloads were stored once holds ``assistants`` and the other view
         tables as tables: they are dropped (the Parquet files hold every row) together with
@@ -133,9 +143,12 @@ class DuckDBStore:
             for column in spec.schema.names:
                 if column not in have:
                     con.execute(_add_column_sql(spec.name, column, types[column]))
+            if SOURCE_COLUMN not in have:
+                _put_source_first(con, spec, types)
 
-    def load_date(self, snapshot_date: dt.date, files: Mapping[str, Loadable]) -> dict[str, int]:
-        """Replace ``snapshot_date`` in each named table with its stored rows, in one transaction.
+    def load_date(self, snapshot_date: dt.date, files: Mapping[str, Loadable], *,
+                  source_name: str = settings.DEFAULT_SOURCE) -> dict[str, int]:
+        """Replace the source's ``snapshot_date`` in each named table with its stored rows, in one transaction.
 
         ``files``: per table, its Parquet files for the date, or an Arrow dataset (a Delta table) of which the
         date's rows are read.
@@ -149,7 +162,7 @@ class DuckDBStore:
             con.begin()
             try:
                 for spec in specs:
-                    counts[spec.name] = self._replace_date(con, spec, snapshot_date, files[spec.name])
+                    counts[spec.name] = self._replace_date(con, spec, snapshot_date, files[spec.name], source_name)
                     failpoints.reach("duckdb.table")
                 apply_stored_views(con)  # sql/stored/ and sql/views/, replaced in the same transaction as the data
                 apply_views(con)
@@ -163,8 +176,9 @@ class DuckDBStore:
         return counts
 
     def replace_history(self, versions: Loadable, change_files: Mapping[dt.date, Loadable],
-                        replayed_from: dt.date, tokens: Mapping[dt.date, str] | None = None) -> None:
-        """Replace the versions, and the change log from ``replayed_from`` on, with what the store holds.
+                        replayed_from: dt.date, tokens: Mapping[dt.date, str] | None = None, *,
+                        source_name: str = settings.DEFAULT_SOURCE) -> None:
+        """Replace the source's versions, and its change log from ``replayed_from`` on, with what its store holds.
 
         One transaction. Change-log dates before ``replayed_from`` are loaded too when DuckDB does not
         hold them as the store does (a load missed while the file was locked is made up by the next one):
@@ -173,8 +187,13 @@ class DuckDBStore:
         """
         with self.connect() as con:
             self.ensure_tables(con, [ASSISTANT_VERSIONS, ASSISTANT_CHANGES])
+            have = {row[0] for row in con.execute(sql.load("warehouse/table_columns"),
+                                                  {"table_name": "history_change_files"}).fetchall()}
+            if have and SOURCE_COLUMN not in have:
+                con.execute(sql.load("history/drop_old_change_files"))
             con.execute(sql.load("history/create_change_files"))
-            loaded = dict(con.execute(sql.load("history/loaded_change_files")).fetchall())
+            source = {"source": source_name}
+            loaded = dict(con.execute(sql.load("history/loaded_change_files"), source).fetchall())
             if tokens is None:
                 tokens = {date: _files_token(files) for date, files in change_files.items()
                           if isinstance(files, list)}
@@ -182,15 +201,15 @@ class DuckDBStore:
                            | {d for d, token in tokens.items() if loaded.get(d) != token or d >= replayed_from})
             con.begin()
             try:
-                con.execute(sql.load("history/delete_versions"))
-                _insert(con, ASSISTANT_VERSIONS, versions, None)
+                con.execute(sql.load("history/delete_versions"), source)
+                _insert(con, ASSISTANT_VERSIONS, versions, None, source_name)
                 for date in stale:
                     con.execute(sql.render("warehouse/delete_date", table=ASSISTANT_CHANGES.name),
-                                {"snapshot_date": date})
-                    con.execute(sql.load("history/forget_change_files"), {"snapshot_date": date})
-                    if date in tokens and _insert(con, ASSISTANT_CHANGES, change_files[date], date):
+                                {"snapshot_date": date, **source})
+                    con.execute(sql.load("history/forget_change_files"), {"snapshot_date": date, **source})
+                    if date in tokens and _insert(con, ASSISTANT_CHANGES, change_files[date], date, source_name):
                         con.execute(sql.load("history/remember_change_files"),
-                                    {"snapshot_date": date, "token": tokens[date]})
+                                    {"snapshot_date": date, "token": tokens[date], **source})
                 apply_stored_views(con)
                 apply_views(con)
                 con.commit()
@@ -200,12 +219,12 @@ class DuckDBStore:
             con.execute(sql.load("warehouse/checkpoint"))
 
     def _replace_date(self, con: duckdb.DuckDBPyConnection, spec: TableSpec, snapshot_date: dt.date,
-                      files: Loadable) -> int:
-        con.execute(sql.render("warehouse/delete_date", table=spec.name), {"snapshot_date": snapshot_date})
-        if not _insert(con, spec, files, snapshot_date):
+                      files: Loadable, source_name: str) -> int:
+        key = {"snapshot_date": snapshot_date, "source": source_name}
+        con.execute(sql.render("warehouse/delete_date", table=spec.name), key)
+        if not _insert(con, spec, files, snapshot_date, source_name):
             return 0
-        row = con.execute(sql.render("warehouse/count_date", table=spec.name),
-                          {"snapshot_date": snapshot_date}).fetchone()
+        row = con.execute(sql.render("warehouse/count_date", table=spec.name), key).fetchone()
         return int(row[0]) if row else 0
 
     def query(self, statement: str, parameters: Mapping[str, object] | None = None) -> pa.Table:
@@ -218,25 +237,53 @@ Loadable: TypeAlias = list[Path] | ds.Dataset
 """What a load reads for one table: its Parquet files (a folder warehouse) or an Arrow dataset (a Delta table)."""
 
 _ARROW_SOURCE = "_stored_rows"
+SOURCE_COLUMN = "source"
+"""The column every table of the database starts with: the name of the API source its row belongs to."""
+SOURCE_TYPE = "VARCHAR"
 
 
-def _insert(con: duckdb.DuckDBPyConnection, spec: TableSpec, source: Loadable, snapshot_date: dt.date | None) -> bool:
-    """Insert ``source``'s rows (of ``snapshot_date`` only, for a dataset) into ``spec``'s table; False if none."""
+def _insert(con: duckdb.DuckDBPyConnection, spec: TableSpec, source: Loadable, snapshot_date: dt.date | None,
+            source_name: str) -> bool:
+    """Insert ``source``'s rows (of ``snapshot_date`` only, for a dataset) into ``spec``'s table, tagged with
+    ``source_name``; False if there are none."""
+    tag = {"source": source_name}
     if isinstance(source, list):
         if not source:
             return False
-        con.execute(sql.render("warehouse/insert_parquet", table=spec.name), {"files": [str(f) for f in source]})
+        con.execute(sql.render("warehouse/insert_parquet", table=spec.name),
+                    {"files": [str(f) for f in source], **tag})
         return True
     con.register(_ARROW_SOURCE, source)
     try:
         if snapshot_date is None:
-            con.execute(sql.render("warehouse/insert_arrow", table=spec.name, source=_ARROW_SOURCE))
+            con.execute(sql.render("warehouse/insert_arrow", table=spec.name, source=_ARROW_SOURCE), tag)
         else:
             con.execute(sql.render("warehouse/insert_arrow_date", table=spec.name, source=_ARROW_SOURCE),
-                        {"snapshot_date": snapshot_date})
+                        {"snapshot_date": snapshot_date, **tag})
     finally:
         con.unregister(_ARROW_SOURCE)
     return True
+
+
+def _put_source_first(con: duckdb.DuckDBPyConnection, spec: TableSpec, types: Mapping[str, str]) -> None:
+    """Rebuild a table of before there were sources with ``source`` as its first column, in one transaction.
+
+    Rebuilt rather than altered (``ADD COLUMN`` would put the column last), so that every table of every
+    database starts with ``source`` as the views do, whichever version created it.
+    """
+    staging = f"{spec.name}_with_source"
+    con.begin()
+    try:
+        con.execute(sql.render("warehouse/drop_table", table=staging))
+        con.execute(_create_table_sql(spec, types, name=staging))
+        con.execute(sql.render("warehouse/copy_rows_with_source", staging=staging, table=spec.name),
+                    {"source": settings.DEFAULT_SOURCE})
+        con.execute(sql.render("warehouse/drop_table", table=spec.name))
+        con.execute(sql.render("warehouse/rename_table", staging=staging, table=spec.name))
+        con.commit()
+    except BaseException:
+        _rollback(con)
+        raise
 
 
 def _old_layout_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -266,18 +313,21 @@ def _add_column_sql(table: str, column: str, column_type: str) -> str:
         column_type=_column_type(table, column, column_type))
 
 
-def _create_table_sql(spec: TableSpec, types: Mapping[str, str]) -> str:
+def _create_table_sql(spec: TableSpec, types: Mapping[str, str], name: str | None = None) -> str:
     """``CREATE TABLE IF NOT EXISTS`` with the schema's columns; long text (JSON, bodies, instructions) zstd-compressed.
 
     DuckDB's default string compression keeps JSON text at several times its Parquet size; zstd brings it to
     about Parquet's, so the database stays the size of its data.
     """
-    columns = ", ".join(f"{sql.quote_identifier(field.name)} {_column_type(spec.name, field.name, types[field.name])}"
-                        for field in spec.schema)
-    return sql.load("warehouse/create_table").format(table=sql.quote_identifier(spec.name), columns=columns)
+    columns = ", ".join([f"{sql.quote_identifier(SOURCE_COLUMN)} {SOURCE_TYPE}",
+                         *(f"{sql.quote_identifier(f.name)} {_column_type(spec.name, f.name, types[f.name])}"
+                           for f in spec.schema)])
+    return sql.load("warehouse/create_table").format(table=sql.quote_identifier(name or spec.name), columns=columns)
 
 
 def _column_type(table: str, column: str, column_type: str) -> str:
+    if column == SOURCE_COLUMN:
+        return column_type
     if not _DUCKDB_TYPE.match(column_type):
         raise ValueError(f"unexpected DuckDB type {column_type!r} for {table}.{column}")
     field = STORED_TABLES[table].schema.field(column) if table in STORED_TABLES else None

@@ -11,18 +11,20 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from connectors.core import settings
 from connectors.core.schemas import SNAPSHOT_RUNS
 
 from .duckdb_store import DuckDBStore
 from .stores import open_store
 
 
-def pending_loads(warehouse: str | Path, *, exclude: dt.date | None = None) -> list[dt.date]:
-    """Dates whose stored snapshot DuckDB does not hold yet, oldest first (``exclude`` left out)."""
-    dataset = open_store(warehouse).dataset(SNAPSHOT_RUNS)
+def pending_loads(warehouse: str | Path, *, exclude: dt.date | None = None,
+                  source_name: str = settings.DEFAULT_SOURCE) -> list[dt.date]:
+    """Dates of the source whose stored snapshot DuckDB does not hold yet, oldest first (``exclude`` left out)."""
+    dataset = open_store(warehouse, source_name).dataset(SNAPSHOT_RUNS)
     if dataset is None:
         return []
     table = dataset.to_table(columns=["snapshot_date", "run_id"])
     stored = dict(zip(table.column("snapshot_date").to_pylist(), table.column("run_id").to_pylist(), strict=True))
-    loaded = DuckDBStore(warehouse).loaded_runs()
+    loaded = DuckDBStore(warehouse).loaded_runs(source_name)
     return sorted(d for d, run_id in stored.items() if loaded.get(d) != run_id and d != exclude)

@@ -1,8 +1,8 @@
 """Rebuild ``assistants.duckdb`` from the Parquet files: DuckDB is a cache of them.
 
-Every row DuckDB holds was loaded from a committed Parquet file, so the database can be thrown away and
-built again at any time: after it was deleted or damaged, on a machine that only has the Parquet files
-(a fresh container, a copy of the lake), or to shed the space a long life of deletes left behind.
+Every row DuckDB holds was loaded from a committed file of one of the warehouse's sources, so the database
+can be thrown away and built again at any time: after it was deleted or damaged, on a machine that only has
+the Parquet files (a fresh container, a copy of the lake), or to shed the space a long life of deletes left behind.
 
 The new database is built beside the old one in a folder of its own, with the same loads a run does, and
 then moved over the old file in one rename, so a reader sees the old database or the new one. The rename
@@ -24,9 +24,11 @@ from pathlib import Path
 import duckdb
 
 import sql
+from connectors.core import settings
 from connectors.core.schemas import ASSISTANT_VERSIONS, SNAPSHOT_RUNS
 
 from .duckdb_store import DuckDBStore
+from .sources import stored_sources
 from .stores import Store, open_store
 from .upgrade import upgrade_warehouse
 
@@ -48,10 +50,9 @@ class Rebuilt:
 
 
 def rebuild_duckdb(warehouse: str | Path) -> Rebuilt:
-    """Build ``assistants.duckdb`` again from every stored date and the history's files, then swap it in."""
-    parquet = open_store(warehouse)
+    """Build ``assistants.duckdb`` again from every source's stored dates and history files, then swap it in."""
     target = DuckDBStore(warehouse)
-    upgrade_warehouse(parquet)  # a warehouse of an older layout is brought to the current one first
+    upgrade_warehouse(open_store(warehouse))  # a warehouse of an older layout is brought to the current one first
     home = target.path.parent  # the warehouse folder, or the local cache of a lake's database
     for leftover in home.glob(f"{REBUILD_PREFIX}*"):  # a killed rebuild's half-built database
         shutil.rmtree(leftover, ignore_errors=True)
@@ -60,11 +61,14 @@ def rebuild_duckdb(warehouse: str | Path) -> Rebuilt:
     try:
         fresh = DuckDBStore(folder)  # the same file name, so the database is attached under the same name
         done = Rebuilt(target.path)
-        for date in parquet.partition_dates(SNAPSHOT_RUNS.name):
-            for name, count in fresh.load_date(date, parquet.date_sources(date)).items():
-                done.rows[name] = done.rows.get(name, 0) + count
-            done.dates += 1
-        done.history = load_history(parquet, fresh)
+        for source_name in stored_sources(warehouse):
+            parquet = open_store(warehouse, source_name)
+            for date in parquet.partition_dates(SNAPSHOT_RUNS.name):
+                loaded = fresh.load_date(date, parquet.date_sources(date), source_name=source_name)
+                for name, count in loaded.items():
+                    done.rows[name] = done.rows.get(name, 0) + count
+                done.dates += 1
+            done.history = load_history(parquet, fresh, source_name) or done.history
         if not done.dates and not done.history:
             return done  # nothing stored: the database (if any) is left as it is
         _swap_in(fresh.path, target)
@@ -74,12 +78,13 @@ def rebuild_duckdb(warehouse: str | Path) -> Rebuilt:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def load_history(parquet: Store, duckdb_store: DuckDBStore) -> bool:
-    """Load the history's versions and every date of its change log into ``duckdb_store``; False if none is stored."""
+def load_history(parquet: Store, duckdb_store: DuckDBStore, source_name: str = settings.DEFAULT_SOURCE) -> bool:
+    """Load a source's history versions and every date of its change log into ``duckdb_store``; False if none is
+    stored."""
     if not parquet.has_table_file(ASSISTANT_VERSIONS.name):
         return False
     changes, tokens = parquet.change_sources()
-    duckdb_store.replace_history(parquet.versions_source(), changes, dt.date.min, tokens)
+    duckdb_store.replace_history(parquet.versions_source(), changes, dt.date.min, tokens, source_name=source_name)
     return True
 
 

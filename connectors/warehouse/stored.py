@@ -14,7 +14,7 @@ partition only (``payload_home``: the earliest), so no row is ever doubled.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 import sql
+from connectors.core import settings
 from connectors.core.schemas import (
     PAYLOAD_TABLES,
     PAYLOADS,
@@ -45,19 +46,34 @@ def apply_stored_views(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(sql.load(f"stored/{name}"))
 
 
-def register_parquet(con: duckdb.DuckDBPyConnection, store: Store,
+def register_parquet(con: duckdb.DuckDBPyConnection, stores: Mapping[str, Store],
                      tables: Iterable[TableSpec] = STORED_TABLES.values(), *,
                      only: dict[str, pa.Table | ds.Dataset] | None = None) -> None:
-    """Register each stored table's Parquet dataset on ``con`` under its own name (empty when never written).
+    """Make each stored table a relation of ``con`` under its own name: every source's dataset (empty when never
+    written) with the source's name as a first column ``source``, as the tables of ``assistants.duckdb`` have it.
 
-    ``only`` replaces some tables by the given data (one date's membership, for instance).
+    ``stores`` maps each source's name to its store. Each dataset is registered under a name of this code's
+    making, and the source's name reaches SQL in a registered one-row Arrow table, so neither a path nor a
+    name is pasted into SQL. ``only`` replaces some tables by the given data (one date's membership, for
+    instance), for a single store.
     """
+    if only and len(stores) != 1:
+        raise ValueError("only= replaces the tables of a single store")
+    for i, name in enumerate(stores):
+        con.register(f"_source_name_{i}", pa.table({"source": pa.array([name], pa.string())}))
     for spec in tables:
-        if only and spec.name in only:
-            con.register(spec.name, only[spec.name])
-            continue
-        dataset = store.dataset(spec)
-        con.register(spec.name, dataset if dataset is not None else spec.empty())
+        selects = []
+        for i, store in enumerate(stores.values()):
+            relation = f"_stored_{i}_{spec.name}"
+            data = only[spec.name] if only and spec.name in only else store.dataset(spec)
+            con.register(relation, data if data is not None else spec.empty())
+            selects.append(sql.render("stored/tag_source", relation=relation, source_name=f"_source_name_{i}"))
+        if not selects:
+            con.register(f"_stored_{spec.name}", spec.empty())
+            selects.append(sql.render("stored/tag_source", relation=f"_stored_{spec.name}", source_name="_no_source"))
+            con.register("_no_source", pa.table({"source": pa.array([], pa.string())}))
+        con.execute(sql.load("stored/union_sources").format(table=sql.quote_identifier(spec.name),
+                                                            union=" UNION ALL BY NAME ".join(selects)))
 
 
 def read_view_date(store: Store, spec: TableSpec, snapshot_date: dt.date, *,
@@ -84,7 +100,7 @@ def read_view_date(store: Store, spec: TableSpec, snapshot_date: dt.date, *,
                 else payload_spec.empty()
     with duckdb.connect(":memory:") as con:
         con.execute(sql.load("warehouse/session_utc"))
-        register_parquet(con, store, only=only)
+        register_parquet(con, {settings.DEFAULT_SOURCE: store}, only=only)  # the source's name is not read
         apply_stored_views(con)
         select = ", ".join(sql.quote_identifier(c) for c in names)
         keys = [sql.quote_identifier(c) for c in spec.key if c in names]

@@ -36,6 +36,7 @@ from connectors.core.errors import ConfigError
 from .location import duckdb_path
 from .parquet_store import ParquetStore
 from .read_only import lock_session
+from .sources import stored_sources
 from .stored import apply_stored_views, register_parquet
 from .stores import open_store
 from .upgrade import needs_upgrade
@@ -123,16 +124,18 @@ def open_parquet(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
 
     A table with no files yet is an empty table of its schema, so every view still works. Each
     dataset is read with the table's schema, so partitions written before a column was added read
-    as null in that column.
+    as null in that column. Every source the warehouse holds is read, its name in the ``source`` column.
     """
-    store = open_store(warehouse)
-    if not store.exists():
+    names = stored_sources(warehouse)
+    if not names:
+        store = open_store(warehouse)
         where = store.parquet_root if isinstance(store, ParquetStore) else store.root
         raise ConfigError(f"no Parquet files under {where}: run `assistants-export snapshot` "
                           "first, or check --warehouse")
     con = _session()
     try:
-        register_parquet(con, store)  # the history tables too, so the audit queries work on Parquet
+        # the history tables too, so the audit queries work on the stored files
+        register_parquet(con, {name: open_store(warehouse, name) for name in names})
         apply_stored_views(con)
         apply_views(con)
         lock_session(con)
@@ -151,7 +154,7 @@ def open_source(warehouse: str | Path, source: Source | None = None) -> tuple[du
                           f"{warehouse}` once (the next snapshot also does it)")
     if source is None:
         source = "duckdb" if duckdb_path(warehouse).is_file() else "parquet"
-        if source == "parquet" and not store.exists():
+        if source == "parquet" and not stored_sources(warehouse):
             where = store.root if store.is_lake else os.path.abspath(warehouse)
             raise ConfigError(f"no warehouse at {where} (neither {settings.DUCKDB_FILENAME} "
                               "nor parquet/): run `assistants-export snapshot` first, or pass --warehouse DIR")

@@ -24,6 +24,7 @@ def copy(warehouse: str | None, target: str) -> None:
         done = copy_warehouse(root, destination)
         built = rebuild_duckdb(destination)
     history = f", and the history of {done.history_dates} date(s)" if done.history_dates else ""
-    click.echo(f"{destination}: copied {len(done.dates)} date(s){history} from {root} "
+    sources = f" of {len(done.sources)} sources ({', '.join(done.sources)})" if len(done.sources) > 1 else ""
+    click.echo(f"{destination}: copied {len(done.dates)} date(s){sources}{history} from {root} "
                f"({done.rows.get('snapshot_members', 0)} memberships, {done.rows.get('payloads', 0)} payloads); "
                f"DuckDB cache at {built.path}")

@@ -1,2 +1,2 @@
--- Empty the SCD2 versions before loading their rebuilt file (same transaction as the insert).
-DELETE FROM assistant_versions
+-- Empty one source's SCD2 versions before loading their rebuilt file (same transaction as the insert).
+DELETE FROM assistant_versions WHERE source = $source

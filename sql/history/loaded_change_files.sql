@@ -1,2 +1,2 @@
--- The change-log dates DuckDB holds, with the token of the files they were loaded from.
-SELECT snapshot_date, token FROM history_change_files
+-- The change-log dates DuckDB holds for one source, with the token of the files they were loaded from.
+SELECT snapshot_date, token FROM history_change_files WHERE source = $source

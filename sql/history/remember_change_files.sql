@@ -1,2 +1,2 @@
--- Record which files a change-log date was loaded from.
-INSERT INTO history_change_files VALUES ($snapshot_date, $token)
+-- Record which files a source's change-log date was loaded from.
+INSERT INTO history_change_files (source, snapshot_date, token) VALUES ($source, $snapshot_date, $token)

@@ -1,2 +1,2 @@
--- Rows a table holds for one snapshot date.
-SELECT count(*) FROM {table} WHERE snapshot_date = $snapshot_date
+-- Rows a table holds for one snapshot date of one source.
+SELECT count(*) FROM {table} WHERE snapshot_date = $snapshot_date AND source = $source

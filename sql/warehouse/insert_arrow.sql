@@ -1,2 +1,3 @@
--- Load every row of a registered Arrow dataset (a Delta table) into a table, matching columns by name.
-INSERT INTO {table} BY NAME SELECT * FROM {source}
+-- Load every row of a registered Arrow dataset (a Delta table) into a table, matching columns by name, tagged
+-- with the source it belongs to.
+INSERT INTO {table} BY NAME SELECT *, $source AS source FROM {source}

@@ -1,2 +1,3 @@
--- Load a date's Parquet files into a table, matching columns by name (second half of replacing the date).
-INSERT INTO {table} BY NAME SELECT * FROM read_parquet($files)
+-- Load a date's Parquet files into a table, matching columns by name and tagged with the source they belong
+-- to (second half of replacing the date).
+INSERT INTO {table} BY NAME SELECT *, $source AS source FROM read_parquet($files)

@@ -1,2 +1,3 @@
--- Which run's data DuckDB holds for each snapshot date (compared with Parquet to find dates still to load).
-SELECT snapshot_date, run_id FROM snapshot_runs
+-- Which run's data DuckDB holds for each snapshot date of one source (compared with the stored tables to find
+-- dates still to load).
+SELECT snapshot_date, run_id FROM snapshot_runs WHERE source = $source

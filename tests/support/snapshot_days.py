@@ -6,13 +6,14 @@ from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load
 from sandbox import SandboxServer, StaticCatalog
 
 
-def snapshot_days(root, key, ids, catalogs):
-    """One night per ``{date: assistant bodies}``, each served by its own sandbox, asking for ``ids``."""
+def snapshot_days(root, key, ids, catalogs, source_name="default"):
+    """One night per ``{date: assistant bodies}`` of the source ``source_name``, each served by its own sandbox,
+    asking for ``ids``."""
     for day, catalog in catalogs.items():
         with SandboxServer(StaticCatalog(catalog), api_key=key) as srv:
             fetch_snapshot(ClientConfig(api_key=Secret(key), base_url=srv.base_url), IdSource(ids=tuple(ids)), day,
-                           root)
-        flatten_snapshot(day, root)
-        load_duckdb(day, root)
-        rebuild_history(root, day)
+                           root, source_name=source_name)
+        flatten_snapshot(day, root, source_name=source_name)
+        load_duckdb(day, root, source_name=source_name)
+        rebuild_history(root, day, source_name=source_name)
     return root

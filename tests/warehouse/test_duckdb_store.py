@@ -6,7 +6,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from connectors.core.schemas import PAYLOAD_METADATA, PAYLOAD_TOOL_RESOURCES, TableSpec, col
+from connectors.core.schemas import PAYLOAD_METADATA, PAYLOAD_TOOL_RESOURCES, SNAPSHOT_RUNS, TableSpec, col
 from connectors.warehouse import DuckDBStore, ParquetStore
 
 D1, D2 = dt.date(2026, 11, 20), dt.date(2026, 11, 21)
@@ -75,7 +75,38 @@ def test_columns_added_to_a_schema_are_added_to_the_table(tmp_path):
         db.ensure_tables(con, [new])
         columns = con.execute("SELECT column_name, data_type FROM information_schema.columns "
                               "WHERE table_name = 'evolving'").fetchall()
-    assert columns == [("snapshot_date", "DATE"), ("tags", "VARCHAR[]")]
+    # every table starts with the source column; a column a later schema adds comes last
+    assert columns == [("source", "VARCHAR"), ("snapshot_date", "DATE"), ("tags", "VARCHAR[]")]
+
+
+def test_a_database_of_before_sources_gets_the_column_named_default(tmp_path):
+    """A database an older version loaded has no source column: its rows are the default source's, loads of
+    another source leave them alone, and the default source's dates still count as loaded (no reload)."""
+    db = DuckDBStore(tmp_path)
+    with duckdb.connect(str(db.path)) as con:  # what an older version created
+        con.execute("CREATE TABLE snapshot_runs (snapshot_date DATE, run_id VARCHAR)")
+        con.execute("INSERT INTO snapshot_runs VALUES ('2026-01-01', 'old-run')")
+    assert db.loaded_runs() == {dt.date(2026, 1, 1): "old-run"}
+    assert db.loaded_runs("eu") == {}
+    with db.connect() as con:
+        db.ensure_tables(con, [SNAPSHOT_RUNS])
+    rows = db.query("SELECT * FROM snapshot_runs").to_pylist()
+    assert [list(row)[:3] for row in rows] == [["source", "snapshot_date", "run_id"]]
+    assert [(r["source"], r["run_id"]) for r in rows] == [("default", "old-run")]
+    assert db.loaded_runs() == {dt.date(2026, 1, 1): "old-run"}
+    assert db.loaded_runs("eu") == {}
+
+
+def test_a_load_replaces_one_sources_date_only(tmp_path):
+    db = DuckDBStore(tmp_path)
+    default, eu = ParquetStore(tmp_path), ParquetStore(tmp_path / "sources" / "eu")
+    db.load_date(D1, {"payload_metadata": write(default, D1, "a", "b")})
+    db.load_date(D1, {"payload_metadata": write(eu, D1, "x")}, source_name="eu")
+    assert db.load_date(D1, {"payload_metadata": write(eu, D1, "y", "z")}, source_name="eu") == {
+        "payload_metadata": 2}
+    rows = db.query("SELECT source, key FROM payload_metadata ORDER BY source, key").to_pylist()
+    assert rows == [{"source": "default", "key": "a"}, {"source": "default", "key": "b"},
+                    {"source": "eu", "key": "y"}, {"source": "eu", "key": "z"}]
 
 
 def test_a_lock_released_within_the_wait_is_waited_for(tmp_path):

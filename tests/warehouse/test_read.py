@@ -38,7 +38,8 @@ def test_every_table_and_view_reads_as_a_dataframe(warehouse, source):
         frame = read_table(name, warehouse=warehouse, source=source)
         assert isinstance(frame, pd.DataFrame)
         if name in REFERENCE_TABLES:
-            assert list(frame.columns) == REFERENCE_TABLES[name].schema.names, name
+            assert list(frame.columns) == ["source", *REFERENCE_TABLES[name].schema.names], name
+            assert set(frame.source) <= {"default"}, name
 
 
 @pytest.mark.parametrize("source", SOURCES)
