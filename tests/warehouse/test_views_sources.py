@@ -1,7 +1,7 @@
 """The views keep the sources of one warehouse apart: the same assistant ID in two sources is two assistants.
 
 An in-memory DuckDB holds every stored table (``STORED_TABLES``, each with the ``source`` column the load
-adds), filled for two sources, ``default`` and ``eu``, that both hold ``SAME`` (with different
+adds first), filled for two sources, ``default`` and ``eu``, that both hold ``SAME`` (with different
 configurations) and ``TWIN`` (the same body, so the same content hash, which both sources stored on D1).
 The views of ``sql/stored`` and ``sql/views`` are created on it as every session creates them, and each
 check works its expected rows out from the scenario below, never by running the views' SQL again.
@@ -47,6 +47,7 @@ from connectors.core.schemas import (
 )
 from connectors.migration import warehouse as migration_warehouse
 from connectors.openai_assistants.flatten import RawAssistant, flatten, payload_tables
+from connectors.warehouse import DuckDBStore
 from connectors.warehouse.stored import STORED_VIEW_NAMES, apply_stored_views
 from connectors.warehouse.views import VIEW_NAMES, apply_views
 from pipelines.cli import run
@@ -136,9 +137,9 @@ CHANGES = [  # source, date, assistant, change_type, field, old, new
 
 
 def with_source(spec: TableSpec, table: pa.Table, source: str) -> pa.Table:
-    """``table`` (of ``spec``'s columns) with the ``source`` column the load adds, last."""
+    """``table`` (of ``spec``'s columns) with the ``source`` column the load adds, first."""
     table = table.select([n for n in spec.schema.names if n != "source"])
-    return table.append_column("source", pa.array([source] * table.num_rows, pa.string()))
+    return table.add_column(0, "source", pa.array([source] * table.num_rows, pa.string()))
 
 
 def stored_rows() -> dict[str, list[pa.Table]]:
@@ -181,15 +182,10 @@ def _without_source(spec: TableSpec) -> pa.Schema:
 
 
 def build(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every stored table (its schema's columns, then ``source``) on ``con`` and fill it."""
+    """Create every stored table on ``con`` as assistants.duckdb has it (``source`` first) and fill it."""
     con.execute(sql.load("warehouse/session_utc"))
+    DuckDBStore(Path("unused")).ensure_tables(con, STORED_TABLES.values())  # the real DDL; no file is opened
     for name, tables in stored_rows().items():
-        spec = STORED_TABLES[name]
-        con.register("empty_batch", spec.empty())
-        columns = ", ".join(sql.quote_identifier(n) for n in spec.schema.names if n != "source")
-        con.execute(f"CREATE TABLE {sql.quote_identifier(name)} AS "
-                    f"SELECT {columns}, ''::VARCHAR AS source FROM empty_batch LIMIT 0")
-        con.unregister("empty_batch")
         con.register("batch", pa.concat_tables(tables))
         con.execute(f"INSERT INTO {sql.quote_identifier(name)} BY NAME SELECT * FROM batch")
         con.unregister("batch")
@@ -480,7 +476,7 @@ def test_the_source_joins_are_where_they_must_be():
             "views/metadata_keys", "views/instruction_stats", "audit/assistant_timeline", "audit/changes_between",
             "migration/payloads_as_of"} <= found
     for name, text in statements().items():
-        if name.startswith("stored/"):
+        if name.removeprefix("stored/") in STORED_VIEW_NAMES:
             joins = re.findall(r"JOIN (?:payloads|payload_tools|payload_metadata|payload_tool_resources) AS (\w+)"
                                r"\s+ON ([^\n]+)", text)
             assert len(joins) == (name != "stored/payload_home"), name
