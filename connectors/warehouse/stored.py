@@ -6,9 +6,10 @@ date's snapshot is its membership (``snapshot_members``: assistant, hash, fetch
 facts). ``raw_assistants``, ``assistants``, ``assistant_tools``,
 ``assistant_metadata``, ``assistant_tool_resources`` and ``assistant_history``
 are views joining the two, defined once in ``sql/stored/`` and created the same
-way in ``assistants.duckdb`` and over the Parquet files. Two runs may both store
-a payload that was new to each; the views read every payload from one
-partition only (``payload_home``: the earliest), so no row is ever doubled.
+way in ``assistants.duckdb`` and over the Parquet files. Two runs (or two
+sources) may both store a payload that was new to each; the views read every
+payload from one partition only (``payload_home``: the earliest date, then the
+first source by name), so no row is ever doubled.
 """
 
 from __future__ import annotations
