@@ -40,6 +40,7 @@ from pipelines import partitions, schedules
 from pipelines.cli import cli, run
 from pipelines.config import HistoryConfig, SnapshotConfig
 from pipelines.resources import AssistantsApiResource, WarehouseResource
+from pipelines.sources import source_names
 from sandbox import SandboxServer, StaticCatalog, bundled_assistants
 
 REPO = Path(__file__).parents[1]
@@ -180,6 +181,11 @@ def _documented(value: str) -> Callable[[], str]:
     return lambda: value
 
 
+def _one_source() -> str:
+    assert source_names() == ["default"]  # without the file: the environment's one source
+    return "none"
+
+
 ENVIRONMENT_DEFAULTS: dict[str, Callable[[], str]] = {
     "OPENAI_API_KEY": _required_key,
     "OPENAI_BASE_URL": lambda: _client().base_url,
@@ -190,6 +196,7 @@ ENVIRONMENT_DEFAULTS: dict[str, Callable[[], str]] = {
     "ASSISTANTS_WAREHOUSE": lambda: WarehouseResource().root(),
     "ASSISTANTS_IDS_FILE": _no_source,
     "ASSISTANTS_DISCOVER": _no_source,
+    "ASSISTANTS_SOURCES_FILE": _one_source,
     "ASSISTANTS_START_DATE": lambda: (
         f"the first stored snapshot, or yesterday if earlier; {_cli_start_date()} in the CLI"
         if partitions.default_start_date("/nonexistent", dt.date(2026, 11, 21)) == dt.date(2026, 11, 20) else "?"),
@@ -303,9 +310,9 @@ def test_api_resource_defaults_match_the_code():
     for key, default in table.items():
         names = [name.strip() for name in key.split(",")]
         documented.update(names)
-        if names == ["api_key"]:
-            assert fields["api_key"].is_required()
-            assert default == f'EnvVar("{settings.DEFAULT_API_KEY_ENV}")'
+        if names == ["api_key"]:  # never part of the definitions: read from the variable when a run starts
+            assert not fields["api_key"].is_required() and fields["api_key"].default is None
+            assert default == "none"
             continue
         values = [fields[name].get_default(call_default_factory=True) for name in names]
         if default == "from the variables above":  # resolved from the environment when left None
