@@ -1,14 +1,20 @@
-"""The sources file: read, checked in one line per problem, falling back to the environment; and what the run
-config and the API resource make of it."""
+"""The sources file: read, checked in one line per problem, falling back to the environment; and what the Dagster
+definitions, the schedule and the API resource make of it (a partition per source and date, a run per source)."""
 
+import datetime as dt
+import os
 import re
 from pathlib import Path
 
 import pytest
+from dagster import build_schedule_context
 
 from connectors.core.errors import ConfigError
 from connectors.core.settings import DEFAULT_SOURCE, SOURCES_FILE_ENV
-from pipelines.config import SnapshotConfig
+from pipelines.cli import run
+from pipelines.component import AssistantsExportComponent, source_tags
+from pipelines.config import SOURCE_TAG, SnapshotConfig
+from pipelines.partitions import date_and_source, partition_key, partition_sources
 from pipelines.resources import AssistantsApiResource
 from pipelines.sources import (
     ENVIRONMENT_SOURCE,
@@ -233,3 +239,78 @@ def test_the_resource_builds_each_sources_client_reading_its_key_when_the_run_st
     held = AssistantsApiResource(api_key="sk-held-by-the-program")
     assert held.client_config(get_source("default")).api_key.reveal() == "sk-held-by-the-program"
     assert held.client_config(get_source("eu")).api_key.reveal() == "sk-eu-key-rotated"
+
+
+# --- The Dagster definitions ------------------------------------------------------------------------------------
+
+
+def test_the_definitions_have_a_partition_per_source_and_date_and_a_run_per_source_each_night(sources_file):
+    sources_file(TWO_SOURCES + '\n[sources.us-east]\nproject = "proj-us"\n')
+    defs = AssistantsExportComponent().definitions()
+    job = defs.resolve_job_def("assistants_snapshot")
+    assert partition_sources(job.partitions_def) == ["default", "eu", "us-east"]
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        assert graph.get(key).partitions_def == job.partitions_def, key
+    # Every run of a partition carries its source's tag: a UI launch's and a job backfill's come from here ...
+    for key in ("2026-11-20|eu", "2026-11-20|default", "2026-11-21|us-east"):
+        tags = job.get_tags_for_partition_key(key, selected_asset_keys=None)
+        assert tags[SOURCE_TAG] == date_and_source(key)[1] == tags["dagster/partition/source"]
+    assert SOURCE_TAG not in job.run_tags  # no job-wide source: it would be wrong for every other source
+    # ... and the schedule's: one request per source for the night before the tick.
+    schedule = defs.resolve_schedule_def("nightly_snapshot")
+    tick = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)
+    with build_schedule_context(scheduled_execution_time=tick, repository_def=defs.get_repository_def()) as context:
+        requests = schedule.evaluate_tick(context).run_requests or []
+    assert [(r.partition_key, r.tags[SOURCE_TAG]) for r in requests] == [
+        (partition_key("2026-11-20", name), name) for name in ("default", "eu", "us-east")]
+    assert len({r.run_key for r in requests}) == 3
+    assert source_tags("2026-11-20|eu") == {SOURCE_TAG: "eu"}
+
+
+def test_a_broken_sources_file_stops_the_definitions_in_one_line(sources_file):
+    path = sources_file('[sources.eu]\napi_key = "sk-proj-Zq8Wn2Lx5Tb7Rc4M"\n')
+    with pytest.raises(ConfigError, match=rf"^{path}:2: \[sources.eu\] api_key: the API key is never written"):
+        AssistantsExportComponent().definitions()
+
+
+# --- The CLI's choice of sources ----------------------------------------------------------------------------------
+
+
+def _cli(capsys, *args):
+    status = run(["snapshot", "--date", dt.datetime.now(dt.UTC).date().isoformat(), "-q", *args])
+    return status, capsys.readouterr().err
+
+
+def test_one_sources_options_are_refused_in_one_line_when_several_sources_run(sources_file, capsys, tmp_path):
+    sources_file(TWO_SOURCES)
+    for args, named in ((["--base-url", "https://x.example.com/v1"], "--base-url"), (["--ids", "asst_1"], "--ids"),
+                        (["--discover", "--api-key-env", "K"], "--discover, --api-key-env")):
+        status, err = _cli(capsys, "--warehouse", str(tmp_path / "wh"), *args)
+        assert status == 2 and err.count("\n") == 1, err
+        assert f"error: {named} set one source's endpoint or IDs, and 2 sources are selected (default, eu): add " \
+               "--source NAME" in err
+    assert not (tmp_path / "wh").exists()
+
+
+def test_an_unknown_source_or_a_bad_file_is_one_line_before_any_run(sources_file, capsys, tmp_path):
+    sources_file(TWO_SOURCES)
+    status, err = _cli(capsys, "--source", "us", "--warehouse", str(tmp_path / "wh"))
+    assert status == 1 and err.count("\n") == 1 and "no source named 'us'" in err and "default, eu" in err
+    sources_file('[sources.eu]\ncolour = "blue"\n')
+    status, err = _cli(capsys, "--warehouse", str(tmp_path / "wh"))
+    assert status == 1 and err.count("\n") == 1 and "colour is not a setting of a source" in err
+    assert not (tmp_path / "wh").exists()
+
+
+def test_a_sources_missing_key_fails_that_source_alone_before_dagster(sources_file, capsys, tmp_path, monkeypatch):
+    """The other source runs (and fails here for want of an endpoint: the end-to-end test has real ones)."""
+    sources_file(TWO_SOURCES.replace("discover = true", 'base_url = "http://127.0.0.1:9/v1"'))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-default-key-01")
+    status, err = _cli(capsys, "--warehouse", str(tmp_path / "wh"), "--max-attempts", "1", "--no-preflight")
+    lines = err.splitlines()
+    assert status == 1 and len(lines) == 2, err
+    assert lines[0].startswith("error: source default: no assistants to fetch: set --ids, --ids-file or --discover, "
+                               "or ids_file or discover in [sources.default] of ")
+    assert lines[1].startswith("error: source eu (") and "EU_OPENAI_API_KEY is not set" in lines[1]
+    assert os.environ.get("EU_OPENAI_API_KEY") is None
