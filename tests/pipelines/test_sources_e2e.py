@@ -147,3 +147,18 @@ def test_a_source_named_on_the_command_line_takes_that_sources_options(three_sou
     rows = duck(warehouse, "SELECT source, mode, ok_count FROM snapshot_runs")
     assert rows == [{"source": "eu", "mode": "ids", "ok_count": 2}]
     assert eu.stats.list_requests == 1  # the preflight; the IDs came from the option, not the table's discover
+
+
+def test_without_a_sources_file_the_environments_ids_serve_the_cli_too(tmp_path, monkeypatch):
+    """The one source of the environment takes $ASSISTANTS_IDS_FILE when no option names the IDs, as a scheduled
+    Dagster run does."""
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(a["id"] for a in DEFAULT_ASSISTANTS) + "\n", encoding="utf-8")
+    with SandboxServer(StaticCatalog(DEFAULT_ASSISTANTS), api_key=KEY) as server:
+        for name, value in {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": server.base_url,
+                            "ASSISTANTS_IDS_FILE": ids}.items():
+            monkeypatch.setenv(name, str(value))
+        assert snapshot(tmp_path / "wh") == 0
+    rows = duck(tmp_path / "wh", "SELECT source, mode, ok_count FROM snapshot_runs")
+    assert rows == [{"source": "default", "mode": "ids", "ok_count": len(DEFAULT_ASSISTANTS)}]
+    assert not (tmp_path / "wh" / "sources").exists()
