@@ -24,7 +24,7 @@ from connectors.core.errors import ConfigError, InputError
 from connectors.openai_assistants.ids import RejectedId, clean_ids
 from connectors.warehouse.views import Source, open_source
 
-from .responses import REASONING_MODELS, Migration, to_responses_request
+from .responses import REASONING_MODELS, Json, Migration, to_responses_request
 
 SHOWN_IDS = 10
 """Unknown IDs named in an error message; the rest are counted."""
@@ -32,10 +32,15 @@ SHOWN_IDS = 10
 
 @dataclass(frozen=True)
 class MigratedAssistant:
-    """A migration and the snapshot date of the configuration it was made from."""
+    """A migration, the API source of its assistant, and the snapshot date of the configuration it was made from."""
 
+    source: str
     snapshot_date: dt.date
     migration: Migration
+
+    def as_line(self) -> Json:
+        """The JSON Lines record ``assistants-export migrate`` writes: the source, then the migration's record."""
+        return {"source": self.source, **self.migration.as_line()}
 
 
 def migrate_warehouse(warehouse: str | Path, *, as_of: dt.date | None = None, ids: Iterable[str] | None = None,
@@ -44,8 +49,11 @@ def migrate_warehouse(warehouse: str | Path, *, as_of: dt.date | None = None, id
     """Every live assistant of ``warehouse`` (or those in ``ids``) as a Responses API request.
 
     ``as_of`` picks the configurations valid on that day (default: the current ones). Results
-    are sorted by assistant ID. An ID that is not a live assistant on that day, a day the history
-    does not cover and a missing warehouse raise a :class:`ConnectorError` whose text is one line.
+    are sorted by API source (``MigratedAssistant.source``), then assistant ID: the same ID in two
+    sources is two assistants, and ``ids`` picks it in each. An ID that is not a live assistant on
+    that day, a day the history does not cover and a missing warehouse raise a
+    :class:`ConnectorError` whose text is one line. ``source`` picks the copy of the warehouse
+    read (the DuckDB database or the Parquet files).
     """
     wanted = _wanted(ids) if ids is not None else None
     when = f"as of {as_of}" if as_of is not None else "in the current snapshot"
@@ -69,16 +77,17 @@ def migrate_warehouse(warehouse: str | Path, *, as_of: dt.date | None = None, id
     if not rows and as_of is None:
         raise ConfigError(f"no live assistant in {warehouse}: run assistants-export snapshot first")
     if wanted is not None:
-        found = {row[0] for row in rows}
+        found = {row[1] for row in rows}
         missing = [i for i in wanted if i not in found]
         if missing:
             shown = ", ".join(missing[:SHOWN_IDS]) + (f" and {len(missing) - SHOWN_IDS} more"
                                                        if len(missing) > SHOWN_IDS else "")
             raise InputError(f"{len(missing)} ID(s) asked for are not live assistants {when} in {warehouse}: "
                              f"{shown} (assistants-export as-of or history shows what the warehouse holds)")
-        rows = [row for row in rows if row[0] in set(wanted)]
-    return [MigratedAssistant(snapshot_date, to_responses_request(json.loads(raw), reasoning_models=reasoning_models))
-            for _, snapshot_date, raw in rows]
+        rows = [row for row in rows if row[1] in set(wanted)]
+    return [MigratedAssistant(api_source, snapshot_date,
+                              to_responses_request(json.loads(raw), reasoning_models=reasoning_models))
+            for api_source, _, snapshot_date, raw in rows]
 
 
 def _wanted(ids: Iterable[str]) -> list[str]:

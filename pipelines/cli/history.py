@@ -36,12 +36,15 @@ def history(assistant_id: str, warehouse: str | None) -> None:
     changes = _query(warehouse, "audit/changes_of_assistant", assistant_id=assistant_id)
     console = Console()
     console.print(f"History of {assistant_id}")
+    named = bool(_source_column(versions))  # the same ID in two sources is two assistants: say whose each version is
     for version in versions:
         until = version["valid_to"] or "now"
         what = "deleted, last seen as" if version["is_deleted"] else f"{version['change_type']}:"
-        console.print(f"\n[bold]{version['valid_from']} → {until}[/bold]  {what} {version['name']!s} "
+        where = f"{version['source']}: " if named else ""
+        console.print(f"\n[bold]{where}{version['valid_from']} → {until}[/bold]  {what} {version['name']!s} "
                       f"({version['model']})", highlight=False)
-        rows = [c for c in changes if c["snapshot_date"] == version["valid_from"] and c["field"] is not None]
+        rows = [c for c in changes if c["source"] == version["source"] and c["snapshot_date"] == version["valid_from"]
+                and c["field"] is not None]
         if rows:
             table = Table("field", "before", "after")
             for change in rows:
@@ -59,9 +62,11 @@ def diff_command(from_date: str, to_date: str, warehouse: str | None) -> None:
     if end < start:
         raise click.BadParameter("--to must not be before --from", param_hint="--to")
     rows = _query(warehouse, "audit/changes_between", from_date=start, to_date=end)
-    table = Table("assistant_id", "name", "change", "fields changed", title=f"Changes after {start} up to {end}")
+    source = _source_column(rows)
+    table = Table(*source, "assistant_id", "name", "change", "fields changed",
+                  title=f"Changes after {start} up to {end}")
     for row in rows:
-        table.add_row(row["assistant_id"], str(row["name"] or ""), row["change_types"],
+        table.add_row(*(row[c] for c in source), row["assistant_id"], str(row["name"] or ""), row["change_types"],
                       _short(row["fields"] or "", VALUE_WIDTH))
     console = Console()
     console.print(table)
@@ -80,11 +85,17 @@ def as_of(date: str, warehouse: str | None, as_json: bool) -> None:
         for row in rows:
             click.echo(json.dumps(row, default=str, ensure_ascii=False))
         return
-    table = Table("assistant_id", "name", "model", "tools", "since", title=f"Assistants as of {day}")
+    source = _source_column(rows)
+    table = Table(*source, "assistant_id", "name", "model", "tools", "since", title=f"Assistants as of {day}")
     for row in rows:
-        table.add_row(row["assistant_id"], str(row["name"] or ""), str(row["model"]), str(row["tool_count"]),
-                      str(row["valid_from"]))
+        table.add_row(*(row[c] for c in source), row["assistant_id"], str(row["name"] or ""), str(row["model"]),
+                      str(row["tool_count"]), str(row["valid_from"]))
     Console().print(table)
+
+
+def _source_column(rows: list[dict[str, Any]]) -> list[str]:
+    """``["source"]`` when ``rows`` come from more than one API source (the column to show), else nothing."""
+    return ["source"] if len({row["source"] for row in rows}) > 1 else []
 
 
 def _query(warehouse: str | None, name: str, **params: Any) -> list[dict[str, Any]]:

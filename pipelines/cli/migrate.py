@@ -1,8 +1,8 @@
 """``assistants-export migrate --to responses``: every archived assistant as a ready Responses API request.
 
 Reads the warehouse only (never the API), through :func:`connectors.migration.warehouse.migrate_warehouse`,
-and writes JSON Lines: one line per assistant, ``{"assistant_id", "name", "description",
-"created_at", "request", "warnings"}``, sorted by assistant ID. A file given with ``-o`` appears
+and writes JSON Lines: one line per assistant, ``{"source", "assistant_id", "name", "description",
+"created_at", "request", "warnings"}``, sorted by source and assistant ID. A file given with ``-o`` appears
 only once every line is written.
 """
 
@@ -83,7 +83,7 @@ def _date(value: str) -> dt.date:
 
 def _write(migrated: list[MigratedAssistant], stream: IO[str]) -> None:
     for item in migrated:
-        stream.write(json.dumps(item.migration.as_line(), ensure_ascii=False) + "\n")
+        stream.write(json.dumps(item.as_line(), ensure_ascii=False) + "\n")
 
 
 def _write_file(migrated: list[MigratedAssistant], path: Path) -> None:

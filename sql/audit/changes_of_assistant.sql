@@ -1,5 +1,5 @@
--- Every change row of one assistant, oldest first (the detail behind its timeline).
-SELECT snapshot_date, change_type, field, old_value, new_value
+-- Every change row of one assistant (in every source that has it), oldest first (the detail behind its timeline).
+SELECT source, snapshot_date, change_type, field, old_value, new_value
 FROM assistant_changes
 WHERE assistant_id = $assistant_id
-ORDER BY snapshot_date, field IS NOT NULL, field
+ORDER BY source, snapshot_date, field IS NOT NULL, field

@@ -1,4 +1,4 @@
--- The payload of every live assistant at its latest snapshot (see the view current_assistants).
-SELECT assistant_id, snapshot_date, raw_json
+-- The payload of every live assistant of every source at its latest snapshot (see the view current_assistants).
+SELECT source, assistant_id, snapshot_date, raw_json
 FROM current_assistants
-ORDER BY assistant_id
+ORDER BY source, assistant_id

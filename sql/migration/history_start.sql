@@ -1,3 +1,3 @@
--- The first date the history knows (null when it is empty).
+-- The first date the history knows, in any source (null when it is empty).
 SELECT min(valid_from) AS first_date
 FROM assistant_history

@@ -1,6 +1,7 @@
--- assistant_tool_resources: each date's membership joined to the files and vector stores of its payloads.
+-- assistant_tool_resources: each source's membership of each date joined to the files and vector stores of its payloads.
 CREATE OR REPLACE VIEW assistant_tool_resources AS
-SELECT m.snapshot_date, m.assistant_id, r.resource_type, r.resource_id, r.position
+SELECT m.source, m.snapshot_date, m.assistant_id, r.resource_type, r.resource_id, r.position
 FROM snapshot_members AS m
 JOIN payload_home AS h ON h.content_hash = m.content_hash
-JOIN payload_tool_resources AS r ON r.content_hash = h.content_hash AND r.snapshot_date = h.stored_date
+JOIN payload_tool_resources AS r
+  ON r.content_hash = h.content_hash AND r.snapshot_date = h.stored_date AND r.source = h.stored_source

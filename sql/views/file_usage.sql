@@ -1,10 +1,12 @@
--- Files attached to the live assistants (code_interpreter), and which assistants share each one.
+-- Files attached to the live assistants (code_interpreter), per source, and which assistants share each one.
 CREATE OR REPLACE VIEW file_usage AS
-SELECT r.resource_id AS file_id,
+SELECT r.source,
+       r.resource_id AS file_id,
        count(DISTINCT r.assistant_id) AS assistants,
        list_sort(list(DISTINCT r.assistant_id)) AS assistant_ids
 FROM assistant_tool_resources AS r
-JOIN current_assistants AS a ON a.assistant_id = r.assistant_id AND a.snapshot_date = r.snapshot_date
+JOIN current_assistants AS a
+  ON a.source = r.source AND a.assistant_id = r.assistant_id AND a.snapshot_date = r.snapshot_date
 WHERE r.resource_type = 'code_interpreter_file'
-GROUP BY r.resource_id
-ORDER BY assistants DESC, file_id
+GROUP BY r.source, r.resource_id
+ORDER BY r.source, assistants DESC, file_id

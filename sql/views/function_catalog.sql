@@ -7,7 +7,7 @@
 -- JSON text. required is null exactly when parameter is. Restricted to each live assistant's latest
 -- snapshot (see current_assistants); snapshot_date says which one.
 CREATE OR REPLACE VIEW function_catalog AS
-SELECT t.snapshot_date, t.assistant_id, t.assistant_name, t.tool_index, t.function_name,
+SELECT t.source, t.snapshot_date, t.assistant_id, t.assistant_name, t.tool_index, t.function_name,
        t.function_description, t.function_strict,
        p.key AS parameter,
        p.value ->> '$.type' AS parameter_type,
@@ -19,4 +19,4 @@ SELECT t.snapshot_date, t.assistant_id, t.assistant_name, t.tool_index, t.functi
 FROM current_tools AS t
 LEFT JOIN LATERAL json_each(t.function_parameters, '$.properties') AS p ON true
 WHERE t.type = 'function'
-ORDER BY t.assistant_id, t.tool_index, p.key
+ORDER BY t.source, t.assistant_id, t.tool_index, p.key

@@ -3,7 +3,7 @@
 -- The same mapping as connectors/migration/responses.py (to_responses_request), which holds the
 -- reasons for every rule; tests keep the two equal on every sandbox assistant and on generated ones,
 -- so change both together. Built from each assistant's payload as received (raw_json of
--- current_assistants). Columns: snapshot_date, assistant_id, name, description, created_at (Unix
+-- current_assistants). Columns: source, snapshot_date, assistant_id, name, description, created_at (Unix
 -- seconds, as the API gave it), request (JSON), warnings (JSON array of {"code", "message"}).
 -- Reasoning models are the default families of REASONING_MODELS (o1, o3, o4-mini, gpt-5); for
 -- another list use `assistants-export migrate --reasoning-models`.
@@ -12,10 +12,10 @@
 -- then turned into JSON; `nullif(x, 'null')` treats a JSON null like an absent key.
 CREATE OR REPLACE VIEW responses_migration AS
 WITH src AS (
-    SELECT snapshot_date, assistant_id, CAST(raw_json AS JSON) AS j
+    SELECT source, snapshot_date, assistant_id, CAST(raw_json AS JSON) AS j
     FROM current_assistants
 ), base AS (
-    SELECT snapshot_date, assistant_id, j,
+    SELECT source, snapshot_date, assistant_id, j,
            j ->> '$.model' AS model,
            coalesce(regexp_full_match(j ->> '$.model', '(?s)(o4\-mini|gpt\-5|o1|o3)([-.].*)?'), false) AS reasoning,
            coalesce(nullif(json_extract(j, '$.tool_resources.code_interpreter.file_ids'), 'null'),
@@ -86,7 +86,7 @@ WITH src AS (
            END) AS mapped
     FROM base AS b
 ), parts AS (
-    SELECT snapshot_date, assistant_id, j, model, reasoning, temperature, top_p, metadata, effort,
+    SELECT source, snapshot_date, assistant_id, j, model, reasoning, temperature, top_p, metadata, effort,
            list_filter(list_transform(mapped, lambda m: m.tool), lambda x: x IS NOT NULL) AS tool_objects,
            list_filter(list_transform(mapped, lambda m: m.warning), lambda x: x IS NOT NULL) AS tool_warnings,
            CASE
@@ -117,7 +117,8 @@ WITH src AS (
            len(json_keys(metadata)) AS metadata_pairs
     FROM tools
 )
-SELECT snapshot_date,
+SELECT source,
+       snapshot_date,
        assistant_id,
        j ->> '$.name' AS name,
        j ->> '$.description' AS description,
@@ -171,4 +172,4 @@ SELECT snapshot_date,
            END
        ]), lambda x: x IS NOT NULL)) AS warnings
 FROM parts
-ORDER BY assistant_id
+ORDER BY source, assistant_id

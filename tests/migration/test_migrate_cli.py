@@ -91,11 +91,11 @@ def test_every_current_assistant_becomes_a_valid_request(capsys, warehouse, scen
     got = lines(out)
     assert [g["assistant_id"] for g in got] == sorted(scenario.current)
     for line in got:
-        assert list(line) == ["assistant_id", "name", "description", "created_at", "request", "warnings"]
+        assert list(line) == ["source", "assistant_id", "name", "description", "created_at", "request", "warnings"]
         assert "input" not in line["request"]
         assert_valid(line["request"])
         body = scenario.current[line["assistant_id"]]
-        assert line == to_responses_request(body).as_line()
+        assert line == {"source": "default", **to_responses_request(body).as_line()}
         assert (line["name"], line["description"], line["created_at"]) == (
             body["name"], body["description"], body["created_at"])
     changed = next(g for g in got if g["assistant_id"] == scenario.c["id"])
@@ -109,7 +109,7 @@ def test_as_of_a_past_day_gives_that_days_configurations(capsys, warehouse, scen
         assert (status, err) == (0, "")
         got = {g["assistant_id"]: g for g in lines(out)}
         assert set(got) == set(scenario.d1)
-        assert got[scenario.c["id"]] == to_responses_request(scenario.c).as_line()
+        assert got[scenario.c["id"]] == {"source": "default", **to_responses_request(scenario.c).as_line()}
         for line in got.values():
             assert_valid(line["request"])
     status, out, _ = migrate(capsys, "--as-of", "2026-12-31", "--warehouse", str(warehouse))
@@ -152,7 +152,7 @@ def test_the_python_api_gives_the_same_answers_as_the_command(capsys, warehouse)
     for as_of in (None, D1):
         args = ["--as-of", as_of.isoformat()] if as_of else []
         _, out, _ = migrate(capsys, *args, "--warehouse", str(warehouse))
-        api = [m.migration.as_line() for m in migrate_warehouse(warehouse, as_of=as_of)]
+        api = [m.as_line() for m in migrate_warehouse(warehouse, as_of=as_of)]
         assert api == lines(out)
 
 
@@ -195,8 +195,8 @@ def test_the_view_gives_the_same_answers_as_the_command(capsys, warehouse, opene
     _, out, _ = migrate(capsys, "--warehouse", str(warehouse))
     with opener(warehouse) as con:
         rows = con.sql("SELECT * FROM responses_migration").to_arrow_table().to_pylist()
-    view = [{"assistant_id": r["assistant_id"], "name": r["name"], "description": r["description"],
-             "created_at": r["created_at"], "request": json.loads(r["request"]),
+    view = [{"source": r["source"], "assistant_id": r["assistant_id"], "name": r["name"],
+             "description": r["description"], "created_at": r["created_at"], "request": json.loads(r["request"]),
              "warnings": json.loads(r["warnings"])} for r in rows]
     assert view == lines(out)
 

@@ -1,7 +1,7 @@
 """The SQL view ``responses_migration`` is the Python mapping, answer for answer.
 
 The view's statement runs over a ``current_assistants`` holding the payloads under test (the only
-columns it reads are snapshot_date, assistant_id and raw_json), and its rows must equal
+columns it reads are source, snapshot_date, assistant_id and raw_json), and its rows must equal
 ``to_responses_request`` of the same payloads: on every sandbox assistant, on a body that raises
 each warning, and on generated assistants. The warehouse end of it (the view over a real
 warehouse equals the command) is in test_migrate_cli.py.
@@ -33,7 +33,8 @@ VIEW = get_view("responses_migration").statement
 @pytest.fixture(scope="module")
 def con():
     connection = duckdb.connect(":memory:")
-    connection.execute("CREATE TABLE current_assistants (snapshot_date DATE, assistant_id VARCHAR, raw_json VARCHAR)")
+    connection.execute("CREATE TABLE current_assistants (source VARCHAR, snapshot_date DATE, assistant_id VARCHAR, "
+                       "raw_json VARCHAR)")
     connection.execute(VIEW)
     yield connection
     connection.close()
@@ -41,8 +42,8 @@ def con():
 
 def through_view(con, bodies):
     con.execute("DELETE FROM current_assistants")
-    con.executemany("INSERT INTO current_assistants VALUES (?, ?, ?)",
-                    [(DATE, body["id"], json.dumps(body, ensure_ascii=False)) for body in bodies])
+    con.executemany("INSERT INTO current_assistants VALUES (?, ?, ?, ?)",
+                    [("default", DATE, body["id"], json.dumps(body, ensure_ascii=False)) for body in bodies])
     rows = con.sql("SELECT * FROM responses_migration").to_arrow_table().to_pylist()
     return [{"assistant_id": r["assistant_id"], "name": r["name"], "description": r["description"],
              "created_at": r["created_at"], "request": json.loads(r["request"]), "warnings": json.loads(r["warnings"])}

@@ -75,12 +75,13 @@ def test_a_view_prints_as_a_plain_table_when_piped(capsys, warehouse, fixtures):
     status, out, err = query(capsys, "--view", "model_usage", "--warehouse", str(warehouse))
     assert (status, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0].split() == ["snapshot_date", "model", "assistants", "tools"]
+    assert lines[0].split() == ["source", "snapshot_date", "model", "assistants", "tools"]
     assert set(lines[1]) == {"-", " "}
     models = {a["model"] for a in fixtures}
     assert len(lines) == 2 + len(models) + 1 and lines[-1] == f"({len(models)} rows)"
     gpt4o = next(line for line in lines if " gpt-4o " in line)
-    assert gpt4o.split()[2] == str(sum(a["model"] == "gpt-4o" for a in fixtures))
+    assert gpt4o.split()[0] == "default"
+    assert gpt4o.split()[3] == str(sum(a["model"] == "gpt-4o" for a in fixtures))
 
 
 def test_csv_renders_dates_timestamps_maps_lists_and_nulls(capsys, warehouse):
@@ -128,7 +129,7 @@ def test_parquet_and_the_format_from_the_extension(capsys, warehouse, tmp_path):
 
     as_csv = tmp_path / "models.csv"
     assert query(capsys, "--view", "model_usage", "-o", str(as_csv), "--warehouse", str(warehouse))[0] == 0
-    assert as_csv.read_text(encoding="utf-8").startswith("snapshot_date,model,assistants,tools\n")
+    assert as_csv.read_text(encoding="utf-8").startswith("source,snapshot_date,model,assistants,tools\n")
 
 
 @pytest.mark.parametrize("view", ["function_catalog", "metadata_keys", "instruction_stats"])
@@ -227,7 +228,7 @@ def test_the_readme_examples_run_as_shown(capsys, home, monkeypatch):
         out, err = capsys.readouterr()
         assert err == "", command
         assert "(0 rows)" not in out and out.strip() != "[]", f"{command} answers nothing on the bundled data"
-    assert (home / "metadata_keys.csv").read_text(encoding="utf-8").startswith("key,assistants,")
+    assert (home / "metadata_keys.csv").read_text(encoding="utf-8").startswith("source,key,assistants,")
     assert pq.read_table(home / "functions.parquet").num_rows > 0
 
 

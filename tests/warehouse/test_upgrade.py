@@ -29,16 +29,19 @@ def answers(warehouse):
 
 
 def write_old_layout(new, old):
-    """``old``: the same snapshots as ``new``, stored the way the previous version stored them."""
+    """``old``: the same snapshots as ``new``, stored the way the previous version stored them (one source, so
+    without the ``source`` column the views now start with)."""
     parquet = old / "parquet"
     for name in OLD_DATE_TABLES:
         for date in (D1, D2):
             folder = parquet / name / f"snapshot_date={date.isoformat()}"
             folder.mkdir(parents=True)
-            table = read_arrow(name, warehouse=new, date=date, source="parquet").cast(VIEW_TABLES[name].schema)
+            table = read_arrow(name, warehouse=new, date=date, source="parquet").drop_columns(["source"])
+            table = table.cast(VIEW_TABLES[name].schema)
             pq.write_table(table, folder / "part-0.parquet")
     (parquet / "assistant_history").mkdir()
-    history = read_arrow("assistant_history", warehouse=new, source="parquet").cast(ASSISTANT_HISTORY.schema)
+    history = read_arrow("assistant_history", warehouse=new, source="parquet").drop_columns(["source"])
+    history = history.cast(ASSISTANT_HISTORY.schema)
     pq.write_table(history, parquet / "assistant_history" / "part-0.parquet")
     for name in ("fetch_errors", "snapshot_runs", "assistant_changes"):
         shutil.copytree(new / "parquet" / name, parquet / name)
