@@ -128,7 +128,7 @@ def test_one_source_runs_alone_and_the_others_are_left_as_they_are(three_sources
     assert duckdb_state(warehouse) == before  # a re-run of the same night changes nothing, of either source
 
     capsys.readouterr()
-    assert run(["query", "SELECT assistant_id FROM snapshot_members WHERE source = 'eu' ORDER BY 1", "--warehouse",
+    assert run(["query", "SELECT assistant_id FROM assistants WHERE source = 'eu' ORDER BY 1", "--warehouse",
                 str(warehouse), "--format", "json"]) == 0
     assert [r["assistant_id"] for r in json.loads(capsys.readouterr().out)] == sorted(a["id"] for a in EU_ASSISTANTS)
 
@@ -147,6 +147,20 @@ def test_a_source_named_on_the_command_line_takes_that_sources_options(three_sou
     rows = duck(warehouse, "SELECT source, mode, ok_count FROM snapshot_runs")
     assert rows == [{"source": "eu", "mode": "ids", "ok_count": 2}]
     assert eu.stats.list_requests == 1  # the preflight; the IDs came from the option, not the table's discover
+
+
+def test_the_views_read_each_sources_rows_once(three_sources):
+    """The two assistants both sources hold, with the same payloads stored the same night, are each source's
+    once: the views join per (source, assistant) and read a payload from one home."""
+    warehouse, _, _ = three_sources
+    assert snapshot(warehouse, "--source", "default", "--source", "eu") == 0
+    expected = sorted([("default", a["id"], a["name"]) for a in DEFAULT_ASSISTANTS]
+                      + [("eu", a["id"], a["name"]) for a in EU_ASSISTANTS])
+    for view in ("assistants", "current_assistants"):
+        rows = duck(warehouse, f"SELECT source, assistant_id, name FROM {view} ORDER BY ALL")
+        assert [(r["source"], r["assistant_id"], r["name"]) for r in rows] == expected, view
+    history = duck(warehouse, "SELECT source, count(*) AS n FROM assistant_history GROUP BY 1 ORDER BY 1")
+    assert history == [{"source": "default", "n": len(DEFAULT_ASSISTANTS)}, {"source": "eu", "n": len(EU_ASSISTANTS)}]
 
 
 def test_without_a_sources_file_the_environments_ids_serve_the_cli_too(tmp_path, monkeypatch):
