@@ -1,4 +1,4 @@
-"""The snapshot as Dagster assets, one daily partition per snapshot date.
+"""The snapshot as Dagster assets, one partition per snapshot date and API source.
 
 (No ``from __future__ import annotations`` here: Dagster reads the config and
 resource types from the functions' annotations when the module loads.)
@@ -12,13 +12,20 @@ The fetch step is the only one that talks to the API; the flatten and load
 steps rebuild a date from what is stored, so re-materializing them (a
 backfill) never needs the network. All the work is done by ``connectors``;
 these functions wire configuration in and report metadata out.
+
+The assets are built for a list of sources (:func:`build_snapshot_assets`): their partitions are every date for
+each source (:func:`pipelines.partitions.snapshot_partitions`), and every step reads the date and the source from
+its partition key. The Dagster definitions build them for the configured sources when they load; the CLI builds
+them for the sources it runs.
 """
 
 
 import datetime as dt
+import functools
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from typing import NamedTuple
 
 from dagster import (
     AssetCheckKey,
@@ -27,10 +34,13 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetObservation,
+    AssetsDefinition,
     AssetSpec,
     Failure,
     MaterializeResult,
     MetadataValue,
+    MultiPartitionKey,
+    MultiPartitionsDefinition,
     PreviewWarning,
     TableColumn,
     TableColumnConstraints,
@@ -58,11 +68,13 @@ from connectors.core.schemas import (
 from connectors.history import MassDeletionError, rebuild_history
 from connectors.snapshot import FetchSummary, fetch_snapshot, flatten_snapshot, load_duckdb
 from connectors.warehouse import Store, open_store, pending_loads
+from connectors.warehouse.sources import source_root
 
 from . import checks, progress
 from .config import HistoryConfig, SnapshotConfig
-from .partitions import daily_partitions, fetch_window_open, skip_message
+from .partitions import date_and_source, fetch_window_open, skip_message, snapshot_partitions
 from .resources import AssistantsApiResource, WarehouseResource
+from .sources import get_source, source_names
 
 GROUP = "assistants_snapshot"
 HISTORY_GROUP = "assistants_history"
@@ -94,15 +106,15 @@ def _column_schema(table: TableSpec) -> TableSchema:
     ])
 
 
-def _check_specs(specs: list[AssetCheckSpec]) -> list[AssetCheckSpec]:
-    """The same checks partitioned like their assets, so each result is tied to the date it checked.
+def _check_specs(specs: list[AssetCheckSpec], partitions: MultiPartitionsDefinition) -> list[AssetCheckSpec]:
+    """The same checks partitioned like their assets, so each result is tied to the source-date it checked.
 
     (A partitions_def on a check spec is a Dagster preview feature; its warning is not ours to fix.)
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PreviewWarning)
         return [AssetCheckSpec(s.name, asset=s.asset_key, description=s.description, blocking=s.blocking,
-                               partitions_def=daily_partitions) for s in specs]
+                               partitions_def=partitions) for s in specs]
 
 
 def _stored_rows(store: Store, table: str, snapshot_date: dt.date | None = None) -> int:
@@ -116,8 +128,23 @@ def _stored_rows(store: Store, table: str, snapshot_date: dt.date | None = None)
     return sum(store.partition_rows(table, d) for d in dates)
 
 
-def _snapshot_date(context: AssetExecutionContext) -> dt.date:
-    return dt.date.fromisoformat(context.partition_key)
+class _Partition(NamedTuple):
+    """What a step works on: the snapshot date and the source of its partition, and the source's stored tables."""
+
+    date: dt.date
+    source: str
+    root: str
+    """The warehouse root, which every connector entry point takes (with the source's name)."""
+
+    def store(self) -> Store:
+        """The source's own tables (the root's for ``default``, ``sources/<name>/`` for another)."""
+        return open_store(source_root(self.root, self.source))
+
+
+def _partition(context: AssetExecutionContext, warehouse: WarehouseResource) -> _Partition:
+    key = context.partition_key
+    date, source = date_and_source(key if isinstance(key, MultiPartitionKey) else str(key))
+    return _Partition(date, source, warehouse.root())
 
 
 def _fail(exc: ConnectorError) -> Failure:
@@ -125,18 +152,11 @@ def _fail(exc: ConnectorError) -> Failure:
     return Failure(description=str(exc), metadata={"error": type(exc).__name__}, allow_retries=False)
 
 
-@multi_asset(
-    specs=[_spec(t, skippable=True) for t in SNAPSHOT_TABLES],
-    check_specs=_check_specs([*checks.table_check_specs(SNAPSHOT_TABLES), checks.FAILED_SHARE_SPEC]),
-    partitions_def=daily_partitions,
-    can_subset=True,  # every output optional, so a skipped date yields none and the steps after it skip
-    name="fetch_assistants",
-    description="Fetch every assistant from the API and store the date's raw payloads and errors. For a day "
-    "that ended more than 36 hours ago it keeps the stored payloads (a backfill) unless forced, and skips the "
-    "date (the rest of the run with it) when nothing is stored for it.",
-)
-def fetch_assistants(context: AssetExecutionContext, config: SnapshotConfig, api: AssistantsApiResource,
-                     warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
+# --- The steps (what each asset runs, whatever its partitions) ------------------------------------------------------
+
+
+def _fetch_step(context: AssetExecutionContext, config: SnapshotConfig, api: AssistantsApiResource,
+                warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
     """The whole fetch runs whatever subset is selected (it writes the three tables together); only the
     selected assets and checks are reported."""
     for result in _fetch_results(context, config, api, warehouse):
@@ -151,12 +171,14 @@ def fetch_assistants(context: AssetExecutionContext, config: SnapshotConfig, api
 
 def _fetch_results(context: AssetExecutionContext, config: SnapshotConfig, api: AssistantsApiResource,
                    warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
-    snapshot_date = _snapshot_date(context)
-    store = open_store(warehouse.root())
+    part = _partition(context, warehouse)
+    snapshot_date = part.date
+    store = part.store()
     if fetch_window_open(snapshot_date) or config.force:
-        yield from _fetch(context, config, api, warehouse, snapshot_date)
+        yield from _fetch(context, config, api, part)
     elif store.has_partition(SNAPSHOT_RUNS.name, snapshot_date):
-        context.log.info("%s is outside the fetch window: keeping its stored payloads", snapshot_date)
+        context.log.info("%s (%s) is outside the fetch window: keeping its stored payloads", snapshot_date,
+                         part.source)
         for table in SNAPSHOT_TABLES:
             yield MaterializeResult(asset_key=table.name, metadata={
                 "rebuilt_from_stored_payloads": True,
@@ -175,14 +197,15 @@ def _fetch_results(context: AssetExecutionContext, config: SnapshotConfig, api: 
 
 
 def _fetch(context: AssetExecutionContext, config: SnapshotConfig, api: AssistantsApiResource,
-           warehouse: WarehouseResource, snapshot_date: dt.date) -> Iterator[MaterializeResult]:
+           part: _Partition) -> Iterator[MaterializeResult]:
     try:
-        summary = fetch_snapshot(api.client_config(), config.id_source(), snapshot_date, warehouse.root(),
-                                 run_id=context.run.run_id, progress=progress.current(),
+        source = get_source(part.source)
+        summary = fetch_snapshot(api.client_config(source), config.id_source(source), part.date, part.root,
+                                 source_name=part.source, run_id=context.run.run_id, progress=progress.current(),
                                  batch_size=config.batch_size, gates=config.gates())
     except ConnectorError as exc:
         raise _fail(exc) from None
-    context.log.info(_summary_line(summary))
+    context.log.info("%s: %s", part.source, _summary_line(summary))
     outcomes = {k: int(v) for k, v in sorted(summary.outcomes.items())}
     not_ok = sum(v for k, v in outcomes.items() if k != "ok")
     yield MaterializeResult(asset_key=RAW_ASSISTANTS.name, metadata={
@@ -206,57 +229,39 @@ def _fetch(context: AssetExecutionContext, config: SnapshotConfig, api: Assistan
         "dagster/row_count": 1, "run_id": summary.run_id, "dagster/column_schema": _column_schema(SNAPSHOT_RUNS)})
 
 
-@multi_asset(
-    specs=[_spec(t, deps=[RAW_ASSISTANTS.name]) for t in DERIVED_TABLES],
-    check_specs=_check_specs([*checks.table_check_specs(DERIVED_TABLES),
-                              AssetCheckSpec(checks.SCHEMA_DRIFT, asset=ASSISTANTS.name,
-                                             description="Payloads carry no field the API schema lacks (warning).")]),
-    partitions_def=daily_partitions,
-    name="flatten_assistants",
-    description="Rebuild the flattened tables of a date from its stored raw payloads (no network).",
-)
-def flatten_assistants(context: AssetExecutionContext,
-                       warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
-    snapshot_date = _snapshot_date(context)
+def _flatten_step(context: AssetExecutionContext,
+                  warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
+    part = _partition(context, warehouse)
     progress.phase("flatten")
     started = time.perf_counter()
     try:
-        stored = flatten_snapshot(snapshot_date, warehouse.root())
+        stored = flatten_snapshot(part.date, part.root, source_name=part.source)
     except ConnectorError as exc:
         raise _fail(exc) from None
     seconds = round(time.perf_counter() - started, 3)
-    context.log.info("flattened the payloads %s first stored in %.1fs: %s", snapshot_date, seconds, stored)
-    store = open_store(warehouse.root())
+    context.log.info("flattened the payloads %s (%s) first stored in %.1fs: %s", part.date, part.source, seconds,
+                     stored)
+    store = part.store()
     for spec in DERIVED_TABLES:
         yield MaterializeResult(asset_key=spec.name, metadata={
-            "dagster/row_count": _stored_rows(store, spec.name, snapshot_date), "flatten_seconds": seconds,
+            "dagster/row_count": _stored_rows(store, spec.name, part.date), "flatten_seconds": seconds,
             "payload_rows_flattened": stored[f"payload_{spec.name.removeprefix('assistant_')}"
                                              if spec is not ASSISTANTS else "payloads"],
             "dagster/column_schema": _column_schema(spec)})
-    yield from checks.table_check_results(store, DERIVED_TABLES, snapshot_date)
-    yield checks.schema_drift_result(store, snapshot_date, ASSISTANTS.name)
+    yield from checks.table_check_results(store, DERIVED_TABLES, part.date)
+    yield checks.schema_drift_result(store, part.date, ASSISTANTS.name)
 
 
-@asset(
-    name=DUCKDB_ASSET,
-    group_name=GROUP,
-    partitions_def=daily_partitions,
-    deps=[AssetKey(name) for name in ALL_TABLES],
-    kinds={"duckdb"},
-    pool=DUCKDB_POOL,
-    description="Load the date's Parquet partitions (and any date a locked file kept out) into "
-    "assistants.duckdb, one transaction per date. Its row count is the date's rows over every table.",
-)
-def duckdb_warehouse(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    snapshot_date = _snapshot_date(context)
+def _load_step(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    part = _partition(context, warehouse)
     progress.phase("load")
     started = time.perf_counter()
     try:
-        pending = pending_loads(warehouse.root(), exclude=snapshot_date)
+        pending = pending_loads(part.root, exclude=part.date, source_name=part.source)
         for date in pending:
-            context.log.info("loading %s, which an earlier run could not load", date)
-            load_duckdb(date, warehouse.root())
-        counts = load_duckdb(snapshot_date, warehouse.root())
+            context.log.info("loading %s (%s), which an earlier run could not load", date, part.source)
+            load_duckdb(date, part.root, source_name=part.source)
+        counts = load_duckdb(part.date, part.root, source_name=part.source)
     except ConnectorError as exc:
         raise _fail(exc) from None
     context.log.info("loaded into DuckDB: %s", counts)
@@ -269,28 +274,12 @@ def duckdb_warehouse(context: AssetExecutionContext, warehouse: WarehouseResourc
     })
 
 
-HISTORY_NOTE = (" One table over every stored date: its partition D is the replay from D onward, and its row "
-                "count is the whole table's.")
-
-
-@multi_asset(
-    specs=[_spec(t, deps=[ASSISTANTS.name, FETCH_ERRORS.name, SNAPSHOT_RUNS.name, DUCKDB_ASSET],
-                 group=HISTORY_GROUP, skippable=True, note=HISTORY_NOTE)
-           for t in (ASSISTANT_HISTORY, ASSISTANT_CHANGES)],
-    check_specs=_check_specs([AssetCheckSpec(
-        checks.MASS_DELETION_GUARD, asset=ASSISTANT_HISTORY.name, blocking=True,
-        description="No snapshot deletes more than the threshold of the live assistants unless allowed; when it "
-        "would, the history is left unchanged.")]),
-    partitions_def=daily_partitions,
-    pool=DUCKDB_POOL,
-    name="update_history",
-    description="Replay the stored snapshots from this date onward into the SCD2 history and the change log.",
-)
-def update_history(context: AssetExecutionContext, config: HistoryConfig,
-                   warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
+def _history_step(context: AssetExecutionContext, config: HistoryConfig,
+                  warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
+    part = _partition(context, warehouse)
     progress.phase("history")
     try:
-        result = rebuild_history(warehouse.root(), _snapshot_date(context),
+        result = rebuild_history(part.root, part.date, source_name=part.source,
                                  allow_mass_deletion=config.allow_mass_deletion,
                                  threshold=config.mass_deletion_threshold)
     except MassDeletionError as exc:
@@ -301,8 +290,8 @@ def update_history(context: AssetExecutionContext, config: HistoryConfig,
     except ConnectorError as exc:
         raise _fail(exc) from None
     replayed = [d.isoformat() for d in result.dates]
-    context.log.info("history: replayed %s; %d versions opened, %d closed; changes %s", replayed or "nothing",
-                     result.versions_opened, result.versions_closed, dict(result.changes))
+    context.log.info("history of %s: replayed %s; %d versions opened, %d closed; changes %s", part.source,
+                     replayed or "nothing", result.versions_opened, result.versions_closed, dict(result.changes))
     yield MaterializeResult(asset_key=ASSISTANT_HISTORY.name, metadata={
         "dagster/row_count": result.versions_total,
         "versions_opened": result.versions_opened,
@@ -311,7 +300,7 @@ def update_history(context: AssetExecutionContext, config: HistoryConfig,
         "replayed_dates": MetadataValue.json(replayed),
     })
     yield MaterializeResult(asset_key=ASSISTANT_CHANGES.name, metadata={
-        "dagster/row_count": _stored_rows(open_store(warehouse.root()), ASSISTANT_CHANGES.name),
+        "dagster/row_count": _stored_rows(part.store(), ASSISTANT_CHANGES.name),
         "changes_by_type": MetadataValue.json(dict(sorted(result.changes.items()))),
         "field_changes": result.field_changes,
         "replayed_dates": MetadataValue.json(replayed),
@@ -321,10 +310,106 @@ def update_history(context: AssetExecutionContext, config: HistoryConfig,
                            metadata={"deleted": result.changes.get("deleted", 0)})
 
 
+# --- The assets ------------------------------------------------------------------------------------------------------
+
+
+HISTORY_NOTE = (" One table over every stored date of its source: its partition (D, source) is the replay of the "
+                "source from D onward, and its row count is the source's whole table.")
+
+
+class SnapshotAssets(NamedTuple):
+    """The four assets of a snapshot, partitioned by date and source; iterate it for the list Dagster takes."""
+
+    fetch_assistants: AssetsDefinition
+    flatten_assistants: AssetsDefinition
+    duckdb_warehouse: AssetsDefinition
+    update_history: AssetsDefinition
+
+
+@functools.cache
+def _build(sources: tuple[str, ...]) -> SnapshotAssets:
+    partitions = snapshot_partitions(sources)
+
+    @multi_asset(
+        specs=[_spec(t, skippable=True) for t in SNAPSHOT_TABLES],
+        check_specs=_check_specs([*checks.table_check_specs(SNAPSHOT_TABLES), checks.FAILED_SHARE_SPEC], partitions),
+        partitions_def=partitions,
+        can_subset=True,  # every output optional, so a skipped date yields none and the steps after it skip
+        name="fetch_assistants",
+        description="Fetch every assistant of the partition's source from its API and store the date's raw "
+        "payloads and errors. For a day that ended more than 36 hours ago it keeps the stored payloads (a "
+        "backfill) unless forced, and skips the date (the rest of the run with it) when nothing is stored for it.",
+    )
+    def fetch_assistants(context: AssetExecutionContext, config: SnapshotConfig, api: AssistantsApiResource,
+                         warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
+        yield from _fetch_step(context, config, api, warehouse)
+
+    @multi_asset(
+        specs=[_spec(t, deps=[RAW_ASSISTANTS.name]) for t in DERIVED_TABLES],
+        check_specs=_check_specs([*checks.table_check_specs(DERIVED_TABLES),
+                                  AssetCheckSpec(checks.SCHEMA_DRIFT, asset=ASSISTANTS.name,
+                                                 description="Payloads carry no field the API schema lacks "
+                                                 "(warning).")], partitions),
+        partitions_def=partitions,
+        name="flatten_assistants",
+        description="Rebuild the flattened tables of a source-date from its stored raw payloads (no network).",
+    )
+    def flatten_assistants(context: AssetExecutionContext,
+                           warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
+        yield from _flatten_step(context, warehouse)
+
+    @asset(
+        name=DUCKDB_ASSET,
+        group_name=GROUP,
+        partitions_def=partitions,
+        deps=[AssetKey(name) for name in ALL_TABLES],
+        kinds={"duckdb"},
+        pool=DUCKDB_POOL,
+        description="Load the source-date's Parquet partitions (and any date of the source a locked file kept "
+        "out) into assistants.duckdb, one transaction per date. Its row count is the date's rows over every table.",
+    )
+    def duckdb_warehouse(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        return _load_step(context, warehouse)
+
+    @multi_asset(
+        specs=[_spec(t, deps=[ASSISTANTS.name, FETCH_ERRORS.name, SNAPSHOT_RUNS.name, DUCKDB_ASSET],
+                     group=HISTORY_GROUP, skippable=True, note=HISTORY_NOTE)
+               for t in (ASSISTANT_HISTORY, ASSISTANT_CHANGES)],
+        check_specs=_check_specs([AssetCheckSpec(
+            checks.MASS_DELETION_GUARD, asset=ASSISTANT_HISTORY.name, blocking=True,
+            description="No snapshot deletes more than the threshold of the live assistants unless allowed; when "
+            "it would, the history is left unchanged.")], partitions),
+        partitions_def=partitions,
+        pool=DUCKDB_POOL,
+        name="update_history",
+        description="Replay the source's stored snapshots from this date onward into the SCD2 history and the "
+        "change log.",
+    )
+    def update_history(context: AssetExecutionContext, config: HistoryConfig,
+                       warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
+        yield from _history_step(context, config, warehouse)
+
+    return SnapshotAssets(fetch_assistants, flatten_assistants, duckdb_warehouse, update_history)
+
+
+def build_snapshot_assets(sources: Sequence[str] | None = None) -> SnapshotAssets:
+    """The snapshot assets partitioned by date and ``sources`` (default: the configured sources, read now).
+
+    Built once per list of sources: the definitions and every CLI command that runs the same sources share them.
+    """
+    names = tuple(sources) if sources is not None else tuple(source_names())
+    if not names:
+        raise ValueError("the snapshot assets need at least one source")
+    return _build(names)
+
+
 @asset_check(asset=SNAPSHOT_RUNS.name, name=checks.SNAPSHOT_FRESHNESS,
-             description="The newest snapshot finished at most 26 hours ago (run hourly by its schedule).")
+             description="The newest snapshot of every configured source finished at most 26 hours ago (run "
+             "hourly by its schedule).")
 def snapshot_freshness(warehouse: WarehouseResource) -> AssetCheckResult:
-    return checks.freshness_result(open_store(warehouse.root()), SNAPSHOT_RUNS.name)
+    root = warehouse.root()
+    stores = {name: open_store(source_root(root, name)) for name in source_names()}
+    return checks.sources_freshness_result(stores, SNAPSHOT_RUNS.name)
 
 
 def _summary_line(summary: FetchSummary) -> str:
@@ -339,5 +424,4 @@ def _counts_markdown(counts: Mapping[str, int], what: str, unit: str) -> str:
     return f"| {what} | {unit} |\n| --- | ---: |\n{rows}\n"
 
 
-snapshot_assets = [fetch_assistants, flatten_assistants, duckdb_warehouse, update_history]
 asset_checks = [snapshot_freshness]

@@ -12,15 +12,15 @@ check                      on                           blocking  fails when
 ``mass_deletion_guard``    ``assistant_history``        yes       one snapshot would delete more than the
                                                                   threshold of the live assistants
 ``schema_drift``           ``assistants``               no (warn) payloads carry fields the schema lacks
-``snapshot_freshness``     ``snapshot_runs``            no        the newest snapshot finished more than
-                                                                  26 hours ago
+``snapshot_freshness``     ``snapshot_runs``            no        the newest snapshot of a configured
+                                                                  source finished more than 26 hours ago
 =========================  ===========================  ========  =====================================
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
 
@@ -120,4 +120,25 @@ def freshness_result(store: Store, asset: str, now: dt.datetime | None = None) -
         f"{FRESHNESS_LIMIT.total_seconds() / 3600:.0f}: is the nightly schedule running?",
         metadata={"newest_snapshot_date": date.isoformat(), "finished_at": finished.isoformat(),
                   "age_hours": round(age.total_seconds() / 3600, 2)},
+    )
+
+
+def sources_freshness_result(stores: Mapping[str, Store], asset: str,
+                             now: dt.datetime | None = None) -> AssetCheckResult:
+    """:func:`freshness_result` of each source's store (by name); it passes when every source's does.
+
+    With one source it is that source's result as it is; with several, the failing sources' descriptions,
+    one after another, and each source's newest snapshot and age in ``sources``.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    results = {name: freshness_result(store, asset, now) for name, store in stores.items()}
+    if len(results) == 1:
+        return next(iter(results.values()))
+    stale = {name: result for name, result in results.items() if not result.passed}
+    per_source = {name: {key: value.value for key, value in result.metadata.items()}
+                  for name, result in results.items()}
+    return AssetCheckResult(
+        check_name=SNAPSHOT_FRESHNESS, asset_key=asset, passed=not stale,
+        description="; ".join(f"source {name}: {result.description}" for name, result in stale.items()) or None,
+        metadata={"stale_sources": MetadataValue.json(sorted(stale)), "sources": MetadataValue.json(per_source)},
     )

@@ -12,37 +12,59 @@ writes ``defs/assistants_export/defs.yaml``::
       api_key_env: OPENAI_API_KEY       # the variable holding the key; the key itself is never in YAML
       base_url: https://host/v1         # default $OPENAI_BASE_URL
 
-and the project gets the assets, checks, jobs and schedules of this one. This
-project's own definitions (:mod:`pipelines.definitions`) are built by the same
-component with its defaults.
+and the project gets the assets, checks, jobs and schedules of this one, partitioned by date and by the
+sources ``$ASSISTANTS_SOURCES_FILE`` configures (just ``default`` without it; :mod:`pipelines.sources`). This
+project's own definitions (:mod:`pipelines.definitions`) are built by the same component with its defaults.
 """
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, EnvVar, define_asset_job
+import functools
+from collections.abc import Mapping, Sequence
+
+from dagster import AssetSelection, Definitions, PartitionedConfig, define_asset_job
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from dagster.components import Component, ComponentLoadContext, Model, Resolvable
 from pydantic import Field
 
 from connectors.openai_assistants import settings
 
-from .assets import GROUP, HISTORY_GROUP, asset_checks, snapshot_assets
-from .config import DEFAULT_SOURCE, SOURCE_TAG
+from .assets import GROUP, HISTORY_GROUP, asset_checks, build_snapshot_assets
+from .config import SOURCE_TAG
+from .partitions import date_and_source, snapshot_partitions
 from .resources import AssistantsApiResource, WarehouseResource
 from .schedules import freshness_job, freshness_schedule, nightly_schedule
+from .sources import source_names
 
-snapshot_job = define_asset_job(
-    "assistants_snapshot",
-    selection=AssetSelection.groups(GROUP, HISTORY_GROUP),  # daily partitions come with the selected assets
-    description="Fetch, flatten and load one day's snapshot of every assistant, then update the history.",
-    tags={SOURCE_TAG: DEFAULT_SOURCE},  # every run of it (schedule, UI, backfill) counts against its source's limit
-)
+SNAPSHOT_JOB = "assistants_snapshot"
+
+
+def source_tags(partition_key: str) -> Mapping[str, str]:
+    """The run tags of a partition: its source's, so each run counts against its own source's limit."""
+    return {SOURCE_TAG: date_and_source(partition_key)[1]}
+
+
+@functools.cache
+def snapshot_job_for(sources: tuple[str, ...]) -> UnresolvedAssetJobDefinition:
+    """The job of the snapshot assets of ``sources``; every run of a partition (a UI launch, a job backfill, a
+    schedule's request) carries the partition's source in the tag ``assistants_export/source``."""
+    return define_asset_job(
+        SNAPSHOT_JOB,
+        selection=AssetSelection.groups(GROUP, HISTORY_GROUP),  # the partitions come with the selected assets
+        description="Fetch, flatten and load one day's snapshot of every assistant of one source, then update "
+        "the source's history.",
+        config=PartitionedConfig(partitions_def=snapshot_partitions(sources),
+                                 run_config_for_partition_key_fn=lambda _key: {},
+                                 tags_for_partition_key_fn=source_tags),
+    )
 
 
 class AssistantsExportComponent(Component, Model, Resolvable):
     """Nightly snapshots of every assistant of an Assistants API into Parquet and DuckDB, with SCD2 history.
 
     Adds the assets (raw_assistants ... assistant_history), their checks, the job assistants_snapshot, the
-    nightly and freshness schedules, and the resources api and warehouse.
+    nightly and freshness schedules, and the resources api and warehouse. The assets are partitioned by date and
+    by the sources configured when the definitions load (``$ASSISTANTS_SOURCES_FILE``, else ``default``).
     """
 
     warehouse: str | None = Field(default=None, description="Warehouse folder; default $ASSISTANTS_WAREHOUSE, "
@@ -56,14 +78,17 @@ class AssistantsExportComponent(Component, Model, Resolvable):
     def build_defs(self, context: ComponentLoadContext) -> Definitions:
         return self.definitions()
 
-    def definitions(self) -> Definitions:
-        """The Definitions this component adds (no load context needed)."""
-        api = AssistantsApiResource(api_key=EnvVar(self.api_key_env), api_key_env=self.api_key_env,
-                                    base_url=self.base_url)
+    def definitions(self, sources: Sequence[str] | None = None) -> Definitions:
+        """The Definitions this component adds (no load context needed), for ``sources`` (default: the configured
+        ones; a broken sources file stops them from loading, in one line)."""
+        names = tuple(sources) if sources is not None else tuple(source_names())
+        # The key is never part of the definitions: the resource holds the variable's name and reads it at run time.
+        api = AssistantsApiResource(api_key_env=self.api_key_env, base_url=self.base_url)
+        job = snapshot_job_for(names)
         return Definitions(
-            assets=snapshot_assets,
+            assets=list(build_snapshot_assets(names)),
             asset_checks=asset_checks,
-            jobs=[snapshot_job, freshness_job],
-            schedules=[nightly_schedule(snapshot_job), freshness_schedule],
+            jobs=[job, freshness_job],
+            schedules=[nightly_schedule(job, names), freshness_schedule],
             resources={"api": api, "warehouse": WarehouseResource(path=self.warehouse)},
         )

@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
-import os
-
 from dagster import Config
 from pydantic import Field
 
 from connectors.core import settings
 from connectors.core.errors import ConfigError
+from connectors.core.settings import DEFAULT_SOURCE
 from connectors.gates import Gates
 from connectors.snapshot import IdSource
 
-IDS_FILE_ENV = "ASSISTANTS_IDS_FILE"
-DISCOVER_ENV = "ASSISTANTS_DISCOVER"
+from .sources import DISCOVER_ENV, ENVIRONMENT_SOURCE, IDS_FILE_ENV, SourceSpec
+
+__all__ = ["DEFAULT_SOURCE", "DISCOVER_ENV", "IDS_FILE_ENV", "SOURCE_TAG", "HistoryConfig", "SnapshotConfig"]
 
 SOURCE_TAG = "assistants_export/source"
-"""The run tag naming the source a snapshot run writes. A production instance limits runs per value of this tag
-(``tag_concurrency_limits`` in deploy/dagster.docker.yaml), so two runs never write one source's warehouse at once."""
-DEFAULT_SOURCE = "default"
-"""The name of the one source there is today: the API and warehouse the environment configures."""
+"""The run tag naming the source a snapshot run writes: every run of a (date, source) partition carries its
+source's name. A production instance limits runs per value of this tag (``tag_concurrency_limits`` in
+deploy/dagster.docker.yaml), so two runs never write one source's warehouse at once."""
 
 
 class SnapshotConfig(Config):
     """Give one of ``assistant_ids``, ``ids_file`` or ``discover``.
 
-    When none is given (a scheduled run, say), ``$ASSISTANTS_IDS_FILE`` is
-    used, else discover mode if ``$ASSISTANTS_DISCOVER`` is ``1``/``true``.
+    When none is given (a scheduled run, say), the source's own ``ids_file`` or ``discover`` (sources file)
+    is used, else ``$ASSISTANTS_IDS_FILE``, else discover mode if ``$ASSISTANTS_DISCOVER`` is ``1``/``true``.
     """
 
     assistant_ids: list[str] | None = Field(default=None, description="Assistant IDs to fetch.")
@@ -55,18 +54,15 @@ class SnapshotConfig(Config):
                      allow_empty=self.allow_empty, allow_failures=self.allow_failures,
                      allow_mass_deletion=self.allow_mass_deletion)
 
-    def id_source(self) -> IdSource:
+    def id_source(self, source: SourceSpec = ENVIRONMENT_SOURCE) -> IdSource:
+        """The run config's IDs, else the source's (its table's, else the environment's)."""
         if self.assistant_ids is not None or self.ids_file is not None or self.discover:
             ids = tuple(self.assistant_ids) if self.assistant_ids is not None else None
             return IdSource(ids=ids, ids_file=self.ids_file, discover=self.discover)
-        if os.environ.get(IDS_FILE_ENV):
-            return IdSource(ids_file=os.environ[IDS_FILE_ENV])
-        if os.environ.get(DISCOVER_ENV, "").lower() in ("1", "true", "yes"):
-            return IdSource(discover=True)
-        raise ConfigError(
-            f"no assistants to fetch: set assistant_ids, ids_file or discover in the run config, "
-            f"or ${IDS_FILE_ENV}, or ${DISCOVER_ENV}=1"
-        )
+        found = source.id_source()
+        if found is None:
+            raise ConfigError(source.no_ids_message("assistant_ids, ids_file or discover in the run config"))
+        return found
 
 
 class HistoryConfig(Config):

@@ -1,4 +1,8 @@
-"""Daily partitions: one partition per snapshot date (UTC), and the window in which a date can be fetched.
+"""The partitions: one per snapshot date (UTC) and API source, and the window in which a date can be fetched.
+
+Every snapshot asset is partitioned by a :class:`MultiPartitionsDefinition` of two dimensions: ``date``, the
+daily partitions below, and ``source``, the configured sources (:mod:`pipelines.sources`; just ``default``
+without a sources file). So each source-night is its own run, and a failing source holds no other back.
 
 The first partition is where data can exist: the first snapshot stored in the
 warehouse, or yesterday when that is earlier (or nothing is stored yet), so the
@@ -11,14 +15,18 @@ and made "Materialize all" a backfill of dates nothing can ever fill.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
+from collections.abc import Sequence
 
-from dagster import DailyPartitionsDefinition
+from dagster import DailyPartitionsDefinition, MultiPartitionKey, MultiPartitionsDefinition, StaticPartitionsDefinition
 
 from connectors.core import settings
 from connectors.core.errors import ConnectorError
 from connectors.core.schemas import SNAPSHOT_RUNS
+from connectors.core.settings import DEFAULT_SOURCE
 from connectors.warehouse import open_store
+from connectors.warehouse.sources import source_root, stored_sources
 
 START_DATE_ENV = "ASSISTANTS_START_DATE"
 EARLIEST_START = "2023-11-06"
@@ -31,16 +39,17 @@ made later would store today's state under an old date."""
 
 
 def default_start_date(warehouse: str | None = None, today: dt.date | None = None) -> dt.date:
-    """The first stored snapshot of ``warehouse`` (default ``$ASSISTANTS_WAREHOUSE`` or ``./data``), or
-    yesterday (UTC) when nothing older is stored: the first day a fetch can still reach."""
+    """The first stored snapshot of any source of ``warehouse`` (default ``$ASSISTANTS_WAREHOUSE`` or
+    ``./data``), or yesterday (UTC) when nothing older is stored: the first day a fetch can still reach."""
     today = today or dt.datetime.now(dt.UTC).date()
     root = warehouse or os.environ.get(settings.DEFAULT_WAREHOUSE_ENV) or settings.DEFAULT_WAREHOUSE
     yesterday = today - dt.timedelta(days=1)
     try:
-        stored = open_store(root).dates(SNAPSHOT_RUNS.name)
+        stored = [date for name in stored_sources(root)
+                  for date in open_store(source_root(root, name)).dates(SNAPSHOT_RUNS.name)[:1]]
     except (OSError, ConnectorError):  # an unreadable warehouse must not stop the definitions from loading
         stored = []
-    return min([yesterday, *stored[:1]])
+    return min([yesterday, *stored])
 
 
 def start_date() -> str:
@@ -53,6 +62,44 @@ daily_partitions = DailyPartitionsDefinition(
     timezone="UTC",
     end_offset=1,  # today is a partition too: a snapshot taken now belongs to today
 )
+
+
+DATE_DIMENSION = "date"
+SOURCE_DIMENSION = "source"
+
+
+def snapshot_partitions(sources: Sequence[str]) -> MultiPartitionsDefinition:
+    """The partitions of the snapshot assets: every date of :data:`daily_partitions` for each of ``sources``
+    (one definition per list of sources, shared by its assets and its job)."""
+    return _snapshot_partitions(tuple(sources))
+
+
+@functools.cache
+def _snapshot_partitions(sources: tuple[str, ...]) -> MultiPartitionsDefinition:
+    return MultiPartitionsDefinition({DATE_DIMENSION: daily_partitions,
+                                      SOURCE_DIMENSION: StaticPartitionsDefinition(list(sources))})
+
+
+def partition_sources(partitions: MultiPartitionsDefinition) -> list[str]:
+    """The sources of a :func:`snapshot_partitions` definition, in order."""
+    (dimension,) = [d for d in partitions.partitions_defs if d.name == SOURCE_DIMENSION]
+    return list(dimension.partitions_def.get_partition_keys())
+
+
+def partition_key(snapshot_date: dt.date | str, source: str = DEFAULT_SOURCE) -> MultiPartitionKey:
+    """The partition of one source-night."""
+    date = snapshot_date if isinstance(snapshot_date, str) else snapshot_date.isoformat()
+    return MultiPartitionKey({DATE_DIMENSION: date, SOURCE_DIMENSION: source})
+
+
+def date_and_source(key: str | MultiPartitionKey) -> tuple[dt.date, str]:
+    """The snapshot date and the source of a partition key (a MultiPartitionKey, or its string form)."""
+    if isinstance(key, MultiPartitionKey):
+        dimensions = key.keys_by_dimension
+    else:  # "2026-11-20|eu": the dimensions' keys in the order of their names (date < source)
+        date, _, source = key.partition("|")
+        dimensions = {DATE_DIMENSION: date, SOURCE_DIMENSION: source}
+    return dt.date.fromisoformat(dimensions[DATE_DIMENSION]), dimensions[SOURCE_DIMENSION]
 
 
 def fetch_window_open(snapshot_date: dt.date, now: dt.datetime | None = None) -> bool:

@@ -2,8 +2,10 @@
 
 Both are thin typed wrappers whose job is to turn Dagster configuration into
 the connector's own :class:`ClientConfig` and paths; the connector itself
-knows nothing about Dagster. The API key is configured as
-``EnvVar("OPENAI_API_KEY")``, so Dagster stores the variable's name, not the key.
+knows nothing about Dagster. The API key is never in Dagster's configuration:
+the resource holds the *name* of the variable (``api_key_env``, or the one a
+source of the sources file names), and the key is read from the environment
+when a run starts, for the source the run's partition names.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from connectors.core import settings as warehouse_settings
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.config import ClientConfig, Secret, default, describe
 from connectors.warehouse.location import local_root, parse_warehouse_uri
+
+from .sources import ENVIRONMENT_SOURCE, SourceSpec
 
 
 def _setting(name: str) -> Any:
@@ -39,10 +43,13 @@ class AssistantsApiResource(ConfigurableResource):
 
     Every field's default and description come from
     :class:`~connectors.openai_assistants.config.ClientConfig`; the endpoint and
-    identity fields default to None, which means "the documented variable".
+    identity fields default to None, which means "the documented variable". A source of the sources file
+    (:mod:`pipelines.sources`) overrides the endpoint and identity fields with its own settings.
     """
 
-    api_key: str = Field(description="The API key; configure it as EnvVar('OPENAI_API_KEY').", repr=False)
+    api_key: str | None = Field(default=None, description="The key itself, for a program that holds one (tests); "
+                                "by default it is read when a run starts from the variable api_key_env (or the "
+                                "run's source) names, so Dagster never stores it.", repr=False)
     """Left out of ``repr`` and ``str``, so a logged or printed resource never shows the key."""
     api_key_env: str = _setting("api_key_env")
     base_url: str | None = _from_environment("base_url", settings.DEFAULT_BASE_URL_ENV, settings.DEFAULT_BASE_URL)
@@ -65,10 +72,14 @@ class AssistantsApiResource(ConfigurableResource):
     preflight: bool = _setting("preflight")
     not_found_pattern: str = _setting("not_found_pattern")
 
-    def client_config(self) -> ClientConfig:
-        """The connector's configuration; unset fields fall back to the documented variables."""
-        overrides = self.model_dump(exclude={"api_key"})
-        return ClientConfig.from_env(api_key=Secret(self.api_key), **overrides)
+    def client_config(self, source: SourceSpec = ENVIRONMENT_SOURCE) -> ClientConfig:
+        """The connector's configuration for ``source``: its own settings over these fields over the documented
+        variables. The key comes from the variable the source names, else from ``api_key_env``'s (read now)."""
+        fields = self.model_dump(exclude={"api_key"})
+        overrides = {}
+        if self.api_key is not None and source.api_key_env is None:
+            overrides["api_key"] = Secret(self.api_key)
+        return source.client_config(defaults=fields, overrides=overrides)
 
 
 class WarehouseResource(ConfigurableResource):

@@ -40,6 +40,7 @@ from pipelines import partitions, schedules
 from pipelines.cli import cli, run
 from pipelines.config import HistoryConfig, SnapshotConfig
 from pipelines.resources import AssistantsApiResource, WarehouseResource
+from pipelines.sources import SOURCE_KEYS, load_sources, source_names
 from sandbox import SandboxServer, StaticCatalog, bundled_assistants
 
 REPO = Path(__file__).parents[1]
@@ -180,6 +181,11 @@ def _documented(value: str) -> Callable[[], str]:
     return lambda: value
 
 
+def _one_source() -> str:
+    assert source_names() == ["default"]  # without the file: the environment's one source
+    return "none"
+
+
 ENVIRONMENT_DEFAULTS: dict[str, Callable[[], str]] = {
     "OPENAI_API_KEY": _required_key,
     "OPENAI_BASE_URL": lambda: _client().base_url,
@@ -190,6 +196,7 @@ ENVIRONMENT_DEFAULTS: dict[str, Callable[[], str]] = {
     "ASSISTANTS_WAREHOUSE": lambda: WarehouseResource().root(),
     "ASSISTANTS_IDS_FILE": _no_source,
     "ASSISTANTS_DISCOVER": _no_source,
+    "ASSISTANTS_SOURCES_FILE": _one_source,
     "ASSISTANTS_START_DATE": lambda: (
         f"the first stored snapshot, or yesterday if earlier; {_cli_start_date()} in the CLI"
         if partitions.default_start_date("/nonexistent", dt.date(2026, 11, 21)) == dt.date(2026, 11, 20) else "?"),
@@ -244,6 +251,7 @@ def _effective_defaults() -> dict[str, str]:
 
 SPECIAL_OPTION_DEFAULTS: dict[tuple[str, str], Callable[[pytest.MonkeyPatch], str]] = {
     ("snapshot", "--date"): lambda _: "today (UTC)",  # the commands test runs a snapshot without --date
+    ("snapshot", "--source"): lambda _: "every configured source" if source_names() == ["default"] else "?",
     ("snapshot", "--base-url"): lambda _: f"${settings.DEFAULT_BASE_URL_ENV}",
     ("snapshot", "--auth-style"): lambda _: (
         f"$ASSISTANTS_AUTH_STYLE or {_client().auth_style}"
@@ -303,9 +311,9 @@ def test_api_resource_defaults_match_the_code():
     for key, default in table.items():
         names = [name.strip() for name in key.split(",")]
         documented.update(names)
-        if names == ["api_key"]:
-            assert fields["api_key"].is_required()
-            assert default == f'EnvVar("{settings.DEFAULT_API_KEY_ENV}")'
+        if names == ["api_key"]:  # never part of the definitions: read from the variable when a run starts
+            assert not fields["api_key"].is_required() and fields["api_key"].default is None
+            assert default == "none"
             continue
         values = [fields[name].get_default(call_default_factory=True) for name in names]
         if default == "from the variables above":  # resolved from the environment when left None
@@ -319,6 +327,17 @@ def test_api_resource_defaults_match_the_code():
         value = field.get_default(call_default_factory=True)
         if value is not None and name != "api_key":
             assert getattr(client, name) == value, name
+
+
+def test_every_key_of_the_sources_file_is_documented_and_the_example_loads(tmp_path):
+    table = _table("the single source reads")
+    assert list(table) == list(SOURCE_KEYS)
+    section = README.split("### Many sources", 1)[1].split("\n## ", 1)[0]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "sources.toml").write_text(example, encoding="utf-8")
+    sources = load_sources(str(tmp_path / "sources.toml"))
+    assert list(sources) == ["default", "eu"] and sources["eu"].ids_file == str(tmp_path / "eu-ids.csv")
+    assert "--source eu" in section and "ASSISTANTS_SOURCES_FILE=" in section
 
 
 def test_run_config_and_warehouse_defaults_match_the_code(monkeypatch):
@@ -384,6 +403,9 @@ NOT_RUN: dict[str, str] = {
     ".venv/bin/dg list defs": "tests/pipelines/test_dg.py runs it from the project root",
     ".venv/bin/dg check defs": "tests/pipelines/test_dg.py runs it from the project root",
     ".venv/bin/dg launch ": "tests/pipelines/test_dg.py launches today's partition against the sandbox",
+    ".venv/bin/assistants-export snapshot --source eu": "needs the sources file's second endpoint; "
+                                                         "tests/pipelines/test_sources_e2e.py snapshots two sandbox "
+                                                         "servers as two sources",
     "dg scaffold defs ": "tests/pipelines/test_component.py scaffolds the component into a fresh dg project",
 }
 """README commands that this test does not run (matched by prefix), and why."""

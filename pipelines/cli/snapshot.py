@@ -9,31 +9,45 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import click
-from dagster import AssetCheckEvaluation, DagsterInstance, EnvVar, ExecuteInProcessResult, materialize
+from click.core import ParameterSource
+from dagster import AssetCheckEvaluation, DagsterInstance, ExecuteInProcessResult, materialize
+from pydantic import Field
 from rich.console import Console
 from rich.table import Table
 
 from connectors.core import settings as warehouse_settings
 from connectors.core.errors import ConfigError, ConnectorError
+from connectors.core.settings import DEFAULT_SOURCE, SOURCES_FILE_ENV
 from connectors.openai_assistants import settings
 from connectors.openai_assistants.config import ClientConfig, default, describe
 from connectors.openai_assistants.ids import clean_ids, read_ids_file
+from connectors.warehouse.sources import source_root
 
-from ..assets import DUCKDB_ASSET, snapshot_assets
-from ..partitions import daily_partitions, fetch_window_message, fetch_window_open
+from ..assets import DUCKDB_ASSET, build_snapshot_assets
+from ..config import SOURCE_TAG
+from ..partitions import daily_partitions, fetch_window_message, fetch_window_open, partition_key
 from ..progress import ProgressDisplay
 from ..resources import AssistantsApiResource, WarehouseResource
-from . import cli, warehouse_option
+from ..sources import ENVIRONMENT_SOURCE, SourceSpec, configured_sources, get_source
+from . import SourceRuns, cli, warehouse_option
+
+SOURCE_OPTIONS = {"ids": "--ids", "ids_file": "--ids-file", "discover": "--discover", "base_url": "--base-url",
+                  "auth_style": "--auth-style", "api_version": "--api-version", "api_key_env": "--api-key-env"}
+"""Options that set one source's endpoint, identity or IDs: with several sources selected they are ambiguous."""
+ENDPOINT_FIELDS = ("base_url", "auth_style", "api_version", "api_key_env")
 
 
 @cli.command()
 @click.option("--date", "snapshot_date", metavar="YYYY-MM-DD", default=None,
               help="Snapshot date (UTC); default today.")
+@click.option("--source", "sources", metavar="NAME", multiple=True,
+              help=f"Snapshot this source of ${SOURCES_FILE_ENV} (repeatable); default every configured source, "
+                   "one after another.")
 @click.option("--ids", help="Comma-separated assistant IDs.")
 @click.option("--ids-file", type=click.Path(dir_okay=False),
               help="File of IDs: one per line, CSV with an assistant_id column, or a JSON array.")
@@ -69,43 +83,88 @@ from . import cli, warehouse_option
               help="Share of the live assistants one snapshot may delete before the run is held back.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's logs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
-def snapshot(snapshot_date: str | None, ids: str | None, ids_file: str | None, discover: bool,
-             base_url: str | None, warehouse: str | None, concurrency: int,
+@click.pass_context
+def snapshot(ctx: click.Context, snapshot_date: str | None, sources: tuple[str, ...], ids: str | None,
+             ids_file: str | None, discover: bool, base_url: str | None, warehouse: str | None, concurrency: int,
              requests_per_minute: float | None, auth_style: str | None, api_version: str | None,
              api_key_env: str, max_attempts: int, no_preflight: bool, run_deadline: float | None,
              force: bool, max_failed_share: float, allow_failures: bool, allow_empty: bool,
              allow_mass_deletion: bool, mass_deletion_threshold: float, verbose: bool, quiet: bool) -> None:
-    """Fetch, flatten and load one day's snapshot, then update the history."""
+    """Fetch, flatten and load one day's snapshot of each source, then update its history.
+
+    With several sources (a sources file), each runs on its own, one after another: one that fails is named on
+    stderr, one line each, the others still run, and the command exits 1.
+    """
     date = parse_date(snapshot_date)
     if not force and not fetch_window_open(date):
         raise click.ClickException(fetch_window_message(date))
-    id_config = _id_config(ids, ids_file, discover)
+    given_ids = _id_config(ids, ids_file, discover)
+    chosen = choose_sources(sources)
+    given = [name for name in SOURCE_OPTIONS if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE]
+    if len(chosen) > 1 and given:
+        options = ", ".join(SOURCE_OPTIONS[name] for name in given)
+        raise click.UsageError(f"{options} set one source's endpoint or IDs, and {len(chosen)} sources are selected "
+                               f"({', '.join(spec.name for spec in chosen)}): add --source NAME, or set it in "
+                               f"the sources file")
     api_fields: dict[str, Any] = {
         "base_url": base_url, "concurrency": concurrency, "requests_per_minute": requests_per_minute,
-        "auth_style": auth_style, "api_version": api_version, "max_attempts": max_attempts,
-        "preflight": False if no_preflight else None, "run_deadline": run_deadline,
+        "auth_style": auth_style, "api_version": api_version, "api_key_env": api_key_env,
+        "max_attempts": max_attempts, "preflight": False if no_preflight else None, "run_deadline": run_deadline,
     }
     api_fields = {k: v for k, v in api_fields.items() if v is not None}
-    ClientConfig.from_env(api_key_env=api_key_env, **api_fields)  # fail fast, in one line, before Dagster
-    WarehouseResource(path=warehouse).root()  # likewise for a warehouse that cannot be used
-    resources = {
-        "api": AssistantsApiResource(api_key=EnvVar(api_key_env), api_key_env=api_key_env, **api_fields),
-        "warehouse": WarehouseResource(path=warehouse),
-    }
-    id_config.update(force=force, max_failed_share=max_failed_share, allow_failures=allow_failures,
-                     allow_empty=allow_empty, allow_mass_deletion=allow_mass_deletion,
-                     mass_deletion_threshold=mass_deletion_threshold)
-    run_config = {"ops": {"fetch_assistants": {"config": id_config},
-                          "update_history": {"config": {"allow_mass_deletion": allow_mass_deletion,
-                                                        "mass_deletion_threshold": mass_deletion_threshold}}}}
+    api = _CommandLineApi(given=[name for name in ENDPOINT_FIELDS if name in given], **api_fields)
+    root = WarehouseResource(path=warehouse).root()  # a warehouse that cannot be used fails here, in one line
+    resources = {"api": api, "warehouse": WarehouseResource(path=warehouse)}
+    gates = {"force": force, "max_failed_share": max_failed_share, "allow_failures": allow_failures,
+             "allow_empty": allow_empty, "allow_mass_deletion": allow_mass_deletion,
+             "mass_deletion_threshold": mass_deletion_threshold}
+    history = {"allow_mass_deletion": allow_mass_deletion, "mass_deletion_threshold": mass_deletion_threshold}
+    assets = build_snapshot_assets([spec.name for spec in chosen])
     console = Console(stderr=True)
-    with _progress_display(console, id_config, enabled=not quiet and console.is_terminal):
-        result = run_assets(snapshot_assets, run_config, resources, date, verbose=verbose)
-    if not result.success:
-        raise_if_interrupted(result)
-        raise click.ClickException(failure_message(result))
-    if not quiet:
-        _print_summary(result, date, WarehouseResource(path=warehouse).root())
+    runs = SourceRuns([spec.name for spec in chosen])
+    for spec in chosen:
+        with runs.source(spec.name):
+            api.client_config(spec)  # a bad setting or a missing key fails here, in one line, before Dagster
+            id_config = {**(given_ids or _source_ids(spec)), **gates}
+            run_config = {"ops": {"fetch_assistants": {"config": id_config},
+                                  "update_history": {"config": history}}}
+            with _progress_display(console, id_config, enabled=not quiet and console.is_terminal):
+                result = run_assets(assets, run_config, resources, date, verbose=verbose, source=spec.name)
+            if not result.success:
+                raise_if_interrupted(result)
+                raise click.ClickException(failure_message(result))
+            if not quiet:
+                _print_summary(result, date, source_root(root, spec.name), spec)
+    runs.finish(ctx)
+
+
+class _CommandLineApi(AssistantsApiResource):
+    """The API resource of a CLI run: the endpoint options given on the command line (``given``) override the
+    source's own settings, which override the other options and the environment's variables."""
+
+    given: list[str] = Field(default_factory=list)
+
+    def client_config(self, source: SourceSpec = ENVIRONMENT_SOURCE) -> ClientConfig:
+        fields = self.model_dump(exclude={"api_key", "given"})
+        return source.client_config(defaults=fields, overrides={name: fields[name] for name in self.given})
+
+
+def choose_sources(names: Sequence[str]) -> list[SourceSpec]:
+    """The configured sources ``names`` picks (each once, in the order given), or every configured one."""
+    configured = configured_sources()
+    if not names:
+        return list(configured.values())
+    return [get_source(name) for name in dict.fromkeys(names)]
+
+
+def _source_ids(spec: SourceSpec) -> dict[str, Any]:
+    """The run config of a source's own IDs (its table's, else the environment's), when no option gives any."""
+    found = spec.id_source()
+    if found is None:
+        raise ConfigError(spec.no_ids_message("--ids, --ids-file or --discover"))
+    if found.discover:
+        return {"discover": True}
+    return {"ids_file": os.path.abspath(str(found.ids_file))}
 
 
 # --- helpers ----------------------------------------------------------------
@@ -128,7 +187,8 @@ def parse_date(value: str | None) -> dt.date:
     return date
 
 
-def _id_config(ids: str | None, ids_file: str | None, discover: bool) -> dict[str, Any]:
+def _id_config(ids: str | None, ids_file: str | None, discover: bool) -> dict[str, Any] | None:
+    """The run config of the IDs the options give; None when they give none (the source's own then apply)."""
     given = [name for name, value in (("--ids", ids), ("--ids-file", ids_file), ("--discover", discover)) if value]
     if len(given) > 1:
         raise click.UsageError(f"give only one of --ids, --ids-file, --discover (got {', '.join(given)})")
@@ -138,17 +198,19 @@ def _id_config(ids: str | None, ids_file: str | None, discover: bool) -> dict[st
         return {"ids_file": os.path.abspath(ids_file)}
     if discover:
         return {"discover": True}
-    raise ConfigError("no assistants to fetch: give --ids, --ids-file or --discover")
+    return None
 
 
-def run_assets(assets: Sequence[Any], run_config: dict[str, Any], resources: dict[str, Any], date: dt.date, *,
-               verbose: bool) -> ExecuteInProcessResult:
-    """Materialize ``assets`` for one partition in this process; Dagster's console logs only if ``verbose``."""
+def run_assets(assets: Iterable[Any], run_config: dict[str, Any], resources: dict[str, Any], date: dt.date, *,
+               verbose: bool, source: str = DEFAULT_SOURCE) -> ExecuteInProcessResult:
+    """Materialize ``assets`` for one source-date partition in this process, the run tagged with its source;
+    Dagster's console logs only if ``verbose``."""
     if not verbose:
         run_config = {**run_config, "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     with _instance() as instance:
-        return materialize(assets, partition_key=date.isoformat(), resources=resources,
-                           run_config=run_config, instance=instance, raise_on_error=False)
+        return materialize(list(assets), partition_key=partition_key(date, source), resources=resources,
+                           run_config=run_config, instance=instance, raise_on_error=False,
+                           tags={SOURCE_TAG: source})
 
 
 @contextmanager
@@ -224,9 +286,11 @@ def failure_message(result: ExecuteInProcessResult) -> str:
     return "the run failed; re-run with --verbose for Dagster's logs"
 
 
-def _print_summary(result: ExecuteInProcessResult, date: dt.date, warehouse: str) -> None:
+def _print_summary(result: ExecuteInProcessResult, date: dt.date, warehouse: str, source: SourceSpec) -> None:
     console = Console()
-    console.print(f"Snapshot {date} written to {os.path.abspath(warehouse)}")
+    named = f" of source {source.name}" if source.file is not None else ""
+    where = warehouse if "://" in warehouse else os.path.abspath(warehouse)
+    console.print(f"Snapshot {date}{named} written to {where}")
     for title, asset, key, heading in (("IDs by outcome", "raw_assistants", "outcomes", "outcome"),
                                        ("Rows for the date", DUCKDB_ASSET, "rows", "table")):
         table = Table(heading, "count", title=title)

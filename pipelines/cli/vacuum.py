@@ -2,7 +2,8 @@
 
 A bucket's Delta tables keep the files a date's earlier versions read (time travel, and readers mid-query),
 so every re-run and every replayed change log leaves files behind. A folder deletes them at the swap and has
-nothing to vacuum.
+nothing to vacuum. Every stored source's tables are vacuumed, one source after another (each is a warehouse of
+its own under the root, see :mod:`pipelines.sources`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import datetime as dt
 
 import click
 
+from connectors.core.settings import DEFAULT_SOURCE
 from connectors.snapshot import warehouse_errors
 from connectors.warehouse import open_store
+from connectors.warehouse.sources import source_root, stored_sources
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option
@@ -27,17 +30,22 @@ DEFAULT_RETAIN_DAYS = 7
               help="Keep every file a version younger than this reads.")
 @click.option("--dry-run", is_flag=True, help="List how many files would go, delete nothing.")
 def vacuum(warehouse: str | None, retain_days: float, dry_run: bool) -> None:
-    """Delete files no recent version of a bucket's tables reads (replaced dates, dead writers' files)."""
+    """Delete files no recent version of a bucket's tables reads (replaced dates, dead writers' files), for every
+    stored source."""
     root = WarehouseResource(path=warehouse).root()
     from connectors.warehouse.lake_store import LakeStore  # imports deltalake: only for a bucket
 
-    store = open_store(root)
-    if not isinstance(store, LakeStore):
+    if not isinstance(open_store(root), LakeStore):
         click.echo(f"{root}: a folder deletes replaced partitions when it swaps them in; nothing to vacuum")
         return
-    with warehouse_errors(root):
-        done = store.vacuum(dt.timedelta(days=retain_days), dry_run=dry_run)
-    total = sum(done.values())
-    verb = "would delete" if dry_run else "deleted"
-    detail = ", ".join(f"{name} {count}" for name, count in done.items() if count)
-    click.echo(f"{root}: {verb} {total} file(s) older than {retain_days:g} day(s)" + (f" ({detail})" if detail else ""))
+    for name in stored_sources(root) or [DEFAULT_SOURCE]:
+        target = source_root(root, name)
+        store = open_store(target)
+        assert isinstance(store, LakeStore)  # a source of a bucket is a prefix of that bucket
+        with warehouse_errors(target):
+            done = store.vacuum(dt.timedelta(days=retain_days), dry_run=dry_run)
+        total = sum(done.values())
+        verb = "would delete" if dry_run else "deleted"
+        detail = ", ".join(f"{table} {count}" for table, count in done.items() if count)
+        click.echo(f"{target}: {verb} {total} file(s) older than {retain_days:g} day(s)"
+                   + (f" ({detail})" if detail else ""))

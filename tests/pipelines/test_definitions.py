@@ -10,7 +10,7 @@ from dagster import AssetKey
 
 from connectors.core.schemas import ALL_TABLES, DERIVED_TABLES, HISTORY_TABLES
 from pipelines.definitions import defs
-from pipelines.partitions import daily_partitions, default_start_date
+from pipelines.partitions import DATE_DIMENSION, SOURCE_DIMENSION, daily_partitions, default_start_date
 
 
 def test_assets_and_lineage():
@@ -26,7 +26,13 @@ def test_assets_and_lineage():
 
 
 def test_the_job_and_todays_partition_exist():
-    assert defs.resolve_job_def("assistants_snapshot").partitions_def == daily_partitions
+    """The job's partitions are every date of the daily partitions for each source: without a sources file, the
+    environment's one source, ``default``."""
+    partitions = defs.resolve_job_def("assistants_snapshot").partitions_def
+    dimensions = {d.name: d.partitions_def for d in partitions.partitions_defs}
+    assert dimensions[DATE_DIMENSION] == daily_partitions
+    assert dimensions[SOURCE_DIMENSION].get_partition_keys() == ["default"]
+    assert set(dimensions) == {DATE_DIMENSION, SOURCE_DIMENSION}
     before = dt.datetime.now(dt.UTC).date().isoformat()
     keys = daily_partitions.get_partition_keys()
     assert keys[0] == os.environ["ASSISTANTS_START_DATE"]  # set by conftest.py, as a user may

@@ -3,7 +3,7 @@
 * Each container's command is a real command of the installed tools, its options included.
 * deploy/dagster.docker.yaml passes Dagster's own instance validation, and an instance built from it has the
   DockerRunLauncher and the run limits it names; the per-source limit holds runs of one source back (judged by
-  Dagster's own queue logic) on the tag the snapshot runs carry.
+  Dagster's own queue logic) on the tags the snapshot runs carry.
 * deploy/workspace.yaml loads and points at the compose service that runs the code server.
 * Every variable a run needs reaches the run containers, by name only; no deploy file holds a secret.
 """
@@ -30,13 +30,19 @@ from dagster import DagsterInstance, DagsterRun, build_schedule_context
 from dagster._core.instance.config import dagster_instance_config
 from dagster._core.launcher import RunLauncher
 from dagster._core.remote_origin import GrpcServerCodeLocationOrigin
+from dagster._core.remote_representation.external_data import PartitionTagsSnap
 from dagster._core.run_coordinator import RunCoordinator
 from dagster._core.workspace.load import location_origins_from_yaml_paths
+from dagster._grpc.impl import get_partition_tags
 from dagster._serdes.config_class import ConfigurableClassData
 from dagster._utils.tags import TagConcurrencyLimitsCounter
 
 from pipelines.config import DEFAULT_SOURCE, SOURCE_TAG
 from pipelines.definitions import defs
+from pipelines.partitions import partition_key, snapshot_partitions
+
+PARTITION_SOURCE_TAG = "dagster/partition/source"
+"""Dagster's own tag of a run's source dimension: an asset-graph backfill's runs carry it and not SOURCE_TAG."""
 
 ROOT = Path(__file__).parents[2]
 DEPLOY = ROOT / "deploy"
@@ -241,7 +247,8 @@ def test_an_instance_has_the_docker_launcher_and_the_run_limits_without_a_warnin
         assert queue is not None
         assert queue.max_concurrent_runs == 4
         assert queue.tag_concurrency_limits == [
-            {"key": SOURCE_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
+            {"key": SOURCE_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1},
+            {"key": PARTITION_SOURCE_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
         assert concurrency.pool_config.default_pool_limit == 1  # the pool assistants_duckdb
         assert str(getattr(concurrency.pool_config.pool_granularity, "value", None)) == "op"
     assert not [r.getMessage() for r in caplog.records if r.name.startswith("dagster")]
@@ -249,6 +256,15 @@ def test_an_instance_has_the_docker_launcher_and_the_run_limits_without_a_warnin
 
 def _run(tags: dict[str, str]) -> DagsterRun:
     return DagsterRun(job_name="assistants_snapshot", run_id=str(uuid.uuid4()), tags=tags)
+
+
+def _partition_run(date: str, source: str, *, job: bool = True) -> DagsterRun:
+    """A run of one partition with the tags Dagster gives it: a job's run (a launch, a job backfill, a schedule's
+    request) has the source tag too, a run of an asset-graph backfill only Dagster's own."""
+    tags = {**snapshot_partitions([source]).get_tags_for_partition_key(f"{date}|{source}")}
+    if job:
+        tags[SOURCE_TAG] = source
+    return _run(tags)
 
 
 def test_runs_of_one_source_queue_behind_each_other_and_other_sources_do_not(tmp_path):
@@ -263,13 +279,24 @@ def test_runs_of_one_source_queue_behind_each_other_and_other_sources_do_not(tmp
     assert not counter.is_blocked(_run({SOURCE_TAG: "another-source"}))
     assert not counter.is_blocked(_run({}))  # the freshness check: read-only, untagged, never held back
     assert not TagConcurrencyLimitsCounter(limits, []).is_blocked(_run({SOURCE_TAG: DEFAULT_SOURCE}))
+    # Runs of partitions: another date of a running source waits, whichever way it was launched; another source's
+    # runs go ahead.
+    counter = TagConcurrencyLimitsCounter(limits, [_partition_run("2026-11-20", "eu")])
+    assert counter.is_blocked(_partition_run("2026-11-21", "eu"))
+    assert counter.is_blocked(_partition_run("2026-11-21", "eu", job=False))
+    assert not counter.is_blocked(_partition_run("2026-11-20", DEFAULT_SOURCE))
+    assert not counter.is_blocked(_partition_run("2026-11-20", "us", job=False))
+    counter = TagConcurrencyLimitsCounter(limits, [_partition_run("2026-11-20", "eu", job=False)])
+    assert counter.is_blocked(_partition_run("2026-11-21", "eu"))
 
 
 # --- The tag on the runs ------------------------------------------------------------------------------
 
 
 def test_snapshot_runs_carry_the_source_tag():
-    assert defs.resolve_job_def("assistants_snapshot").run_tags.get(SOURCE_TAG) == DEFAULT_SOURCE
+    job = defs.resolve_job_def("assistants_snapshot")
+    assert job.get_tags_for_partition_key(partition_key("2026-11-20"), selected_asset_keys=None)[SOURCE_TAG] == \
+        DEFAULT_SOURCE
     schedule = defs.resolve_schedule_def("nightly_snapshot")
     tick = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)
     with build_schedule_context(scheduled_execution_time=tick, repository_def=defs.get_repository_def()) as context:
@@ -277,11 +304,12 @@ def test_snapshot_runs_carry_the_source_tag():
     assert request.tags.get(SOURCE_TAG) == DEFAULT_SOURCE
 
 
-def test_the_job_snapshot_the_daemon_reads_carries_the_source_tag():
-    """The daemon and the webserver see the job through its snapshot (served by the code server) and merge its
-    run tags into every run they create: a schedule tick's, a UI launch's, a backfill's."""
-    snapshot = defs.resolve_job_def("assistants_snapshot").get_job_snapshot()
-    assert (snapshot.run_tags or {}).get(SOURCE_TAG) == DEFAULT_SOURCE
+def test_the_partition_tags_the_daemon_reads_carry_the_source_tag():
+    """The daemon (a job backfill) and the webserver (a launch of a partition) ask the code server for a
+    partition's tags and merge them into the run they create."""
+    snap = get_partition_tags(defs.get_repository_def(), "assistants_snapshot", str(partition_key("2026-11-20")))
+    assert isinstance(snap, PartitionTagsSnap), snap
+    assert snap.tags.get(SOURCE_TAG) == DEFAULT_SOURCE
 
 
 # --- The workspace ------------------------------------------------------------------------------------

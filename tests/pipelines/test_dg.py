@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance
 
+from pipelines.config import SOURCE_TAG
 from sandbox.fixtures import StaticCatalog, bundled_assistants
 from sandbox.server import SandboxServer
 
@@ -51,7 +52,7 @@ def test_dg_launch_one_partition_against_the_sandbox(tmp_path, monkeypatch):
     config = {"ops": {"fetch_assistants": {"config": {"assistant_ids": [a["id"] for a in FIXTURES]}}}}
     with SandboxServer(StaticCatalog(FIXTURES), api_key=KEY) as server:
         env = _env(tmp_path, OPENAI_API_KEY=KEY, OPENAI_BASE_URL=server.base_url)
-        done = _dg("launch", "--job", "assistants_snapshot", "--partition", today,
+        done = _dg("launch", "--job", "assistants_snapshot", "--partition", f"{today}|default",
                    "--config-json", json.dumps(config), env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert (tmp_path / "warehouse" / "parquet" / "snapshot_members" / f"snapshot_date={today}").is_dir()
@@ -64,14 +65,16 @@ def test_dg_launch_one_partition_against_the_sandbox(tmp_path, monkeypatch):
                             ("assistant_changes", 5), ("duckdb_warehouse", None)):
             event = instance.get_latest_materialization_event(AssetKey(asset))
             assert event is not None and event.asset_materialization is not None
-            assert event.asset_materialization.partition == today
+            assert event.asset_materialization.partition == f"{today}|default"
             row_count = event.asset_materialization.metadata["dagster/row_count"].value
             assert row_count == rows if rows is not None else row_count > 0
         check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
             [AssetCheckKey(AssetKey("assistants"), "unique_key")])
         evaluation = check[AssetCheckKey(AssetKey("assistants"), "unique_key")].event.dagster_event \
             .event_specific_data
-        assert evaluation.passed and evaluation.partition == today
+        assert evaluation.passed and evaluation.partition == f"{today}|default"
+        (dagster_run,) = instance.get_runs()
+        assert dagster_run.tags[SOURCE_TAG] == "default"  # the partition's source, as the run queue limits it
     for path in Path(env["DAGSTER_HOME"]).rglob("*"):
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path

@@ -19,10 +19,10 @@ from warehouse_state import duckdb_state, parquet_state
 from connectors.core.schemas import PAYLOAD_METADATA, PAYLOADS, SNAPSHOT_MEMBERS, SNAPSHOT_RUNS
 from connectors.warehouse import DuckDBStore, ParquetStore, pending_loads
 from pipelines import checks
-from pipelines.assets import snapshot_assets
+from pipelines.assets import build_snapshot_assets
 from pipelines.cli import run
 from pipelines.definitions import defs, snapshot_job
-from pipelines.partitions import fetch_window_open
+from pipelines.partitions import fetch_window_open, partition_key
 from pipelines.resources import AssistantsApiResource, WarehouseResource
 from pipelines.schedules import CRON_ENV, nightly_schedule, partition_for_tick
 from sandbox.fixtures import StaticCatalog, bundled_assistants
@@ -68,7 +68,7 @@ def test_the_0200_tick_snapshots_the_day_before():
     assert schedule.default_status == DefaultScheduleStatus.RUNNING
     with build_schedule_context(scheduled_execution_time=tick, repository_def=defs.get_repository_def()) as context:
         request = schedule.evaluate_tick(context).run_requests[0]
-    assert request.partition_key == "2026-11-20"
+    assert request.partition_key == partition_key("2026-11-20", "default")
 
 
 def test_a_tick_before_the_first_partition_is_skipped_with_its_reason():
@@ -155,7 +155,7 @@ def test_an_old_partition_with_nothing_stored_is_skipped_with_its_reason(api, tm
     observations = [e.event_specific_data.asset_observation for e in skipped.all_events
                     if e.event_type_value == "ASSET_OBSERVATION"]
     assert {o.asset_key.to_user_string() for o in observations} == {"raw_assistants", "fetch_errors", "snapshot_runs"}
-    assert all(o.partition == never.isoformat() and "no snapshot of it is stored" in o.metadata["skipped"].value
+    assert all(o.partition == partition_key(never) and "no snapshot of it is stored" in o.metadata["skipped"].value
                for o in observations)
     assert ParquetStore(tmp_path).dates("raw_assistants") == []
 
@@ -167,7 +167,7 @@ def _materialize(warehouse, api, partition, fetch_config, history_config=None):
     if history_config:
         ops["update_history"] = {"config": history_config}
     with DagsterInstance.ephemeral(tempdir=str(warehouse / ".dagster")) as instance:
-        return materialize(snapshot_assets, partition_key=partition, resources=resources,
+        return materialize(list(build_snapshot_assets()), partition_key=partition_key(partition), resources=resources,
                            run_config={"ops": ops}, instance=instance, raise_on_error=False)
 
 
@@ -197,7 +197,7 @@ def test_too_many_failures_stop_before_flatten_load_and_history(tmp_path, monkey
         api = AssistantsApiResource(api_key=KEY, base_url=server.base_url, max_attempts=2,
                                     initial_retry_delay=0.01, max_retry_delay=0.01)
         with DagsterInstance.ephemeral(tempdir=str(tmp_path / ".dagster")) as instance:
-            result = materialize(snapshot_assets, partition_key=TODAY.isoformat(), instance=instance,
+            result = materialize(list(build_snapshot_assets()), partition_key=partition_key(TODAY), instance=instance,
                                  resources={"api": api, "warehouse": WarehouseResource(path=str(tmp_path))},
                                  run_config={"ops": {"fetch_assistants": {"config": {
                                      "assistant_ids": [a["id"] for a in FIXTURES]}}}}, raise_on_error=False)

@@ -10,6 +10,7 @@ from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 from postgres_server import find_binaries, postgres_server
 
 from pipelines.cli import run
+from pipelines.config import SOURCE_TAG
 from sandbox.fixtures import StaticCatalog, bundled_assistants
 from sandbox.server import SandboxServer
 
@@ -42,8 +43,9 @@ def test_a_snapshot_runs_on_a_postgres_backed_instance(tmp_path, monkeypatch):
             assert type(instance.run_storage).__name__ == "PostgresRunStorage"
             runs = instance.get_runs()
             assert [r.status for r in runs] == [DagsterRunStatus.SUCCESS]
-            assert runs[0].tags.get("dagster/partition") == today.isoformat()
+            assert runs[0].tags.get("dagster/partition") == f"{today}|default"
+            assert runs[0].tags.get(SOURCE_TAG) == "default"
             records = instance.fetch_materializations(AssetKey("assistants"), limit=10).records
-            assert [r.partition_key for r in records] == [today.isoformat()]
+            assert [r.partition_key for r in records] == [f"{today}|default"]
             assert instance.event_log_storage.__class__.__name__ == "PostgresEventLogStorage"
 

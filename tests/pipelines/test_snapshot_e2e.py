@@ -15,8 +15,9 @@ from warehouse_state import duckdb_state, parquet_state
 from connectors.core.schemas import ALL_TABLES, DERIVED_TABLES, STORED_TABLES
 from connectors.warehouse import DuckDBStore, open_store
 from connectors.warehouse.read import read_arrow
-from pipelines.assets import snapshot_assets
+from pipelines.assets import build_snapshot_assets
 from pipelines.cli import run
+from pipelines.partitions import partition_key
 from pipelines.resources import AssistantsApiResource, WarehouseResource
 from sandbox import Fault, FaultPlan, SandboxServer, StaticCatalog, bundled_assistants, invalid_assistants
 
@@ -194,7 +195,7 @@ def test_faults_are_retried_until_every_assistant_lands_once(tmp_path, fixtures)
     with SandboxServer(StaticCatalog(fixtures), api_key=KEY, faults=plan) as srv:
         api = AssistantsApiResource(api_key=KEY, base_url=srv.base_url, initial_retry_delay=0.01,
                                     max_retry_delay=0.02, max_attempts=4)
-        result = materialize(snapshot_assets, partition_key=DATE.isoformat(),
+        result = materialize(list(build_snapshot_assets()), partition_key=partition_key(DATE),
                              instance=DagsterInstance.ephemeral(tempdir=str(tmp_path / "dagster")),
                              resources={"api": api, "warehouse": WarehouseResource(path=str(tmp_path))},
                              run_config={"ops": {"fetch_assistants": {"config": {"force": True,

@@ -26,8 +26,9 @@ from connectors.openai_assistants import settings
 from connectors.openai_assistants.client import MESSAGE_LIMIT
 from connectors.openai_assistants.ids import display_id
 from connectors.warehouse.read import read_arrow
-from pipelines.assets import snapshot_assets
+from pipelines.assets import build_snapshot_assets
 from pipelines.cli import run
+from pipelines.partitions import partition_key
 from pipelines.resources import AssistantsApiResource, WarehouseResource
 from sandbox import SandboxServer, StaticCatalog, bundled_assistants
 
@@ -252,7 +253,8 @@ def test_bad_configuration_is_one_clear_line_before_any_request(env, monkeypatch
 def test_bad_resource_configuration_fails_the_dagster_run_with_the_same_message(tmp_path):
     api = AssistantsApiResource(api_key=KEY, base_url="ftp://example.com/v1")
     with DagsterInstance.ephemeral(tempdir=str(tmp_path / "dagster")) as instance:
-        result = materialize(snapshot_assets, partition_key=DATE.isoformat(), instance=instance, raise_on_error=False,
+        result = materialize(list(build_snapshot_assets()), partition_key=partition_key(DATE), instance=instance,
+                             raise_on_error=False,
                              resources={"api": api, "warehouse": WarehouseResource(path=str(tmp_path / "wh"))},
                              run_config={"ops": {"fetch_assistants": {"config": {"assistant_ids": ["asst_1"],
                                                                                  "force": True}}}})

@@ -24,7 +24,8 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from connectors.warehouse.read import read_arrow
-from pipelines.assets import snapshot_assets
+from pipelines.assets import build_snapshot_assets
+from pipelines.partitions import partition_key
 from pipelines.resources import AssistantsApiResource, WarehouseResource
 from sandbox import Fault, FaultPlan, GeneratedCatalog, SandboxServer
 
@@ -74,7 +75,7 @@ def faulted_run(tmp_path_factory):
             DagsterInstance.ephemeral(tempdir=str(tmp / "dagster")) as instance:
         api = AssistantsApiResource(api_key=KEY, base_url=srv.base_url, concurrency=16, read_timeout=READ_TIMEOUT,
                                     max_attempts=MAX_ATTEMPTS, initial_retry_delay=0.01, max_retry_delay=0.02)
-        result = materialize(snapshot_assets, partition_key=DATE.isoformat(), instance=instance,
+        result = materialize(list(build_snapshot_assets()), partition_key=partition_key(DATE), instance=instance,
                              resources={"api": api, "warehouse": WarehouseResource(path=str(tmp / "wh"))},
                              run_config={"ops": {"fetch_assistants": {"config": {
                                  "assistant_ids": IDS, "force": True, "max_failed_share": 0.5}}}})
