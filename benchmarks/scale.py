@@ -1,6 +1,6 @@
 """``make bench-scale``: many API sources into one object-store warehouse, a run per source as Dagster fans out.
 
-    python -m benchmarks.scale --sources 3 --assistants 500                   # a quick look (about a minute)
+    python -m benchmarks.scale --sources 3 --assistants 500                   # a quick look (about 2 minutes)
     python -m benchmarks.scale                                    # 10 × 20,000 -> results/scale-s10-n20000.*
     python -m benchmarks.scale --sources 4 --assistants 5000 --sweep 1,2,4    # which --parallel suits the machine
     python -m benchmarks.scale --render results/scale-s10-n20000.json         # rewrite the .md from the .json
@@ -15,9 +15,10 @@ run logged, Dagster's step times, and how long it waited for and held ``assistan
 time, see ``benchmarks/timed_cli.py``). At the end: the bucket's size per source, and what DuckDB holds per
 source through ``assistants-export query``.
 
-Until the CLI has ``--source`` (``--layout auto`` looks at ``snapshot --help``), the same runs go with
-``--base-url`` and ``--ids-file`` into one warehouse prefix per source (``--layout separate``): each its own
-DuckDB file, so no run waits for another's lock; the results say which layout ran.
+``--layout separate`` runs the same processes with ``--base-url`` and ``--ids-file`` into one warehouse prefix per
+source instead, each with its own DuckDB file, so no run waits for another's lock (how it ran before the CLI had
+``--source``; ``--layout auto``, the default, picks ``sources`` when ``snapshot --help`` offers ``--source``). The
+results say which layout ran.
 """
 
 from __future__ import annotations
