@@ -70,8 +70,8 @@ MUTANTS = (
     Mutant(
         "duckdb-commit-per-table", "Atomic partitions: DuckDB moves a date's tables in one transaction",
         (Edit("connectors/warehouse/duckdb_store.py",
-              "counts[spec.name] = self._replace_date(con, spec, snapshot_date, files[spec.name])\n",
-              "counts[spec.name] = self._replace_date(con, spec, snapshot_date, files[spec.name])\n"
+              "counts[spec.name] = self._replace_date(con, spec, snapshot_date, files[spec.name], source_name)\n",
+              "counts[spec.name] = self._replace_date(con, spec, snapshot_date, files[spec.name], source_name)\n"
               "                    con.commit()\n"
               "                    con.begin()\n"),),
         (f"{CRASH}[local-inside the DuckDB transaction, between two tables]",
