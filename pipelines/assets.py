@@ -68,7 +68,6 @@ from connectors.core.schemas import (
 from connectors.history import MassDeletionError, rebuild_history
 from connectors.snapshot import FetchSummary, fetch_snapshot, flatten_snapshot, load_duckdb
 from connectors.warehouse import Store, open_store, pending_loads
-from connectors.warehouse.sources import source_root
 
 from . import checks, progress
 from .config import HistoryConfig, SnapshotConfig
@@ -138,7 +137,7 @@ class _Partition(NamedTuple):
 
     def store(self) -> Store:
         """The source's own tables (the root's for ``default``, ``sources/<name>/`` for another)."""
-        return open_store(source_root(self.root, self.source))
+        return open_store(self.root, self.source)
 
 
 def _partition(context: AssetExecutionContext, warehouse: WarehouseResource) -> _Partition:
@@ -408,7 +407,7 @@ def build_snapshot_assets(sources: Sequence[str] | None = None) -> SnapshotAsset
              "hourly by its schedule).")
 def snapshot_freshness(warehouse: WarehouseResource) -> AssetCheckResult:
     root = warehouse.root()
-    stores = {name: open_store(source_root(root, name)) for name in source_names()}
+    stores = {name: open_store(root, name) for name in source_names()}
     return checks.sources_freshness_result(stores, SNAPSHOT_RUNS.name)
 
 

@@ -26,7 +26,7 @@ from connectors.core.errors import ConnectorError
 from connectors.core.schemas import SNAPSHOT_RUNS
 from connectors.core.settings import DEFAULT_SOURCE
 from connectors.warehouse import open_store
-from connectors.warehouse.sources import source_root, stored_sources
+from connectors.warehouse.sources import stored_sources
 
 START_DATE_ENV = "ASSISTANTS_START_DATE"
 EARLIEST_START = "2023-11-06"
@@ -46,7 +46,7 @@ def default_start_date(warehouse: str | None = None, today: dt.date | None = Non
     yesterday = today - dt.timedelta(days=1)
     try:
         stored = [date for name in stored_sources(root)
-                  for date in open_store(source_root(root, name)).dates(SNAPSHOT_RUNS.name)[:1]]
+                  for date in open_store(root, name).dates(SNAPSHOT_RUNS.name)[:1]]
     except (OSError, ConnectorError):  # an unreadable warehouse must not stop the definitions from loading
         stored = []
     return min([yesterday, *stored])

@@ -50,7 +50,7 @@ def stored_sources(warehouse: str | os.PathLike[str]) -> list[str]:
     found = [settings.DEFAULT_SOURCE] if open_store(warehouse).exists() else []
     for name in sorted(_source_folders(warehouse)):
         if name != settings.DEFAULT_SOURCE and _NAME.fullmatch(name) \
-                and open_store(source_root(warehouse, name)).exists():
+                and open_store(warehouse, name).exists():
             found.append(name)
     return found
 

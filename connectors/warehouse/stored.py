@@ -58,6 +58,8 @@ def register_parquet(con: duckdb.DuckDBPyConnection, stores: Mapping[str, Store]
     name is pasted into SQL. ``only`` replaces some tables by the given data (one date's membership, for
     instance), for a single store.
     """
+    if not stores:
+        raise ValueError("no store to register: the callers check that a source is stored first")
     if only and len(stores) != 1:
         raise ValueError("only= replaces the tables of a single store")
     for i, name in enumerate(stores):
@@ -69,10 +71,6 @@ def register_parquet(con: duckdb.DuckDBPyConnection, stores: Mapping[str, Store]
             data = only[spec.name] if only and spec.name in only else store.dataset(spec)
             con.register(relation, data if data is not None else spec.empty())
             selects.append(sql.render("stored/tag_source", relation=relation, source_name=f"_source_name_{i}"))
-        if not selects:
-            con.register(f"_stored_{spec.name}", spec.empty())
-            selects.append(sql.render("stored/tag_source", relation=f"_stored_{spec.name}", source_name="_no_source"))
-            con.register("_no_source", pa.table({"source": pa.array([], pa.string())}))
         con.execute(sql.load("stored/union_sources").format(table=sql.quote_identifier(spec.name),
                                                             union=" UNION ALL BY NAME ".join(selects)))
 

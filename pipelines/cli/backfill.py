@@ -17,7 +17,7 @@ from connectors.core.schemas import RAW_ASSISTANTS
 from connectors.core.settings import DEFAULT_SOURCE
 from connectors.history import DEFAULT_MASS_DELETION_THRESHOLD
 from connectors.warehouse import open_store
-from connectors.warehouse.sources import check_source_name, source_root, stored_sources
+from connectors.warehouse.sources import check_source_name, stored_sources
 
 from ..assets import build_snapshot_assets
 from ..resources import WarehouseResource
@@ -44,7 +44,7 @@ def backfill(ctx: click.Context, from_date: str, to_date: str, sources: tuple[st
         raise click.BadParameter("--to must not be before --from", param_hint="--to")
     root = WarehouseResource(path=warehouse).root()
     names = [check_source_name(name) for name in dict.fromkeys(sources)] or stored_sources(root)
-    dates = {name: [d for d in open_store(source_root(root, name)).dates(RAW_ASSISTANTS.name) if start <= d <= end]
+    dates = {name: [d for d in open_store(root, name).dates(RAW_ASSISTANTS.name) if start <= d <= end]
              for name in names}
     if not any(dates.values()):
         which = f" of source {', '.join(names)}" if sources else ""
