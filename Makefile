@@ -15,14 +15,26 @@ SANDBOX_PORT ?= 8642
 
 .PHONY: install system-deps demo sandbox test lint typecheck unit bench bench-peers-env dev clean
 
-$(STAMP): pyproject.toml
+# The project and its development tools at the versions in constraints.txt, the ones CI tested.
+$(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON_EXE)" || { echo "error: $(PYTHON) not found (PATH or pyenv)" >&2; exit 1; }
 	$(PYTHON_EXE) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## lock: resolve the newest versions pyproject.toml allows into constraints.txt (then run make test)
+.PHONY: lock
+lock:
+	@test -n "$(PYTHON_EXE)" || { echo "error: $(PYTHON) not found (PATH or pyenv)" >&2; exit 1; }
+	rm -rf .venv-lock && $(PYTHON_EXE) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet '.[dev]'
+	{ sed -n '1,2p' constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable \
+		| grep -v -e '^assistants-export' -e '^-e'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf .venv-lock
 
 ## system-deps: PostgreSQL server binaries for the production-instance test (Debian; needs root)
 system-deps:
@@ -40,11 +52,11 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
 
 ## demo: start the sandbox API, snapshot today into ./demo-data through Dagster, show what it made
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/python -m pipelines.demo
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/python -m assistants_export.pipelines.demo
 
 ## sandbox: the sandbox API on http://127.0.0.1:$(SANDBOX_PORT)/v1 (key sk-sandbox) until Ctrl-C
 sandbox: $(STAMP)
-	$(BIN)/python -m sandbox --port $(SANDBOX_PORT)
+	$(BIN)/python -m assistants_export.sandbox --port $(SANDBOX_PORT)
 
 ## test: lint, type-check and run the whole test suite
 test: lint typecheck unit

@@ -21,9 +21,9 @@ MB = 1_000_000
 
 
 def cli() -> list[str]:
-    """The installed console script next to this interpreter, else ``python -m pipelines.cli``."""
+    """The installed console script next to this interpreter, else ``python -m assistants_export.pipelines.cli``."""
     script = Path(sys.executable).with_name("assistants-export")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "pipelines.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "assistants_export.pipelines.cli"]
 
 
 def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict[str, Any]:

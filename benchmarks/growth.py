@@ -4,7 +4,8 @@
     python -m benchmarks.growth --n 2000 --nights 60 --change-rate 0.02           # see benchmarks/README.md
     python -m benchmarks.growth --fit results/growth-a.json results/growth-b.json  # bytes per (un)changed assistant
 
-One sandbox process serves a catalog that evolves by date (``python -m sandbox --change-rate``); before
+One sandbox process serves a catalog that evolves by date (``python -m assistants_export.sandbox --change-rate``);
+before
 each night the runner switches its date (``POST /_control/date``), and then runs the real CLI,
 ``assistants-export snapshot --date D --force``, in a fresh process: the command a user runs nightly,
 history included. Per night it records wall time, CPU seconds and peak RSS of that process and the
@@ -34,9 +35,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from assistants_export.sandbox.evolving import EvolvingCatalog
 from benchmarks.cli_harness import MB, REPO, MotoBucket, cli, file_size, machine, run_measured, tail
 from benchmarks.sandbox_process import API_KEY, sandbox
-from sandbox.evolving import EvolvingCatalog
 
 RESULTS = Path(__file__).parent / "results"
 CONFIG_AS_OF_SQL = REPO / "sql" / "audit" / "config_as_of.sql"

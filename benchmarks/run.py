@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from assistants_export.sandbox import GeneratedCatalog
 from benchmarks.report import Targets, render_markdown, without_history
 from benchmarks.sandbox_process import sandbox
-from sandbox import GeneratedCatalog
 
 RESULTS = Path(__file__).parent / "results"
 PEERS_PYTHON = Path(__file__).parent.parent / ".venv-bench-peers" / "bin" / "python"

@@ -1,7 +1,7 @@
 """The sandbox API in its own process, so it does not share the client's GIL.
 
 Measuring the client against a server in the same interpreter would charge the
-server's Python work to the client; ``python -m sandbox`` runs on the other core.
+server's Python work to the client; ``python -m assistants_export.sandbox`` runs on the other core.
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ class Sandbox:
 @contextmanager
 def sandbox(n: int, *, latency_ms: float = 0.0, max_concurrent: int | None = None,
             extra: Sequence[str] = ()) -> Iterator[Sandbox]:
-    """Start ``python -m sandbox --generated n [extra...]`` and stop it on exit; yields where it listens."""
-    command = [sys.executable, "-m", "sandbox", "--generated", str(n), "--latency-ms", str(latency_ms),
+    """Start ``python -m assistants_export.sandbox --generated n [extra...]`` and stop it on exit; yields where it
+    listens."""
+    command = [sys.executable, "-m", "assistants_export.sandbox", "--generated", str(n),
+               "--latency-ms", str(latency_ms),
                "--api-key", API_KEY, *extra]
     if max_concurrent is not None:
         command += ["--max-concurrent", str(max_concurrent)]

@@ -5,7 +5,8 @@
     python -m benchmarks.scale --sources 4 --assistants 5000 --sweep 1,2,4    # which --parallel suits the machine
     python -m benchmarks.scale --render results/scale-s10-n20000.json         # rewrite the .md from the .json
 
-Each source is a sandbox API in its own process (``python -m sandbox --generated N --seed S``, a distinct seed per
+Each source is a sandbox API in its own process (``python -m assistants_export.sandbox --generated N --seed S``, a
+distinct seed per
 source, so the payloads differ; the IDs are the same in every source, as the generator derives them from the
 index). The warehouse is one bucket on moto's S3 server, in its own process. Each source's night is the real
 command in a fresh process, ``assistants-export snapshot --source NAME --warehouse s3://scale/wh``, as Dagster
@@ -43,9 +44,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from assistants_export.sandbox import GeneratedCatalog
 from benchmarks.cli_harness import MB, REPO, MotoBucket, cli, machine, run_measured, tail
 from benchmarks.sandbox_process import API_KEY, sandbox
-from sandbox import GeneratedCatalog
 
 RESULTS = Path(__file__).parent / "results"
 BUCKET = "scale"

@@ -78,7 +78,7 @@ def _instrument(path: str) -> bool:
     try:
         import duckdb
 
-        from connectors.warehouse import duckdb_store
+        from assistants_export.connectors.warehouse import duckdb_store
     except ImportError:
         return False
     store_class = getattr(duckdb_store, "DuckDBStore", None)
@@ -126,7 +126,7 @@ def main() -> None:
     path = os.environ.get("SCALE_DUCKDB_LOG")
     if path:
         _instrument(path)
-    from pipelines.cli import main as cli_main
+    from assistants_export.pipelines.cli import main as cli_main
 
     cli_main()
 

@@ -83,7 +83,7 @@ def floor(base_url: str, ids_file: str, concurrency: int) -> dict[str, Any]:
 def _history_step() -> Callable[[str, dt.date], object] | None:
     """The history (SCD2) step when this checkout has it; the pipeline run includes it then."""
     try:
-        from connectors.history import rebuild_history
+        from assistants_export.connectors.history import rebuild_history
     except ImportError:
         return None
 
@@ -96,9 +96,9 @@ def _history_step() -> Callable[[str, dt.date], object] | None:
 def pipeline(base_url: str, warehouse: str, concurrency: int, ids_file: str | None = None,
              discover: bool = False, history: bool = True) -> dict[str, Any]:
     """The snapshot as ``assistants-export snapshot`` runs it, minus Dagster's own bookkeeping."""
-    import pipelines  # noqa: F401  (the Arrow allocator the CLI and Dagster run with)
-    from connectors.openai_assistants.config import ClientConfig, Secret
-    from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
+    from assistants_export import pipelines  # noqa: F401  (the Arrow allocator the CLI and Dagster run with)
+    from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+    from assistants_export.connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
 
     config = ClientConfig(api_key=Secret(API_KEY), base_url=base_url, concurrency=concurrency)
     source = IdSource(discover=True) if discover else IdSource(ids_file=ids_file)
@@ -132,8 +132,8 @@ def pipeline(base_url: str, warehouse: str, concurrency: int, ids_file: str | No
 
 def processing(warehouse: str) -> dict[str, Any]:
     """Flatten and load the stored raw snapshot of :data:`DATE` again: no network, only our own work."""
-    import pipelines  # noqa: F401  (the Arrow allocator the CLI and Dagster run with)
-    from connectors.snapshot import flatten_snapshot, load_duckdb
+    from assistants_export import pipelines  # noqa: F401  (the Arrow allocator the CLI and Dagster run with)
+    from assistants_export.connectors.snapshot import flatten_snapshot, load_duckdb
 
     started, cpu = time.perf_counter(), _cpu_s()
     rows = flatten_snapshot(DATE, warehouse, force=True)  # the pipeline run wrote them: flatten them again
@@ -147,9 +147,9 @@ def processing(warehouse: str) -> dict[str, Any]:
 
 def fetch(base_url: str, ids_file: str, concurrency: int, adaptive: bool) -> dict[str, Any]:
     """The client alone, results counted and dropped: how many 429s does it cause?"""
-    from connectors.openai_assistants.client import AssistantsClient
-    from connectors.openai_assistants.config import ClientConfig, Secret
-    from connectors.openai_assistants.results import FetchResult
+    from assistants_export.connectors.openai_assistants.client import AssistantsClient
+    from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+    from assistants_export.connectors.openai_assistants.results import FetchResult
 
     config = ClientConfig(api_key=Secret(API_KEY), base_url=base_url, concurrency=concurrency)
     outcomes: Counter[str] = Counter()

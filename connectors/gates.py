@@ -1,7 +1,7 @@
 """The blocking gates: what a run must pass before its answers may replace a date's snapshot.
 
 A stored snapshot is the archive's copy of a day. A run that would thin it out
-by accident must not replace it, so :func:`connectors.snapshot.fetch_snapshot`
+by accident must not replace it, so :func:`assistants_export.connectors.snapshot.fetch_snapshot`
 asks :func:`judge` *before* it commits anything:
 
 =================  ===========================================================  ====================
@@ -28,9 +28,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from connectors.core import settings
-from connectors.history.engine import MASS_DELETION_GATE, live_before, mass_deletion_problem, snapshot_deletions
-from connectors.warehouse import Store
+from assistants_export.connectors.core import settings
+from assistants_export.connectors.history.engine import (
+    MASS_DELETION_GATE,
+    live_before,
+    mass_deletion_problem,
+    snapshot_deletions,
+)
+from assistants_export.connectors.warehouse import Store
 
 EMPTY_GATE = "empty"
 FAILED_SHARE_GATE = "failed_share"

@@ -17,9 +17,9 @@ from typing import Any
 
 import duckdb
 
-import sql
-from connectors.core.assistant_model import EXTRA_CONTAINERS
-from connectors.core.schemas import (
+from assistants_export import sql
+from assistants_export.connectors.core.assistant_model import EXTRA_CONTAINERS
+from assistants_export.connectors.core.schemas import (
     ASSISTANT_METADATA,
     ASSISTANT_TOOL_RESOURCES,
     ASSISTANT_TOOLS,
@@ -34,7 +34,7 @@ from connectors.core.schemas import (
     SNAPSHOT_RUNS,
     TableSpec,
 )
-from connectors.warehouse import Store
+from assistants_export.connectors.warehouse import Store
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@
 Each step replaces whole partitions (a payload partition only grows), so any
 step can be re-run for a date and the result is the same as running it once.
 The fetch step replaces a date only when the run passes every blocking gate
-(:mod:`connectors.gates`); otherwise its answers are kept under ``held/`` and
+(:mod:`assistants_export.connectors.gates`); otherwise its answers are kept under ``held/`` and
 the date stays as it was. Memory is bounded by the batch size, not by the
 number of assistants: results stream to Parquet as they come.
 """
@@ -39,8 +39,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from connectors.core import failpoints, settings
-from connectors.core.errors import (
+from assistants_export.connectors.core import failpoints, settings
+from assistants_export.connectors.core.errors import (
     ConfigError,
     DeadlineExceededError,
     HeldBackError,
@@ -48,7 +48,7 @@ from connectors.core.errors import (
     RunAbortedError,
     WarehouseWriteError,
 )
-from connectors.core.schemas import (
+from assistants_export.connectors.core.schemas import (
     FETCH_ERRORS,
     PAYLOAD_TABLES,
     PAYLOADS,
@@ -56,10 +56,10 @@ from connectors.core.schemas import (
     SNAPSHOT_MEMBERS,
     SNAPSHOT_RUNS,
 )
-from connectors.gates import Answers, Gates, judge
-from connectors.openai_assistants.client import AssistantsClient, ClientStats
-from connectors.openai_assistants.config import ClientConfig
-from connectors.openai_assistants.flatten import (
+from assistants_export.connectors.gates import Answers, Gates, judge
+from assistants_export.connectors.openai_assistants.client import AssistantsClient, ClientStats
+from assistants_export.connectors.openai_assistants.config import ClientConfig
+from assistants_export.connectors.openai_assistants.flatten import (
     FLATTENED_BY,
     errors_table,
     flatten_batch,
@@ -67,12 +67,12 @@ from connectors.openai_assistants.flatten import (
     raw_table,
     stored_batch,
 )
-from connectors.openai_assistants.ids import IdStats, RejectedId, clean_ids, read_ids_file
-from connectors.openai_assistants.results import FetchResult, Outcome
-from connectors.warehouse import DuckDBStore, Store, Writer, open_store
-from connectors.warehouse.parquet_store import PART_FILE, all_or_none
-from connectors.warehouse.stored import payload_bodies, stored_hashes
-from connectors.warehouse.upgrade import upgrade_warehouse
+from assistants_export.connectors.openai_assistants.ids import IdStats, RejectedId, clean_ids, read_ids_file
+from assistants_export.connectors.openai_assistants.results import FetchResult, Outcome
+from assistants_export.connectors.warehouse import DuckDBStore, Store, Writer, open_store
+from assistants_export.connectors.warehouse.parquet_store import PART_FILE, all_or_none
+from assistants_export.connectors.warehouse.stored import payload_bodies, stored_hashes
+from assistants_export.connectors.warehouse.upgrade import upgrade_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -319,14 +319,14 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
                    gates: Gates | None = None) -> FetchSummary:
     """Fetch every assistant of ``source`` and replace the date's raw partitions if the run passes the gates.
 
-    Raises a :class:`~connectors.core.errors.ConnectorError` for
+    Raises a :class:`~assistants_export.connectors.core.errors.ConnectorError` for
     whole-run problems, and :class:`HeldBackError` when a blocking gate
-    (:mod:`connectors.gates`) fails. In both cases the date's partitions stay
+    (:mod:`assistants_export.connectors.gates`) fails. In both cases the date's partitions stay
     exactly as they were; the answers received so far are kept under
     ``held/<date>/<run_id>/``. An interrupt (Ctrl-C) discards them.
 
     ``source_name`` names the API source whose tables of ``warehouse`` are written
-    (:mod:`connectors.warehouse.sources`).
+    (:mod:`assistants_export.connectors.warehouse.sources`).
     """
     gates = gates or Gates()
     store = open_store(warehouse, source_name)

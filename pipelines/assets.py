@@ -14,7 +14,8 @@ backfill) never needs the network. All the work is done by ``connectors``;
 these functions wire configuration in and report metadata out.
 
 The assets are built for a list of sources (:func:`build_snapshot_assets`): their partitions are every date for
-each source (:func:`pipelines.partitions.snapshot_partitions`), and every step reads the date and the source from
+each source (:func:`assistants_export.pipelines.partitions.snapshot_partitions`), and every step reads the date and
+the source from
 its partition key. The Dagster definitions build them for the configured sources when they load; the CLI builds
 them for the sources it runs.
 """
@@ -50,8 +51,9 @@ from dagster import (
     multi_asset,
 )
 
-from connectors.core.errors import ConnectorError
-from connectors.core.schemas import (
+from assistants_export import __version__
+from assistants_export.connectors.core.errors import ConnectorError
+from assistants_export.connectors.core.schemas import (
     ALL_TABLES,
     ASSISTANT_CHANGES,
     ASSISTANT_HISTORY,
@@ -65,9 +67,9 @@ from connectors.core.schemas import (
     TableSpec,
     type_name,
 )
-from connectors.history import MassDeletionError, rebuild_history
-from connectors.snapshot import FetchSummary, fetch_snapshot, flatten_snapshot, load_duckdb
-from connectors.warehouse import Store, open_store, pending_loads
+from assistants_export.connectors.history import MassDeletionError, rebuild_history
+from assistants_export.connectors.snapshot import FetchSummary, fetch_snapshot, flatten_snapshot, load_duckdb
+from assistants_export.connectors.warehouse import Store, open_store, pending_loads
 
 from . import checks, progress
 from .config import HistoryConfig, SnapshotConfig
@@ -83,6 +85,10 @@ DUCKDB_POOL = "assistants_duckdb"
 so overlapping runs queue for the file instead of failing on its lock."""
 
 
+# Every asset's definition metadata names the version of the code that writes it.
+VERSION_KEY = "assistants_export/version"
+
+
 def _spec(table: TableSpec, deps: list[str] | None = None, group: str = GROUP, *,
           skippable: bool = False, note: str = "") -> AssetSpec:
     return AssetSpec(
@@ -91,7 +97,7 @@ def _spec(table: TableSpec, deps: list[str] | None = None, group: str = GROUP, *
         skippable=skippable,
         description=f"{table.doc} Grain: {table.grain}.{note}",
         deps=deps or [],
-        metadata={"dagster/column_schema": _column_schema(table)},
+        metadata={"dagster/column_schema": _column_schema(table), VERSION_KEY: __version__},
         kinds={"parquet"},
     )
 
@@ -363,6 +369,7 @@ def _build(sources: tuple[str, ...]) -> SnapshotAssets:
         partitions_def=partitions,
         deps=[AssetKey(name) for name in ALL_TABLES],
         kinds={"duckdb"},
+        metadata={VERSION_KEY: __version__},
         pool=DUCKDB_POOL,
         description="Load the source-date's Parquet partitions (and any date of the source a locked file kept "
         "out) into assistants.duckdb, one transaction per date. Its row count is the date's rows over every table.",

@@ -1,4 +1,4 @@
-"""Asset checks: declared with the assets, computed by :mod:`connectors.quality`.
+"""Asset checks: declared with the assets, computed by :mod:`assistants_export.connectors.quality`.
 
 =========================  ===========================  ========  =====================================
 check                      on                           blocking  fails when
@@ -24,10 +24,10 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
 
-from connectors import quality
-from connectors.core.schemas import RAW_ASSISTANTS, TableSpec
-from connectors.gates import FAILED_SHARE_GATE
-from connectors.warehouse import Store
+from assistants_export.connectors import quality
+from assistants_export.connectors.core.schemas import RAW_ASSISTANTS, TableSpec
+from assistants_export.connectors.gates import FAILED_SHARE_GATE
+from assistants_export.connectors.warehouse import Store
 
 UNIQUE_KEY = "unique_key"
 REQUIRED_NOT_NULL = "required_not_null"

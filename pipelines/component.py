@@ -2,19 +2,21 @@
 
 In a dg project of your own (with ``assistants-export`` installed)::
 
-    dg scaffold defs pipelines.component.AssistantsExportComponent assistants_export
+    dg scaffold defs assistants_export.AssistantsExportComponent assistants_export
 
 writes ``defs/assistants_export/defs.yaml``::
 
-    type: pipelines.component.AssistantsExportComponent
+    type: assistants_export.AssistantsExportComponent
     attributes:
       warehouse: /srv/assistants        # default $ASSISTANTS_WAREHOUSE or ./data
       api_key_env: OPENAI_API_KEY       # the variable holding the key; the key itself is never in YAML
       base_url: https://host/v1         # default $OPENAI_BASE_URL
 
 and the project gets the assets, checks, jobs and schedules of this one, partitioned by date and by the
-sources ``$ASSISTANTS_SOURCES_FILE`` configures (just ``default`` without it; :mod:`pipelines.sources`). This
-project's own definitions (:mod:`pipelines.definitions`) are built by the same component with its defaults.
+sources ``$ASSISTANTS_SOURCES_FILE`` configures (just ``default`` without it;
+:mod:`assistants_export.pipelines.sources`). This
+project's own definitions (:mod:`assistants_export.pipelines.definitions`) are built by the same component with its
+defaults.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 from dagster.components import Component, ComponentLoadContext, Model, Resolvable
 from pydantic import Field
 
-from connectors.openai_assistants import settings
+from assistants_export.connectors.openai_assistants import settings
 
 from .assets import GROUP, HISTORY_GROUP, asset_checks, build_snapshot_assets
 from .config import SOURCE_TAG

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dagster import Config
 from pydantic import Field
 
-from connectors.core import settings
-from connectors.core.errors import ConfigError
-from connectors.core.settings import DEFAULT_SOURCE
-from connectors.gates import Gates
-from connectors.snapshot import IdSource
+from assistants_export.connectors.core import settings
+from assistants_export.connectors.core.errors import ConfigError
+from assistants_export.connectors.core.settings import DEFAULT_SOURCE
+from assistants_export.connectors.gates import Gates
+from assistants_export.connectors.snapshot import IdSource
 
 from .sources import DISCOVER_ENV, ENVIRONMENT_SOURCE, IDS_FILE_ENV, SourceSpec
 

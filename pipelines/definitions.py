@@ -1,6 +1,7 @@
 """The Dagster definitions, the code location `assistants-export` of the dg project (`dg dev`, `dg launch`).
 
-They are what :class:`~pipelines.component.AssistantsExportComponent` builds with its defaults: settings come
+They are what :class:`~assistants_export.pipelines.component.AssistantsExportComponent` builds with its defaults:
+settings come
 from the environment (and ``$ASSISTANTS_SOURCES_FILE``'s sources), and the key is referenced by the variable's
 name, never stored.
 """

@@ -24,10 +24,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-import sql
-from connectors.core import settings
-from connectors.warehouse import DuckDBStore
-from sandbox import SandboxServer, StaticCatalog, bundled_assistants, invalid_assistants
+from assistants_export import sql
+from assistants_export.connectors.core import settings
+from assistants_export.connectors.warehouse import DuckDBStore
+from assistants_export.sandbox import SandboxServer, StaticCatalog, bundled_assistants, invalid_assistants
 
 from .cli import run
 
@@ -39,7 +39,8 @@ EXAMPLES = ("assistants_per_model", "tools_by_type", "fetch_problems")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.demo", description="The sandbox demo (make demo).")
+    parser = argparse.ArgumentParser(prog="python -m assistants_export.pipelines.demo",
+                                     description="The sandbox demo (make demo).")
     parser.add_argument("--warehouse", default=DEMO_WAREHOUSE, help=f"where to write (default ./{DEMO_WAREHOUSE})")
     warehouse = parser.parse_args(argv).warehouse
     today = dt.datetime.now(dt.UTC).date()

@@ -1,7 +1,8 @@
 """The partitions: one per snapshot date (UTC) and API source, and the window in which a date can be fetched.
 
 Every snapshot asset is partitioned by a :class:`MultiPartitionsDefinition` of two dimensions: ``date``, the
-daily partitions below, and ``source``, the configured sources (:mod:`pipelines.sources`; just ``default``
+daily partitions below, and ``source``, the configured sources (:mod:`assistants_export.pipelines.sources`; just
+``default``
 without a sources file). So each source-night is its own run, and a failing source holds no other back.
 
 The first partition is where data can exist: the first snapshot stored in the
@@ -21,17 +22,17 @@ from collections.abc import Sequence
 
 from dagster import DailyPartitionsDefinition, MultiPartitionKey, MultiPartitionsDefinition, StaticPartitionsDefinition
 
-from connectors.core import settings
-from connectors.core.errors import ConnectorError
-from connectors.core.schemas import SNAPSHOT_RUNS
-from connectors.core.settings import DEFAULT_SOURCE
-from connectors.warehouse import open_store
-from connectors.warehouse.sources import stored_sources
+from assistants_export.connectors.core import settings
+from assistants_export.connectors.core.errors import ConnectorError
+from assistants_export.connectors.core.schemas import SNAPSHOT_RUNS
+from assistants_export.connectors.core.settings import DEFAULT_SOURCE
+from assistants_export.connectors.warehouse import open_store
+from assistants_export.connectors.warehouse.sources import stored_sources
 
 START_DATE_ENV = "ASSISTANTS_START_DATE"
 EARLIEST_START = "2023-11-06"
 """The day the Assistants API was announced: no snapshot can be older. The CLI, which takes explicit dates,
-lays its partitions out from here (see :mod:`pipelines.cli`)."""
+lays its partitions out from here (see :mod:`assistants_export.pipelines.cli`)."""
 
 FETCH_WINDOW = dt.timedelta(hours=36)
 """How long after a day ends it may still be fetched. The API only shows the present, so a fetch

@@ -29,8 +29,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from connectors.openai_assistants.client import ClientStats
-from connectors.snapshot import FetchProgress
+from assistants_export.connectors.openai_assistants.client import ClientStats
+from assistants_export.connectors.snapshot import FetchProgress
 
 PHASES = ("fetch", "flatten", "load", "history")
 PHASE_TEXT = {"flatten": "flattening the raw payloads", "load": "loading DuckDB", "history": "updating the history"}

@@ -16,10 +16,10 @@ from typing import Any
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from connectors.core import settings as warehouse_settings
-from connectors.openai_assistants import settings
-from connectors.openai_assistants.config import ClientConfig, Secret, default, describe
-from connectors.warehouse.location import local_root, parse_warehouse_uri
+from assistants_export.connectors.core import settings as warehouse_settings
+from assistants_export.connectors.openai_assistants import settings
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret, default, describe
+from assistants_export.connectors.warehouse.location import local_root, parse_warehouse_uri
 
 from .sources import ENVIRONMENT_SOURCE, SourceSpec
 
@@ -42,9 +42,9 @@ class AssistantsApiResource(ConfigurableResource):
     """Where and how to reach an Assistants API (OpenAI, Azure OpenAI or a compatible server).
 
     Every field's default and description come from
-    :class:`~connectors.openai_assistants.config.ClientConfig`; the endpoint and
+    :class:`~assistants_export.connectors.openai_assistants.config.ClientConfig`; the endpoint and
     identity fields default to None, which means "the documented variable". A source of the sources file
-    (:mod:`pipelines.sources`) overrides the endpoint and identity fields with its own settings.
+    (:mod:`assistants_export.pipelines.sources`) overrides the endpoint and identity fields with its own settings.
     """
 
     api_key: str | None = Field(default=None, description="The key itself, for a program that holds one (tests); "

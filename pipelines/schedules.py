@@ -32,7 +32,7 @@ from dagster import (
 )
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from connectors.core.schemas import SNAPSHOT_RUNS
+from assistants_export.connectors.core.schemas import SNAPSHOT_RUNS
 
 from .checks import SNAPSHOT_FRESHNESS
 from .config import SOURCE_TAG

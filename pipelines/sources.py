@@ -16,7 +16,7 @@ there always was. With it, the sources are the file's tables, in the file's orde
 A source's keys are :data:`SOURCE_KEYS`; a key left out falls back to the environment's variable, exactly as
 for the single source. The file is read with the standard library's TOML reader. Whatever is wrong with it (a
 missing file, bad TOML, an unknown key, a bad name, a key that looks like it holds the API key) ends in one
-line that names the file and the key or line to fix (:class:`~connectors.core.errors.ConfigError`).
+line that names the file and the key or line to fix (:class:`~assistants_export.connectors.core.errors.ConfigError`).
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from connectors.core.errors import ConfigError
-from connectors.core.settings import DEFAULT_SOURCE, SOURCES_FILE_ENV
-from connectors.openai_assistants.config import AUTH_STYLES, ClientConfig
-from connectors.snapshot import IdSource
-from connectors.warehouse.sources import check_source_name
+from assistants_export.connectors.core.errors import ConfigError
+from assistants_export.connectors.core.settings import DEFAULT_SOURCE, SOURCES_FILE_ENV
+from assistants_export.connectors.openai_assistants.config import AUTH_STYLES, ClientConfig
+from assistants_export.connectors.snapshot import IdSource
+from assistants_export.connectors.warehouse.sources import check_source_name
 
 IDS_FILE_ENV = "ASSISTANTS_IDS_FILE"
 DISCOVER_ENV = "ASSISTANTS_DISCOVER"

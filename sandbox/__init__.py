@@ -6,9 +6,9 @@ real HTTP, checks auth and the beta header like the API, and injects determinist
 Standard library only, loopback only.
 """
 
-from sandbox.evolving import EvolvingCatalog
-from sandbox.faults import Fault, FaultPlan
-from sandbox.fixtures import (
+from assistants_export.sandbox.evolving import EvolvingCatalog
+from assistants_export.sandbox.faults import Fault, FaultPlan
+from assistants_export.sandbox.fixtures import (
     Catalog,
     GeneratedCatalog,
     StaticCatalog,
@@ -16,7 +16,7 @@ from sandbox.fixtures import (
     invalid_assistants,
     serialize_body,
 )
-from sandbox.server import SandboxServer, ServerStats, mask_key
+from assistants_export.sandbox.server import SandboxServer, ServerStats, mask_key
 
 __all__ = [
     "Catalog",

@@ -1,4 +1,4 @@
-"""``python -m sandbox``: run the sandbox API until SIGTERM or SIGINT.
+"""``python -m assistants_export.sandbox``: run the sandbox API until SIGTERM or SIGINT.
 
 Prints ``base_url=<url>`` on one flushed line first, so scripts (``make demo``,
 benchmarks) can start it on a free port and read where it listens; then
@@ -6,7 +6,7 @@ benchmarks) can start it on a free port and read where it listens; then
 the two ``export`` lines that point the CLI at it. ``make sandbox`` runs it on
 port 8642 with the key ``sk-sandbox``.
 
-With ``--generated N --change-rate R`` the catalog evolves by date (:mod:`sandbox.evolving`):
+With ``--generated N --change-rate R`` the catalog evolves by date (:mod:`assistants_export.sandbox.evolving`):
 ``--start-date`` is night 0, ``--catalog-date`` the date served at first, and
 ``POST /_control/date?date=YYYY-MM-DD`` (with the API key) switches it while running.
 """
@@ -21,10 +21,10 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from sandbox.evolving import DEFAULT_START, EvolvingCatalog
-from sandbox.faults import FaultPlan
-from sandbox.fixtures import Catalog, GeneratedCatalog, StaticCatalog, bundled_assistants
-from sandbox.server import SandboxServer
+from assistants_export.sandbox.evolving import DEFAULT_START, EvolvingCatalog
+from assistants_export.sandbox.faults import FaultPlan
+from assistants_export.sandbox.fixtures import Catalog, GeneratedCatalog, StaticCatalog, bundled_assistants
+from assistants_export.sandbox.server import SandboxServer
 
 
 def _fault_plan(spec: str) -> FaultPlan:
@@ -37,7 +37,8 @@ def _fault_plan(spec: str) -> FaultPlan:
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m sandbox", description="Serve the sandbox Assistants API on 127.0.0.1 until SIGTERM or SIGINT."
+        prog="python -m assistants_export.sandbox",
+        description="Serve the sandbox Assistants API on 127.0.0.1 until SIGTERM or SIGINT."
     )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     parser.add_argument("--api-key", default="sk-sandbox", help="the only key accepted")

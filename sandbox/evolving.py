@@ -1,6 +1,6 @@
 """A generated catalog that evolves night by night, for growth benchmarks over many simulated nights.
 
-Night 0 is exactly :class:`~sandbox.fixtures.GeneratedCatalog` ``(n, seed)``. From then on, each
+Night 0 is exactly :class:`~assistants_export.sandbox.fixtures.GeneratedCatalog` ``(n, seed)``. From then on, each
 night every live assistant changes with probability ``change_rate`` (new instructions, a metadata
 value, a tool added or removed, another model, sampling parameters, description or response format),
 is deleted with probability ``deletion_rate``, and about ``n * creation_rate`` new assistants appear
@@ -15,7 +15,7 @@ night after night costs one small change per changed assistant.
 
 :meth:`EvolvingCatalog.set_night` (or :meth:`set_date`, with ``start`` as night 0) switches the
 night served, atomically: a request sees one night's catalog, never a mix. The sandbox server
-exposes it as ``POST /_control/date`` (see :mod:`sandbox.server`).
+exposes it as ``POST /_control/date`` (see :mod:`assistants_export.sandbox.server`).
 """
 
 from __future__ import annotations
@@ -29,8 +29,16 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sandbox._content import BUILT_IN_TOOLS, FUNCTIONS, GUIDELINES, METADATA_CHOICES, MODELS, Json, tool
-from sandbox.fixtures import (
+from assistants_export.sandbox._content import (
+    BUILT_IN_TOOLS,
+    FUNCTIONS,
+    GUIDELINES,
+    METADATA_CHOICES,
+    MODELS,
+    Json,
+    tool,
+)
+from assistants_export.sandbox.fixtures import (
     _GENERATED_DIGITS,
     _GENERATED_PREFIX,
     _RESPONSE_FORMATS,

@@ -15,7 +15,7 @@ from typing import Any
 
 
 class Fault(StrEnum):
-    """How one answer misbehaves; see :mod:`sandbox.server` for what goes on the wire."""
+    """How one answer misbehaves; see :mod:`assistants_export.sandbox.server` for what goes on the wire."""
 
     RATE_LIMIT = "rate_limit"
     """429 with ``retry-after: <seconds>``."""

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sandbox._content import (
+from assistants_export.sandbox._content import (
     BUILT_IN_TOOLS,
     FUNCTIONS,
     MODELS,
@@ -124,7 +124,7 @@ class _Draft:
 def _assistant(rng: random.Random, draft: _Draft, shared: _Shared) -> Json:
     """A realistic assistant in the API's own field order; callers vary it from there.
 
-    Tools and response formats are shared objects, not copies; see :func:`sandbox._content.tool`.
+    Tools and response formats are shared objects, not copies; see :func:`assistants_export.sandbox._content.tool`.
     """
     persona = draft.persona
     return {

@@ -32,9 +32,9 @@ from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sandbox.evolving import EvolvingCatalog
-from sandbox.faults import Fault, FaultPlan
-from sandbox.fixtures import Catalog, serialize_body
+from assistants_export.sandbox.evolving import EvolvingCatalog
+from assistants_export.sandbox.faults import Fault, FaultPlan
+from assistants_export.sandbox.fixtures import Catalog, serialize_body
 
 AuthStyle = Literal["bearer", "azure"]
 

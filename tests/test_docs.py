@@ -31,17 +31,17 @@ import click
 import duckdb
 import pytest
 
-from connectors.core import settings as warehouse_settings
-from connectors.core.errors import ConfigError
-from connectors.core.schemas import table_reference_markdown
-from connectors.openai_assistants import settings
-from connectors.openai_assistants.config import ClientConfig
-from pipelines import partitions, schedules
-from pipelines.cli import cli, run
-from pipelines.config import HistoryConfig, SnapshotConfig
-from pipelines.resources import AssistantsApiResource, WarehouseResource
-from pipelines.sources import SOURCE_KEYS, load_sources, source_names
-from sandbox import SandboxServer, StaticCatalog, bundled_assistants
+from assistants_export.connectors.core import settings as warehouse_settings
+from assistants_export.connectors.core.errors import ConfigError
+from assistants_export.connectors.core.schemas import table_reference_markdown
+from assistants_export.connectors.openai_assistants import settings
+from assistants_export.connectors.openai_assistants.config import ClientConfig
+from assistants_export.pipelines import partitions, schedules
+from assistants_export.pipelines.cli import cli, run
+from assistants_export.pipelines.config import HistoryConfig, SnapshotConfig
+from assistants_export.pipelines.resources import AssistantsApiResource, WarehouseResource
+from assistants_export.pipelines.sources import SOURCE_KEYS, load_sources, source_names
+from assistants_export.sandbox import SandboxServer, StaticCatalog, bundled_assistants
 
 REPO = Path(__file__).parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -127,7 +127,7 @@ def _client(**environ: str) -> ClientConfig:
 def test_table_reference_is_generated_from_the_schemas():
     section = README.split("<!-- tables:start -->\n", 1)[1].split("<!-- tables:end -->", 1)[0]
     assert section.strip() == table_reference_markdown().strip(), (
-        "README table reference is stale: paste the output of python -m connectors.core.schemas")
+        "README table reference is stale: paste the output of python -m assistants_export.connectors.core.schemas")
 
 
 def test_every_resource_and_run_config_field_is_documented():
@@ -220,7 +220,7 @@ def test_environment_variable_defaults_match_the_code():
 
 def _cli_start_date() -> str:
     """The start date the CLI lays its partitions out from when the variable is unset."""
-    code = "import os; import pipelines.cli; print(os.environ['ASSISTANTS_START_DATE'])"
+    code = "import os; import assistants_export.pipelines.cli; print(os.environ['ASSISTANTS_START_DATE'])"
     env = {k: v for k, v in os.environ.items() if k != "ASSISTANTS_START_DATE"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
                           check=True)
@@ -454,7 +454,7 @@ def clock_at_the_examples(monkeypatch):
     now = dt.datetime.combine(_examples_day(), dt.time(12), tzinfo=dt.UTC)
     pinned = functools.partial(original, now=now)
     for name, module in list(sys.modules.items()):
-        if name.startswith("pipelines") and getattr(module, "fetch_window_open", None) is original:
+        if name.startswith("assistants_export.pipelines") and getattr(module, "fetch_window_open", None) is original:
             monkeypatch.setattr(module, "fetch_window_open", pinned)
     return now
 

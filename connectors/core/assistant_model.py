@@ -2,11 +2,11 @@
 
 Everything else that must know the shape is derived from :data:`ASSISTANT`:
 
-* the validator (:mod:`connectors.openai_assistants.validation`) compiles its checks from
+* the validator (:mod:`assistants_export.connectors.openai_assistants.validation`) compiles its checks from
   this tree;
 * what is an unknown field is defined once, by :func:`undeclared` below: the client reports
   their paths and the flattener keeps their values in ``extra_fields``;
-* the flattener (:mod:`connectors.openai_assistants.flatten`) takes the field-to-column map
+* the flattener (:mod:`assistants_export.connectors.openai_assistants.flatten`) takes the field-to-column map
   (``Field.column``) from it;
 * the quality check's :data:`EXTRA_CONTAINERS` and the history diff's :data:`WHOLE_VALUES`
   are computed from it below.

@@ -24,11 +24,11 @@ and Dagster shows. Internal signals, never shown to the user and not part of the
     ResponseTooLarge                a body exceeded max_response_bytes while it was read; the client's
                                     attempt loop turns it into a give_up verdict (the ID ends failed)
 
-Retrying is not driven by exceptions: :mod:`connectors.openai_assistants.verdicts` turns each answer
+Retrying is not driven by exceptions: :mod:`assistants_export.connectors.openai_assistants.verdicts` turns each answer
 (or failed attempt) into a verdict, and the client's attempt loop acts on it.
 
 A single ID's trouble (not found, invalid body, retries exhausted) is *not* an
-exception: it becomes a :class:`~connectors.openai_assistants.results.FetchResult`
+exception: it becomes a :class:`~assistants_export.connectors.openai_assistants.results.FetchResult`
 with its outcome, so one bad ID never stops the others.
 
 Every message is one line that says what to fix. None contains the API key:
@@ -105,7 +105,7 @@ class ResponseTooLarge(Exception):
     """Internal signal: a body exceeded ``max_response_bytes`` while it was read.
 
     Raised inside the client's request and caught by its attempt loop, which turns it
-    into a ``give_up`` verdict (:func:`~connectors.openai_assistants.verdicts.judge_failure`):
+    into a ``give_up`` verdict (:func:`~assistants_export.connectors.openai_assistants.verdicts.judge_failure`):
     the ID ends ``failed`` with ``error_type`` ``response_too_large``, never retried. Not a
     :class:`ConnectorError`, so it can never be mistaken for a whole-run error.
     """

@@ -2,7 +2,7 @@
 
 They are used to write Parquet, to build empty batches (so an empty snapshot
 still has its columns), to create the DuckDB tables and to render the README's
-table reference (``python -m connectors.core.schemas``). Each
+table reference (``python -m assistants_export.connectors.core.schemas``). Each
 column carries its documentation in the field metadata under ``doc``.
 """
 

@@ -2,7 +2,7 @@
 
 Shared by every layer that writes or reads the warehouse (the snapshot step, the history, the
 quality checks, the CLI and Dagster). The source's own knobs (endpoint, timeouts, retries, the
-Assistant's field limits) live in :mod:`connectors.openai_assistants.settings`.
+Assistant's field limits) live in :mod:`assistants_export.connectors.openai_assistants.settings`.
 """
 
 from __future__ import annotations

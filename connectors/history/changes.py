@@ -13,7 +13,7 @@ Paths name what changed the way a person would point at it::
 Tools are matched by identity, not position (a function by its name, the other
 types by type), so inserting a tool at the front reports one added tool instead
 of every tool changed. Free-form JSON (function parameters, a response JSON
-schema: :data:`~connectors.core.assistant_model.WHOLE_VALUES`, from the one model of
+schema: :data:`~assistants_export.connectors.core.assistant_model.WHOLE_VALUES`, from the one model of
 the Assistant) and lists are compared whole. Values are compared after
 :func:`normalize_numbers` and object keys are unordered, so a reordered
 metadata map is no change.
@@ -27,8 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.core.assistant_model import WHOLE_VALUES
-from connectors.core.hashing import canonical_json, normalize_numbers
+from assistants_export.connectors.core.assistant_model import WHOLE_VALUES
+from assistants_export.connectors.core.hashing import canonical_json, normalize_numbers
 
 IGNORED_FIELDS = frozenset({"id"})
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")

@@ -31,10 +31,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.core import failpoints, settings
-from connectors.core.errors import MassDeletionError, RunAbortedError
-from connectors.core.hashing import canonical_json
-from connectors.core.schemas import (
+from assistants_export.connectors.core import failpoints, settings
+from assistants_export.connectors.core.errors import MassDeletionError, RunAbortedError
+from assistants_export.connectors.core.hashing import canonical_json
+from assistants_export.connectors.core.schemas import (
     ASSISTANT_CHANGES,
     ASSISTANT_VERSIONS,
     FETCH_ERRORS,
@@ -42,9 +42,9 @@ from connectors.core.schemas import (
     SNAPSHOT_MEMBERS,
     SNAPSHOT_RUNS,
 )
-from connectors.warehouse import DuckDBStore, Store, Writer, open_store
-from connectors.warehouse.stored import payload_bodies
-from connectors.warehouse.upgrade import upgrade_warehouse
+from assistants_export.connectors.warehouse import DuckDBStore, Store, Writer, open_store
+from assistants_export.connectors.warehouse.stored import payload_bodies
+from assistants_export.connectors.warehouse.upgrade import upgrade_warehouse
 
 from .changes import diff
 

@@ -1,11 +1,12 @@
 """Migrate the assistants of a warehouse: today's configurations, or those of a past day.
 
 The source is the simplest one that holds everything: each assistant's payload as received
-(``raw_json``), parsed and passed through :func:`~connectors.migration.responses.to_responses_request`.
+(``raw_json``), parsed and passed through
+:func:`~assistants_export.connectors.migration.responses.to_responses_request`.
 Today's configurations are those of the view ``current_assistants``; those of a past day come
 from the history (``assistant_history``), whose version valid that day points at the snapshot
 that first held it. The warehouse is read in an in-memory session (the DuckDB database attached
-read-only, or the Parquet files alone; see :mod:`connectors.warehouse.views`), with the date as a
+read-only, or the Parquet files alone; see :mod:`assistants_export.connectors.warehouse.views`), with the date as a
 bound parameter.
 """
 
@@ -19,10 +20,10 @@ from pathlib import Path
 
 import duckdb
 
-import sql
-from connectors.core.errors import ConfigError, InputError
-from connectors.openai_assistants.ids import RejectedId, clean_ids
-from connectors.warehouse.views import Source, open_source
+from assistants_export import sql
+from assistants_export.connectors.core.errors import ConfigError, InputError
+from assistants_export.connectors.openai_assistants.ids import RejectedId, clean_ids
+from assistants_export.connectors.warehouse.views import Source, open_source
 
 from .responses import REASONING_MODELS, Json, Migration, to_responses_request
 

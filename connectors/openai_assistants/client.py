@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import httpx
 
-from connectors.core.errors import (
+from assistants_export.connectors.core.errors import (
     AuthenticationError,
     ConnectorError,
     EndpointGoneError,
@@ -37,7 +37,7 @@ from connectors.core.errors import (
     ResponseTooLarge,
     redact,
 )
-from connectors.core.hashing import content_hash_normalized
+from assistants_export.connectors.core.hashing import content_hash_normalized
 
 from . import settings
 from .concurrency import AdaptiveLimit
@@ -406,7 +406,7 @@ class AssistantsClient:
 class _FloatWatch:
     """A ``parse_float`` hook that normalises numbers and notes those too large for a double.
 
-    An integral float becomes its int, exactly as :func:`~connectors.core.hashing.loads_normalized`
+    An integral float becomes its int, exactly as :func:`~assistants_export.connectors.core.hashing.loads_normalized`
     does, so the one decode of a body is already in the canonical form the content hash and the
     flattened tables need: the fetch step never parses the body again. (JSON Schema calls ``1.0``
     an integer too, so validation is unchanged.) A number too large for a double parses to

@@ -5,8 +5,9 @@ authenticate and how hard the client tries. It is validated when built, so a bad
 setting fails before the first request with a message naming the setting.
 
 Each setting is declared once, here: its default (a value from
-:mod:`connectors.openai_assistants.settings`) and its one-line help. The Dagster
-resource (:mod:`pipelines.resources`) and the CLI options (:mod:`pipelines.cli.snapshot`)
+:mod:`assistants_export.connectors.openai_assistants.settings`) and its one-line help. The Dagster
+resource (:mod:`assistants_export.pipelines.resources`) and the CLI options
+(:mod:`assistants_export.pipelines.cli.snapshot`)
 take both from :func:`default` and :func:`describe` (:data:`HELP`), and
 ``tests/connectors/test_config_single_source.py`` fails if a copy drifts.
 """
@@ -21,7 +22,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from connectors.core.errors import ConfigError
+from assistants_export.connectors.core.errors import ConfigError
 
 from . import settings
 
@@ -80,7 +81,7 @@ class ClientConfig:
     max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS
     id_deadline: float = settings.DEFAULT_ID_DEADLINE
     run_deadline: float | None = settings.DEFAULT_RUN_DEADLINE
-    """See :mod:`connectors.snapshot`."""
+    """See :mod:`assistants_export.connectors.snapshot`."""
     retry_after_cap: float = settings.RETRY_AFTER_CAP
     initial_retry_delay: float = settings.INITIAL_RETRY_DELAY
     max_retry_delay: float = settings.MAX_RETRY_DELAY

@@ -16,7 +16,7 @@ numbers in ``benchmarks/README.md``):
 * each body is decoded once, with integral floats made ints by the parser: by the
   client when it is fetched (its :class:`FetchResult` carries the payload and its
   content hash to :func:`stored_batch`), or here by
-  :func:`~connectors.core.hashing.loads_normalized` when a stored body is flattened
+  :func:`~assistants_export.connectors.core.hashing.loads_normalized` when a stored body is flattened
   again; so the content hash and the canonical JSON columns need no extra walk.
 """
 
@@ -33,9 +33,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.core import assistant_model as model
-from connectors.core.hashing import canonical_json, canonical_json_normalized, content_hash_normalized, loads_normalized
-from connectors.core.schemas import (
+from assistants_export.connectors.core import assistant_model as model
+from assistants_export.connectors.core.hashing import (
+    canonical_json,
+    canonical_json_normalized,
+    content_hash_normalized,
+    loads_normalized,
+)
+from assistants_export.connectors.core.schemas import (
     ASSISTANT_METADATA,
     ASSISTANT_TOOL_RESOURCES,
     ASSISTANT_TOOLS,
@@ -106,7 +111,7 @@ def flatten(snapshot_date: dt.date, raws: Iterable[RawAssistant]) -> dict[str, p
 
 Decoded = Sequence[tuple[str, dict[str, Any]]]
 """Each row's ``(content hash, payload)``, the payload decoded once with integral floats made ints
-(:func:`~connectors.core.hashing.loads_normalized`'s form, as the client decodes a body)."""
+(:func:`~assistants_export.connectors.core.hashing.loads_normalized`'s form, as the client decodes a body)."""
 
 
 def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch,
@@ -404,7 +409,7 @@ def _fingerprint() -> str:
     an older version wrote (flattened again). Any edit of these modules counts as a change, a comment
     included: a needless re-flatten costs a little time, a missed one would keep stale columns.
     """
-    from connectors.core import hashing
+    from assistants_export.connectors.core import hashing
 
     digest = hashlib.sha256()
     for module in (sys.modules[__name__], model, hashing):

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from connectors.core.errors import InputError
+from assistants_export.connectors.core.errors import InputError
 
 from . import settings
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.core.errors import PaginationError
+from assistants_export.connectors.core.errors import PaginationError
 
 
 class CursorPaginator:

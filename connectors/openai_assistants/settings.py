@@ -2,7 +2,7 @@
 
 Defaults follow the official OpenAI SDK (timeouts, retry delays) and the
 Assistants API reference (field limits). Change behaviour through
-:class:`connectors.openai_assistants.config.ClientConfig`, not by editing
+:class:`assistants_export.connectors.openai_assistants.config.ClientConfig`, not by editing
 these values; they are the defaults that configuration starts from.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from connectors.core import assistant_model as _model
+from assistants_export.connectors.core import assistant_model as _model
 
 # --- Endpoint -------------------------------------------------------------
 
@@ -73,7 +73,7 @@ DEFAULT_ID_DEADLINE = 300.0
 
 DEFAULT_RUN_DEADLINE: float | None = None
 """Seconds the whole fetch (preflight, every ID, every retry) may take; None = no limit.
-Past it the run stops with :class:`~connectors.core.errors.DeadlineExceededError`
+Past it the run stops with :class:`~assistants_export.connectors.core.errors.DeadlineExceededError`
 and nothing is written for the date, so a slow endpoint cannot hold a nightly job forever."""
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})

@@ -15,7 +15,7 @@ mutated objects. Consequences worth knowing:
   with every bound, so, as with ``jsonschema``, it passes ``minimum``/``maximum``.
 
 What is checked comes from the one model of the Assistant,
-:data:`connectors.core.assistant_model.ASSISTANT`: each node of it (a string with a
+:data:`assistants_export.connectors.core.assistant_model.ASSISTANT`: each node of it (a string with a
 length limit, a bounded number, a tagged union of objects...) is compiled once, at import,
 into a full check that writes the message and a quick test. A scalar's quick test
 accepts only the common valid value (``value.__class__ is str`` and the length within the
@@ -42,7 +42,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Final, TypeGuard
 
-from connectors.core.assistant_model import (
+from assistants_export.connectors.core.assistant_model import (
     ASSISTANT,
     Choice,
     Document,
@@ -59,7 +59,7 @@ from connectors.core.assistant_model import (
     TextMap,
     undeclared,
 )
-from connectors.openai_assistants.settings import MAX_JSON_DEPTH, MAX_VALIDATION_PROBLEMS
+from assistants_export.connectors.openai_assistants.settings import MAX_JSON_DEPTH, MAX_VALIDATION_PROBLEMS
 
 __all__ = ["nesting_problem", "unknown_fields", "validate_assistant"]
 
@@ -130,7 +130,7 @@ def unknown_fields(obj: dict[str, Any]) -> list[str]:
     user data -- ``metadata``, a function's ``parameters`` and a JSON-schema response
     format's ``schema`` -- are not looked into. Meant for valid objects; parts of an
     invalid one that do not have the declared shape are skipped. The walk is the model's
-    (:func:`~connectors.core.assistant_model.undeclared`), which the flattener's
+    (:func:`~assistants_export.connectors.core.assistant_model.undeclared`), which the flattener's
     ``extra_fields`` come from too.
     """
     return [_path(parts) for parts, _ in undeclared(obj)]

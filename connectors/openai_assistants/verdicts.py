@@ -32,8 +32,8 @@ attempts stops the run (the endpoint is unreachable).
 
 Nothing here does I/O or keeps state: the caller passes the attempt number, the
 seconds spent so far and the jitter, and turns the verdict into a
-:class:`~connectors.openai_assistants.results.FetchResult` or a
-:class:`~connectors.core.errors.RunAbortedError` with its message.
+:class:`~assistants_export.connectors.openai_assistants.results.FetchResult` or a
+:class:`~assistants_export.connectors.core.errors.RunAbortedError` with its message.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from typing import Any
 
 import httpx
 
-from connectors.core.errors import ResponseTooLarge
+from assistants_export.connectors.core.errors import ResponseTooLarge
 
 from . import settings
 from .config import ClientConfig

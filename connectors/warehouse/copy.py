@@ -15,8 +15,8 @@ import datetime as dt
 import os
 from dataclasses import dataclass, field
 
-from connectors.core.errors import ConfigError
-from connectors.core.schemas import (
+from assistants_export.connectors.core.errors import ConfigError
+from assistants_export.connectors.core.schemas import (
     ASSISTANT_CHANGES,
     ASSISTANT_VERSIONS,
     FETCH_ERRORS,

@@ -23,10 +23,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-import sql
-from connectors.core import failpoints, settings
-from connectors.core.errors import WarehouseLockedError
-from connectors.core.schemas import (
+from assistants_export import sql
+from assistants_export.connectors.core import failpoints, settings
+from assistants_export.connectors.core.errors import WarehouseLockedError
+from assistants_export.connectors.core.schemas import (
     ASSISTANT_CHANGES,
     ASSISTANT_VERSIONS,
     STORED_DATE_TABLES,
@@ -46,7 +46,7 @@ class DuckDBStore:
     """Opens the warehouse's ``assistants.duckdb`` and keeps its tables in step with the schemas.
 
     For a folder it is ``<warehouse>/assistants.duckdb``; for an object store, a local cache file
-    (:func:`~connectors.warehouse.location.duckdb_path`).
+    (:func:`~assistants_export.connectors.warehouse.location.duckdb_path`).
     """
 
     def __init__(self, warehouse: str | Path) -> None:

@@ -6,10 +6,12 @@ Layout under ``s3://bucket/prefix`` (or ``gs://``, ``az://``)::
     delta/assistant_versions/          the SCD2 versions, one unpartitioned Delta table replaced whole
     held/<date>/<run_id>/<table>/part-0.parquet   answers of runs a gate held back (plain files)
 
-The store has the methods of :class:`~connectors.warehouse.parquet_store.ParquetStore` that the snapshot, the
+The store has the methods of :class:`~assistants_export.connectors.warehouse.parquet_store.ParquetStore` that the
+snapshot, the
 history and the views use, with the same promises kept another way:
 
-* a partition is replaced by one Delta log entry (:class:`~connectors.warehouse.objectstore.DeltaDateTable`),
+* a partition is replaced by one Delta log entry
+(:class:`~assistants_export.connectors.warehouse.objectstore.DeltaDateTable`),
   so a reader sees the old date or the new one; the staged rows are written first under unique names that
   no reader looks at until that entry names them;
 * :meth:`commit_lock` cannot be a lock (there is none shared between containers). It is an optimistic
@@ -39,9 +41,9 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from connectors.core import failpoints, settings
-from connectors.core.errors import WarehouseWriteError
-from connectors.core.schemas import (
+from assistants_export.connectors.core import failpoints, settings
+from assistants_export.connectors.core.errors import WarehouseWriteError
+from assistants_export.connectors.core.schemas import (
     ASSISTANT_CHANGES,
     ASSISTANT_VERSIONS,
     SNAPSHOT_MEMBERS,

@@ -1,7 +1,7 @@
 """Where a warehouse is: a local folder, or an object store named by a URI.
 
 Free of any storage library, so every command can check its ``--warehouse`` before doing anything; the
-object-store commit itself is in :mod:`connectors.warehouse.objectstore`.
+object-store commit itself is in :mod:`assistants_export.connectors.warehouse.objectstore`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from connectors.core import settings
-from connectors.core.errors import ConfigError
+from assistants_export.connectors.core import settings
+from assistants_export.connectors.core.errors import ConfigError
 
 OBJECT_STORE_SCHEMES = ("s3", "gs", "az")
 """The object stores a warehouse URI may name (``<scheme>://<bucket or container>/<prefix>``)."""

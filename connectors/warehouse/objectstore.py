@@ -39,8 +39,8 @@ import pyarrow.fs as pafs
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
-from connectors.core import settings
-from connectors.core.errors import ConfigError, WarehouseUnreachableError, WarehouseWriteError
+from assistants_export.connectors.core import settings
+from assistants_export.connectors.core.errors import ConfigError, WarehouseUnreachableError, WarehouseWriteError
 
 from .location import OBJECT_STORE_SCHEMES, WarehouseLocation, parse_warehouse_uri
 

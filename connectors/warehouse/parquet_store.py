@@ -34,8 +34,8 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from connectors.core import failpoints, settings
-from connectors.core.schemas import (
+from assistants_export.connectors.core import failpoints, settings
+from assistants_export.connectors.core.schemas import (
     ASSISTANT_CHANGES,
     ASSISTANT_VERSIONS,
     SNAPSHOT_MEMBERS,
@@ -55,7 +55,8 @@ _OLD_PREFIX = "old__"
 class ParquetStore:
     """Reads and writes the Parquet side of a warehouse folder.
 
-    :class:`~connectors.warehouse.lake_store.LakeStore` has the same methods for a warehouse in an object
+    :class:`~assistants_export.connectors.warehouse.lake_store.LakeStore` has the same methods for a warehouse in an
+    object
     store, except those that hand out local paths; :func:`open_store` picks one from the warehouse location.
     """
 

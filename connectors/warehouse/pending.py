@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from connectors.core import settings
-from connectors.core.schemas import SNAPSHOT_RUNS
+from assistants_export.connectors.core import settings
+from assistants_export.connectors.core.schemas import SNAPSHOT_RUNS
 
 from .duckdb_store import DuckDBStore
 from .stores import open_store

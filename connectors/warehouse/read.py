@@ -1,6 +1,6 @@
 """Tables and views as pandas DataFrames or Arrow tables, from Python.
 
-    from connectors.warehouse.read import read_table
+    from assistants_export.connectors.warehouse.read import read_table
 
     assistants = read_table("assistants", date="2026-11-20")          # one snapshot
     current = read_table("current_assistants")                         # a bundled view
@@ -8,7 +8,7 @@
     errors = read_arrow("fetch_errors", source="parquet")             # Arrow, from the Parquet files alone
 
 Each call opens the same read-only query session as ``assistants-export query``
-(:func:`connectors.warehouse.views.open_source`): the DuckDB database attached
+(:func:`assistants_export.connectors.warehouse.views.open_source`): the DuckDB database attached
 read-only with the views, or the Parquet files alone; by default the database
 when it exists. ``date`` and ``as_of`` reach SQL as bound parameters.
 """
@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa
 
-import sql
-from connectors.core import settings
-from connectors.core.errors import ConfigError
-from connectors.core.schemas import ASSISTANT_HISTORY, REFERENCE_TABLES
+from assistants_export import sql
+from assistants_export.connectors.core import settings
+from assistants_export.connectors.core.errors import ConfigError
+from assistants_export.connectors.core.schemas import ASSISTANT_HISTORY, REFERENCE_TABLES
 
 from .views import VIEW_NAMES, Source, open_source
 

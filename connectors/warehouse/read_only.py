@@ -24,8 +24,8 @@ import re
 
 import duckdb
 
-import sql
-from connectors.core.errors import ConfigError
+from assistants_export import sql
+from assistants_export.connectors.core.errors import ConfigError
 
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?:ANALYZE\s+|\(\s*[^)]*\)\s*)?", re.IGNORECASE)
 

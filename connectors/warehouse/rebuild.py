@@ -8,7 +8,7 @@ The new database is built beside the old one in a folder of its own, with the sa
 then moved over the old file in one rename, so a reader sees the old database or the new one. The rename
 waits for the old file's lock like any writer (a session that keeps the file open ends the command with
 one line); a run that loads the old file in the moment between that check and the rename loses its load
-to the new file, and the next run loads the date again (:func:`~connectors.warehouse.pending_loads`).
+to the new file, and the next run loads the date again (:func:`~assistants_export.connectors.warehouse.pending_loads`).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import duckdb
 
-import sql
-from connectors.core import settings
-from connectors.core.schemas import ASSISTANT_VERSIONS, SNAPSHOT_RUNS
+from assistants_export import sql
+from assistants_export.connectors.core import settings
+from assistants_export.connectors.core.schemas import ASSISTANT_VERSIONS, SNAPSHOT_RUNS
 
 from .duckdb_store import DuckDBStore
 from .sources import stored_sources

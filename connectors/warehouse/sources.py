@@ -14,8 +14,8 @@ import os
 import re
 from pathlib import Path
 
-from connectors.core import settings
-from connectors.core.errors import ConfigError
+from assistants_export.connectors.core import settings
+from assistants_export.connectors.core.errors import ConfigError
 
 from .location import parse_warehouse_uri
 

@@ -23,9 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-import sql
-from connectors.core import settings
-from connectors.core.schemas import (
+from assistants_export import sql
+from assistants_export.connectors.core import settings
+from assistants_export.connectors.core.schemas import (
     PAYLOAD_TABLES,
     PAYLOADS,
     SNAPSHOT_MEMBERS,

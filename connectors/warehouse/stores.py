@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, TypeAlias
 
-from connectors.core import settings
+from assistants_export.connectors.core import settings
 
 from .location import parse_warehouse_uri
 from .parquet_store import ParquetStore

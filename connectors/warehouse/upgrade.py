@@ -22,15 +22,15 @@ import shutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.core import settings
-from connectors.core.schemas import (
+from assistants_export.connectors.core import settings
+from assistants_export.connectors.core.schemas import (
     ASSISTANT_VERSIONS,
     PAYLOAD_TABLES,
     RAW_ASSISTANTS,
     SNAPSHOT_MEMBERS,
     VIEW_TABLES,
 )
-from connectors.openai_assistants.flatten import stored_batch
+from assistants_export.connectors.openai_assistants.flatten import stored_batch
 
 from .parquet_store import ParquetStore, all_or_none
 from .stored import stored_hashes

@@ -15,7 +15,7 @@ one definition of every view:
   Arrow dataset under its own name, so the views' ``FROM assistants`` reads the
   files and no path is ever pasted into SQL.
 
-Both query sessions are locked (:mod:`connectors.warehouse.read_only`) once the
+Both query sessions are locked (:mod:`assistants_export.connectors.warehouse.read_only`) once the
 views exist: no setting can change and no extension is installed from then on.
 """
 
@@ -29,9 +29,9 @@ from typing import Literal
 
 import duckdb
 
-import sql
-from connectors.core import settings
-from connectors.core.errors import ConfigError
+from assistants_export import sql
+from assistants_export.connectors.core import settings
+from assistants_export.connectors.core.errors import ConfigError
 
 from .location import duckdb_path
 from .parquet_store import ParquetStore

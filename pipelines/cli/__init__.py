@@ -15,9 +15,10 @@ from typing import Any
 
 import click
 
-from connectors.core import settings
-from connectors.core.errors import ConnectorError
-from connectors.core.settings import DEFAULT_SOURCE
+from assistants_export import __version__
+from assistants_export.connectors.core import settings
+from assistants_export.connectors.core.errors import ConnectorError
+from assistants_export.connectors.core.settings import DEFAULT_SOURCE
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -75,7 +76,7 @@ class SourceRuns:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="assistants-export")
+@click.version_option(__version__, prog_name="assistants-export")
 def cli() -> None:
     """Export OpenAI Assistants API configurations to Parquet and DuckDB."""
 

@@ -1,4 +1,4 @@
-"""``python -m pipelines.cli`` is ``assistants-export``."""
+"""``python -m assistants_export.pipelines.cli`` is ``assistants-export``."""
 
 from . import main
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import click
 from rich.console import Console
 
-from connectors.core.schemas import RAW_ASSISTANTS
-from connectors.core.settings import DEFAULT_SOURCE
-from connectors.history import DEFAULT_MASS_DELETION_THRESHOLD
-from connectors.warehouse import open_store
-from connectors.warehouse.sources import check_source_name, stored_sources
+from assistants_export.connectors.core.schemas import RAW_ASSISTANTS
+from assistants_export.connectors.core.settings import DEFAULT_SOURCE
+from assistants_export.connectors.history import DEFAULT_MASS_DELETION_THRESHOLD
+from assistants_export.connectors.warehouse import open_store
+from assistants_export.connectors.warehouse.sources import check_source_name, stored_sources
 
 from ..assets import build_snapshot_assets
 from ..resources import WarehouseResource

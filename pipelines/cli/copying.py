@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from connectors.snapshot import warehouse_errors
-from connectors.warehouse.copy import copy_warehouse
-from connectors.warehouse.rebuild import rebuild_duckdb
+from assistants_export.connectors.snapshot import warehouse_errors
+from assistants_export.connectors.warehouse.copy import copy_warehouse
+from assistants_export.connectors.warehouse.rebuild import rebuild_duckdb
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option

@@ -16,8 +16,8 @@ import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
-import sql
-from connectors.warehouse import DuckDBStore
+from assistants_export import sql
+from assistants_export.connectors.warehouse import DuckDBStore
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option

@@ -1,6 +1,7 @@
 """``assistants-export migrate --to responses``: every archived assistant as a ready Responses API request.
 
-Reads the warehouse only (never the API), through :func:`connectors.migration.warehouse.migrate_warehouse`,
+Reads the warehouse only (never the API), through
+:func:`assistants_export.connectors.migration.warehouse.migrate_warehouse`,
 and writes JSON Lines: one line per assistant, ``{"source", "assistant_id", "name", "description",
 "created_at", "request", "warnings"}``, sorted by source and assistant ID. A file given with ``-o`` appears
 only once every line is written.
@@ -19,10 +20,10 @@ from typing import IO, cast
 
 import click
 
-from connectors.migration.responses import REASONING_MODELS
-from connectors.migration.warehouse import MigratedAssistant, migrate_warehouse
-from connectors.openai_assistants.ids import read_ids_file
-from connectors.warehouse.views import SOURCES, Source
+from assistants_export.connectors.migration.responses import REASONING_MODELS
+from assistants_export.connectors.migration.warehouse import MigratedAssistant, migrate_warehouse
+from assistants_export.connectors.openai_assistants.ids import read_ids_file
+from assistants_export.connectors.warehouse.views import SOURCES, Source
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option

@@ -8,7 +8,7 @@ views of ``sql/views/``. ``--param name=value`` binds DuckDB named parameters
 INTEGER, anything else as a VARCHAR; values never become SQL text. Both run in an
 in-memory DuckDB session that holds the views, over either the warehouse
 database attached read-only or the Parquet files alone (see
-:mod:`connectors.warehouse.views`), so nothing a query does can change the
+:mod:`assistants_export.connectors.warehouse.views`), so nothing a query does can change the
 warehouse. The source is the database when it exists, else the Parquet files.
 """
 
@@ -30,9 +30,9 @@ import duckdb
 import pyarrow as pa
 from rich.console import Console
 
-import sql
-from connectors.warehouse.read_only import check_statement
-from connectors.warehouse.views import SOURCES, VIEW_NAMES, Source, get_view, open_source, views
+from assistants_export import sql
+from assistants_export.connectors.warehouse.read_only import check_statement
+from assistants_export.connectors.warehouse.views import SOURCES, VIEW_NAMES, Source, get_view, open_source, views
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option

@@ -1,14 +1,14 @@
 """``assistants-export rebuild-duckdb``: build ``assistants.duckdb`` again from the Parquet files.
 
-DuckDB is a cache of the Parquet files; see :mod:`connectors.warehouse.rebuild`.
+DuckDB is a cache of the Parquet files; see :mod:`assistants_export.connectors.warehouse.rebuild`.
 """
 
 from __future__ import annotations
 
 import click
 
-from connectors.snapshot import warehouse_errors
-from connectors.warehouse.rebuild import rebuild_duckdb
+from assistants_export.connectors.snapshot import warehouse_errors
+from assistants_export.connectors.warehouse.rebuild import rebuild_duckdb
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option

@@ -1,7 +1,7 @@
 """``assistants-export snapshot``: fetch, flatten and load one day, running the Dagster assets in-process.
 
 Dagster's own logs appear only with ``--verbose``; on a terminal a progress display shows the phase, the IDs
-done by outcome, the rate, the time left and the retries (:mod:`pipelines.progress`).
+done by outcome, the rate, the time left and the retries (:mod:`assistants_export.pipelines.progress`).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from pydantic import Field
 from rich.console import Console
 from rich.table import Table
 
-from connectors.core import settings as warehouse_settings
-from connectors.core.errors import ConfigError, ConnectorError
-from connectors.core.settings import DEFAULT_SOURCE, SOURCES_FILE_ENV
-from connectors.openai_assistants import settings
-from connectors.openai_assistants.config import ClientConfig, default, describe
-from connectors.openai_assistants.ids import clean_ids, read_ids_file
-from connectors.warehouse.sources import source_root
+from assistants_export.connectors.core import settings as warehouse_settings
+from assistants_export.connectors.core.errors import ConfigError, ConnectorError
+from assistants_export.connectors.core.settings import DEFAULT_SOURCE, SOURCES_FILE_ENV
+from assistants_export.connectors.openai_assistants import settings
+from assistants_export.connectors.openai_assistants.config import ClientConfig, default, describe
+from assistants_export.connectors.openai_assistants.ids import clean_ids, read_ids_file
+from assistants_export.connectors.warehouse.sources import source_root
 
 from ..assets import DUCKDB_ASSET, build_snapshot_assets
 from ..config import SOURCE_TAG

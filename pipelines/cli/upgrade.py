@@ -1,7 +1,8 @@
 """``assistants-export upgrade``: bring a warehouse written by an older version into the current layout.
 
 Any snapshot, backfill or history run does it first on its own; this command is for a warehouse
-that is only queried. See :mod:`connectors.warehouse.upgrade`. Every stored source is upgraded and reloaded, one
+that is only queried. See :mod:`assistants_export.connectors.warehouse.upgrade`. Every stored source is upgraded and
+reloaded, one
 after another.
 """
 
@@ -9,12 +10,12 @@ from __future__ import annotations
 
 import click
 
-from connectors.core.settings import DEFAULT_SOURCE
-from connectors.snapshot import load_duckdb, warehouse_errors
-from connectors.warehouse import DuckDBStore, open_store, pending_loads
-from connectors.warehouse.rebuild import load_history
-from connectors.warehouse.sources import source_root, stored_sources
-from connectors.warehouse.upgrade import upgrade_warehouse
+from assistants_export.connectors.core.settings import DEFAULT_SOURCE
+from assistants_export.connectors.snapshot import load_duckdb, warehouse_errors
+from assistants_export.connectors.warehouse import DuckDBStore, open_store, pending_loads
+from assistants_export.connectors.warehouse.rebuild import load_history
+from assistants_export.connectors.warehouse.sources import source_root, stored_sources
+from assistants_export.connectors.warehouse.upgrade import upgrade_warehouse
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option

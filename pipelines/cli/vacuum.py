@@ -3,7 +3,7 @@
 A bucket's Delta tables keep the files a date's earlier versions read (time travel, and readers mid-query),
 so every re-run and every replayed change log leaves files behind. A folder deletes them at the swap and has
 nothing to vacuum. Every stored source's tables are vacuumed, one source after another (each is a warehouse of
-its own under the root, see :mod:`pipelines.sources`).
+its own under the root, see :mod:`assistants_export.pipelines.sources`).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import datetime as dt
 
 import click
 
-from connectors.core.settings import DEFAULT_SOURCE
-from connectors.snapshot import warehouse_errors
-from connectors.warehouse import open_store
-from connectors.warehouse.sources import source_root, stored_sources
+from assistants_export.connectors.core.settings import DEFAULT_SOURCE
+from assistants_export.connectors.snapshot import warehouse_errors
+from assistants_export.connectors.warehouse import open_store
+from assistants_export.connectors.warehouse.sources import source_root, stored_sources
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option
@@ -33,7 +33,7 @@ def vacuum(warehouse: str | None, retain_days: float, dry_run: bool) -> None:
     """Delete files no recent version of a bucket's tables reads (replaced dates, dead writers' files), for every
     stored source."""
     root = WarehouseResource(path=warehouse).root()
-    from connectors.warehouse.lake_store import LakeStore  # imports deltalake: only for a bucket
+    from assistants_export.connectors.warehouse.lake_store import LakeStore  # imports deltalake: only for a bucket
 
     if not isinstance(open_store(root), LakeStore):
         click.echo(f"{root}: a folder deletes replaced partitions when it swaps them in; nothing to vacuum")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from connectors.core import assistant_model as model
-from connectors.core.schemas import ASSISTANT_TOOLS, ASSISTANTS
+from assistants_export.connectors.core import assistant_model as model
+from assistants_export.connectors.core.schemas import ASSISTANT_TOOLS, ASSISTANTS
 
 
 def _columns(node: model.Node) -> set[str]:

@@ -7,16 +7,16 @@ import types
 import httpx
 import pytest
 
-from connectors.core.errors import (
+from assistants_export.connectors.core.errors import (
     AuthenticationError,
     EndpointGoneError,
     EndpointUnreachableError,
     PaginationError,
 )
-from connectors.openai_assistants import client as client_module
-from connectors.openai_assistants.client import AssistantsClient
-from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.openai_assistants.results import Outcome
+from assistants_export.connectors.openai_assistants import client as client_module
+from assistants_export.connectors.openai_assistants.client import AssistantsClient
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+from assistants_export.connectors.openai_assistants.results import Outcome
 
 KEY = "sk-test-Zq9vX4kLmN0pQ7rS"
 

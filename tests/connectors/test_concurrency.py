@@ -5,10 +5,10 @@ import asyncio
 import httpx
 import pytest
 
-from connectors.openai_assistants.client import AssistantsClient
-from connectors.openai_assistants.concurrency import AdaptiveLimit, AimdRule
-from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.openai_assistants.results import Outcome
+from assistants_export.connectors.openai_assistants.client import AssistantsClient
+from assistants_export.connectors.openai_assistants.concurrency import AdaptiveLimit, AimdRule
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+from assistants_export.connectors.openai_assistants.results import Outcome
 
 KEY = "sk-test-Aimd4kLmN0pQ7rS9xY"
 

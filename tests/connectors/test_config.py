@@ -2,8 +2,8 @@
 
 import pytest
 
-from connectors.core.errors import ConfigError
-from connectors.openai_assistants.config import ClientConfig, Secret
+from assistants_export.connectors.core.errors import ConfigError
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
 
 
 def make(**overrides):

@@ -14,15 +14,15 @@ import inspect
 import click
 import pytest
 
-from connectors import snapshot
-from connectors.core import settings as warehouse_settings
-from connectors.gates import Gates
-from connectors.openai_assistants import settings
-from connectors.openai_assistants.client import AssistantsClient
-from connectors.openai_assistants.config import HELP, ClientConfig, Secret, default, describe
-from pipelines.cli import cli
-from pipelines.config import HistoryConfig, SnapshotConfig
-from pipelines.resources import AssistantsApiResource
+from assistants_export.connectors import snapshot
+from assistants_export.connectors.core import settings as warehouse_settings
+from assistants_export.connectors.gates import Gates
+from assistants_export.connectors.openai_assistants import settings
+from assistants_export.connectors.openai_assistants.client import AssistantsClient
+from assistants_export.connectors.openai_assistants.config import HELP, ClientConfig, Secret, default, describe
+from assistants_export.pipelines.cli import cli
+from assistants_export.pipelines.config import HistoryConfig, SnapshotConfig
+from assistants_export.pipelines.resources import AssistantsApiResource
 
 CLIENT_FIELDS = [f.name for f in dataclasses.fields(ClientConfig)]
 

@@ -16,10 +16,10 @@ import json
 import httpx
 import pytest
 
-from connectors.core.hashing import content_hash, content_hash_normalized, loads_normalized
-from connectors.openai_assistants.client import AssistantsClient
-from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.openai_assistants.results import FetchResult
+from assistants_export.connectors.core.hashing import content_hash, content_hash_normalized, loads_normalized
+from assistants_export.connectors.openai_assistants.client import AssistantsClient
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+from assistants_export.connectors.openai_assistants.results import FetchResult
 
 TYPICAL = (
     '{"id":"asst_abc123","object":"assistant","created_at":1698984975,"name":"HR Helper","description":null,'

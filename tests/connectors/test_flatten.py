@@ -8,11 +8,11 @@ from assistant_rebuild import expected, rebuild
 from hypothesis import HealthCheck, given, settings
 from schema_strategies import from_schema
 
-from connectors.core.hashing import canonical_json, content_hash
-from connectors.core.schemas import ALL_TABLES
-from connectors.openai_assistants.flatten import RawAssistant, flatten
-from connectors.openai_assistants.schema import load_assistant_schema
-from connectors.openai_assistants.validation import validate_assistant
+from assistants_export.connectors.core.hashing import canonical_json, content_hash
+from assistants_export.connectors.core.schemas import ALL_TABLES
+from assistants_export.connectors.openai_assistants.flatten import RawAssistant, flatten
+from assistants_export.connectors.openai_assistants.schema import load_assistant_schema
+from assistants_export.connectors.openai_assistants.validation import validate_assistant
 
 DATE = dt.date(2026, 11, 21)
 FETCHED = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)

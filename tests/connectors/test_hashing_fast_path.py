@@ -5,7 +5,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.core.hashing import (
+from assistants_export.connectors.core.hashing import (
     canonical_json,
     canonical_json_normalized,
     content_hash,

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from connectors.core.errors import InputError
-from connectors.openai_assistants.ids import IdStats, RejectedId, clean_ids, read_ids_file
+from assistants_export.connectors.core.errors import InputError
+from assistants_export.connectors.openai_assistants.ids import IdStats, RejectedId, clean_ids, read_ids_file
 
 
 def split(raw):

@@ -6,9 +6,16 @@ import random
 import httpx
 import pytest
 
-from connectors.core.errors import ResponseTooLarge
-from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.openai_assistants.verdicts import Answer, Kind, Policy, judge, judge_failure, parse_retry_after
+from assistants_export.connectors.core.errors import ResponseTooLarge
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+from assistants_export.connectors.openai_assistants.verdicts import (
+    Answer,
+    Kind,
+    Policy,
+    judge,
+    judge_failure,
+    parse_retry_after,
+)
 
 POLICY = Policy.of(ClientConfig(api_key=Secret("sk-test"), initial_retry_delay=0.5, max_retry_delay=8.0,
                                 retry_after_cap=60.0))
@@ -92,7 +99,7 @@ def test_backoff_doubles_to_the_cap_with_at_most_25_percent_jitter():
 
 def _default_client_policy():
     """The policy a client built with default settings uses (whatever ``settings.RETRY_AFTER_CAP`` says)."""
-    from connectors.openai_assistants.client import AssistantsClient
+    from assistants_export.connectors.openai_assistants.client import AssistantsClient
 
     return AssistantsClient(ClientConfig(api_key=Secret("sk-test")))._policy
 

@@ -29,9 +29,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schema_strategies import from_schema
 
-from connectors.openai_assistants import settings as limits
-from connectors.openai_assistants.schema import load_assistant_schema
-from connectors.openai_assistants.validation import unknown_fields, validate_assistant
+from assistants_export.connectors.openai_assistants import settings as limits
+from assistants_export.connectors.openai_assistants.schema import load_assistant_schema
+from assistants_export.connectors.openai_assistants.validation import unknown_fields, validate_assistant
 
 SCHEMA = load_assistant_schema()
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
@@ -713,7 +713,7 @@ def test_the_schema_is_a_valid_draft_2020_12_document_with_its_licence() -> None
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert "openai/openai-openapi" in SCHEMA["$comment"] and "MIT" in SCHEMA["$comment"]
-    package = resources.files("connectors.openai_assistants.schema")
+    package = resources.files("assistants_export.connectors.openai_assistants.schema")
     assert "MIT License" in package.joinpath("LICENSE-openai-openapi").read_text(encoding="utf-8")
 
 

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.core.errors import ResponseTooLarge
-from connectors.openai_assistants import verdicts
-from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.openai_assistants.verdicts import (
+from assistants_export.connectors.core.errors import ResponseTooLarge
+from assistants_export.connectors.openai_assistants import verdicts
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+from assistants_export.connectors.openai_assistants.verdicts import (
     BROKEN_JSON,
     HTML_BODY,
     TOO_DEEP,

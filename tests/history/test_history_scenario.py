@@ -15,21 +15,21 @@ from pathlib import Path
 import pytest
 from warehouse_state import held_runs
 
-import sql
-from connectors.core import failpoints
-from connectors.core.errors import HeldBackError
-from connectors.core.hashing import canonical_json, content_hash
-from connectors.core.schemas import ASSISTANT_CHANGES
-from connectors.gates import Gates
-from connectors.history import MassDeletionError, rebuild_history
-from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
-from connectors.warehouse import DuckDBStore, open_store
-from connectors.warehouse.read import read_arrow
-from pipelines.cli import run
-from sandbox.faults import Fault, FaultPlan
-from sandbox.fixtures import StaticCatalog
-from sandbox.server import SandboxServer
+from assistants_export import sql
+from assistants_export.connectors.core import failpoints
+from assistants_export.connectors.core.errors import HeldBackError
+from assistants_export.connectors.core.hashing import canonical_json, content_hash
+from assistants_export.connectors.core.schemas import ASSISTANT_CHANGES
+from assistants_export.connectors.gates import Gates
+from assistants_export.connectors.history import MassDeletionError, rebuild_history
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+from assistants_export.connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
+from assistants_export.connectors.warehouse import DuckDBStore, open_store
+from assistants_export.connectors.warehouse.read import read_arrow
+from assistants_export.pipelines.cli import run
+from assistants_export.sandbox.faults import Fault, FaultPlan
+from assistants_export.sandbox.fixtures import StaticCatalog
+from assistants_export.sandbox.server import SandboxServer
 
 KEY = "sk-history-Hq3mW8zR5tYu"
 REPO = Path(__file__).parents[2]
@@ -392,7 +392,7 @@ def test_a_fetched_date_is_complete_without_its_flatten_step(server, tmp_path):
 
 def test_the_audit_queries_run_on_parquet_alone(server, wh):
     """For warehouses kept only as Parquet: the same audit query, the same answer."""
-    from connectors.warehouse.views import open_parquet
+    from assistants_export.connectors.warehouse.views import open_parquet
 
     for date in (D1, D2, D3):
         snapshot_day(server, wh, date)
@@ -409,7 +409,7 @@ def history_in_a_killed_process(warehouse, date):
     SIGKILL, not an exception: no ``except``, ``finally`` or ``atexit`` runs, as when
     the OOM killer or a lost machine ends the run.
     """
-    code = ("import datetime as dt, sys; from connectors.history import rebuild_history; "
+    code = ("import datetime as dt, sys; from assistants_export.connectors.history import rebuild_history; "
             "rebuild_history(sys.argv[1], dt.date.fromisoformat(sys.argv[2]), threshold=float(sys.argv[3]))")
     done = subprocess.run([sys.executable, "-c", code, str(warehouse), date.isoformat(), str(SCENARIO_THRESHOLD)],
                           env={**os.environ, failpoints.ENV_VAR: "history"}, cwd=REPO, capture_output=True,

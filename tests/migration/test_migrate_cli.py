@@ -19,15 +19,15 @@ import sys
 import jsonschema
 import pytest
 
-from connectors.history import rebuild_history
-from connectors.migration.responses import to_responses_request
-from connectors.migration.schema import load_create_response_schema
-from connectors.migration.warehouse import migrate_warehouse
-from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
-from connectors.warehouse.views import open_duckdb, open_parquet
-from pipelines.cli import run
-from sandbox import SandboxServer, StaticCatalog, bundled_assistants
+from assistants_export.connectors.history import rebuild_history
+from assistants_export.connectors.migration.responses import to_responses_request
+from assistants_export.connectors.migration.schema import load_create_response_schema
+from assistants_export.connectors.migration.warehouse import migrate_warehouse
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+from assistants_export.connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
+from assistants_export.connectors.warehouse.views import open_duckdb, open_parquet
+from assistants_export.pipelines.cli import run
+from assistants_export.sandbox import SandboxServer, StaticCatalog, bundled_assistants
 
 KEY = "sk-migrate-T4kP9wQ2zXcV"
 D1, D2 = dt.date(2026, 11, 20), dt.date(2026, 11, 21)
@@ -202,7 +202,8 @@ def test_the_view_gives_the_same_answers_as_the_command(capsys, warehouse, opene
 
 
 def test_the_installed_command_in_a_real_process(warehouse, scenario):
-    command = [sys.executable, "-m", "pipelines.cli", "migrate", "--to", "responses", "--warehouse", str(warehouse)]
+    command = [sys.executable, "-m", "assistants_export.pipelines.cli", "migrate", "--to", "responses",
+               "--warehouse", str(warehouse)]
     done = subprocess.run(command, capture_output=True, text=True, encoding="utf-8", timeout=120, check=False)
     assert (done.returncode, done.stderr) == (0, "")
     got = lines(done.stdout)

@@ -14,17 +14,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from schema_strategies import from_schema
 
-from connectors.migration.responses import (
+from assistants_export.connectors.migration.responses import (
     REASONING_MODELS,
     WARNING_CODES,
     is_reasoning_model,
     reasoning_model_pattern,
     to_responses_request,
 )
-from connectors.migration.schema import load_create_response_schema
-from connectors.openai_assistants.schema import load_assistant_schema
-from connectors.openai_assistants.validation import validate_assistant
-from sandbox import bundled_assistants
+from assistants_export.connectors.migration.schema import load_create_response_schema
+from assistants_export.connectors.openai_assistants.schema import load_assistant_schema
+from assistants_export.connectors.openai_assistants.validation import validate_assistant
+from assistants_export.sandbox import bundled_assistants
 
 VALIDATOR = jsonschema.Draft202012Validator(load_create_response_schema())
 ID = "asst_migrate000000000000001"

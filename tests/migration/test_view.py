@@ -16,15 +16,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from schema_strategies import from_schema
 
-from connectors.migration.responses import (
+from assistants_export.connectors.migration.responses import (
     REASONING_MODELS,
     WARNING_CODES,
     reasoning_model_pattern,
     to_responses_request,
 )
-from connectors.openai_assistants.schema import load_assistant_schema
-from connectors.warehouse.views import get_view
-from sandbox import bundled_assistants
+from assistants_export.connectors.openai_assistants.schema import load_assistant_schema
+from assistants_export.connectors.warehouse.views import get_view
+from assistants_export.sandbox import bundled_assistants
 
 DATE = dt.date(2026, 11, 20)
 VIEW = get_view("responses_migration").statement

@@ -238,10 +238,12 @@ def apply(tree: Path, mutant: Mutant) -> None:
 
 
 def module_of(path: str) -> str:
-    """The module a mutated file belongs to: itself for Python, its top-level package for data (``sql/``)."""
+    """The module a mutated file belongs to: itself for Python, its top-level package for data (``sql/``).
+
+    The top-level folders are the parts of the one import package, ``assistants_export``."""
     if not path.endswith(".py"):
-        return path.split("/", 1)[0]
-    return path.removesuffix(".py").replace("/", ".")
+        return f"assistants_export.{path.split('/', 1)[0]}"
+    return "assistants_export." + path.removesuffix(".py").replace("/", ".")
 
 
 def environment(tree: Path) -> dict[str, str]:
@@ -296,7 +298,8 @@ def trial(mutant: Mutant | None, tests: Sequence[str]) -> Outcome:
                 apply(tree, mutant)
         except StaleMutant as stale:
             return Outcome(name, "STALE", time.monotonic() - started, str(stale))
-        modules = sorted({module_of(e.path) for e in mutant.edits} if mutant else {"connectors.snapshot"})
+        modules = sorted({module_of(e.path) for e in mutant.edits} if mutant
+                         else {"assistants_export.connectors.snapshot"})
         check_imports_from(tree, modules)
         code, output = run_tests(tree, tests)
     seconds = time.monotonic() - started

@@ -15,14 +15,14 @@ import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
 
-from connectors.history import rebuild_history
-from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
-from connectors.warehouse import DuckDBStore
-from connectors.warehouse.views import VIEW_NAMES
-from pipelines.cli import run
-from pipelines.cli.output import TABLE_MAX_ROWS, write_result
-from sandbox import SandboxServer, StaticCatalog, bundled_assistants
+from assistants_export.connectors.history import rebuild_history
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+from assistants_export.connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
+from assistants_export.connectors.warehouse import DuckDBStore
+from assistants_export.connectors.warehouse.views import VIEW_NAMES
+from assistants_export.pipelines.cli import run
+from assistants_export.pipelines.cli.output import TABLE_MAX_ROWS, write_result
+from assistants_export.sandbox import SandboxServer, StaticCatalog, bundled_assistants
 
 KEY = "sk-query-Vb7nQ2xK9pLm"
 DATE = dt.date(2026, 11, 20)
@@ -287,7 +287,7 @@ def test_no_statement_can_write_a_file_or_lift_the_limits(capsys, warehouse, tmp
 def test_the_session_itself_refuses_to_change_its_settings(warehouse, source):
     import duckdb
 
-    from connectors.warehouse.views import open_source
+    from assistants_export.connectors.warehouse.views import open_source
 
     con, _ = open_source(warehouse, source)
     with con:
@@ -324,7 +324,7 @@ def test_output_onto_a_symlink_or_a_fifo_is_refused(capsys, warehouse, tmp_path)
 def test_a_device_is_refused_before_anything_is_written():
     import click
 
-    from pipelines.cli.query import _regular_file_target
+    from assistants_export.pipelines.cli.query import _regular_file_target
 
     with pytest.raises(click.ClickException, match="it is a device"):
         _regular_file_target(Path(os.devnull))

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from snapshot_days import snapshot_days
 
-from pipelines.cli import run
-from pipelines.cli.query import parse_params
-from sandbox import bundled_assistants
+from assistants_export.pipelines.cli import run
+from assistants_export.pipelines.cli.query import parse_params
+from assistants_export.sandbox import bundled_assistants
 
 KEY = "sk-query-files-Hx4mT8"
 DAY1, DAY2 = dt.date(2026, 11, 19), dt.date(2026, 11, 20)

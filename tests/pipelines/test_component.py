@@ -6,12 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines.component import AssistantsExportComponent
-from pipelines.definitions import defs
+from assistants_export.pipelines.component import AssistantsExportComponent
+from assistants_export.pipelines.definitions import defs
 
 DG = Path(sys.executable).parent / "dg"
 ROOT = Path(__file__).parents[2]
-TYPE = "pipelines.component.AssistantsExportComponent"
+TYPE = "assistants_export.AssistantsExportComponent"
 
 PYPROJECT = """\
 [project]
@@ -82,3 +82,11 @@ def test_dg_scaffolds_the_component_into_a_fresh_project_and_loads_it(tmp_path):
     assert {a["asset_key"] for a in listed["assets"]} >= {"raw_assistants", "assistants", "assistant_history"}
     assert {j["name"] for j in listed["jobs"]} >= {"assistants_snapshot"}
     assert {s["name"] for s in listed["schedules"]} == {"nightly_snapshot", "hourly_freshness_check"}
+
+
+def test_every_asset_names_the_version_that_writes_it():
+    import assistants_export
+
+    specs = list(defs.resolve_asset_graph().asset_nodes)
+    assert specs and all(node.metadata.get("assistants_export/version") == assistants_export.__version__
+                         for node in specs if node.key.to_user_string() != "duckdb_warehouse")

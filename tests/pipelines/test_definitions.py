@@ -8,9 +8,14 @@ from pathlib import Path
 
 from dagster import AssetKey
 
-from connectors.core.schemas import ALL_TABLES, DERIVED_TABLES, HISTORY_TABLES
-from pipelines.definitions import defs
-from pipelines.partitions import DATE_DIMENSION, SOURCE_DIMENSION, daily_partitions, default_start_date
+from assistants_export.connectors.core.schemas import ALL_TABLES, DERIVED_TABLES, HISTORY_TABLES
+from assistants_export.pipelines.definitions import defs
+from assistants_export.pipelines.partitions import (
+    DATE_DIMENSION,
+    SOURCE_DIMENSION,
+    daily_partitions,
+    default_start_date,
+)
 
 
 def test_assets_and_lineage():
@@ -54,7 +59,8 @@ def test_the_default_partitions_start_where_data_can_exist(tmp_path):
     """Without ASSISTANTS_START_DATE the first partition is the warehouse's first snapshot, else yesterday."""
     (tmp_path / "parquet" / "snapshot_runs" / "snapshot_date=2026-06-01").mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if k != "ASSISTANTS_START_DATE"}
-    code = "from pipelines.partitions import daily_partitions as d; print(d.get_first_partition_key())"
+    code = ("from assistants_export.pipelines.partitions import daily_partitions as d; "
+            "print(d.get_first_partition_key())")
     for warehouse, expected in ((tmp_path, "2026-06-01"), (tmp_path / "empty",
                                 (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat())):
         done = subprocess.run([sys.executable, "-c", code], env={**env, "ASSISTANTS_WAREHOUSE": str(warehouse)},
@@ -66,14 +72,16 @@ def test_dagster_loads_the_module_like_dagster_dev(tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "OPENAI_API_KEY": "sk-not-used"}
     (tmp_path / "dagster.yaml").write_text((Path(__file__).parents[2] / "deploy" / "dagster.yaml").read_text())
     done = subprocess.run([Path(sys.executable).parent / "dagster", "definitions", "validate", "-m",
-                           "pipelines.definitions"], env=env, capture_output=True, text=True, timeout=120)
+                           "assistants_export.pipelines.definitions"],
+                          env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_the_cli_lays_out_partitions_from_the_apis_launch(tmp_path):
     """The CLI takes explicit dates, so an old --date --force works without ASSISTANTS_START_DATE."""
     env = {k: v for k, v in os.environ.items() if k != "ASSISTANTS_START_DATE"}
-    code = ("import pipelines.cli; from pipelines.partitions import daily_partitions as d, EARLIEST_START; "
+    code = ("import assistants_export.pipelines.cli; "
+            "from assistants_export.pipelines.partitions import daily_partitions as d, EARLIEST_START; "
             "print(d.get_first_partition_key(), EARLIEST_START)")
     done = subprocess.run([sys.executable, "-c", code], env={**env, "ASSISTANTS_WAREHOUSE": str(tmp_path)},
                           capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2])

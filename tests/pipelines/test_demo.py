@@ -1,6 +1,6 @@
 """``make demo`` writes its own warehouse, so a user's first snapshot of today cannot replace it (or be replaced)."""
 
-from pipelines import demo
+from assistants_export.pipelines import demo
 
 
 def test_the_demo_writes_demo_data_and_never_data(tmp_path, monkeypatch, capsys):

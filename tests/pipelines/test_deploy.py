@@ -37,9 +37,9 @@ from dagster._grpc.impl import get_partition_tags
 from dagster._serdes.config_class import ConfigurableClassData
 from dagster._utils.tags import TagConcurrencyLimitsCounter
 
-from pipelines.config import DEFAULT_SOURCE, SOURCE_TAG
-from pipelines.definitions import defs
-from pipelines.partitions import partition_key, snapshot_partitions
+from assistants_export.pipelines.config import DEFAULT_SOURCE, SOURCE_TAG
+from assistants_export.pipelines.definitions import defs
+from assistants_export.pipelines.partitions import partition_key, snapshot_partitions
 
 PARTITION_SOURCE_TAG = "dagster/partition/source"
 """Dagster's own tag of a run's source dimension: an asset-graph backfill's runs carry it and not SOURCE_TAG."""
@@ -130,7 +130,7 @@ def test_each_command_is_a_command_of_the_installed_tools(where):
 
 def test_the_code_server_serves_the_projects_definitions():
     _, argv = _service_running(["dagster", "code-server", "start"])
-    assert _option(argv, "-m", "--module-name") == "pipelines.definitions"
+    assert _option(argv, "-m", "--module-name") == "assistants_export.pipelines.definitions"
     assert _option(argv, "-h", "--host") == "0.0.0.0"  # reachable from the other containers
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert _option(argv, "--location-name") == project["tool"]["dg"]["project"]["code_location_name"]
@@ -197,7 +197,7 @@ def test_the_entrypoint_drops_empty_variables(tmp_path):
 def test_the_code_location_loads_with_the_optional_variables_left_empty(tmp_path):
     """Compose sets an optional variable deploy/.env leaves out to "": through the entrypoint the definitions
     load with their defaults (an empty ASSISTANTS_SCHEDULE_CRON would be an invalid schedule)."""
-    code = ("from pipelines.definitions import defs; "
+    code = ("from assistants_export.pipelines.definitions import defs; "
             "print(defs.resolve_schedule_def('nightly_snapshot').cron_schedule)")
     empty = {name: "" for name in _launcher_env_vars() if name not in _required_variables()}
     env = {**os.environ, **empty, "ASSISTANTS_SCHEDULE_CRON": "", "ASSISTANTS_WAREHOUSE": str(tmp_path / "wh")}

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance
 
-from pipelines.config import SOURCE_TAG
-from sandbox.fixtures import StaticCatalog, bundled_assistants
-from sandbox.server import SandboxServer
+from assistants_export.pipelines.config import SOURCE_TAG
+from assistants_export.sandbox.fixtures import StaticCatalog, bundled_assistants
+from assistants_export.sandbox.server import SandboxServer
 
 ROOT = Path(__file__).parents[2]
 DG = Path(sys.executable).parent / "dg"

@@ -11,12 +11,12 @@ import inspect
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.core.schemas import PAYLOAD_TABLES
-from connectors.openai_assistants import flatten
-from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot
-from connectors.warehouse import ParquetStore
-from sandbox import SandboxServer, StaticCatalog, bundled_assistants
+from assistants_export.connectors.core.schemas import PAYLOAD_TABLES
+from assistants_export.connectors.openai_assistants import flatten
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+from assistants_export.connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot
+from assistants_export.connectors.warehouse import ParquetStore
+from assistants_export.sandbox import SandboxServer, StaticCatalog, bundled_assistants
 
 DATE = dt.date(2026, 11, 20)
 KEY = "sk-flatten-step-5pQw"
@@ -55,7 +55,8 @@ def test_the_partitions_a_fetch_wrote_are_left_as_they_are(fetched):
 def test_partitions_of_another_flattener_are_flattened_again_to_the_same_rows(fetched, monkeypatch):
     rows = contents(fetched)
     before = files(fetched)
-    monkeypatch.setattr("connectors.snapshot.FLATTENED_BY", {"assistants_export.flattened_by": "an-older-one"})
+    monkeypatch.setattr("assistants_export.connectors.snapshot.FLATTENED_BY",
+                        {"assistants_export.flattened_by": "an-older-one"})
     flatten_snapshot(DATE, fetched)
     after = files(fetched)
     assert all(after[name] != before[name] for name in before)  # every partition rewritten
@@ -100,7 +101,7 @@ def test_the_fingerprint_follows_the_flattening_code(monkeypatch):
 def test_on_a_bucket_the_fingerprint_is_kept_in_the_log_and_a_fetched_date_is_not_written_again(
         moto_s3, tmp_path, monkeypatch):
     """Delta's writer drops Parquet key-value metadata; the fingerprint goes into the commit's log entry."""
-    from connectors.warehouse import open_store
+    from assistants_export.connectors.warehouse import open_store
 
     monkeypatch.setenv("ASSISTANTS_DUCKDB_CACHE", str(tmp_path / "cache"))
     lake = moto_s3.uri("wh")
@@ -110,7 +111,8 @@ def test_on_a_bucket_the_fingerprint_is_kept_in_the_log_and_a_fetched_date_is_no
     rows = {spec.name: store.read(spec, DATE).sort_by("content_hash").to_pylist() for spec in PAYLOAD_TABLES}
     assert flatten_snapshot(DATE, lake)["payloads"] == 8
     assert {spec.name: store.date_table(spec.name).version() for spec in PAYLOAD_TABLES} == versions  # no commit
-    monkeypatch.setattr("connectors.snapshot.FLATTENED_BY", {"assistants_export.flattened_by": "an-older-one"})
+    monkeypatch.setattr("assistants_export.connectors.snapshot.FLATTENED_BY",
+                        {"assistants_export.flattened_by": "an-older-one"})
     flatten_snapshot(DATE, lake)
     after = {spec.name: store.date_table(spec.name).version() for spec in PAYLOAD_TABLES}
     assert all(after[name] > versions[name] for name in versions)  # another fingerprint: written again

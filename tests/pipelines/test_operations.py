@@ -16,17 +16,17 @@ import pytest
 from dagster import DagsterInstance, DefaultScheduleStatus, build_schedule_context, materialize
 from warehouse_state import duckdb_state, parquet_state
 
-from connectors.core.schemas import PAYLOAD_METADATA, PAYLOADS, SNAPSHOT_MEMBERS, SNAPSHOT_RUNS
-from connectors.warehouse import DuckDBStore, ParquetStore, pending_loads
-from pipelines import checks
-from pipelines.assets import build_snapshot_assets
-from pipelines.cli import run
-from pipelines.definitions import defs, snapshot_job
-from pipelines.partitions import fetch_window_open, partition_key
-from pipelines.resources import AssistantsApiResource, WarehouseResource
-from pipelines.schedules import CRON_ENV, nightly_schedule, partition_for_tick
-from sandbox.fixtures import StaticCatalog, bundled_assistants
-from sandbox.server import SandboxServer
+from assistants_export.connectors.core.schemas import PAYLOAD_METADATA, PAYLOADS, SNAPSHOT_MEMBERS, SNAPSHOT_RUNS
+from assistants_export.connectors.warehouse import DuckDBStore, ParquetStore, pending_loads
+from assistants_export.pipelines import checks
+from assistants_export.pipelines.assets import build_snapshot_assets
+from assistants_export.pipelines.cli import run
+from assistants_export.pipelines.definitions import defs, snapshot_job
+from assistants_export.pipelines.partitions import fetch_window_open, partition_key
+from assistants_export.pipelines.resources import AssistantsApiResource, WarehouseResource
+from assistants_export.pipelines.schedules import CRON_ENV, nightly_schedule, partition_for_tick
+from assistants_export.sandbox.fixtures import StaticCatalog, bundled_assistants
+from assistants_export.sandbox.server import SandboxServer
 
 KEY = "sk-ops-Rb4kT9wLz2Qm"
 ROOT = Path(__file__).parents[2]
@@ -190,7 +190,7 @@ def test_every_check_passes_on_a_clean_run(api, tmp_path):
 
 
 def test_too_many_failures_stop_before_flatten_load_and_history(tmp_path, monkeypatch):
-    from sandbox.faults import FaultPlan
+    from assistants_export.sandbox.faults import FaultPlan
 
     plan = FaultPlan(always_fail_ids=frozenset(a["id"] for a in FIXTURES[:3]))
     with SandboxServer(StaticCatalog(FIXTURES), api_key=KEY, faults=plan) as server:
@@ -348,7 +348,8 @@ def test_overlapping_runs_on_one_warehouse_end_with_correct_tables(tmp_path):
         # An existing instance, as in production (processes creating its SQLite schema at once would race).
         subprocess.run([sys.executable, "-c", "from dagster import DagsterInstance; DagsterInstance.get().dispose()"],
                        env=env, check=True, timeout=120)
-        procs = [subprocess.Popen([sys.executable, "-m", "pipelines.cli", "snapshot", "--date", d.isoformat(),
+        procs = [subprocess.Popen([sys.executable, "-m", "assistants_export.pipelines.cli", "snapshot",
+                                   "--date", d.isoformat(),
                                    "--force", "-q", "--warehouse", str(tmp_path / "wh"), "--ids", IDS,
                                    "--concurrency", "2"],
                                   env={**env, "OPENAI_PROJECT_ID": run_name}, stdout=subprocess.PIPE,

@@ -9,10 +9,10 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 from postgres_server import find_binaries, postgres_server
 
-from pipelines.cli import run
-from pipelines.config import SOURCE_TAG
-from sandbox.fixtures import StaticCatalog, bundled_assistants
-from sandbox.server import SandboxServer
+from assistants_export.pipelines.cli import run
+from assistants_export.pipelines.config import SOURCE_TAG
+from assistants_export.sandbox.fixtures import StaticCatalog, bundled_assistants
+from assistants_export.sandbox.server import SandboxServer
 
 KEY = "sk-prod-Gv7nQ2wX5rTy"
 ROOT = Path(__file__).parents[2]

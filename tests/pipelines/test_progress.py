@@ -9,12 +9,12 @@ import pytest
 from rich.console import Console
 from rich.progress import ProgressSample
 
-from connectors.openai_assistants.client import ClientStats
-from pipelines import progress
-from pipelines.cli import run
-from pipelines.cli.snapshot import count_ids
-from pipelines.progress import ProgressDisplay
-from sandbox import FaultPlan, SandboxServer, StaticCatalog, bundled_assistants
+from assistants_export.connectors.openai_assistants.client import ClientStats
+from assistants_export.pipelines import progress
+from assistants_export.pipelines.cli import run
+from assistants_export.pipelines.cli.snapshot import count_ids
+from assistants_export.pipelines.progress import ProgressDisplay
+from assistants_export.sandbox import FaultPlan, SandboxServer, StaticCatalog, bundled_assistants
 
 KEY = "sk-progress-Jw5rN1"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -12,14 +12,21 @@ from assistant_rebuild import expected, rebuild
 from dagster import DagsterInstance, materialize
 from warehouse_state import duckdb_state, parquet_state
 
-from connectors.core.schemas import ALL_TABLES, DERIVED_TABLES, STORED_TABLES
-from connectors.warehouse import DuckDBStore, open_store
-from connectors.warehouse.read import read_arrow
-from pipelines.assets import build_snapshot_assets
-from pipelines.cli import run
-from pipelines.partitions import partition_key
-from pipelines.resources import AssistantsApiResource, WarehouseResource
-from sandbox import Fault, FaultPlan, SandboxServer, StaticCatalog, bundled_assistants, invalid_assistants
+from assistants_export.connectors.core.schemas import ALL_TABLES, DERIVED_TABLES, STORED_TABLES
+from assistants_export.connectors.warehouse import DuckDBStore, open_store
+from assistants_export.connectors.warehouse.read import read_arrow
+from assistants_export.pipelines.assets import build_snapshot_assets
+from assistants_export.pipelines.cli import run
+from assistants_export.pipelines.partitions import partition_key
+from assistants_export.pipelines.resources import AssistantsApiResource, WarehouseResource
+from assistants_export.sandbox import (
+    Fault,
+    FaultPlan,
+    SandboxServer,
+    StaticCatalog,
+    bundled_assistants,
+    invalid_assistants,
+)
 
 KEY = "sk-e2e-7YpQ2mVx9LkR4tWz"
 DATE = dt.date(2026, 11, 20)

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from dagster import build_schedule_context
 
-from connectors.core.errors import ConfigError
-from connectors.core.settings import DEFAULT_SOURCE, SOURCES_FILE_ENV
-from pipelines.cli import run
-from pipelines.component import AssistantsExportComponent, source_tags
-from pipelines.config import SOURCE_TAG, SnapshotConfig
-from pipelines.partitions import date_and_source, partition_key, partition_sources
-from pipelines.resources import AssistantsApiResource
-from pipelines.sources import (
+from assistants_export.connectors.core.errors import ConfigError
+from assistants_export.connectors.core.settings import DEFAULT_SOURCE, SOURCES_FILE_ENV
+from assistants_export.pipelines.cli import run
+from assistants_export.pipelines.component import AssistantsExportComponent, source_tags
+from assistants_export.pipelines.config import SOURCE_TAG, SnapshotConfig
+from assistants_export.pipelines.partitions import date_and_source, partition_key, partition_sources
+from assistants_export.pipelines.resources import AssistantsApiResource
+from assistants_export.pipelines.sources import (
     ENVIRONMENT_SOURCE,
     SOURCE_KEYS,
     SourceSpec,

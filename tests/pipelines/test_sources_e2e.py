@@ -15,12 +15,12 @@ import pytest
 from dagster import DagsterInstance
 from warehouse_state import duckdb_state
 
-from connectors.core.schemas import SNAPSHOT_MEMBERS, SNAPSHOT_RUNS
-from connectors.warehouse import DuckDBStore, open_store
-from connectors.warehouse.sources import source_root
-from pipelines.cli import run
-from pipelines.config import SOURCE_TAG
-from sandbox import SandboxServer, StaticCatalog, bundled_assistants
+from assistants_export.connectors.core.schemas import SNAPSHOT_MEMBERS, SNAPSHOT_RUNS
+from assistants_export.connectors.warehouse import DuckDBStore, open_store
+from assistants_export.connectors.warehouse.sources import source_root
+from assistants_export.pipelines.cli import run
+from assistants_export.pipelines.config import SOURCE_TAG
+from assistants_export.sandbox import SandboxServer, StaticCatalog, bundled_assistants
 
 ROOT = Path(__file__).parents[2]
 DATE = dt.date(2026, 11, 20)

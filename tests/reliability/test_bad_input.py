@@ -21,16 +21,16 @@ from assistant_rebuild import expected, rebuild
 from dagster import DagsterInstance, materialize
 from hostile_server import ScriptedServer, api_error, listing, minimal_assistant
 
-from connectors.core.schemas import DERIVED_TABLES
-from connectors.openai_assistants import settings
-from connectors.openai_assistants.client import MESSAGE_LIMIT
-from connectors.openai_assistants.ids import display_id
-from connectors.warehouse.read import read_arrow
-from pipelines.assets import build_snapshot_assets
-from pipelines.cli import run
-from pipelines.partitions import partition_key
-from pipelines.resources import AssistantsApiResource, WarehouseResource
-from sandbox import SandboxServer, StaticCatalog, bundled_assistants
+from assistants_export.connectors.core.schemas import DERIVED_TABLES
+from assistants_export.connectors.openai_assistants import settings
+from assistants_export.connectors.openai_assistants.client import MESSAGE_LIMIT
+from assistants_export.connectors.openai_assistants.ids import display_id
+from assistants_export.connectors.warehouse.read import read_arrow
+from assistants_export.pipelines.assets import build_snapshot_assets
+from assistants_export.pipelines.cli import run
+from assistants_export.pipelines.partitions import partition_key
+from assistants_export.pipelines.resources import AssistantsApiResource, WarehouseResource
+from assistants_export.sandbox import SandboxServer, StaticCatalog, bundled_assistants
 
 pytestmark = pytest.mark.integration
 

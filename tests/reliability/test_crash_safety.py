@@ -3,7 +3,7 @@
 Every scenario starts from the same warehouse ("before": two dates already
 snapshotted), runs ``assistants-export snapshot`` for one of those dates with
 other IDs in a subprocess armed with ``ASSISTANTS_FAILPOINTS`` (see
-:mod:`connectors.core.failpoints`), and checks that
+:mod:`assistants_export.connectors.core.failpoints`), and checks that
 
 1. the process died by SIGKILL at that point (nothing in Python ran after it);
 2. every Parquet partition a reader can see is a complete, readable file holding
@@ -39,11 +39,11 @@ from dagster import DagsterInstance, DagsterRunStatus
 from s3_server import new_bucket
 from warehouse_state import duckdb_state, parquet_state
 
-from connectors.core import failpoints
-from connectors.core.schemas import ALL_TABLES, STORED_DATE_TABLES
-from connectors.warehouse import DuckDBStore, ParquetStore
-from pipelines.cli import run
-from sandbox import GeneratedCatalog, SandboxServer
+from assistants_export.connectors.core import failpoints
+from assistants_export.connectors.core.schemas import ALL_TABLES, STORED_DATE_TABLES
+from assistants_export.connectors.warehouse import DuckDBStore, ParquetStore
+from assistants_export.pipelines.cli import run
+from assistants_export.sandbox import GeneratedCatalog, SandboxServer
 
 pytestmark = pytest.mark.integration
 
@@ -160,7 +160,7 @@ def crashes(request, tmp_path_factory):
                 env["ASSISTANTS_DUCKDB_CACHE"] = str(places.cache)
             if name == WITH_DAGSTER_HOME:
                 env["DAGSTER_HOME"] = str(dagster_home(folder / "dagster"))
-            command = [sys.executable, "-m", "pipelines.cli", "snapshot", "--date", DATE.isoformat(),
+            command = [sys.executable, "-m", "assistants_export.pipelines.cli", "snapshot", "--date", DATE.isoformat(),
                        "--warehouse", places.at(f"{folder.name}/wh"), "-q", "--force", "--ids-file",
                        str(after_ids)]
             with open(folder / "output.txt", "wb") as output:
@@ -259,7 +259,8 @@ def test_every_failpoint_name_is_known_and_a_typo_is_refused():
 
 def test_an_unarmed_point_costs_nothing_and_an_armed_one_kills(tmp_path):
     failpoints.reach("fetch")  # not armed in the test process: returns
-    code = "from connectors.core import failpoints; failpoints.reach('fetch'); print('alive', flush=True); " \
+    code = "from assistants_export.connectors.core import failpoints; failpoints.reach('fetch'); " \
+           "print('alive', flush=True); " \
            "failpoints.reach('fetch'); print('not reached')"
     env = {**os.environ, failpoints.ENV_VAR: "fetch@2"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,

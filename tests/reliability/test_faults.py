@@ -23,11 +23,11 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, materialize
 
-from connectors.warehouse.read import read_arrow
-from pipelines.assets import build_snapshot_assets
-from pipelines.partitions import partition_key
-from pipelines.resources import AssistantsApiResource, WarehouseResource
-from sandbox import Fault, FaultPlan, GeneratedCatalog, SandboxServer
+from assistants_export.connectors.warehouse.read import read_arrow
+from assistants_export.pipelines.assets import build_snapshot_assets
+from assistants_export.pipelines.partitions import partition_key
+from assistants_export.pipelines.resources import AssistantsApiResource, WarehouseResource
+from assistants_export.sandbox import Fault, FaultPlan, GeneratedCatalog, SandboxServer
 
 pytestmark = pytest.mark.integration
 

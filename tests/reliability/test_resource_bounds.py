@@ -17,13 +17,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.core import settings
-from connectors.core.errors import DeadlineExceededError
-from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.snapshot import IdSource, fetch_snapshot
-from connectors.warehouse import ParquetStore, parquet_store
-from pipelines.cli import run
-from sandbox import Fault, FaultPlan, GeneratedCatalog, SandboxServer
+from assistants_export.connectors.core import settings
+from assistants_export.connectors.core.errors import DeadlineExceededError
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+from assistants_export.connectors.snapshot import IdSource, fetch_snapshot
+from assistants_export.connectors.warehouse import ParquetStore, parquet_store
+from assistants_export.pipelines.cli import run
+from assistants_export.sandbox import Fault, FaultPlan, GeneratedCatalog, SandboxServer
 
 pytestmark = pytest.mark.integration
 

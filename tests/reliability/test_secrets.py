@@ -24,13 +24,20 @@ import pyarrow.parquet as pq
 import pytest
 from hostile_server import ScriptedServer, api_error, listing, minimal_assistant
 
-from connectors.core.errors import AuthenticationError
-from connectors.openai_assistants.client import ERROR_BODY_LIMIT, MESSAGE_LIMIT, AssistantsClient
-from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.snapshot import IdSource, fetch_snapshot
-from pipelines.cli import run
-from pipelines.resources import AssistantsApiResource
-from sandbox import Fault, FaultPlan, SandboxServer, StaticCatalog, bundled_assistants, invalid_assistants
+from assistants_export.connectors.core.errors import AuthenticationError
+from assistants_export.connectors.openai_assistants.client import ERROR_BODY_LIMIT, MESSAGE_LIMIT, AssistantsClient
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+from assistants_export.connectors.snapshot import IdSource, fetch_snapshot
+from assistants_export.pipelines.cli import run
+from assistants_export.pipelines.resources import AssistantsApiResource
+from assistants_export.sandbox import (
+    Fault,
+    FaultPlan,
+    SandboxServer,
+    StaticCatalog,
+    bundled_assistants,
+    invalid_assistants,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +106,7 @@ def debug_log():
     saved = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
-    noisy = {name: logging.getLogger(name).level for name in ("httpx", "httpcore", "connectors")}
+    noisy = {name: logging.getLogger(name).level for name in ("httpx", "httpcore", "assistants_export")}
     for name in noisy:
         logging.getLogger(name).setLevel(logging.DEBUG)
     try:

@@ -22,16 +22,16 @@ import pytest
 from warehouse_state import duckdb_state, parquet_state
 from warehouse_state import held_runs as held_runs_of
 
-from connectors.core.schemas import SNAPSHOT_MEMBERS, SNAPSHOT_RUNS
-from connectors.gates import Gates
-from connectors.history import MassDeletionError, rebuild_history
-from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
-from connectors.warehouse import open_store
-from connectors.warehouse.read import read_arrow
-from connectors.warehouse.views import open_duckdb, open_parquet
-from pipelines.cli import run
-from sandbox import Fault, FaultPlan, SandboxServer, StaticCatalog, bundled_assistants
+from assistants_export.connectors.core.schemas import SNAPSHOT_MEMBERS, SNAPSHOT_RUNS
+from assistants_export.connectors.gates import Gates
+from assistants_export.connectors.history import MassDeletionError, rebuild_history
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+from assistants_export.connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
+from assistants_export.connectors.warehouse import open_store
+from assistants_export.connectors.warehouse.read import read_arrow
+from assistants_export.connectors.warehouse.views import open_duckdb, open_parquet
+from assistants_export.pipelines.cli import run
+from assistants_export.sandbox import Fault, FaultPlan, SandboxServer, StaticCatalog, bundled_assistants
 
 KEY = "sk-safety-Zq8Wm2Rt5Yx7"
 ROOT = Path(__file__).parents[2]
@@ -254,7 +254,7 @@ def test_an_unwritable_warehouse_is_one_line_and_changes_nothing(env, good, fixt
                                                                  hint, warehouse_kind):
     if warehouse_kind != "local":
         pytest.skip("an operating system's refusal of a folder; a bucket's: test_a_bucket_that_does_not_exist_...")
-    import connectors.warehouse.parquet_store as parquet_store
+    import assistants_export.connectors.warehouse.parquet_store as parquet_store
 
     def refuse(*args, **kwargs):
         raise OSError(code, os.strerror(code))
@@ -294,7 +294,8 @@ def test_ctrl_c_ends_with_one_line_and_status_130_leaving_the_date_as_it_was(env
     environment = {**os.environ, "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": server.base_url}
     environment.pop("DAGSTER_HOME", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "snapshot", "--date", yesterday().isoformat(), "--force", "-q",
+        [sys.executable, "-m", "assistants_export.pipelines.cli", "snapshot", "--date", yesterday().isoformat(),
+         "--force", "-q",
          "--warehouse", str(env), "--ids", ",".join(a["id"] for a in fixtures), "--concurrency", "1"],
         env=environment, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

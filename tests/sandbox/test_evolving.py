@@ -9,7 +9,7 @@ import sys
 import httpx
 import pytest
 
-from sandbox import EvolvingCatalog, GeneratedCatalog, SandboxServer
+from assistants_export.sandbox import EvolvingCatalog, GeneratedCatalog, SandboxServer
 
 HEADERS = {"Authorization": "Bearer sk-sandbox", "OpenAI-Beta": "assistants=v2"}
 
@@ -84,7 +84,7 @@ def test_a_plain_catalog_has_no_control_endpoint():
 
 
 def test_python_m_sandbox_serves_an_evolving_catalog_from_the_date_given():
-    command = [sys.executable, "-m", "sandbox", "--generated", "20", "--change-rate", "0.3",
+    command = [sys.executable, "-m", "assistants_export.sandbox", "--generated", "20", "--change-rate", "0.3",
                "--start-date", "2026-01-01", "--catalogue-date", "2026-01-05"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:

@@ -12,8 +12,14 @@ from typing import Any
 import jsonschema
 import pytest
 
-from sandbox import fixtures
-from sandbox.fixtures import GeneratedCatalog, StaticCatalog, bundled_assistants, invalid_assistants, serialize_body
+from assistants_export.sandbox import fixtures
+from assistants_export.sandbox.fixtures import (
+    GeneratedCatalog,
+    StaticCatalog,
+    bundled_assistants,
+    invalid_assistants,
+    serialize_body,
+)
 
 # --- The AssistantObject schema, transcribed from the API reference (this project's tests never read
 # the spec file). Metadata limits (16 pairs, 64-char keys, 512-char values) are the documented ones the

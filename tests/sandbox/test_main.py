@@ -1,4 +1,4 @@
-"""``python -m sandbox`` (``make sandbox``) says where it listens and which key opens it."""
+"""``python -m assistants_export.sandbox`` (``make sandbox``) says where it listens and which key opens it."""
 
 import subprocess
 import sys
@@ -7,7 +7,8 @@ import httpx
 
 
 def test_the_sandbox_prints_its_url_key_and_the_exports_to_use():
-    process = subprocess.Popen([sys.executable, "-m", "sandbox", "--api-key", "sk-try-me"], stdout=subprocess.PIPE,
+    process = subprocess.Popen([sys.executable, "-m", "assistants_export.sandbox", "--api-key", "sk-try-me"],
+                               stdout=subprocess.PIPE,
                                text=True)
     try:
         assert process.stdout is not None

@@ -19,11 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-# Imported from the submodules, not the package root: with pytest's pythonpath=["tests"], this test
-# directory is a namespace portion named "sandbox", which can shadow sandbox/__init__.py.
-from sandbox.faults import Fault, FaultPlan
-from sandbox.fixtures import Catalog, GeneratedCatalog, StaticCatalog, bundled_assistants
-from sandbox.server import SandboxServer, mask_key
+from assistants_export.sandbox.faults import Fault, FaultPlan
+from assistants_export.sandbox.fixtures import Catalog, GeneratedCatalog, StaticCatalog, bundled_assistants
+from assistants_export.sandbox.server import SandboxServer, mask_key
 
 pytestmark = pytest.mark.integration
 
@@ -567,7 +565,8 @@ def test_stats_count_everything_and_reset(assistants: list[dict[str, Any]]) -> N
 
 
 def test_cli_serves_until_sigterm() -> None:
-    command = [sys.executable, "-m", "sandbox", "--generated", "30", "--faults", "rate=0", "--api-key", "sk-cli"]
+    command = [sys.executable, "-m", "assistants_export.sandbox", "--generated", "30", "--faults", "rate=0",
+               "--api-key", "sk-cli"]
     with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None

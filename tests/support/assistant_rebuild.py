@@ -8,7 +8,7 @@ one; ``{}`` and missing sub-objects are one; numbers normalised).
 import json
 from collections import defaultdict
 
-from connectors.core.hashing import normalize_numbers
+from assistants_export.connectors.core.hashing import normalize_numbers
 
 
 def _put_extras(target, extras_json):

@@ -1,9 +1,9 @@
 """Build a warehouse the way a nightly run does: fetch over loopback HTTP, flatten, load, replay the history."""
 
-from connectors.history import rebuild_history
-from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
-from sandbox import SandboxServer, StaticCatalog
+from assistants_export.connectors.history import rebuild_history
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+from assistants_export.connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
+from assistants_export.sandbox import SandboxServer, StaticCatalog
 
 
 def snapshot_days(root, key, ids, catalogs, source_name="default"):

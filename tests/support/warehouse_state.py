@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from connectors.core.schemas import STORED_TABLES, VIEW_TABLES
-from connectors.warehouse.location import duckdb_path
+from assistants_export.connectors.core.schemas import STORED_TABLES, VIEW_TABLES
+from assistants_export.connectors.warehouse.location import duckdb_path
 
 VOLATILE = ("snapshot_at", "fetched_at", "started_at", "finished_at", "run_id", "token")
 """Clocks, run IDs, and the file tokens DuckDB keeps of the change-log partitions it loaded (mtimes)."""
@@ -43,8 +43,8 @@ def parquet_state(warehouse):
 
 def _lake_state(warehouse):
     """The same for a warehouse of Delta tables, read at their latest versions (no empty partitions there)."""
-    from connectors.warehouse.lake_store import LakeStore
-    from connectors.warehouse.location import parse_warehouse_uri
+    from assistants_export.connectors.warehouse.lake_store import LakeStore
+    from assistants_export.connectors.warehouse.location import parse_warehouse_uri
 
     store = LakeStore(parse_warehouse_uri(warehouse))
     state = {}
@@ -104,8 +104,8 @@ def held_runs(warehouse, date):
     """The held-back runs of ``date``, sorted by run ID."""
     import pyarrow.fs as pafs
 
-    from connectors.warehouse.location import parse_warehouse_uri
-    from connectors.warehouse.objectstore import open_filesystem
+    from assistants_export.connectors.warehouse.location import parse_warehouse_uri
+    from assistants_export.connectors.warehouse.objectstore import open_filesystem
 
     location = parse_warehouse_uri(warehouse)
     filesystem, root = open_filesystem(location)

@@ -6,12 +6,12 @@ import pytest
 from snapshot_days import snapshot_days
 from warehouse_state import duckdb_state, parquet_state
 
-from connectors.core.errors import ConfigError
-from connectors.history import rebuild_history
-from connectors.warehouse.copy import copy_warehouse
-from connectors.warehouse.views import VIEW_NAMES, open_duckdb, open_parquet
-from pipelines.cli import run
-from sandbox import bundled_assistants
+from assistants_export.connectors.core.errors import ConfigError
+from assistants_export.connectors.history import rebuild_history
+from assistants_export.connectors.warehouse.copy import copy_warehouse
+from assistants_export.connectors.warehouse.views import VIEW_NAMES, open_duckdb, open_parquet
+from assistants_export.pipelines.cli import run
+from assistants_export.sandbox import bundled_assistants
 
 KEY = "sk-copy-6Tn2Vq"
 D1, D2, D3 = (dt.date(2026, 11, day) for day in (20, 21, 22))

@@ -6,8 +6,14 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from connectors.core.schemas import PAYLOAD_METADATA, PAYLOAD_TOOL_RESOURCES, SNAPSHOT_RUNS, TableSpec, col
-from connectors.warehouse import DuckDBStore, ParquetStore
+from assistants_export.connectors.core.schemas import (
+    PAYLOAD_METADATA,
+    PAYLOAD_TOOL_RESOURCES,
+    SNAPSHOT_RUNS,
+    TableSpec,
+    col,
+)
+from assistants_export.connectors.warehouse import DuckDBStore, ParquetStore
 
 D1, D2 = dt.date(2026, 11, 20), dt.date(2026, 11, 21)
 
@@ -117,7 +123,7 @@ def test_a_lock_released_within_the_wait_is_waited_for(tmp_path):
 
     import pytest
 
-    from connectors.core.errors import WarehouseLockedError
+    from assistants_export.connectors.core.errors import WarehouseLockedError
 
     db = DuckDBStore(tmp_path)
     db.connect().close()

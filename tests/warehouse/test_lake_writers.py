@@ -11,14 +11,14 @@ import threading
 
 import pytest
 
-from connectors.core.schemas import FETCH_ERRORS, SNAPSHOT_MEMBERS, SNAPSHOT_RUNS
-from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.snapshot import IdSource, fetch_snapshot
-from connectors.warehouse import open_store
-from connectors.warehouse.lake_store import ConcurrentCommitError
-from connectors.warehouse.objectstore import DeltaDateTable
-from connectors.warehouse.read import read_arrow
-from sandbox import SandboxServer, StaticCatalog, bundled_assistants
+from assistants_export.connectors.core.schemas import FETCH_ERRORS, SNAPSHOT_MEMBERS, SNAPSHOT_RUNS
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+from assistants_export.connectors.snapshot import IdSource, fetch_snapshot
+from assistants_export.connectors.warehouse import open_store
+from assistants_export.connectors.warehouse.lake_store import ConcurrentCommitError
+from assistants_export.connectors.warehouse.objectstore import DeltaDateTable
+from assistants_export.connectors.warehouse.read import read_arrow
+from assistants_export.sandbox import SandboxServer, StaticCatalog, bundled_assistants
 
 KEY = "sk-lake-writers-5Rm8Qz"
 DATE = dt.date(2026, 11, 20)

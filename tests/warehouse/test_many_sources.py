@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from snapshot_days import snapshot_days
 
-from connectors.core.errors import ConfigError
-from connectors.core.schemas import ASSISTANT_VERSIONS, SNAPSHOT_MEMBERS
-from connectors.warehouse import DuckDBStore, open_store, pending_loads
-from connectors.warehouse.copy import copy_warehouse
-from connectors.warehouse.rebuild import rebuild_duckdb
-from connectors.warehouse.sources import check_source_name, source_root, stored_sources
-from connectors.warehouse.views import open_duckdb, open_parquet
-from sandbox import bundled_assistants
+from assistants_export.connectors.core.errors import ConfigError
+from assistants_export.connectors.core.schemas import ASSISTANT_VERSIONS, SNAPSHOT_MEMBERS
+from assistants_export.connectors.warehouse import DuckDBStore, open_store, pending_loads
+from assistants_export.connectors.warehouse.copy import copy_warehouse
+from assistants_export.connectors.warehouse.rebuild import rebuild_duckdb
+from assistants_export.connectors.warehouse.sources import check_source_name, source_root, stored_sources
+from assistants_export.connectors.warehouse.views import open_duckdb, open_parquet
+from assistants_export.sandbox import bundled_assistants
 
 KEY = "sk-sources-Qm4x"
 D1, D2 = dt.date(2026, 11, 19), dt.date(2026, 11, 20)

@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 from s3_server import ACCESS_KEY, SECRET_KEY
 
-from connectors.core.errors import ConfigError, WarehouseWriteError
-from connectors.warehouse.objectstore import (
+from assistants_export.connectors.core.errors import ConfigError, WarehouseWriteError
+from assistants_export.connectors.warehouse.objectstore import (
     ConcurrentCommitError,
     DeltaDateTable,
     StorageOptions,

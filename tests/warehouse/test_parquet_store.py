@@ -6,8 +6,8 @@ import os
 import pyarrow as pa
 import pytest
 
-from connectors.core.schemas import PAYLOAD_METADATA
-from connectors.warehouse import ParquetStore
+from assistants_export.connectors.core.schemas import PAYLOAD_METADATA
+from assistants_export.connectors.warehouse import ParquetStore
 
 DATE = dt.date(2026, 11, 21)
 

@@ -8,11 +8,11 @@ import pyarrow as pa
 import pytest
 from snapshot_days import snapshot_days
 
-from connectors.core.errors import ConfigError
-from connectors.core.schemas import REFERENCE_TABLES
-from connectors.warehouse.read import NAMES, read_arrow, read_table
-from connectors.warehouse.views import VIEW_NAMES
-from sandbox import bundled_assistants
+from assistants_export.connectors.core.errors import ConfigError
+from assistants_export.connectors.core.schemas import REFERENCE_TABLES
+from assistants_export.connectors.warehouse.read import NAMES, read_arrow, read_table
+from assistants_export.connectors.warehouse.views import VIEW_NAMES
+from assistants_export.sandbox import bundled_assistants
 
 KEY = "sk-read-Pz6cW2"
 DAY1, DAY2 = dt.date(2026, 11, 19), dt.date(2026, 11, 20)

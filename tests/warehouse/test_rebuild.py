@@ -8,10 +8,10 @@ import duckdb
 from snapshot_days import snapshot_days
 from warehouse_state import duckdb_state
 
-from connectors.warehouse import DuckDBStore
-from connectors.warehouse.views import VIEW_NAMES, open_duckdb
-from pipelines.cli import run
-from sandbox import bundled_assistants
+from assistants_export.connectors.warehouse import DuckDBStore
+from assistants_export.connectors.warehouse.views import VIEW_NAMES, open_duckdb
+from assistants_export.pipelines.cli import run
+from assistants_export.sandbox import bundled_assistants
 
 D1, D2 = dt.date(2026, 11, 20), dt.date(2026, 11, 21)
 KEY = "sk-rebuild-8WqLp2Zx"
@@ -68,7 +68,7 @@ def test_a_later_night_loads_into_the_rebuilt_database(tmp_path):
 
 
 def test_a_database_held_by_another_process_is_left_as_it_is(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("connectors.core.settings.DUCKDB_LOCK_WAIT", 0.2)
+    monkeypatch.setattr("assistants_export.connectors.core.settings.DUCKDB_LOCK_WAIT", 0.2)
     two_nights(tmp_path)
     before = (tmp_path / "assistants.duckdb").read_bytes()
     holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "

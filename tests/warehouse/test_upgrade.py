@@ -7,12 +7,12 @@ import duckdb
 import pyarrow.parquet as pq
 from snapshot_days import snapshot_days
 
-from connectors.core.schemas import ALL_TABLES, ASSISTANT_HISTORY, STORED_TABLES, VIEW_TABLES
-from connectors.warehouse.read import read_arrow
-from connectors.warehouse.upgrade import OLD_DATE_TABLES
-from connectors.warehouse.views import VIEW_NAMES, open_duckdb, open_parquet
-from pipelines.cli import run
-from sandbox import bundled_assistants
+from assistants_export.connectors.core.schemas import ALL_TABLES, ASSISTANT_HISTORY, STORED_TABLES, VIEW_TABLES
+from assistants_export.connectors.warehouse.read import read_arrow
+from assistants_export.connectors.warehouse.upgrade import OLD_DATE_TABLES
+from assistants_export.connectors.warehouse.views import VIEW_NAMES, open_duckdb, open_parquet
+from assistants_export.pipelines.cli import run
+from assistants_export.sandbox import bundled_assistants
 
 D1, D2 = dt.date(2026, 11, 20), dt.date(2026, 11, 21)
 KEY = "sk-upgrade-3vXq9LmT"

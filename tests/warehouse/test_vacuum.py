@@ -5,8 +5,8 @@ import datetime as dt
 from snapshot_days import snapshot_days
 from warehouse_state import duckdb_state, parquet_state
 
-from pipelines.cli import run
-from sandbox import bundled_assistants
+from assistants_export.pipelines.cli import run
+from assistants_export.sandbox import bundled_assistants
 
 KEY = "sk-vacuum-3Hq9Wm"
 DATE = dt.date(2026, 11, 20)

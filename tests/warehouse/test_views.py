@@ -24,14 +24,14 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from connectors.core.schemas import PAYLOAD_METADATA, STORED_TABLES, VIEW_TABLES
-from connectors.gates import Gates
-from connectors.history import rebuild_history
-from connectors.openai_assistants.config import ClientConfig, Secret
-from connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
-from connectors.warehouse import DuckDBStore, ParquetStore
-from connectors.warehouse.views import VIEW_NAMES, open_duckdb, open_parquet, open_source, views
-from sandbox import FaultPlan, SandboxServer, StaticCatalog, bundled_assistants, invalid_assistants
+from assistants_export.connectors.core.schemas import PAYLOAD_METADATA, STORED_TABLES, VIEW_TABLES
+from assistants_export.connectors.gates import Gates
+from assistants_export.connectors.history import rebuild_history
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+from assistants_export.connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
+from assistants_export.connectors.warehouse import DuckDBStore, ParquetStore
+from assistants_export.connectors.warehouse.views import VIEW_NAMES, open_duckdb, open_parquet, open_source, views
+from assistants_export.sandbox import FaultPlan, SandboxServer, StaticCatalog, bundled_assistants, invalid_assistants
 
 KEY = "sk-views-5tHq8RzW2nLc"
 D1, D2, D3 = dt.date(2026, 11, 20), dt.date(2026, 11, 21), dt.date(2026, 11, 22)

@@ -34,9 +34,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-import sql
-from connectors.core.hashing import canonical_json, content_hash
-from connectors.core.schemas import (
+from assistants_export import sql
+from assistants_export.connectors.core.hashing import canonical_json, content_hash
+from assistants_export.connectors.core.schemas import (
     ASSISTANT_CHANGES,
     ASSISTANT_VERSIONS,
     FETCH_ERRORS,
@@ -45,12 +45,12 @@ from connectors.core.schemas import (
     STORED_TABLES,
     TableSpec,
 )
-from connectors.migration import warehouse as migration_warehouse
-from connectors.openai_assistants.flatten import RawAssistant, flatten, payload_tables
-from connectors.warehouse import DuckDBStore
-from connectors.warehouse.stored import STORED_VIEW_NAMES, apply_stored_views
-from connectors.warehouse.views import VIEW_NAMES, apply_views
-from pipelines.cli import run
+from assistants_export.connectors.migration import warehouse as migration_warehouse
+from assistants_export.connectors.openai_assistants.flatten import RawAssistant, flatten, payload_tables
+from assistants_export.connectors.warehouse import DuckDBStore
+from assistants_export.connectors.warehouse.stored import STORED_VIEW_NAMES, apply_stored_views
+from assistants_export.connectors.warehouse.views import VIEW_NAMES, apply_views
+from assistants_export.pipelines.cli import run
 
 SQL = Path(__file__).parents[2] / "sql"
 D1, D2 = dt.date(2026, 11, 20), dt.date(2026, 11, 21)
@@ -408,7 +408,8 @@ def test_the_sources_stay_apart(con, check):
 
 
 def test_migrate_warehouse_returns_each_source_s_assistants(con, monkeypatch):
-    """connectors.migration.warehouse reads the source column and keys its results by source and assistant."""
+    """assistants_export.connectors.migration.warehouse reads the source column and keys its results by source and
+    assistant."""
 
     def session(warehouse, source=None):
         connection = duckdb.connect(":memory:")

@@ -9,10 +9,10 @@ import os
 
 import pytest
 
-from connectors.core.errors import ConfigError
-from connectors.warehouse import DuckDBStore, ParquetStore
-from pipelines.cli import run
-from pipelines.resources import WarehouseResource
+from assistants_export.connectors.core.errors import ConfigError
+from assistants_export.connectors.warehouse import DuckDBStore, ParquetStore
+from assistants_export.pipelines.cli import run
+from assistants_export.pipelines.resources import WarehouseResource
 
 URI = "s3://AKIAEXAMPLE:wJalrXUtnFEMI@bucket/prefix"
 COMMANDS = {

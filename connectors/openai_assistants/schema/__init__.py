@@ -2,7 +2,7 @@
 
 The schema is a copy of the OpenAI spec (MIT, see ``LICENSE-openai-openapi``) so the
 project never depends on a checkout of the spec at run or test time. It is the
-reference the hand-written validator in :mod:`connectors.openai_assistants.validation`
+reference the hand-written validator in :mod:`assistants_export.connectors.openai_assistants.validation`
 is cross-checked against.
 """
 
