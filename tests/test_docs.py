@@ -407,6 +407,9 @@ NOT_RUN: dict[str, str] = {
                                                          "tests/pipelines/test_sources_e2e.py snapshots two sandbox "
                                                          "servers as two sources",
     "dg scaffold defs ": "tests/pipelines/test_component.py scaffolds the component into a fresh dg project",
+    ".venv/bin/python -m build ": "tests/test_wheel.py builds the sdist and the wheel",
+    "pip install -c constraints.txt dist/": "tests/test_wheel.py installs the wheel into a fresh virtualenv",
+    "assistants-export --version": "tests/test_wheel.py runs the installed command's --version",
 }
 """README commands that this test does not run (matched by prefix), and why."""
 
