@@ -3,19 +3,16 @@
 Reads the warehouse only (never the API), through
 :func:`assistants_export.connectors.migration.warehouse.migrate_warehouse`,
 and writes JSON Lines: one line per assistant, ``{"source", "assistant_id", "name", "description",
-"created_at", "request", "warnings"}``, sorted by source and assistant ID. A file given with ``-o`` appears
-only once every line is written.
+"created_at", "request", "warnings"}``, sorted by source and assistant ID. A file given with ``-o`` is
+written as every command writes one (:mod:`assistants_export.pipelines.cli.outfile`): a regular file only, appearing whole
+once every line is written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import sys
-import uuid
 from collections.abc import Iterable
-from pathlib import Path
 from typing import IO, cast
 
 import click
@@ -27,7 +24,7 @@ from assistants_export.connectors.warehouse.views import SOURCES, Source
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option
-from .output import silence_stdout
+from .outfile import OutputTarget
 
 TARGETS = ("responses",)
 
@@ -61,16 +58,13 @@ def migrate(target: str, as_of: str | None, ids: str | None, ids_file: str | Non
         wanted = list(read_ids_file(ids_file))
     families = [name.strip() for name in reasoning_models.split(",") if name.strip()]
     root = WarehouseResource(path=warehouse).root()
+    destination = OutputTarget.parse(output, keep_out=[] if "://" in root else [root])  # refused before any work
     migrated = migrate_warehouse(root, as_of=day, ids=wanted, reasoning_models=families,
                                  source=cast(Source | None, source))
-    if output == "-":
-        try:
-            _write(migrated, sys.stdout)
-            sys.stdout.flush()
-        except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other tools do
-            silence_stdout()
+    with destination.open() as stream:
+        _write(migrated, stream)
+    if destination.is_stdout:
         return
-    _write_file(migrated, Path(output))
     warnings = sum(len(m.migration.warnings) for m in migrated)
     click.echo(f"{len(migrated)} assistant(s) migrated to {output}, {warnings} warning(s)", err=True)
 
@@ -85,17 +79,3 @@ def _date(value: str) -> dt.date:
 def _write(migrated: list[MigratedAssistant], stream: IO[str]) -> None:
     for item in migrated:
         stream.write(json.dumps(item.as_line(), ensure_ascii=False) + "\n")
-
-
-def _write_file(migrated: list[MigratedAssistant], path: Path) -> None:
-    """Write next to ``path`` and rename into place, so a failure leaves no half file."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "w", encoding="utf-8", newline="\n") as stream:
-            _write(migrated, stream)
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise click.ClickException(f"could not write {path}: {exc.strerror or exc}") from None
-    finally:
-        temporary.unlink(missing_ok=True)
-

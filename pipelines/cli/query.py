@@ -15,11 +15,7 @@ warehouse. The source is the database when it exists, else the Parquet files.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import stat
-import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,7 +32,8 @@ from assistants_export.connectors.warehouse.views import SOURCES, VIEW_NAMES, So
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option
-from .output import FORMATS, choose_format, silence_stdout, write_result
+from .outfile import OutputTarget
+from .output import FORMATS, choose_format, write_result
 
 BATCH_ROWS = 10_000
 """Rows per Arrow batch streamed from DuckDB to the output."""
@@ -84,8 +81,8 @@ def query(statement: str | None, sql_file: str | None, params: tuple[str, ...], 
     fmt = choose_format(output_format, None if to_stdout else output)
     if fmt == "parquet" and output is None:
         raise click.UsageError("--format parquet writes a file: add --output FILE (or -o - for standard output)")
-    target = None if to_stdout else _regular_file_target(Path(output or ""))
     root = WarehouseResource(path=warehouse).root()
+    target = OutputTarget.parse(output, keep_out=_local(root))
     try:
         con, _ = open_source(root, cast(Source | None, source))
     except duckdb.Error as exc:  # locked by a writer, not a DuckDB file, tables too old for the views...
@@ -93,17 +90,17 @@ def query(statement: str | None, sql_file: str | None, params: tuple[str, ...], 
         raise click.ClickException(f"could not open the warehouse at {root}: {_one_line(str(exc))}{hint}") from None
     with con:
         reader = _run(con, statement, bound)
-        if target is not None:
-            _write_file(reader, fmt, target)
-            return
-        if fmt == "parquet":
-            with _streaming(None):
-                write_result(reader, fmt, None, parquet_path=sys.stdout.buffer)
-            return
         console = Console()
-        terminal = console if fmt == "table" and console.is_terminal else None
-        with _streaming(None):
-            write_result(reader, fmt, sys.stdout, terminal=terminal)
+        if fmt == "table" and target.is_stdout and console.is_terminal:
+            with _streaming():
+                write_result(reader, fmt, None, terminal=console)
+            return
+        binary = fmt == "parquet"
+        with _streaming(), target.open(binary=binary) as stream:
+            if binary:
+                write_result(reader, fmt, None, parquet_path=stream)
+            else:
+                write_result(reader, fmt, stream)
 
 
 @cli.command("views")
@@ -157,7 +154,7 @@ def _read_query_file(path: Path) -> str:
 def _run(con: duckdb.DuckDBPyConnection, statement: str, params: dict[str, object] | None = None
          ) -> pa.RecordBatchReader:
     """The statement's result as a stream of Arrow batches, ``params`` bound by name; a failure is one line."""
-    with _streaming(None):
+    with _streaming():
         try:
             relation = con.sql(statement, params=params) if params else con.sql(statement)
         except duckdb.InvalidInputException as exc:
@@ -170,61 +167,25 @@ def _run(con: duckdb.DuckDBPyConnection, statement: str, params: dict[str, objec
         return relation.to_arrow_reader(BATCH_ROWS)
 
 
-def _regular_file_target(path: Path) -> Path:
-    """``path`` if it is a regular file or does not exist yet; one line refusing anything else.
-
-    The result is renamed over the target, which would replace a symlink, a FIFO or a device
-    (``/dev/null``) instead of writing to it; so those are refused, and ``-`` means standard output.
-    """
-    try:
-        mode = path.lstat().st_mode
-    except FileNotFoundError:
-        if not path.parent.is_dir():
-            raise click.ClickException(f"cannot write {path}: the folder {path.parent} does not exist") from None
-        return path
-    if stat.S_ISREG(mode):
-        return path
-    kind = ("a symbolic link" if stat.S_ISLNK(mode) else "a folder" if stat.S_ISDIR(mode)
-            else "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-            else "not a regular file")
-    raise click.ClickException(f"refusing to write {path}: it is {kind}; give the path of a regular file, "
-                               "or - for standard output")
-
-
-def _write_file(reader: pa.RecordBatchReader, fmt: str, path: Path) -> None:
-    """Write the result next to ``path`` and rename it into place, so a failed query leaves no half file."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with _streaming(path):
-            if fmt == "parquet":
-                write_result(reader, fmt, None, parquet_path=str(temporary))
-            else:
-                with open(temporary, "w", encoding="utf-8", newline="") as stream:
-                    write_result(reader, fmt, stream)
-            with open(temporary, "rb") as written:
-                os.fsync(written.fileno())
-            os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+def _local(root: str) -> list[str]:
+    """The warehouse folder, which no output may be written into (none for an object store)."""
+    return [] if "://" in root else [root]
 
 
 @contextmanager
-def _streaming(path: Path | None) -> Iterator[None]:
-    """Turn DuckDB's errors (raised when the query runs or, mid-stream, through Arrow) and I/O errors into one line."""
+def _streaming() -> Iterator[None]:
+    """Turn DuckDB's errors (raised when the query runs or, mid-stream, through Arrow) into one line.
+
+    Errors of writing the result are the output's own (:mod:`assistants_export.pipelines.cli.outfile`) and pass through.
+    """
     try:
         yield
     except duckdb.Error as exc:
         raise click.ClickException(f"the query failed: {_one_line(str(exc))}") from None
-    except BrokenPipeError:
-        silence_stdout()  # the reader went away (`| head`): stop quietly, as other tools do
-    except OSError as exc:
-        if exc.errno is not None:  # a real I/O error; Arrow reports DuckDB's mid-stream errors without errno
-            where = f"{path}" if path is not None else "the output"
-            raise click.ClickException(f"could not write {where}: {exc.strerror}") from None
-        raise click.ClickException(f"the query failed: {_one_line(str(exc))}") from None
+    except OSError as exc:  # Arrow reports DuckDB's mid-stream errors as OSError; a read error has its errno
+        raise click.ClickException(f"the query failed: {exc.strerror or _one_line(str(exc))}") from None
     except pa.ArrowException as exc:
         raise click.ClickException(f"the query failed: {_one_line(str(exc))}") from None
-
 
 
 def _one_line(message: str) -> str:

@@ -324,10 +324,10 @@ def test_output_onto_a_symlink_or_a_fifo_is_refused(capsys, warehouse, tmp_path)
 def test_a_device_is_refused_before_anything_is_written():
     import click
 
-    from assistants_export.pipelines.cli.query import _regular_file_target
+    from assistants_export.pipelines.cli.outfile import OutputTarget
 
     with pytest.raises(click.ClickException, match="it is a device"):
-        _regular_file_target(Path(os.devnull))
+        OutputTarget.parse(os.devnull)
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
 
 
