@@ -16,12 +16,14 @@ one definition of every view:
   files and no path is ever pasted into SQL.
 
 Both query sessions are locked (:mod:`assistants_export.connectors.warehouse.read_only`) once the
-views exist: no setting can change and no extension is installed from then on.
+views exist: DuckDB's file functions read only the warehouse folder and the paths the
+caller allows, no setting can change and no extension is installed from then on.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -33,9 +35,9 @@ from assistants_export import sql
 from assistants_export.connectors.core import settings
 from assistants_export.connectors.core.errors import ConfigError
 
-from .location import duckdb_path
+from .location import duckdb_path, local_root
 from .parquet_store import ParquetStore
-from .read_only import lock_session
+from .read_only import Readable, lock_session
 from .sources import stored_sources
 from .stored import apply_stored_views, register_parquet
 from .stores import open_store
@@ -96,11 +98,13 @@ def apply_views(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(view.statement)
 
 
-def open_duckdb(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
+def open_duckdb(warehouse: str | Path, allow_read: Iterable[str | os.PathLike[str]] = ()
+                ) -> duckdb.DuckDBPyConnection:
     """An in-memory session over ``<warehouse>/assistants.duckdb`` attached read-only, with the views.
 
     Names resolve in the session first (the views, as this version defines them), then in the
-    database; nothing can be written to the database from this session.
+    database; nothing can be written to the database from this session, and DuckDB's file functions
+    read only the warehouse folder and ``allow_read`` (:func:`~assistants_export.connectors.warehouse.read_only.lock_session`).
     """
     path = duckdb_path(warehouse)
     if not path.is_file():
@@ -112,19 +116,22 @@ def open_duckdb(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
         con.execute(sql.load("query/search_path"))
         apply_stored_views(con)
         apply_views(con)
-        lock_session(con)
+        lock_session(con, _readable(warehouse, allow_read))
     except BaseException:
         con.close()
         raise
     return con
 
 
-def open_parquet(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
+def open_parquet(warehouse: str | Path, allow_read: Iterable[str | os.PathLike[str]] = ()
+                 ) -> duckdb.DuckDBPyConnection:
     """An in-memory session whose tables are the Parquet datasets of ``warehouse``, with the views.
 
     A table with no files yet is an empty table of its schema, so every view still works. Each
     dataset is read with the table's schema, so partitions written before a column was added read
     as null in that column. Every source the warehouse holds is read, its name in the ``source`` column.
+    The datasets are read by Arrow (a folder's or an object store's alike); DuckDB's file functions read
+    only the warehouse folder and ``allow_read``, as in :func:`open_duckdb`.
     """
     names = stored_sources(warehouse)
     if not names:
@@ -138,15 +145,19 @@ def open_parquet(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
         register_parquet(con, {name: open_store(warehouse, name) for name in names})
         apply_stored_views(con)
         apply_views(con)
-        lock_session(con)
+        lock_session(con, _readable(warehouse, allow_read))
     except BaseException:
         con.close()
         raise
     return con
 
 
-def open_source(warehouse: str | Path, source: Source | None = None) -> tuple[duckdb.DuckDBPyConnection, Source]:
-    """A query session on ``source``; by default the DuckDB database, or the Parquet files when it does not exist."""
+def open_source(warehouse: str | Path, source: Source | None = None,
+                allow_read: Iterable[str | os.PathLike[str]] = ()) -> tuple[duckdb.DuckDBPyConnection, Source]:
+    """A query session on ``source``; by default the DuckDB database, or the Parquet files when it does not exist.
+
+    ``allow_read``: files or folders outside the warehouse that the query may read (``query --allow-read``).
+    """
     store = open_store(warehouse)
     if needs_upgrade(store):
         raise ConfigError(f"the warehouse at {os.path.abspath(warehouse)} was written by an older version, which "
@@ -159,10 +170,18 @@ def open_source(warehouse: str | Path, source: Source | None = None) -> tuple[du
             raise ConfigError(f"no warehouse at {where} (neither {settings.DUCKDB_FILENAME} "
                               "nor parquet/): run `assistants-export snapshot` first, or pass --warehouse DIR")
     if source == "duckdb":
-        return open_duckdb(warehouse), source
+        return open_duckdb(warehouse, allow_read), source
     if source == "parquet":
-        return open_parquet(warehouse), source
+        return open_parquet(warehouse, allow_read), source
     raise ConfigError(f"unknown source {source!r}: choose one of {', '.join(SOURCES)}")
+
+
+def _readable(warehouse: str | Path, allow_read: Iterable[str | os.PathLike[str]]) -> Readable:
+    """What a query session may read with DuckDB's file functions: a local warehouse's folder (an object store's
+    tables are Arrow datasets, and its DuckDB cache is attached before the lock), and ``allow_read``."""
+    text = os.fspath(warehouse)
+    folder = local_root(text) if "://" not in text or text.lower().startswith("file://") else None
+    return Readable.of(allow_read, warehouse=folder)
 
 
 def _session() -> duckdb.DuckDBPyConnection:

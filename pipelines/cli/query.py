@@ -27,7 +27,7 @@ import pyarrow as pa
 from rich.console import Console
 
 from assistants_export import sql
-from assistants_export.connectors.warehouse.read_only import check_statement
+from assistants_export.connectors.warehouse.read_only import check_statement, refused_path
 from assistants_export.connectors.warehouse.views import SOURCES, VIEW_NAMES, Source, get_view, open_source, views
 
 from ..resources import WarehouseResource
@@ -54,9 +54,14 @@ BATCH_ROWS = 10_000
               help="Write to this regular file (atomically) instead of the terminal; - for standard output.")
 @click.option("--source", type=click.Choice(SOURCES),
               help="Read the DuckDB database or the Parquet files alone (default: the database if it exists).")
+@click.option("--allow-read", "allow_read", metavar="PATH", multiple=True,
+              type=click.Path(exists=True, file_okay=True, dir_okay=True),
+              help="A file or folder outside the warehouse the query may read, e.g. with read_csv (repeatable); "
+                   "without it a query reads only the warehouse.")
 @warehouse_option
 def query(statement: str | None, sql_file: str | None, params: tuple[str, ...], view_name: str | None,
-          output_format: str | None, output: str | None, source: str | None, warehouse: str | None) -> None:
+          output_format: str | None, output: str | None, source: str | None, allow_read: tuple[str, ...],
+          warehouse: str | None) -> None:
     """Run a SQL query (or a query file, or show a view) over the warehouse and print the result."""
     given = [name for name, value in (('"SQL"', statement), ("--file", sql_file), ("--view", view_name))
              if value is not None]
@@ -84,19 +89,19 @@ def query(statement: str | None, sql_file: str | None, params: tuple[str, ...], 
     root = WarehouseResource(path=warehouse).root()
     target = OutputTarget.parse(output, keep_out=_local(root))
     try:
-        con, _ = open_source(root, cast(Source | None, source))
+        con, _ = open_source(root, cast(Source | None, source), allow_read=allow_read)
     except duckdb.Error as exc:  # locked by a writer, not a DuckDB file, tables too old for the views...
         hint = "" if source == "parquet" else " (--source parquet reads the Parquet files instead)"
         raise click.ClickException(f"could not open the warehouse at {root}: {_one_line(str(exc))}{hint}") from None
     with con:
-        reader = _run(con, statement, bound)
+        reader = _run(con, statement, bound, root=root)
         console = Console()
         if fmt == "table" and target.is_stdout and console.is_terminal:
-            with _streaming():
+            with _streaming(root):
                 write_result(reader, fmt, None, terminal=console)
             return
         binary = fmt == "parquet"
-        with _streaming(), target.open(binary=binary) as stream:
+        with _streaming(root), target.open(binary=binary) as stream:
             if binary:
                 write_result(reader, fmt, None, parquet_path=stream)
             else:
@@ -151,10 +156,10 @@ def _read_query_file(path: Path) -> str:
         raise click.ClickException(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
-def _run(con: duckdb.DuckDBPyConnection, statement: str, params: dict[str, object] | None = None
-         ) -> pa.RecordBatchReader:
+def _run(con: duckdb.DuckDBPyConnection, statement: str, params: dict[str, object] | None = None, *,
+         root: str | None = None) -> pa.RecordBatchReader:
     """The statement's result as a stream of Arrow batches, ``params`` bound by name; a failure is one line."""
-    with _streaming():
+    with _streaming(root):
         try:
             relation = con.sql(statement, params=params) if params else con.sql(statement)
         except duckdb.InvalidInputException as exc:
@@ -173,19 +178,25 @@ def _local(root: str) -> list[str]:
 
 
 @contextmanager
-def _streaming() -> Iterator[None]:
-    """Turn DuckDB's errors (raised when the query runs or, mid-stream, through Arrow) into one line.
+def _streaming(root: str | None = None) -> Iterator[None]:
+    """Turn DuckDB's errors (raised when the query runs or, mid-stream, through Arrow) into one line; a read the
+    session refuses (outside the warehouse ``root`` and --allow-read) says how to allow it.
 
     Errors of writing the result are the output's own (:mod:`assistants_export.pipelines.cli.outfile`) and pass through.
     """
     try:
         yield
-    except duckdb.Error as exc:
-        raise click.ClickException(f"the query failed: {_one_line(str(exc))}") from None
-    except OSError as exc:  # Arrow reports DuckDB's mid-stream errors as OSError; a read error has its errno
-        raise click.ClickException(f"the query failed: {exc.strerror or _one_line(str(exc))}") from None
-    except pa.ArrowException as exc:
-        raise click.ClickException(f"the query failed: {_one_line(str(exc))}") from None
+    except (duckdb.Error, OSError, pa.ArrowException) as exc:
+        message = str(exc)
+        refused = refused_path(message)
+        if refused is not None:
+            where = f"the warehouse ({root})" if root is not None and "://" not in root else "the warehouse"
+            raise click.ClickException(f"the query may not read {refused}: a query reads only {where} and the "
+                                       "files and folders given with --allow-read PATH (add it to read a file of "
+                                       "your own)") from None
+        if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:  # a read error of the warehouse
+            message = exc.strerror
+        raise click.ClickException(f"the query failed: {_one_line(message)}") from None
 
 
 def _one_line(message: str) -> str:

@@ -8,6 +8,8 @@ import os
 import shlex
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -297,13 +299,83 @@ def test_the_session_itself_refuses_to_change_its_settings(warehouse, source):
                 con.execute(statement)
 
 
-def test_reading_a_users_own_csv_to_join_with_is_allowed(capsys, warehouse, tmp_path, fixtures):
+def test_reading_a_users_own_csv_to_join_with_takes_allow_read(capsys, warehouse, tmp_path, fixtures):
     ids = tmp_path / "mine.csv"
     ids.write_text("assistant_id\n" + "\n".join(a["id"] for a in fixtures[:3]) + "\n", encoding="utf-8")
     statement = (f"SELECT count(*) AS n FROM current_assistants WHERE assistant_id IN "
                  f"(SELECT assistant_id FROM read_csv('{ids}'))")
     status, out, err = query(capsys, statement, "--format", "json", "--warehouse", str(warehouse))
-    assert (status, err, json.loads(out)) == (0, "", [{"n": 3}])
+    assert (status, out) == (1, "") and err.count("\n") == 1
+    assert f"the query may not read {ids}" in err and "--allow-read" in err
+    for allowed in (ids, tmp_path):  # the file, or its folder
+        status, out, err = query(capsys, statement, "--format", "json", "--allow-read", str(allowed),
+                                 "--warehouse", str(warehouse))
+        assert (status, err, json.loads(out)) == (0, "", [{"n": 3}])
+
+
+# --- queries read only the warehouse ------------------------------------------------------------------------------
+
+SECRET = "sk-environ-Zx81kQ4vTw"
+
+
+@pytest.mark.parametrize("source", ["duckdb", "parquet"])
+def test_a_query_reads_the_environment_of_no_process(warehouse, source):
+    """The finding: read_text('/proc/self/environ') printed the API key. In a process of its own, whose
+    environment (the file /proc/self/environ shows) holds a key; DuckDB's Python package has no getenv()."""
+    for statement in ("SELECT content FROM read_text('/proc/self/environ')",
+                      "SELECT content FROM read_blob('/proc/self/environ')",
+                      "SELECT * FROM read_csv('/proc/self/environ', header = false, sep = '\x01')",
+                      "SELECT getenv('OPENAI_API_KEY') AS key"):
+        done = subprocess.run([sys.executable, "-m", "assistants_export.pipelines.cli", "query", statement, "--format", "csv",
+                               "--source", source, "--warehouse", str(warehouse)], capture_output=True, text=True,
+                              timeout=180, check=False, env={**os.environ, "OPENAI_API_KEY": SECRET})
+        assert done.returncode == 1 and done.stdout == "", statement
+        assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
+        assert SECRET not in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("statement", [
+    "SELECT content FROM read_text('/etc/passwd')",
+    "SELECT content FROM read_blob('/etc/hostname')",
+    "SELECT * FROM glob('/etc/*')",
+    "SELECT * FROM read_csv('{outside}')",
+    "SELECT * FROM '{outside}'",
+    "SELECT * FROM read_csv('{warehouse}/../outside.csv')",
+    "SELECT * FROM read_parquet('https://example.com/x.parquet')",
+    "SELECT count(*) FROM duckdb_extensions() WHERE installed",
+])
+@pytest.mark.parametrize("source", ["duckdb", "parquet"])
+def test_files_outside_the_warehouse_are_refused_in_one_line(capsys, warehouse, statement, source):
+    outside = warehouse.parent / "outside.csv"
+    outside.write_text("a,b\n1,2\n", encoding="utf-8")
+    text = statement.format(outside=outside, warehouse=warehouse)
+    status, out, err = query(capsys, text, "--source", source, "--warehouse", str(warehouse))
+    assert (status, out) == (1, "") and err.startswith("error: ") and err.count("\n") == 1, err
+    assert "a query reads only the warehouse" in err or "the query failed" in err, err
+
+
+@pytest.mark.parametrize("source", ["duckdb", "parquet"])
+def test_the_warehouse_itself_stays_readable(capsys, warehouse, source, monkeypatch):
+    """Its files by path, absolute or relative (the README's look at a held run reads data/held/...)."""
+    files = "parquet/snapshot_members/*/*.parquet"
+    monkeypatch.chdir(warehouse.parent)
+    for path in (f"{warehouse}/{files}", f"data/{files}"):
+        status, out, err = query(capsys, f"SELECT count(*) AS n FROM read_parquet('{path}')", "--format", "json",
+                                 "--source", source, "--warehouse", "data")
+        assert (status, err, json.loads(out)) == (0, "", [{"n": 64}])
+
+
+def test_a_symlink_inside_the_warehouse_does_not_lead_out(capsys, warehouse, tmp_path):
+    copy = tmp_path / "wh"
+    shutil.copytree(warehouse / "parquet", copy / "parquet")
+    secret = tmp_path / "secret.txt"
+    secret.write_text(SECRET, encoding="utf-8")
+    (copy / "link.txt").symlink_to(secret)
+    (copy / "folder").symlink_to(tmp_path)
+    for statement in (f"SELECT content FROM read_text('{copy}/link.txt')",
+                      f"SELECT content FROM read_text('{copy}/folder/secret.txt')"):
+        status, out, err = query(capsys, statement, "--warehouse", str(copy))
+        assert status == 1 and SECRET not in out + err and "may not read" in err, err
 
 
 def test_output_onto_a_symlink_or_a_fifo_is_refused(capsys, warehouse, tmp_path):
