@@ -88,6 +88,12 @@ LIST_PAGE_LIMIT = 100
 
 MAX_ID_LENGTH = 128
 
+MAX_IDS_FILE_LINE = 1024 * 1024
+"""Characters a line of an IDs file (text or CSV), or one element of its JSON array, may hold. An ID is at most
+128 characters; a longer line is a wrong file (a dump without newlines, say), refused naming its line number, so
+the file is read in bounded memory whatever its size or shape. A JSON array may be one long line: only each
+element is bounded."""
+
 # --- AssistantObject limits ------------------------------------------------
 # Defined with the Assistant's shape in the one model, connectors/core/assistant_model.py, and named
 # here too so every limit of the connector can be read in one place.

@@ -167,3 +167,47 @@ def test_a_deadline_that_is_not_reached_changes_nothing(tmp_path):
         summary = fetch_snapshot(config(srv.base_url, run_deadline=600), IdSource(ids=tuple(catalog.ids())), DATE,
                                  tmp_path)
     assert summary.outcomes["ok"] == 20
+
+
+# --- the IDs file --------------------------------------------------------------------------------------------------
+
+def ids_file_peak(path):
+    """Peak RSS (KiB) of a fresh process reading ``path`` as a snapshot does: see ``ids_file_rss.py``."""
+    done = subprocess.run([sys.executable, str(REPO / "tests" / "support" / "ids_file_rss.py"), str(path)],
+                          capture_output=True, text=True, timeout=600, cwd=REPO, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+IDS_FILE_MARGIN_KIB = 16 * 1024
+"""Allowed growth while reading an IDs file: a bounded line (1 Mi characters) and a chunk, far below holding the
+file (a line was 10 x its size in memory; a JSON array, read whole, about 3 x)."""
+
+
+def test_an_ids_file_of_one_enormous_line_is_refused_in_bounded_memory(tmp_path):
+    """The finding: an IDs file without a newline was read as one line, at 10 x its size (300 MB reached 2.99 GB).
+    A file of 48 MiB and no newline (sparse: NUL characters, which a file system stores for free) is refused at
+    its first line, naming it, after reading about one bounded line."""
+    path = tmp_path / "ids.txt"
+    with open(path, "wb") as file:
+        file.truncate(48 * 1024 * 1024)
+    peak = ids_file_peak(path)
+    assert peak["error"] is not None and "line 1 is longer than 1,048,576 characters" in peak["error"], peak
+    assert peak["read"] - peak["imported"] < IDS_FILE_MARGIN_KIB, peak
+
+
+def test_a_json_array_on_one_line_is_read_an_element_at_a_time(tmp_path):
+    """A JSON array may be one line: 12 MiB of it (400,000 IDs, here one repeated, so the de-duplication set
+    stays small) is read in bounded memory, not loaded whole."""
+    path = tmp_path / "ids.json"
+    element = '"asst_abc123def456ghi789jkl0", '
+    count = 12 * 1024 * 1024 // len(element)
+    with open(path, "w", encoding="utf-8") as file:
+        file.write("[")
+        for _ in range(count // 10_000):
+            file.write(element * 10_000)
+        file.write('"asst_last"]')
+    peak = ids_file_peak(path)
+    assert peak["error"] is None and peak["accepted"] == 2, peak
+    assert peak["duplicates"] == count // 10_000 * 10_000 - 1, peak
+    assert peak["read"] - peak["imported"] < IDS_FILE_MARGIN_KIB, peak
