@@ -381,6 +381,7 @@ _WAREHOUSE_ERRNOS = {
     errno.EROFS: "the file system is read-only: choose a writable --warehouse",
     errno.ENOSPC: "the disk is full: free space (or move the warehouse) and re-run the date",
     errno.EDQUOT: "the disk quota is exceeded: free space and re-run the date",
+    errno.EIO: "the disk reported an input/output error: check it (dmesg, SMART) and re-run the date",
 }
 
 

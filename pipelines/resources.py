@@ -19,7 +19,12 @@ from pydantic import Field
 from assistants_export.connectors.core import settings as warehouse_settings
 from assistants_export.connectors.openai_assistants import settings
 from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret, default, describe
-from assistants_export.connectors.warehouse.location import local_root, parse_warehouse_uri
+from assistants_export.connectors.warehouse.location import (
+    check_local_folder,
+    duckdb_path,
+    local_root,
+    parse_warehouse_uri,
+)
 
 from .sources import ENVIRONMENT_SOURCE, SourceSpec
 
@@ -97,5 +102,11 @@ class WarehouseResource(ConfigurableResource):
         root = self.path or env or warehouse_settings.DEFAULT_WAREHOUSE
         location = parse_warehouse_uri(root)
         if location.is_local:
-            return str(local_root(root)) if "://" in root else root
+            folder = str(local_root(root)) if "://" in root else root
+            check_local_folder(folder, "warehouse", "give a folder (it is created if missing) or s3://bucket/prefix "
+                               f"(--warehouse, ${warehouse_settings.DEFAULT_WAREHOUSE_ENV})")
+            return folder
+        cache = duckdb_path(location.uri).parent
+        check_local_folder(cache, f"the DuckDB cache of {location.uri},",
+                           f"set {warehouse_settings.DUCKDB_CACHE_ENV} to a folder (created if missing)")
         return location.uri

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+import zoneinfo
+from collections.abc import Mapping, Sequence
 
 from dagster import (
     AssetCheckKey,
@@ -31,7 +32,9 @@ from dagster import (
     schedule,
 )
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+from dagster._utils.schedules import is_valid_cron_schedule
 
+from assistants_export.connectors.core.errors import ConfigError
 from assistants_export.connectors.core.schemas import SNAPSHOT_RUNS
 
 from .checks import SNAPSHOT_FRESHNESS
@@ -50,15 +53,37 @@ def partition_for_tick(scheduled: dt.datetime) -> str:
     return (scheduled.date() - dt.timedelta(days=1)).isoformat()
 
 
+def schedule_settings(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """``$ASSISTANTS_SCHEDULE_CRON`` and ``$ASSISTANTS_SCHEDULE_TIMEZONE`` (or their defaults), checked: a bad value is
+    one ConfigError line naming the variable, where Dagster would name only the schedule."""
+    env = os.environ if environ is None else environ
+    cron = env.get(CRON_ENV, "").strip() or DEFAULT_CRON
+    timezone = env.get(TIMEZONE_ENV, "").strip() or DEFAULT_TIMEZONE
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{TIMEZONE_ENV}={_shown(timezone)}: not a time zone; give an IANA name such as UTC or "
+                          "Europe/Paris, or unset it") from None
+    if not is_valid_cron_schedule(cron):
+        raise ConfigError(f"{CRON_ENV}={_shown(cron)}: not a cron expression; give five fields such as "
+                          f"'{DEFAULT_CRON}' (minute, hour, day, month, weekday), or unset it")
+    return cron, timezone
+
+
+def _shown(value: str) -> str:
+    return value if len(value) <= 40 and value.isprintable() else f"{value[:40]!r}..."
+
+
 def nightly_schedule(job: UnresolvedAssetJobDefinition, sources: Sequence[str] | None = None) -> ScheduleDefinition:
     """The nightly schedule of ``job``: one run per source of ``sources`` (default: the configured ones)."""
     names = list(sources) if sources is not None else source_names()
+    cron, timezone = schedule_settings()
 
     @schedule(
         name="nightly_snapshot",
         job=job,
-        cron_schedule=os.environ.get(CRON_ENV, DEFAULT_CRON),
-        execution_timezone=os.environ.get(TIMEZONE_ENV, DEFAULT_TIMEZONE),
+        cron_schedule=cron,
+        execution_timezone=timezone,
         default_status=DefaultScheduleStatus.RUNNING,
         description="Snapshot yesterday's state of every assistant of every source (one run per source), then "
         "update the history.",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,10 +34,13 @@ from assistants_export.connectors.core.errors import ConfigError
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE, SOURCES_FILE_ENV
 from assistants_export.connectors.openai_assistants.config import AUTH_STYLES, ClientConfig
 from assistants_export.connectors.snapshot import IdSource
+from assistants_export.connectors.warehouse.location import file_kind
 from assistants_export.connectors.warehouse.sources import check_source_name
 
 IDS_FILE_ENV = "ASSISTANTS_IDS_FILE"
 DISCOVER_ENV = "ASSISTANTS_DISCOVER"
+MAX_SOURCES_FILE_BYTES = 1024 * 1024
+"""A sources file holds a few tables; anything larger (or a device such as /dev/zero) is refused unread."""
 
 CLIENT_KEYS = ("base_url", "auth_style", "api_key_env", "api_version", "organization", "project")
 """The keys of a source that go to its :class:`ClientConfig`."""
@@ -92,13 +96,14 @@ class SourceSpec:
         """Where this source's IDs come from: its table's ``ids_file`` or ``discover``, else
         ``$ASSISTANTS_IDS_FILE``, else ``$ASSISTANTS_DISCOVER``; None when nothing says."""
         env = os.environ if environ is None else environ
+        discover = _switch(DISCOVER_ENV, env.get(DISCOVER_ENV, ""))
         if self.ids_file is not None:
             return IdSource(ids_file=self.ids_file)
         if self.discover:
             return IdSource(discover=True)
         if env.get(IDS_FILE_ENV):
             return IdSource(ids_file=env[IDS_FILE_ENV])
-        if env.get(DISCOVER_ENV, "").lower() in ("1", "true", "yes"):
+        if discover:
             return IdSource(discover=True)
         return None
 
@@ -106,6 +111,18 @@ class SourceSpec:
         """Why a run of this source has no IDs, and what would give it some (``where``: the run's own settings)."""
         table = f"or ids_file or discover in {self.origin}, " if self.file else ""
         return f"no assistants to fetch: set {where}, {table}or ${IDS_FILE_ENV}, or ${DISCOVER_ENV}=1"
+
+
+def _switch(variable: str, value: str) -> bool:
+    """A variable that turns something on: ``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off``/empty;
+    anything else is a one-line ConfigError rather than a quiet "off"."""
+    word = value.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("", "0", "false", "no", "off"):
+        return False
+    shown = value if len(value) <= 40 and value.isprintable() else f"{value[:40]!r}..."
+    raise ConfigError(f"{variable}={shown}: give 1 to turn it on, or 0 (or leave it unset)")
 
 
 ENVIRONMENT_SOURCE = SourceSpec(DEFAULT_SOURCE)
@@ -147,8 +164,15 @@ def get_source(name: str, environ: Mapping[str, str] | None = None) -> SourceSpe
 def load_sources(path: str) -> dict[str, SourceSpec]:
     """The sources of the TOML file at ``path``, checked; every problem is one ConfigError line naming the file."""
     try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):  # before opening: a FIFO would block, /dev/zero never end
+            raise ConfigError(f"{SOURCES_FILE_ENV}={path}: cannot be read (it is {file_kind(mode)}): give the path "
+                              "of a TOML file")
         with open(path, "rb") as stream:
-            raw = stream.read()
+            raw = stream.read(MAX_SOURCES_FILE_BYTES + 1)
+        if len(raw) > MAX_SOURCES_FILE_BYTES:
+            raise ConfigError(f"{SOURCES_FILE_ENV}={path}: larger than {MAX_SOURCES_FILE_BYTES:,} bytes; a sources "
+                              "file is a short TOML file (is it the right one?)")
     except FileNotFoundError:
         raise ConfigError(f"{SOURCES_FILE_ENV}={path}: no such file") from None
     except OSError as exc:

@@ -37,7 +37,7 @@ from assistants_export.connectors.core.schemas import table_reference_markdown
 from assistants_export.connectors.openai_assistants import settings
 from assistants_export.connectors.openai_assistants.config import ClientConfig
 from assistants_export.pipelines import partitions, schedules
-from assistants_export.pipelines.cli import cli, run
+from assistants_export.pipelines.cli import DEBUG_ENV, cli, run
 from assistants_export.pipelines.config import HistoryConfig, SnapshotConfig
 from assistants_export.pipelines.resources import AssistantsApiResource, WarehouseResource
 from assistants_export.pipelines.sources import SOURCE_KEYS, load_sources, source_names
@@ -205,6 +205,7 @@ ENVIRONMENT_DEFAULTS: dict[str, Callable[[], str]] = {
     "ASSISTANTS_DUCKDB_CACHE": lambda: warehouse_settings.DEFAULT_DUCKDB_CACHE,
     # Not ours: without it the CLI runs in an ephemeral instance, which the commands test below exercises.
     "DAGSTER_HOME": _documented("none"),
+    "ASSISTANTS_DEBUG": lambda: "none" if DEBUG_ENV == "ASSISTANTS_DEBUG" else "?",
 }
 """README variable -> the code's default, as the README writes it. Each documented variable needs an entry."""
 

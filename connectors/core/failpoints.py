@@ -22,6 +22,8 @@ import os
 import signal
 from collections.abc import Mapping
 
+from .errors import ConfigError
+
 ENV_VAR = "ASSISTANTS_FAILPOINTS"
 
 POINTS: dict[str, str] = {
@@ -58,7 +60,11 @@ def parse(spec: str) -> dict[str, int]:
 
 
 def _from_environment(environ: Mapping[str, str]) -> dict[str, int]:
-    return parse(environ.get(ENV_VAR, ""))
+    """The armed points; a bad value is a :class:`ConfigError` (one line), since every command imports this."""
+    try:
+        return parse(environ.get(ENV_VAR, ""))
+    except ValueError as exc:
+        raise ConfigError(f"{exc} (the variable is for the crash tests: unset it)") from None
 
 
 _armed: dict[str, int] = _from_environment(os.environ)

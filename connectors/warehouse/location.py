@@ -7,6 +7,7 @@ object-store commit itself is in :mod:`assistants_export.connectors.warehouse.ob
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,3 +112,55 @@ def duckdb_path(warehouse: str | os.PathLike[str], environ: Mapping[str, str] | 
     env = os.environ if environ is None else environ
     cache = Path(env.get(settings.DUCKDB_CACHE_ENV) or settings.DEFAULT_DUCKDB_CACHE).expanduser()
     return cache / location.scheme / location.root / settings.DUCKDB_FILENAME
+
+
+VIRTUAL_FILE_SYSTEMS = ("/proc", "/sys")
+"""The kernel's views of the system: folders that are not on any disk, where nothing of ours can be written."""
+
+
+def file_kind(mode: int) -> str:
+    """What a file that is not a regular file or a folder is, in words ("a device", "a FIFO"...)."""
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def check_local_folder(path: str | os.PathLike[str], name: str, fix: str) -> None:
+    """Refuse, in one line, a local path that cannot be (or become) a folder of ours.
+
+    That is a path in ``/proc`` or ``/sys``; an existing file that is not a folder (a regular file, a device such
+    as ``/dev/null``, a FIFO, a socket), or a path below one. A folder that does not exist yet is fine (it is
+    created when something is written). ``name`` says what the path is (``warehouse``, ``DAGSTER_HOME``), ``fix``
+    what to give instead. Anything else the system refuses (permissions, a full disk) is said when it happens.
+    """
+    text = os.fspath(path)
+    real = Path(os.path.realpath(text))
+    for system in VIRTUAL_FILE_SYSTEMS:
+        if real == Path(system) or Path(system) in real.parents:
+            raise ConfigError(f"{name} {text}: it is in {system}, the kernel's view of the system, not a folder on "
+                              f"a disk: {fix}")
+    probe = real
+    while True:
+        try:
+            mode = probe.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            if probe.parent == probe:
+                return
+            probe = probe.parent
+            continue
+        except OSError as exc:
+            raise ConfigError(f"{name} {text}: {exc.strerror or exc}: {fix}") from None
+        if stat.S_ISDIR(mode):
+            return
+        what = "it is" if probe == real else f"{probe} is"
+        raise ConfigError(f"{name} {text}: {what} {file_kind(mode)}, not a folder: {fix}")

@@ -7,8 +7,11 @@ stderr that says what to fix.
 
 from __future__ import annotations
 
+import errno
+import math
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
@@ -20,10 +23,28 @@ from assistants_export.connectors.core import settings
 from assistants_export.connectors.core.errors import ConnectorError
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
 
+from .output import silence_stdout
+
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 """128 + SIGINT, as shells report a command ended by Ctrl-C."""
+
+
+class _Share(click.FloatRange):
+    """A share from 0 to 1; click's range lets NaN through (no comparison with NaN is true)."""
+
+    name = "share"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        converted = super().convert(value, param, ctx)
+        if math.isnan(converted):
+            self.fail(f"{value!r} is not a number from 0 to 1", param, ctx)
+        return converted
+
+
+SHARE = _Share(0, 1)
+"""The type of the options that take a share (--max-failed-share, --mass-deletion-threshold)."""
 
 
 def warehouse_option(function: Any) -> Any:
@@ -81,9 +102,20 @@ def cli() -> None:
     """Export OpenAI Assistants API configurations to Parquet and DuckDB."""
 
 
+DEBUG_ENV = "ASSISTANTS_DEBUG"
+"""Set to 1 to see the traceback of an unexpected failure (on stderr, before its one line)."""
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit status; every failure is one line on stderr (a command that runs several
-    sources writes one line per failed source itself and exits with ``ctx.exit``)."""
+    sources writes one line per failed source itself and exits with ``ctx.exit``).
+
+    What no command foresaw ends in one line too (:func:`unexpected`), with its traceback under
+    ``ASSISTANTS_DEBUG=1``: an error message is for users, a traceback for whoever fixes the bug.
+    """
+    if _SETTINGS_ERROR is not None:
+        click.echo(f"error: {_SETTINGS_ERROR}", err=True)
+        return EXIT_FAILURE
     try:
         status = cli.main(args=list(argv) if argv is not None else None, prog_name="assistants-export",
                           standalone_mode=False)
@@ -100,12 +132,59 @@ def run(argv: Sequence[str] | None = None) -> int:
     except ConnectorError as exc:
         click.echo(f"error: {exc}", err=True)
         return EXIT_FAILURE
+    except BrokenPipeError:  # a reader that went away (`views | head -1`): stop quietly, as other tools do
+        silence_stdout()
+        return 0
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV, "").strip() not in ("", "0"):
+            traceback.print_exc()
+        click.echo(f"error: {unexpected(exc)}", err=True)
+        return EXIT_FAILURE
     return status if isinstance(status, int) else 0
 
 
+_ERRNO_HINTS = {
+    errno.ENOSPC: "the disk is full: free space and run the command again",
+    errno.EDQUOT: "the disk quota is exceeded: free space and run the command again",
+    errno.EIO: "the device reported an input/output error: check the disk (dmesg)",
+    errno.EROFS: "the file system is read-only: use a writable folder",
+    errno.EACCES: "permission denied: run as a user who may, or use another folder",
+    errno.EPERM: "permission denied: run as a user who may, or use another folder",
+}
+
+
+def unexpected(exc: BaseException) -> str:
+    """One line for a failure no command turned into its own message: what the system said and what to do, or
+    the exception's first line and where to look."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        hint = _ERRNO_HINTS.get(exc.errno or 0)
+        return f"{where}{exc.strerror}" + (f" ({hint})" if hint else "")
+    if isinstance(exc, UnicodeEncodeError):
+        return (f"cannot write {exc.object[exc.start:exc.end]!r} in the {exc.encoding} encoding: use a UTF-8 "
+                "locale or set PYTHONIOENCODING=utf-8")
+    if isinstance(exc, MemoryError):
+        return "out of memory: give the process more memory, or run it with less at once"
+    text = " ".join(str(exc).split())
+    if len(text) > 300:
+        text = text[:300] + "..."
+    return (f"unexpected {type(exc).__name__}" + (f": {text}" if text else "") +
+            f" (a bug, or a case nobody foresaw: run it again with {DEBUG_ENV}=1 for the traceback, and report it)")
+
+
 def main() -> None:
-    """Console-script entry point."""
-    sys.exit(run())
+    """Console-script entry point. Standard output is flushed here, so a full disk behind it (or a reader that
+    went away) ends in one line, not in the interpreter's own message at exit."""
+    status = run()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+    except OSError as exc:
+        silence_stdout()
+        click.echo(f"error: could not write standard output: {unexpected(exc)}", err=True)
+        status = status or EXIT_FAILURE
+    sys.exit(status)
 
 
 
@@ -114,7 +193,13 @@ def main() -> None:
 # run before the commands import the assets, which build the partitions.
 # (Literals, because importing pipelines.partitions would build the partitions first; a test keeps them equal to
 # partitions.START_DATE_ENV and partitions.EARLIEST_START.)
-os.environ.setdefault("ASSISTANTS_START_DATE", "2023-11-06")
+if not os.environ.get("ASSISTANTS_START_DATE", "").strip():  # unset or empty: the CLI's own start
+    os.environ["ASSISTANTS_START_DATE"] = "2023-11-06"
 
-# Commands register themselves on ``cli`` when imported.
-from . import backfill, copying, history, migrate, query, rebuild, snapshot, upgrade, vacuum  # noqa: E402,F401
+# Commands register themselves on ``cli`` when imported. A setting read while they are imported (a bad
+# ASSISTANTS_START_DATE lays out no partitions) fails every command with its one line, from run().
+_SETTINGS_ERROR: ConnectorError | None = None
+try:
+    from . import backfill, copying, history, migrate, query, rebuild, snapshot, upgrade, vacuum  # noqa: F401
+except ConnectorError as _error:
+    _SETTINGS_ERROR = _error

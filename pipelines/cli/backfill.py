@@ -21,7 +21,7 @@ from assistants_export.connectors.warehouse.sources import check_source_name, st
 
 from ..assets import build_snapshot_assets
 from ..resources import WarehouseResource
-from . import SourceRuns, cli, warehouse_option
+from . import SHARE, SourceRuns, cli, warehouse_option
 from .snapshot import failure_message, parse_date, raise_if_interrupted, run_assets
 
 
@@ -32,7 +32,7 @@ from .snapshot import failure_message, parse_date, raise_if_interrupted, run_ass
               help="Rebuild this source (repeatable); default every source with stored snapshots.")
 @warehouse_option
 @click.option("--allow-mass-deletion", is_flag=True, help="Let the history apply large deletions.")
-@click.option("--mass-deletion-threshold", type=click.FloatRange(0, 1), default=DEFAULT_MASS_DELETION_THRESHOLD,
+@click.option("--mass-deletion-threshold", type=SHARE, default=DEFAULT_MASS_DELETION_THRESHOLD,
               show_default=True, help="Share of the live assistants one snapshot may delete.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's logs.")
 @click.pass_context

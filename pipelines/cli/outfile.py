@@ -37,6 +37,8 @@ from typing import IO, Any
 
 import click
 
+from assistants_export.connectors.warehouse.location import file_kind
+
 from .output import silence_stdout
 
 STDOUT = "-"
@@ -63,21 +65,6 @@ class OutputError(click.ClickException):
 
 class ReaderGone(Exception):
     """The reader of standard output went away (a closed pipe): nothing more can be written, nothing is wrong."""
-
-
-def describe_kind(mode: int) -> str:
-    """What a file that is not a regular file is, in words."""
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 @dataclass(frozen=True)
@@ -138,7 +125,7 @@ def _check_writable_target(path: Path) -> None:
     except OSError as exc:
         raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(mode):
-        raise click.ClickException(f"refusing to write {path}: it is {describe_kind(mode)}; give the path of a "
+        raise click.ClickException(f"refusing to write {path}: it is {file_kind(mode)}; give the path of a "
                                    "regular file (it is replaced whole), or - for standard output")
 
 

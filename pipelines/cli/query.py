@@ -120,17 +120,28 @@ def list_views(warehouse: str | None) -> None:
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
-def parse_value(text: str) -> object:
-    """``2026-11-20`` → a date (DATE), ``7`` → an int (INTEGER), anything else stays a string (VARCHAR)."""
+def parse_value(text: str, name: str = "") -> object:
+    """``2026-11-20`` → a date (DATE), ``7`` → an int (INTEGER, BIGINT beyond 32 bits), anything else stays a
+    string (VARCHAR). An integer beyond 64 bits is refused in one line (DuckDB would bind it as an unsigned type,
+    or not at all)."""
     if _ISO_DATE.fullmatch(text):
         try:
             return dt.date.fromisoformat(text)
         except ValueError:
             raise click.BadParameter(f"{text!r} looks like a date but is not one", param_hint="--param") from None
     if _INTEGER.fullmatch(text):
-        return int(text)
+        digits = text.lstrip("+-").lstrip("0") or "0"
+        value = int(text) if len(digits) <= 19 else None  # int() of thousands of digits is refused (and slow)
+        if value is None or not _INT64_MIN <= value <= _INT64_MAX:
+            shown = (f"{name}=" if name else "") + (text if len(text) <= 40 else
+                                                    f"{text[:20]}...({len(digits):,} digits)")
+            raise click.BadParameter(f"{shown} is an integer beyond 64 bits ({_INT64_MIN} to {_INT64_MAX}); "
+                                     "write such a number into the query itself, e.g. CAST('...' AS HUGEINT)",
+                                     param_hint="--param")
+        return value
     return text
 
 
@@ -145,7 +156,7 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, object]:
                                      param_hint="--param")
         if name in bound:
             raise click.BadParameter(f"{name} is given twice", param_hint="--param")
-        bound[name] = parse_value(value)
+        bound[name] = parse_value(value, name)
     return bound
 
 

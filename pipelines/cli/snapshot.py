@@ -26,6 +26,7 @@ from assistants_export.connectors.core.settings import DEFAULT_SOURCE, SOURCES_F
 from assistants_export.connectors.openai_assistants import settings
 from assistants_export.connectors.openai_assistants.config import ClientConfig, default, describe
 from assistants_export.connectors.openai_assistants.ids import clean_ids, read_ids_file
+from assistants_export.connectors.warehouse.location import check_local_folder
 from assistants_export.connectors.warehouse.sources import source_root
 
 from ..assets import DUCKDB_ASSET, build_snapshot_assets
@@ -34,7 +35,7 @@ from ..partitions import daily_partitions, fetch_window_message, fetch_window_op
 from ..progress import ProgressDisplay
 from ..resources import AssistantsApiResource, WarehouseResource
 from ..sources import ENVIRONMENT_SOURCE, SourceSpec, configured_sources, get_source
-from . import SourceRuns, cli, warehouse_option
+from . import SHARE, SourceRuns, cli, warehouse_option
 
 SOURCE_OPTIONS = {"ids": "--ids", "ids_file": "--ids-file", "discover": "--discover", "base_url": "--base-url",
                   "auth_style": "--auth-style", "api_version": "--api-version", "api_key_env": "--api-key-env"}
@@ -70,7 +71,7 @@ ENDPOINT_FIELDS = ("base_url", "auth_style", "api_version", "api_key_env")
               help=describe("run_deadline"))
 @click.option("--force", is_flag=True,
               help="Fetch even if the date ended more than 36 hours ago (stores today's state under it).")
-@click.option("--max-failed-share", type=click.FloatRange(0, 1), default=warehouse_settings.DEFAULT_MAX_FAILED_SHARE,
+@click.option("--max-failed-share", type=SHARE, default=warehouse_settings.DEFAULT_MAX_FAILED_SHARE,
               show_default=True, help="Largest share of failed IDs before the run is held back.")
 @click.option("--allow-failures", is_flag=True,
               help="Store the snapshot even if more than --max-failed-share of the IDs failed.")
@@ -78,7 +79,7 @@ ENDPOINT_FIELDS = ("base_url", "auth_style", "api_version", "api_key_env")
               help="Store the snapshot even if no assistant was answered (an empty ID source or listing).")
 @click.option("--allow-mass-deletion", is_flag=True,
               help="Store the snapshot and apply it to the history even if it deletes more than the guard allows.")
-@click.option("--mass-deletion-threshold", type=click.FloatRange(0, 1),
+@click.option("--mass-deletion-threshold", type=SHARE,
               default=warehouse_settings.DEFAULT_MASS_DELETION_THRESHOLD, show_default=True,
               help="Share of the live assistants one snapshot may delete before the run is held back.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's logs.")
@@ -218,7 +219,12 @@ def _instance() -> Iterator[DagsterInstance]:
     """The instance under ``$DAGSTER_HOME`` when it is set (runs are recorded), else a throwaway one."""
     home = os.environ.get("DAGSTER_HOME")
     if home:
-        os.makedirs(home, exist_ok=True)  # Dagster insists that the folder exists; a new one is fine
+        fix = "set it to a folder for Dagster's records (created if missing), or unset it"
+        check_local_folder(home, "DAGSTER_HOME", fix)
+        try:
+            os.makedirs(home, exist_ok=True)  # Dagster insists that the folder exists; a new one is fine
+        except OSError as exc:
+            raise ConfigError(f"DAGSTER_HOME {home}: cannot create it ({exc.strerror}): {fix}") from None
         with DagsterInstance.get() as instance:
             yield instance
         return
