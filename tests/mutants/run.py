@@ -183,8 +183,20 @@ MUTANTS = (
     ),
     Mutant(
         "output-replaces-a-symlink", "Queries cannot write: -o writes only a regular file",
-        (Edit("pipelines/cli/query.py", "    if stat.S_ISREG(mode):\n", "    if True:\n"),),
+        (Edit("pipelines/cli/outfile.py", "    if not stat.S_ISREG(mode):\n", "    if False:\n"),),
         ("tests/pipelines/test_cli_query.py::test_output_onto_a_symlink_or_a_fifo_is_refused",),
+    ),
+    Mutant(
+        "query-reads-any-file", "Queries read only the warehouse: DuckDB's file access is confined",
+        (Edit("sql/query/lock_session.sql", "SET enable_external_access = false;\n", ""),),
+        ("tests/pipelines/test_cli_query.py::test_files_outside_the_warehouse_are_refused_in_one_line",),
+    ),
+    Mutant(
+        "ids-file-line-read-whole", "Bounded memory: the IDs file is read a bounded line at a time",
+        (Edit("connectors/openai_assistants/ids.py", "            line = self._handle.readline(limit + 2)",
+              "            line = self._handle.readline()"),),
+        ("tests/reliability/test_resource_bounds.py::"
+         "test_an_ids_file_of_one_enormous_line_is_refused_in_bounded_memory",),
     ),
     Mutant(
         "rerun-drops-stored-payloads", "Idempotent reruns: a payload partition only grows, a re-run drops no payload",
