@@ -104,7 +104,8 @@ def open_duckdb(warehouse: str | Path, allow_read: Iterable[str | os.PathLike[st
 
     Names resolve in the session first (the views, as this version defines them), then in the
     database; nothing can be written to the database from this session, and DuckDB's file functions
-    read only the warehouse folder and ``allow_read`` (:func:`~assistants_export.connectors.warehouse.read_only.lock_session`).
+    read only the warehouse folder and ``allow_read``
+    (:func:`~assistants_export.connectors.warehouse.read_only.lock_session`).
     """
     path = duckdb_path(warehouse)
     if not path.is_file():

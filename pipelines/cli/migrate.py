@@ -4,8 +4,8 @@ Reads the warehouse only (never the API), through
 :func:`assistants_export.connectors.migration.warehouse.migrate_warehouse`,
 and writes JSON Lines: one line per assistant, ``{"source", "assistant_id", "name", "description",
 "created_at", "request", "warnings"}``, sorted by source and assistant ID. A file given with ``-o`` is
-written as every command writes one (:mod:`assistants_export.pipelines.cli.outfile`): a regular file only, appearing whole
-once every line is written.
+written as every command writes one (:mod:`assistants_export.pipelines.cli.outfile`): a regular file only,
+appearing whole once every line is written.
 """
 
 from __future__ import annotations

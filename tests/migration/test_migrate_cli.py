@@ -14,10 +14,10 @@ import datetime as dt
 import json
 import shutil
 import subprocess
-import sys
 
 import jsonschema
 import pytest
+from cli_command import CLI
 
 from assistants_export.connectors.history import rebuild_history
 from assistants_export.connectors.migration.responses import to_responses_request
@@ -202,7 +202,7 @@ def test_the_view_gives_the_same_answers_as_the_command(capsys, warehouse, opene
 
 
 def test_the_installed_command_in_a_real_process(warehouse, scenario):
-    command = [sys.executable, "-m", "assistants_export.pipelines.cli", "migrate", "--to", "responses",
+    command = [*CLI, "migrate", "--to", "responses",
                "--warehouse", str(warehouse)]
     done = subprocess.run(command, capture_output=True, text=True, encoding="utf-8", timeout=120, check=False)
     assert (done.returncode, done.stderr) == (0, "")

@@ -8,9 +8,9 @@ one line too, with the traceback under ``ASSISTANTS_DEBUG=1``.
 import datetime as dt
 import os
 import subprocess
-import sys
 
 import pytest
+from cli_command import CLI
 from snapshot_days import snapshot_days
 
 from assistants_export.connectors.core.errors import ConfigError
@@ -33,7 +33,7 @@ def cli(args, env=None, **kwargs):
     environment = {name: value for name, value in os.environ.items() if name != "DAGSTER_HOME"}
     environment.update({"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", **(env or {})})
     streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **kwargs}
-    return subprocess.run([sys.executable, "-m", "assistants_export.pipelines.cli", *args], env=environment, timeout=180, check=False,
+    return subprocess.run([*CLI, *args], env=environment, timeout=180, check=False,
                           **streams)
 
 

@@ -13,10 +13,10 @@ import resource
 import signal
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_command import CLI
 from snapshot_days import snapshot_days
 
 from assistants_export.pipelines.cli import run
@@ -93,7 +93,7 @@ def test_a_regular_file_is_replaced_whole_keeping_its_permissions(command, wareh
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_standard_output_on_a_full_device_is_one_line(command, warehouse):
     with open("/dev/full", "wb") as full:
-        done = subprocess.run([sys.executable, "-m", "assistants_export.pipelines.cli", *COMMANDS[command], "--warehouse",
+        done = subprocess.run([*CLI, *COMMANDS[command], "--warehouse",
                                str(warehouse)], stdout=full, stderr=subprocess.PIPE, timeout=180, check=False)
     assert done.returncode == 1
     assert_one_error_line(done.stderr, "could not write standard output: No space left on device")
@@ -101,7 +101,7 @@ def test_standard_output_on_a_full_device_is_one_line(command, warehouse):
 
 def test_a_closed_pipe_ends_the_command_quietly(warehouse):
     """`| head -1`: the reader goes away after one line; the command stops, says nothing, exits 0."""
-    command = [sys.executable, "-m", "assistants_export.pipelines.cli", "query", "SELECT range AS n FROM range(2000000)", "--format",
+    command = [*CLI, "query", "SELECT range AS n FROM range(2000000)", "--format",
                "csv", "--warehouse", str(warehouse)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         assert proc.stdout.readline() == b"n\n"
@@ -124,7 +124,7 @@ def test_a_write_that_fails_part_way_is_one_line_and_leaves_the_file_as_it_was(c
     one line naming the file, the old file intact, no temporary file left."""
     target = tmp_path / "out.json"
     target.write_text("old", encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "assistants_export.pipelines.cli", *COMMANDS[command], "-o", str(target),
+    done = subprocess.run([*CLI, *COMMANDS[command], "-o", str(target),
                            "--warehouse", str(warehouse)], capture_output=True, timeout=180, check=False,
                           preexec_fn=_file_size_limit(4096))
     assert done.returncode == 1

@@ -9,12 +9,12 @@ import shlex
 import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cli_command import CLI
 from rich.console import Console
 
 from assistants_export.connectors.history import rebuild_history
@@ -326,7 +326,7 @@ def test_a_query_reads_the_environment_of_no_process(warehouse, source):
                       "SELECT content FROM read_blob('/proc/self/environ')",
                       "SELECT * FROM read_csv('/proc/self/environ', header = false, sep = '\x01')",
                       "SELECT getenv('OPENAI_API_KEY') AS key"):
-        done = subprocess.run([sys.executable, "-m", "assistants_export.pipelines.cli", "query", statement, "--format", "csv",
+        done = subprocess.run([*CLI, "query", statement, "--format", "csv",
                                "--source", source, "--warehouse", str(warehouse)], capture_output=True, text=True,
                               timeout=180, check=False, env={**os.environ, "OPENAI_API_KEY": SECRET})
         assert done.returncode == 1 and done.stdout == "", statement

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cli_command import CLI
 from dagster import DagsterInstance, DefaultScheduleStatus, build_schedule_context, materialize
 from warehouse_state import duckdb_state, parquet_state
 
@@ -348,7 +349,7 @@ def test_overlapping_runs_on_one_warehouse_end_with_correct_tables(tmp_path):
         # An existing instance, as in production (processes creating its SQLite schema at once would race).
         subprocess.run([sys.executable, "-c", "from dagster import DagsterInstance; DagsterInstance.get().dispose()"],
                        env=env, check=True, timeout=120)
-        procs = [subprocess.Popen([sys.executable, "-m", "assistants_export.pipelines.cli", "snapshot",
+        procs = [subprocess.Popen([*CLI, "snapshot",
                                    "--date", d.isoformat(),
                                    "--force", "-q", "--warehouse", str(tmp_path / "wh"), "--ids", IDS,
                                    "--concurrency", "2"],

@@ -35,6 +35,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_command import CLI
 from dagster import DagsterInstance, DagsterRunStatus
 from s3_server import new_bucket
 from warehouse_state import duckdb_state, parquet_state
@@ -160,7 +161,7 @@ def crashes(request, tmp_path_factory):
                 env["ASSISTANTS_DUCKDB_CACHE"] = str(places.cache)
             if name == WITH_DAGSTER_HOME:
                 env["DAGSTER_HOME"] = str(dagster_home(folder / "dagster"))
-            command = [sys.executable, "-m", "assistants_export.pipelines.cli", "snapshot", "--date", DATE.isoformat(),
+            command = [*CLI, "snapshot", "--date", DATE.isoformat(),
                        "--warehouse", places.at(f"{folder.name}/wh"), "-q", "--force", "--ids-file",
                        str(after_ids)]
             with open(folder / "output.txt", "wb") as output:

@@ -14,11 +14,11 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from cli_command import CLI
 from warehouse_state import duckdb_state, parquet_state
 from warehouse_state import held_runs as held_runs_of
 
@@ -294,7 +294,7 @@ def test_ctrl_c_ends_with_one_line_and_status_130_leaving_the_date_as_it_was(env
     environment = {**os.environ, "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": server.base_url}
     environment.pop("DAGSTER_HOME", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assistants_export.pipelines.cli", "snapshot", "--date", yesterday().isoformat(),
+        [*CLI, "snapshot", "--date", yesterday().isoformat(),
          "--force", "-q",
          "--warehouse", str(env), "--ids", ",".join(a["id"] for a in fixtures), "--concurrency", "1"],
         env=environment, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
