@@ -9,7 +9,9 @@ PYTHON_EXE = $(shell $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/nul
 	|| ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/*/bin/$(notdir $(PYTHON)) 2>/dev/null | sort -V | tail -n 1)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DAGSTER_HOME ?= $(CURDIR)/.dagster
+# The project's Dagster instance is ./dagster.yaml, so DAGSTER_HOME is this folder; what Dagster stores goes to
+# ./.dagster (dagster.yaml says so). A DAGSTER_HOME already in the environment wins.
+DAGSTER_HOME ?= $(CURDIR)
 
 SANDBOX_PORT ?= 8642
 
@@ -46,12 +48,8 @@ system-deps:
 		echo "PostgreSQL is missing: run 'sudo make system-deps' (the production-instance test is skipped)"; \
 	fi
 
-$(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
-	mkdir -p $(DAGSTER_HOME)
-	cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-
 ## demo: start the sandbox API, snapshot today into ./demo-data through Dagster, show what it made
-demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+demo: $(STAMP)
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/python -m assistants_export.pipelines.demo
 
 ## sandbox: the sandbox API on http://127.0.0.1:$(SANDBOX_PORT)/v1 (key sk-sandbox) until Ctrl-C
@@ -105,7 +103,7 @@ mutants: $(STAMP)
 	$(BIN)/python tests/mutants/run.py $(MUTANTS_ARGS)
 
 ## dev: the Dagster UI (dg dev) with assets, lineage, the job and the schedules
-dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+dev: $(STAMP)
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dg dev
 
 clean:

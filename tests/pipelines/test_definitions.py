@@ -10,6 +10,7 @@ from dagster import AssetKey
 
 from assistants_export.connectors.core.schemas import ALL_TABLES, DERIVED_TABLES, HISTORY_TABLES
 from assistants_export.pipelines.definitions import defs
+from assistants_export.pipelines.instance import write_instance_home
 from assistants_export.pipelines.partitions import (
     DATE_DIMENSION,
     SOURCE_DIMENSION,
@@ -70,7 +71,7 @@ def test_the_default_partitions_start_where_data_can_exist(tmp_path):
 
 def test_dagster_loads_the_module_like_dagster_dev(tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "OPENAI_API_KEY": "sk-not-used"}
-    (tmp_path / "dagster.yaml").write_text((Path(__file__).parents[2] / "deploy" / "dagster.yaml").read_text())
+    write_instance_home(tmp_path)
     done = subprocess.run([Path(sys.executable).parent / "dagster", "definitions", "validate", "-m",
                            "assistants_export.pipelines.definitions"],
                           env=env, capture_output=True, text=True, timeout=120)

@@ -7,7 +7,6 @@ root and another under ``sources/<name>/``, loads them into the one DuckDB datab
 
 import datetime as dt
 import json
-import shutil
 import socket
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from assistants_export.connectors.warehouse import DuckDBStore, open_store
 from assistants_export.connectors.warehouse.sources import source_root
 from assistants_export.pipelines.cli import run
 from assistants_export.pipelines.config import SOURCE_TAG
+from assistants_export.pipelines.instance import write_instance_home
 from assistants_export.sandbox import SandboxServer, StaticCatalog, bundled_assistants
 
 ROOT = Path(__file__).parents[2]
@@ -45,9 +45,7 @@ def _closed_port() -> int:
 @pytest.fixture
 def three_sources(tmp_path, monkeypatch):
     """The sources file of two sandbox servers and a dead endpoint; the warehouse and a recorded Dagster instance."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    home = write_instance_home(tmp_path / "dagster_home")  # the project's dagster.yaml, storage in tmp
     with SandboxServer(StaticCatalog(DEFAULT_ASSISTANTS), api_key=KEY) as default, \
             SandboxServer(StaticCatalog(EU_ASSISTANTS), api_key=EU_KEY) as eu:
         conf = tmp_path / "conf"
