@@ -8,7 +8,9 @@ makes another folder a ``DAGSTER_HOME`` with the same settings and its own stora
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +54,71 @@ def write_instance_home(home: str | Path) -> Path:
             "folder's storage.\n" + yaml.safe_dump(anchored(instance_settings(), folder), sort_keys=False))
     (folder / "dagster.yaml").write_text(text, encoding="utf-8")
     return folder
+
+
+# --- The production variants (deploy/) ---------------------------------------------------------------------------
+
+DEPLOY = PROJECT_ROOT / "deploy"
+VARIANTS_FILE = DEPLOY / "instances.yaml"
+LOCAL_ONLY = ("storage", "local_artifact_storage", "compute_logs")
+"""The project's settings a production instance does not take: its local SQLite storage under ``.dagster/``."""
+
+
+def _merged(base: Any, overlay: Any) -> Any:
+    """``overlay`` over ``base``: mappings merged key by key, anything else replaced."""
+    if isinstance(base, dict) and isinstance(overlay, dict):
+        return {**base, **{key: _merged(base.get(key), value) for key, value in overlay.items()}}
+    return overlay
+
+
+def variant_settings(name: str) -> dict[str, Any]:
+    """The settings of the production instance ``name`` of ``deploy/instances.yaml``."""
+    variants = yaml.safe_load(VARIANTS_FILE.read_text(encoding="utf-8"))
+    own = dict(variants[name])
+    parent = own.pop("extends", None)
+    base = (variant_settings(parent) if parent is not None else
+            {key: value for key, value in instance_settings().items() if key not in LOCAL_ONLY})
+    merged: dict[str, Any] = _merged(base, own)
+    return merged
+
+
+def variant_names() -> list[str]:
+    return list(yaml.safe_load(VARIANTS_FILE.read_text(encoding="utf-8")))
+
+
+def variant_text(name: str) -> str:
+    """``deploy/dagster.<name>.yaml`` as :func:`write_variants` writes it."""
+    return (f"# Written by `python -m assistants_export.pipelines.instance` from dagster.yaml and deploy/instances.yaml (the {name} "
+            "variant, explained there):\n# edit those, not this file.\n"
+            + yaml.safe_dump(variant_settings(name), sort_keys=False))
+
+
+def write_variants(check: bool = False) -> list[Path]:
+    """Write every variant to ``deploy/dagster.<name>.yaml``; with ``check``, write nothing and return the files that
+    differ from what would be written."""
+    stale = []
+    for name in variant_names():
+        path = DEPLOY / f"dagster.{name}.yaml"
+        text = variant_text(name)
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            stale.append(path)
+            if not check:
+                path.write_text(text, encoding="utf-8")
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m assistants_export.pipelines.instance",
+                                     description="Write deploy/dagster.<variant>.yaml from dagster.yaml and "
+                                     "deploy/instances.yaml.")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is out of date")
+    check = parser.parse_args(argv).check
+    for path in write_variants(check=check):
+        print(f"{path.relative_to(PROJECT_ROOT)} {'is out of date' if check else 'written'}")
+        if check:
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -39,6 +39,7 @@ from dagster._utils.tags import TagConcurrencyLimitsCounter
 
 from assistants_export.pipelines.config import DEFAULT_SOURCE, SOURCE_TAG
 from assistants_export.pipelines.definitions import defs
+from assistants_export.pipelines.instance import instance_settings, variant_names, variant_settings, write_variants
 from assistants_export.pipelines.partitions import partition_key, snapshot_partitions
 
 PARTITION_SOURCE_TAG = "dagster/partition/source"
@@ -210,6 +211,19 @@ def test_the_code_location_loads_with_the_optional_variables_left_empty(tmp_path
 # --- The instance ---------------------------------------------------------------------------------
 
 
+def test_the_instance_files_are_written_from_the_projects_dagster_yaml():
+    """Each setting is written once: the project's in dagster.yaml, each variant's in deploy/instances.yaml; the
+    deploy/dagster.<variant>.yaml files are what `python -m assistants_export.pipelines.instance` writes from them."""
+    assert write_variants(check=True) == [], "deploy/ is out of date: run python -m assistants_export.pipelines.instance"
+    assert set(variant_names()) == {"postgres", "docker"}
+    project = instance_settings()
+    for name in variant_names():
+        variant = variant_settings(name)
+        assert variant["telemetry"] == project["telemetry"] and variant["python_logs"] == project["python_logs"]
+        assert variant["concurrency"]["pools"] == project["concurrency"]["pools"]  # the DuckDB pool at 1
+        assert "local_artifact_storage" not in variant and set(variant["storage"]) == {"postgres"}
+
+
 def test_the_instance_configuration_passes_dagsters_validation():
     config, _ = dagster_instance_config(str(DEPLOY), "dagster.docker.yaml")
     assert set(config["storage"]) == {"postgres"}
@@ -293,7 +307,8 @@ def test_runs_of_one_source_queue_behind_each_other_and_other_sources_do_not(tmp
 # --- The tag on the runs ------------------------------------------------------------------------------
 
 
-def test_snapshot_runs_carry_the_source_tag():
+def test_snapshot_runs_carry_the_source_tag(monkeypatch):
+    monkeypatch.setenv("ASSISTANTS_DISCOVER", "1")  # the schedule asks for runs of a source that has IDs
     job = defs.resolve_job_def("assistants_snapshot")
     assert job.get_tags_for_partition_key(partition_key("2026-11-20"), selected_asset_keys=None)[SOURCE_TAG] == \
         DEFAULT_SOURCE
