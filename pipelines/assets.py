@@ -23,6 +23,8 @@ them for the sources it runs.
 
 import datetime as dt
 import functools
+import os
+import shutil
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -70,6 +72,8 @@ from assistants_export.connectors.core.schemas import (
 from assistants_export.connectors.history import MassDeletionError, rebuild_history
 from assistants_export.connectors.snapshot import FetchSummary, fetch_snapshot, flatten_snapshot, load_duckdb
 from assistants_export.connectors.warehouse import Store, open_store, pending_loads
+from assistants_export.connectors.warehouse.location import parse_warehouse_uri, without_userinfo
+from assistants_export.connectors.warehouse.sources import source_root
 
 from . import checks, progress
 from .config import HistoryConfig, SnapshotConfig
@@ -145,6 +149,25 @@ class _Partition(NamedTuple):
         """The source's own tables (the root's for ``default``, ``sources/<name>/`` for another)."""
         return open_store(self.root, self.source)
 
+    def where(self) -> dict[str, str]:
+        """The metadata naming what a materialization wrote: the warehouse (a folder's absolute path, or the URI
+        without any credentials) and the API source."""
+        if parse_warehouse_uri(self.root).is_local:
+            warehouse = os.path.abspath(self.root)
+        else:
+            warehouse = without_userinfo(self.root).split("?", 1)[0]
+        return {"warehouse": warehouse, "source": self.source}
+
+
+def _located(part: _Partition,
+             results: Iterator[MaterializeResult | AssetCheckResult]) -> Iterator[MaterializeResult | AssetCheckResult]:
+    """``results`` with every materialization naming its warehouse and source (the UI shows which one it wrote)."""
+    where = part.where()
+    for result in results:
+        if isinstance(result, MaterializeResult):
+            result = result._replace(metadata={**where, **(result.metadata or {})})
+        yield result
+
 
 def _partition(context: AssetExecutionContext, warehouse: WarehouseResource) -> _Partition:
     key = context.partition_key
@@ -152,9 +175,33 @@ def _partition(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
     return _Partition(date, source, warehouse.root())
 
 
-def _fail(exc: ConnectorError) -> Failure:
-    """A Dagster failure whose description is the connector's one-line message."""
+def _fail(context: AssetExecutionContext, exc: ConnectorError) -> Failure:
+    """A Dagster failure whose description is the connector's one-line message.
+
+    The line is logged first, as an error: the run's event log then opens its failure with that line, and the
+    step failure (with Dagster's stack trace) follows it.
+    """
+    context.log.error(str(exc))
     return Failure(description=str(exc), metadata={"error": type(exc).__name__}, allow_retries=False)
+
+
+def _missing_folders(part: _Partition) -> list[str]:
+    """The local folders of the partition's source that do not exist yet (outermost first): a run that fails before
+    storing anything removes those it created, so a failed first snapshot leaves no empty warehouse behind."""
+    if not parse_warehouse_uri(part.root).is_local:
+        return []
+    missing = []
+    for folder in (part.root, source_root(part.root, part.source)):
+        if not os.path.exists(folder) and folder not in missing:
+            missing.append(folder)
+    return missing
+
+
+def _remove_if_empty(folders: Sequence[str]) -> None:
+    """Remove each folder (made by this run) that holds no file, only empty folders (a staging area, say)."""
+    for folder in folders:
+        if os.path.isdir(folder) and not any(files for _, _, files in os.walk(folder)):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- The steps (what each asset runs, whatever its partitions) ------------------------------------------------------
@@ -164,7 +211,8 @@ def _fetch_step(context: AssetExecutionContext, config: SnapshotConfig, api: Ass
                 warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
     """The whole fetch runs whatever subset is selected (it writes the three tables together); only the
     selected assets and checks are reported."""
-    for result in _fetch_results(context, config, api, warehouse):
+    part = _partition(context, warehouse)
+    for result in _located(part, _fetch_results(context, config, api, part)):
         assert result.asset_key is not None  # every result here names its asset
         key = AssetKey.from_coercible(result.asset_key)
         if isinstance(result, AssetCheckResult):
@@ -175,8 +223,7 @@ def _fetch_step(context: AssetExecutionContext, config: SnapshotConfig, api: Ass
 
 
 def _fetch_results(context: AssetExecutionContext, config: SnapshotConfig, api: AssistantsApiResource,
-                   warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
-    part = _partition(context, warehouse)
+                   part: _Partition) -> Iterator[MaterializeResult | AssetCheckResult]:
     snapshot_date = part.date
     store = part.store()
     if fetch_window_open(snapshot_date) or config.force:
@@ -203,13 +250,15 @@ def _fetch_results(context: AssetExecutionContext, config: SnapshotConfig, api: 
 
 def _fetch(context: AssetExecutionContext, config: SnapshotConfig, api: AssistantsApiResource,
            part: _Partition) -> Iterator[MaterializeResult]:
+    created = _missing_folders(part)
     try:
         source = get_source(part.source)
         summary = fetch_snapshot(api.client_config(source), config.id_source(source), part.date, part.root,
                                  source_name=part.source, run_id=context.run.run_id, progress=progress.current(),
                                  batch_size=config.batch_size, gates=config.gates())
     except ConnectorError as exc:
-        raise _fail(exc) from None
+        _remove_if_empty(created)
+        raise _fail(context, exc) from None
     context.log.info("%s: %s", part.source, _summary_line(summary))
     outcomes = {k: int(v) for k, v in sorted(summary.outcomes.items())}
     not_ok = sum(v for k, v in outcomes.items() if k != "ok")
@@ -242,7 +291,7 @@ def _flatten_step(context: AssetExecutionContext,
     try:
         stored = flatten_snapshot(part.date, part.root, source_name=part.source)
     except ConnectorError as exc:
-        raise _fail(exc) from None
+        raise _fail(context, exc) from None
     seconds = round(time.perf_counter() - started, 3)
     context.log.info("flattened the payloads %s (%s) first stored in %.1fs: %s", part.date, part.source, seconds,
                      stored)
@@ -268,14 +317,17 @@ def _load_step(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
             load_duckdb(date, part.root, source_name=part.source)
         counts = load_duckdb(part.date, part.root, source_name=part.source)
     except ConnectorError as exc:
-        raise _fail(exc) from None
+        raise _fail(context, exc) from None
     context.log.info("loaded into DuckDB: %s", counts)
+    store = part.store()
+    tables = {spec.name: _stored_rows(store, spec.name, part.date) for spec in (*SNAPSHOT_TABLES, *DERIVED_TABLES)}
     return MaterializeResult(metadata={
         "dagster/row_count": sum(counts.values()),
         "rows": MetadataValue.json(counts),
+        "table_rows": MetadataValue.json(tables),
         "also_loaded": MetadataValue.json([d.isoformat() for d in pending]),
         "load_seconds": round(time.perf_counter() - started, 3),
-        "preview": MetadataValue.md(_counts_markdown(counts, "table", "rows")),
+        "preview": MetadataValue.md(_counts_markdown(tables, "table", "rows")),
     })
 
 
@@ -293,7 +345,7 @@ def _history_step(context: AssetExecutionContext, config: HistoryConfig,
                                passed=False, description=str(exc))
         return
     except ConnectorError as exc:
-        raise _fail(exc) from None
+        raise _fail(context, exc) from None
     replayed = [d.isoformat() for d in result.dates]
     context.log.info("history of %s: replayed %s; %d versions opened, %d closed; changes %s", part.source,
                      replayed or "nothing", result.versions_opened, result.versions_closed, dict(result.changes))
@@ -353,15 +405,14 @@ def _build(sources: tuple[str, ...]) -> SnapshotAssets:
         specs=[_spec(t, deps=[RAW_ASSISTANTS.name]) for t in DERIVED_TABLES],
         check_specs=_check_specs([*checks.table_check_specs(DERIVED_TABLES),
                                   AssetCheckSpec(checks.SCHEMA_DRIFT, asset=ASSISTANTS.name,
-                                                 description="Payloads carry no field the API schema lacks "
-                                                 "(warning).")], partitions),
+                                                 description=checks.SCHEMA_DRIFT_DESCRIPTION)], partitions),
         partitions_def=partitions,
         name="flatten_assistants",
         description="Rebuild the flattened tables of a source-date from its stored raw payloads (no network).",
     )
     def flatten_assistants(context: AssetExecutionContext,
                            warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
-        yield from _flatten_step(context, warehouse)
+        yield from _located(_partition(context, warehouse), _flatten_step(context, warehouse))
 
     @asset(
         name=DUCKDB_ASSET,
@@ -375,7 +426,9 @@ def _build(sources: tuple[str, ...]) -> SnapshotAssets:
         "out) into assistants.duckdb, one transaction per date. Its row count is the date's rows over every table.",
     )
     def duckdb_warehouse(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-        return _load_step(context, warehouse)
+        (result,) = _located(_partition(context, warehouse), iter([_load_step(context, warehouse)]))
+        assert isinstance(result, MaterializeResult)
+        return result
 
     @multi_asset(
         specs=[_spec(t, deps=[ASSISTANTS.name, FETCH_ERRORS.name, SNAPSHOT_RUNS.name, DUCKDB_ASSET],
@@ -393,7 +446,7 @@ def _build(sources: tuple[str, ...]) -> SnapshotAssets:
     )
     def update_history(context: AssetExecutionContext, config: HistoryConfig,
                        warehouse: WarehouseResource) -> Iterator[MaterializeResult | AssetCheckResult]:
-        yield from _history_step(context, config, warehouse)
+        yield from _located(_partition(context, warehouse), _history_step(context, config, warehouse))
 
     return SnapshotAssets(fetch_assistants, flatten_assistants, duckdb_warehouse, update_history)
 

@@ -94,12 +94,20 @@ def failed_share_result(store: Store, snapshot_date: dt.date, limit: float) -> A
     )
 
 
+SCHEMA_DRIFT_DESCRIPTION = (
+    "Payloads carry no field the API schema lacks. A warning, never an error: such a field is kept (as JSON in "
+    "extra_fields) and nothing is lost; the warning says the API, or a compatible server, serves more than this "
+    "version's schema knows (reasoning_effort on o-series assistants, say, which one of the sandbox's bundled "
+    "assistants carries on purpose).")
+
+
 def schema_drift_result(store: Store, snapshot_date: dt.date, asset: str) -> AssetCheckResult:
     found = quality.unknown_fields(store, snapshot_date)
     return AssetCheckResult(
         check_name=SCHEMA_DRIFT, asset_key=asset, passed=not found, severity=AssetCheckSeverity.WARN,
         description=None if not found else
-        f"payloads carry {len(found)} field(s) the API schema does not define: {', '.join(sorted(found)[:10])}",
+        f"payloads carry {len(found)} field(s) the API schema does not define: {', '.join(sorted(found)[:10])} "
+        "(kept as JSON in extra_fields: the API serves more than this version's schema knows)",
         metadata={"unknown_fields": MetadataValue.json(dict(found.most_common()))},
     )
 

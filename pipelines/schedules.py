@@ -40,7 +40,7 @@ from assistants_export.connectors.core.schemas import SNAPSHOT_RUNS
 from .checks import SNAPSHOT_FRESHNESS
 from .config import SOURCE_TAG
 from .partitions import START_DATE_ENV, daily_partitions, partition_key
-from .sources import source_names
+from .sources import SourceSpec, get_source, source_names
 
 DEFAULT_CRON = "0 2 * * *"
 DEFAULT_TIMEZONE = "UTC"
@@ -93,8 +93,20 @@ def nightly_schedule(job: UnresolvedAssetJobDefinition, sources: Sequence[str] |
         if not daily_partitions.has_partition_key(date):
             return SkipReason(f"{date} is before the first partition ({daily_partitions.start:%Y-%m-%d}); "
                               f"set {START_DATE_ENV} to snapshot it")
-        return [RunRequest(run_key=str(key), partition_key=key, tags={SOURCE_TAG: source})
-                for source in names for key in [partition_key(date, source)]]
+        # A scheduled run has no run config: a source that does not say where its IDs come from could only fail.
+        ready: list[SourceSpec] = []
+        unset: list[SourceSpec] = []
+        for source in names:
+            spec = get_source(source)
+            (ready if spec.id_source() is not None else unset).append(spec)
+        skipped = "; ".join(f"source {spec.name}: {spec.no_ids_message('assistant_ids, ids_file or discover')}"
+                            for spec in unset)
+        if not ready:
+            return SkipReason(f"nothing to snapshot for {date}: {skipped}")
+        if unset:
+            context.log.warning("skipped for %s: %s", date, skipped)
+        return [RunRequest(run_key=str(key), partition_key=key, tags={SOURCE_TAG: spec.name})
+                for spec in ready for key in [partition_key(date, spec.name)]]
 
     return nightly_snapshot
 

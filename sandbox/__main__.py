@@ -38,7 +38,9 @@ def _fault_plan(spec: str) -> FaultPlan:
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m assistants_export.sandbox",
-        description="Serve the sandbox Assistants API on 127.0.0.1 until SIGTERM or SIGINT."
+        description=f"Serve the sandbox Assistants API on 127.0.0.1 until SIGTERM or SIGINT: the "
+        f"{len(bundled_assistants())} bundled assistants, or --generated N (with --change-rate, a catalogue that "
+        "changes night after night, as make demo serves it).",
     )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     parser.add_argument("--api-key", default="sk-sandbox", help="the only key accepted")

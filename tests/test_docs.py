@@ -8,19 +8,17 @@
   changing a constant in ``settings.py`` without the README fails here.
 * Every command in the README's ```sh blocks runs against the sandbox (its URL and key in the
   environment, the warehouse and DAGSTER_HOME in tmp) and exits 0, or is listed in :data:`NOT_RUN`
-  with the reason; a new README command that is neither fails the test. The examples name dates
-  (``--date 2026-11-20``); the fetch window is evaluated as on the latest of them, the day they describe.
+  with the reason; a new README command that is neither fails the test. They run in order after ``make demo``
+  (what it runs), from a folder laid out like the checkout, on the day the test runs: the commands compute their
+  dates (``$(date -u +%F)``), so none is written in.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import os
 import re
-import shlex
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -36,9 +34,10 @@ from assistants_export.connectors.core.errors import ConfigError
 from assistants_export.connectors.core.schemas import table_reference_markdown
 from assistants_export.connectors.openai_assistants import settings
 from assistants_export.connectors.openai_assistants.config import ClientConfig
-from assistants_export.pipelines import partitions, schedules
+from assistants_export.pipelines import demo, partitions, schedules
 from assistants_export.pipelines.cli import DEBUG_ENV, cli, run
 from assistants_export.pipelines.config import HistoryConfig, SnapshotConfig
+from assistants_export.pipelines.instance import write_instance_home
 from assistants_export.pipelines.resources import AssistantsApiResource, WarehouseResource
 from assistants_export.pipelines.sources import SOURCE_KEYS, load_sources, source_names
 from assistants_export.sandbox import SandboxServer, StaticCatalog, bundled_assistants
@@ -387,10 +386,11 @@ def test_defaults_in_the_prose_match_the_code():
 
 
 NOT_RUN: dict[str, str] = {
-    "make demo": "sets up the checkout and writes ./data and ./.dagster there; the sandbox and CLI it runs are "
-                 "tested here and in tests/pipelines/",
+    "make demo": "installs the checkout first; test_readme_commands_run runs what it then runs (python -m "
+                 "assistants_export.pipelines.demo) before the other commands",
     "make test": "is this test suite",
-    "make dev": "the Dagster UI: a web server that runs until it is stopped",
+    "make dev": "the Dagster UI, until stopped: tests/pipelines/test_dg.py starts its dg dev and runs the job from "
+                "its GraphQL API",
     "export ": "sets the variables the other commands use; this test sets them to the sandbox",
     ".venv/bin/pip install ": "needs a package index (tests have no network)",
     "cp deploy/dagster.postgres.yaml ": "needs a PostgreSQL server; tests/pipelines/test_production_instance.py "
@@ -430,7 +430,11 @@ def _not_run(command: str) -> str | None:
 
 
 def _argv(command: str) -> list[str]:
-    return shlex.split(command, comments=True)
+    """The command's words as a shell hands them to the program: quotes removed, ``$(date -u +%F)`` and the like
+    run, variables expanded (from this process's environment), the trailing comment dropped."""
+    script = f"set -- {command}\nprintf '%s\\0' \"$@\""
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, check=True)
+    return done.stdout.split("\0")[:-1]
 
 
 def test_every_readme_command_is_run_or_listed_as_not_run():
@@ -443,24 +447,18 @@ def test_every_readme_command_is_run_or_listed_as_not_run():
     assert not stale, f"NOT_RUN lists commands the README no longer has: {stale}"
 
 
-def _examples_day() -> dt.date:
-    """The day the README's examples are written for: the latest date they name."""
-    return max(dt.date.fromisoformat(d) for d in re.findall(r"\b20\d\d-\d\d-\d\d\b", " ".join(readme_commands())))
+def test_the_shell_gives_each_command_its_words():
+    assert _argv('.venv/bin/x --a "b c" --d="$(echo e)"  # a comment') == [".venv/bin/x", "--a", "b c", "--d=e"]
+    today = dt.datetime.now(dt.UTC).date()
+    assert _argv('x "$(date -u +%F)" "$(date -u -d yesterday +%F)"')[1:] == [
+        today.isoformat(), (today - dt.timedelta(days=1)).isoformat()]
 
 
-@pytest.fixture
-def clock_at_the_examples(monkeypatch):
-    """The fetch window as on the examples' day, so ``--date 2026-11-20`` means what it did when written.
-
-    Only the window moves: partitions, "today" and everything else keep the real clock.
-    """
-    original = partitions.fetch_window_open
-    now = dt.datetime.combine(_examples_day(), dt.time(12), tzinfo=dt.UTC)
-    pinned = functools.partial(original, now=now)
-    for name, module in list(sys.modules.items()):
-        if name.startswith("assistants_export.pipelines") and getattr(module, "fetch_window_open", None) is original:
-            monkeypatch.setattr(module, "fetch_window_open", pinned)
-    return now
+def test_the_examples_name_no_fixed_date():
+    """A date written into a command stops working once the fetch window or the history has moved on: the commands
+    compute theirs (``$(date -u +%F)``), or read the dates ``make demo`` wrote."""
+    dated = [c for c in readme_commands() if re.search(r"\b20\d\d-\d\d-\d\d\b", c)]
+    assert not dated, dated
 
 
 @pytest.fixture
@@ -474,36 +472,54 @@ def sandbox():
         yield server, [a["id"] for a in assistants]
 
 
-def _substitute(argv: list[str], warehouse: Path) -> list[str]:
-    """The README's warehouse folders become the test's."""
+def _substitute(argv: list[str], elsewhere: Path) -> list[str]:
+    """An absolute warehouse folder of the README (``/srv/assistants``) becomes one in tmp; a relative one (``./data``
+    by default, ``demo-data``) is the test's working folder's, as it is the checkout's for a user."""
     out = list(argv)
     for i, arg in enumerate(out[:-1]):
-        if arg == "--warehouse":
-            out[i + 1] = str(warehouse)
+        if arg == "--warehouse" and os.path.isabs(out[i + 1]):
+            out[i + 1] = str(elsewhere)
     return out
 
 
+def _snapshot_dates(warehouse: Path) -> set[dt.date]:
+    with duckdb.connect(str(warehouse / warehouse_settings.DUCKDB_FILENAME), read_only=True) as con:
+        return {row[0] for row in con.execute("SELECT snapshot_date FROM snapshot_runs").fetchall()}
+
+
 @pytest.mark.integration
-def test_readme_commands_run(sandbox, clock_at_the_examples, tmp_path, monkeypatch, capsys):
+def test_readme_commands_run(sandbox, tmp_path, monkeypatch, capsys):
+    """The first hour, in order: ``make demo`` (what it runs once installed), then every README command against
+    the sandbox, on today's dates, from a folder laid out like the checkout."""
     server, ids = sandbox
-    home, warehouse, cwd = tmp_path / "dagster_home", tmp_path / "wh", tmp_path / "cwd"
-    home.mkdir()
+    home, cwd = tmp_path / "dagster_home", tmp_path / "cwd"
     cwd.mkdir()
-    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
     (cwd / "ids.csv").write_text("assistant_id\n" + "\n".join(ids) + "\n", encoding="utf-8")
     (cwd / "sql").symlink_to(REPO / "sql")  # the README runs the bundled files from a checkout's root
-    environment = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": server.base_url, "DAGSTER_HOME": str(home),
-                   "ASSISTANTS_WAREHOUSE": str(warehouse)}
+    monkeypatch.chdir(cwd)
+    today = dt.datetime.now(dt.UTC).date()
+
+    # make demo: two nights of the sandbox's evolving catalogue into demo-data/, with its own Dagster instance.
+    assert demo.main([]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--warehouse demo-data" in out
+    assert not (cwd / "data").exists()  # the demo never writes ./data, the default warehouse
+    assert _snapshot_dates(cwd / "demo-data") == {today - dt.timedelta(days=1), today}
+    assert (cwd / "demo-data" / "dagster.yaml").is_file() and (cwd / "demo-data" / ".dagster").is_dir()
+    assert "asst_gen000000000000000000003" in out  # the assistant the README's history example names
+    assert "of 17 passed" in out  # every check of the last night passes (none warns on the demo)
+
+    environment = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": server.base_url,
+                   "DAGSTER_HOME": str(write_instance_home(home))}
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.chdir(cwd)
     bin_dir = Path(sys.executable).parent
 
     failures, ran = [], 0
     for command in readme_commands():
         if _not_run(command):
             continue
-        argv = _substitute(_argv(command), warehouse)
+        argv = _substitute(_argv(command), tmp_path / "srv")
         ran += 1
         if argv[0] == ".venv/bin/assistants-export":
             status = run(argv[1:])
@@ -521,12 +537,16 @@ def test_readme_commands_run(sandbox, clock_at_the_examples, tmp_path, monkeypat
                 written = cwd / argv[argv.index(flag) + 1]
                 if not written.is_file() or (written.suffix == ".parquet" and written.read_bytes()[:4] != b"PAR1"):
                     failures.append(f"{command}\n  did not write {written.name}")
-        if argv[1] in ("query", "views", "history") and "--output" not in argv and not out.strip():
+        if argv[1] in ("query", "views", "history", "diff", "as-of") and "--output" not in argv and not out.strip():
             failures.append(f"{command}\n  printed nothing")
+        if argv[1] == "snapshot" and ("assistant_tools" not in out or "payloads" in out):
+            failures.append(f"{command}\n  its summary does not list the tables of the table reference")
+        if argv[1] == "diff" and " 0 assistant(s) changed" in f" {out}":
+            failures.append(f"{command}\n  shows no change")
+        if argv[1] == "history" and "updated" not in out:
+            failures.append(f"{command}\n  shows no change")
     assert ran >= 15
     assert not failures, "\n".join(failures)
 
-    # "today's snapshot": a snapshot without --date lands on today's (UTC) partition.
-    with duckdb.connect(str(warehouse / warehouse_settings.DUCKDB_FILENAME), read_only=True) as con:
-        dates = {row[0] for row in con.execute("SELECT snapshot_date FROM snapshot_runs").fetchall()}
-    assert dt.datetime.now(dt.UTC).date() in dates and _examples_day() in dates
+    # "today's snapshot": a snapshot without --date lands on today's (UTC) partition, in ./data by default.
+    assert {today, today - dt.timedelta(days=1)} <= _snapshot_dates(cwd / "data")

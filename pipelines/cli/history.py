@@ -81,6 +81,14 @@ def as_of(date: str, warehouse: str | None, as_json: bool) -> None:
     """Time travel: every assistant's configuration as it was on DATE."""
     day = _date(date, "DATE")
     rows = _query(warehouse, "audit/config_as_of", as_of=day)
+    if not rows:  # an empty answer is true only on a day the history covers
+        first = _query(warehouse, "migration/history_start")[0]["first_date"]
+        if first is None:
+            raise click.ClickException(f"the history of {WarehouseResource(path=warehouse).root()} is empty: "
+                                       "run assistants-export snapshot first")
+        if day < first:
+            raise click.ClickException(f"{day} is before the history of {WarehouseResource(path=warehouse).root()}"
+                                       f" begins (it starts on {first})")
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, default=str, ensure_ascii=False))

@@ -298,7 +298,7 @@ def _print_summary(result: ExecuteInProcessResult, date: dt.date, warehouse: str
     where = warehouse if "://" in warehouse else os.path.abspath(warehouse)
     console.print(f"Snapshot {date}{named} written to {where}")
     for title, asset, key, heading in (("IDs by outcome", "raw_assistants", "outcomes", "outcome"),
-                                       ("Rows for the date", DUCKDB_ASSET, "rows", "table")):
+                                       ("Rows for the date", DUCKDB_ASSET, "table_rows", "table")):
         table = Table(heading, "count", title=title)
         for name, count in _json_metadata(result, asset, key).items():
             table.add_row(name, str(count))

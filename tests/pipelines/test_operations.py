@@ -3,7 +3,6 @@
 import datetime as dt
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from assistants_export.pipelines import checks
 from assistants_export.pipelines.assets import build_snapshot_assets
 from assistants_export.pipelines.cli import run
 from assistants_export.pipelines.definitions import defs, snapshot_job
+from assistants_export.pipelines.instance import write_instance_home
 from assistants_export.pipelines.partitions import fetch_window_open, partition_key
 from assistants_export.pipelines.resources import AssistantsApiResource, WarehouseResource
 from assistants_export.pipelines.schedules import CRON_ENV, nightly_schedule, partition_for_tick
@@ -61,7 +61,8 @@ def duck(warehouse, statement, **params):
 
 # --- schedule and partitions ------------------------------------------------------------
 
-def test_the_0200_tick_snapshots_the_day_before():
+def test_the_0200_tick_snapshots_the_day_before(monkeypatch):
+    monkeypatch.setenv("ASSISTANTS_DISCOVER", "1")  # a scheduled run takes its IDs from its source's settings
     tick = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)
     assert partition_for_tick(tick) == "2026-11-20"
     schedule = defs.resolve_schedule_def("nightly_snapshot")
@@ -339,9 +340,7 @@ class GatedServer(SandboxServer):
 
 
 def test_overlapping_runs_on_one_warehouse_end_with_correct_tables(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    home = write_instance_home(tmp_path / "home")  # the project's dagster.yaml, storage in tmp
     days = [TODAY - dt.timedelta(days=n) for n in (1, 0)]
     runs = [f"proj_run{n}" for n in range(len(days))]
     with GatedServer(StaticCatalog(FIXTURES), api_key=KEY, latency=0.05, runs=runs) as server:

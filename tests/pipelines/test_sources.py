@@ -244,7 +244,9 @@ def test_the_resource_builds_each_sources_client_reading_its_key_when_the_run_st
 # --- The Dagster definitions ------------------------------------------------------------------------------------
 
 
-def test_the_definitions_have_a_partition_per_source_and_date_and_a_run_per_source_each_night(sources_file):
+def test_the_definitions_have_a_partition_per_source_and_date_and_a_run_per_source_each_night(sources_file,
+                                                                                              monkeypatch):
+    monkeypatch.setenv("ASSISTANTS_DISCOVER", "1")  # every source's scheduled runs take their IDs from it
     sources_file(TWO_SOURCES + '\n[sources.us-east]\nproject = "proj-us"\n')
     defs = AssistantsExportComponent().definitions()
     job = defs.resolve_job_def("assistants_snapshot")
