@@ -9,8 +9,9 @@ PYTHON_EXE = $(shell $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/nul
 	|| ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/*/bin/$(notdir $(PYTHON)) 2>/dev/null | sort -V | tail -n 1)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The project's Dagster instance is ./dagster.yaml, so DAGSTER_HOME is this folder; what Dagster stores goes to
-# ./.dagster (dagster.yaml says so). A DAGSTER_HOME already in the environment wins.
+# The project's Dagster instance is ./dagster.yaml, so DAGSTER_HOME is this folder (for make dev); what Dagster
+# stores goes to ./.dagster (dagster.yaml says so). A DAGSTER_HOME already in the environment wins. The demo keeps
+# an instance of its own in demo-data/.
 DAGSTER_HOME ?= $(CURDIR)
 
 SANDBOX_PORT ?= 8642
@@ -48,9 +49,16 @@ system-deps:
 		echo "PostgreSQL is missing: run 'sudo make system-deps' (the production-instance test is skipped)"; \
 	fi
 
-## demo: start the sandbox API, snapshot today into ./demo-data through Dagster, show what it made
+## demo: start the sandbox API, snapshot two nights into ./demo-data through Dagster, show what it made
 demo: $(STAMP)
-	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/python -m assistants_export.pipelines.demo
+	$(BIN)/python -m assistants_export.pipelines.demo
+
+## demo-dev: the Dagster UI over the demo's warehouse and its own instance (./demo-data, after make demo)
+.PHONY: demo-dev
+demo-dev: $(STAMP)
+	@test -f demo-data/dagster.yaml || { echo "error: demo-data/dagster.yaml is missing: run make demo first" >&2; exit 1; }
+	cd demo-data && DAGSTER_HOME=$(CURDIR)/demo-data ASSISTANTS_WAREHOUSE=$(CURDIR)/demo-data \
+		$(CURDIR)/$(BIN)/dg dev -m assistants_export.pipelines.definitions
 
 ## sandbox: the sandbox API on http://127.0.0.1:$(SANDBOX_PORT)/v1 (key sk-sandbox) until Ctrl-C
 sandbox: $(STAMP)
@@ -107,4 +115,4 @@ dev: $(STAMP)
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dg dev
 
 clean:
-	rm -rf $(VENV) $(PEERS_VENV) .dagster demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(PEERS_VENV) .dagster logs .logs_queue .nux .telemetry demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-TOP_LEVEL_IGNORED = {".venv", ".git", ".dagster", "data"}
+TOP_LEVEL_IGNORED = {".venv", ".git", ".dagster", "data", "demo-data", "logs", ".logs_queue", ".nux", ".telemetry"}
 CACHES = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis",
                                 "*.egg-info")
 PARALLEL = 2

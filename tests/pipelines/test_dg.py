@@ -263,6 +263,13 @@ def test_dg_launch_as_the_readme_writes_it_shows_in_the_ui(ui, tmp_path):
                 and not any(tag["key"] == "dagster/backfill" for tag in run["tags"])]
     assert launched, "the run of dg launch is not in the instance the UI serves"
     assert not list(ui.project.glob(".tmp_dagster_home_*"))
+    # Whatever dg dev and dg launch left in the project root is git-ignored there (.dagster/, logs/ ...).
+    left = [entry.name for entry in ui.project.iterdir() if entry.name not in PROJECT_FILES]
+    assert ".dagster" in left
+    for name in left:
+        path = name + "/" if (ui.project / name).is_dir() else name  # as git names a folder it has not seen
+        ignored = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=ROOT, timeout=30)
+        assert ignored.returncode == 0, f"{name}, written into the project root, is not in .gitignore"
 
 
 # --- Without an ID source ----------------------------------------------------------------------------
