@@ -205,6 +205,8 @@ def _next_steps(console: Console, store: DuckDBStore, warehouse: str, nights: li
                   f"{cli} as-of {first} --warehouse {warehouse}"]
     if changed:
         steps.append(f"{cli} history {changed[0]['assistant_id']} --warehouse {warehouse}")
+    if warehouse == DEMO_WAREHOUSE:
+        steps.append("make demo-dev    # the Dagster UI over the demo's warehouse and instance")
     console.print(f"\nThe demo's warehouse is {warehouse}/ (your own snapshots go to ./data by default), with the "
                   f"Dagster instance that recorded its runs ({warehouse}/dagster.yaml). Look further with:")
     for step in steps:

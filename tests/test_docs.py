@@ -548,5 +548,12 @@ def test_readme_commands_run(sandbox, tmp_path, monkeypatch, capsys):
     assert ran >= 15
     assert not failures, "\n".join(failures)
 
+    # as-of a day before the history begins says so in one line (an empty table would pass for "nothing was live").
+    before = (today - dt.timedelta(days=2)).isoformat()
+    assert run(["as-of", before, "--warehouse", "demo-data"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: {before} is before the history of demo-data begins (it starts on "
+                   f"{today - dt.timedelta(days=1)})"), err
+
     # "today's snapshot": a snapshot without --date lands on today's (UTC) partition, in ./data by default.
     assert {today, today - dt.timedelta(days=1)} <= _snapshot_dates(cwd / "data")

@@ -23,6 +23,7 @@ import httpx
 import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterEventType, DagsterInstance, build_schedule_context
 
+from assistants_export.pipelines.assets import _Partition
 from assistants_export.pipelines.cli import run
 from assistants_export.pipelines.config import SOURCE_TAG
 from assistants_export.pipelines.definitions import defs
@@ -318,3 +319,10 @@ def test_a_first_snapshot_refused_by_the_server_leaves_no_warehouse_folder(tmp_p
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         assert run(["snapshot", "--discover", "--warehouse", str(existing), "-q"]) == 1
     assert existing.is_dir()
+
+
+def test_a_materialization_names_a_folder_by_its_absolute_path_and_a_bucket_by_its_uri():
+    day = dt.date(2026, 11, 20)
+    assert _Partition(day, "eu", "s3://bucket/assistants").where() == {"warehouse": "s3://bucket/assistants",
+                                                                          "source": "eu"}
+    assert _Partition(day, "default", "data").where() == {"warehouse": os.path.abspath("data"), "source": "default"}
