@@ -178,8 +178,8 @@ def _partition(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
 def _fail(context: AssetExecutionContext, exc: ConnectorError) -> Failure:
     """A Dagster failure whose description is the connector's one-line message.
 
-    The line is logged first, as an error: the run's event log then opens its failure with that line, and the
-    step failure (with Dagster's stack trace) follows it.
+    The line is logged first, as an error: it is the first error of the run's event log, ahead of the step failure
+    that carries Dagster's stack trace.
     """
     context.log.error(str(exc))
     return Failure(description=str(exc), metadata={"error": type(exc).__name__}, allow_retries=False)

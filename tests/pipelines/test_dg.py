@@ -222,8 +222,9 @@ def test_materialize_from_the_ui_succeeds_and_names_its_warehouse(ui, monkeypatc
             assert KEY.encode() not in path.read_bytes(), path
 
 
-def test_the_nightly_tick_asks_for_yesterday_in_the_ui(ui):
-    """The schedule's tick as the daemon evaluates it in the code server (the UI's "Test schedule")."""
+def test_the_nightly_tick_asks_for_yesterday_and_its_run_succeeds(ui, monkeypatch):
+    """The schedule's tick as the daemon evaluates it in the code server (the UI's "Test schedule"), and the run
+    the daemon would launch from its request (the request's tags, no run config)."""
     data = ui.graphql("""
         mutation($selector: ScheduleSelector!, $timestamp: Float) {
           scheduleDryRun(selectorData: $selector, timestamp: $timestamp) {
@@ -242,6 +243,12 @@ def test_the_nightly_tick_asks_for_yesterday_in_the_ui(ui):
     tags = {tag["key"]: tag["value"] for tag in request["tags"]}
     yesterday = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
     assert tags["dagster/partition"] == f"{yesterday}|default" and tags[SOURCE_TAG] == "default"
+
+    run_id = ui.launch("assistants_snapshot", tags)
+    assert ui.wait_for_run(run_id) == "SUCCESS"
+    with _instance(ui.project, monkeypatch) as instance:
+        records = instance.fetch_materializations(AssetKey("assistants"), limit=10).records
+        assert f"{yesterday}|default" in {record.partition_key for record in records}
 
 
 def test_dg_launch_as_the_readme_writes_it_shows_in_the_ui(ui, tmp_path):
