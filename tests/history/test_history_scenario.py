@@ -366,7 +366,8 @@ def test_the_readme_history_sql_runs_as_shown(server, tmp_path):
     blocks = [b.split("```", 1)[0] for b in section.split("```sql\n")[1:]]
     assert len(blocks) == 2
     time_travel, model_switches = (duck(tmp_path, b) for b in blocks)
-    as_of = dt.date.fromisoformat(re.search(r"DATE '(\d{4}-\d\d-\d\d)'", blocks[0]).group(1))
+    day = re.search(r"valid_from <= (.+?) AND", blocks[0]).group(1)  # a date, or an expression of one
+    (as_of,) = duck(tmp_path, f"SELECT {day} AS day")[0].values()
     expected = duck(tmp_path, sql.load("audit/config_as_of"), as_of=as_of)
     assert sorted(r["assistant_id"] for r in time_travel) == [r["assistant_id"] for r in expected] == [A, B, D]
     assert [(r["assistant_id"], r["new_model"]) for r in model_switches] == [(A, '"gpt-4.1"')]

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import json
-import re
 from pathlib import Path
 
 import duckdb
@@ -271,8 +270,10 @@ def test_the_readme_sample_sql_runs_on_a_snapshot(env, tmp_path, fixtures):
     block = readme.split("## Sample SQL", 1)[1].split("```sql\n", 1)[1].split("```", 1)[0]
     statements = [s.strip() for s in block.split(";") if s.strip()]
     assert len(statements) == 5
-    date = dt.date.fromisoformat(re.search(r"DATE '(\d{4}-\d\d-\d\d)'", block).group(1))
-    assert snapshot(env, "--ids", ",".join(a["id"] for a in fixtures), date=date) == 0
+    # The samples read the newest snapshot; an older one with other answers must not be what they read.
+    assert all("snapshot_date = (SELECT max(snapshot_date) FROM snapshot_runs)" in s for s in statements)
+    assert snapshot(env, "--ids", UNKNOWN, "--allow-empty", date=DATE - dt.timedelta(days=1)) == 0
+    assert snapshot(env, "--ids", ",".join(a["id"] for a in fixtures)) == 0
     answers = [duck(env, statement) for statement in statements]
     assert answers[0] and answers[1] and answers[3], "the samples should answer something on the bundled data"
     assert answers[4] == []  # no fetch problems for valid IDs
