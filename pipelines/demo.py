@@ -1,13 +1,13 @@
 """``make demo``: two nights of a changing catalogue, end to end, on this machine alone.
 
-Starts the sandbox API on a free loopback port with its evolving catalogue (:mod:`assistants_export.sandbox.evolving`: the same
-number of assistants as the bundled catalogue, some of them changed, deleted or created from one night to the
-next) plus a few invalid bodies, and snapshots two nights through Dagster into its own warehouse, ``./demo-data``
-(``--warehouse DIR`` for another): yesterday, then, after switching the sandbox to today
-(``POST /_control/date``), today. Each night's IDs file also holds unknown and malformed IDs, and the second
-night's still names the assistants deleted since the first, as a real IDs file would. Then it prints what it made,
-the sample queries' answers, what changed between the two nights and the commands to look further, with their
-dates.
+Starts the sandbox API on a free loopback port with its evolving catalogue
+(:mod:`assistants_export.sandbox.evolving`: the same number of assistants as the bundled catalogue, some of them
+changed, deleted or created from one night to the next) plus a few invalid bodies, and snapshots two nights through
+Dagster into its own warehouse, ``./demo-data`` (``--warehouse DIR`` for another): yesterday, then, after switching
+the sandbox to today (``POST /_control/date``), today. Each night's IDs file also holds unknown and malformed IDs,
+and the second night's still names the assistants deleted since the first, as a real IDs file would. Then it prints
+what it made, the sample queries' answers, what changed between the two nights and the commands to look further,
+with their dates.
 
 The demo's folder is a whole place of its own: the warehouse, and the Dagster instance that recorded its runs
 (``dagster.yaml`` written from the project's, storage in ``.dagster/``), so the project's own UI (``make dev``,
@@ -115,7 +115,8 @@ def _run_on_sandbox(console: Console, warehouse: str, nights: list[dt.date]) -> 
     with SandboxServer(catalog, api_key=DEMO_KEY) as server, tempfile.TemporaryDirectory() as tmp, \
             _environment(OPENAI_API_KEY=DEMO_KEY, OPENAI_BASE_URL=server.base_url):
         console.print(f"Sandbox API at {server.base_url}: {catalog.n} assistants that change from night to night "
-                      f"(python -m assistants_export.sandbox --generated {catalog.n} --change-rate {CHANGE_RATE:g}), plus "
+                      f"(python -m assistants_export.sandbox --generated {catalog.n} --change-rate {CHANGE_RATE:g}), "
+                      "plus "
                       f"{len(invalid)} invalid bodies")
         for night, date in enumerate(nights):
             if night:

@@ -88,8 +88,8 @@ def variant_names() -> list[str]:
 
 def variant_text(name: str) -> str:
     """``deploy/dagster.<name>.yaml`` as :func:`write_variants` writes it."""
-    return (f"# Written by `python -m assistants_export.pipelines.instance` from dagster.yaml and deploy/instances.yaml (the {name} "
-            "variant, explained there):\n# edit those, not this file.\n"
+    return ("# Written by `python -m assistants_export.pipelines.instance` from dagster.yaml and "
+            f"deploy/instances.yaml (the {name}\n# variant, explained there): edit those, not this file.\n"
             + yaml.safe_dump(variant_settings(name), sort_keys=False))
 
 

@@ -214,7 +214,8 @@ def test_the_code_location_loads_with_the_optional_variables_left_empty(tmp_path
 def test_the_instance_files_are_written_from_the_projects_dagster_yaml():
     """Each setting is written once: the project's in dagster.yaml, each variant's in deploy/instances.yaml; the
     deploy/dagster.<variant>.yaml files are what `python -m assistants_export.pipelines.instance` writes from them."""
-    assert write_variants(check=True) == [], "deploy/ is out of date: run python -m assistants_export.pipelines.instance"
+    assert write_variants(check=True) == [], \
+        "deploy/ is out of date: run python -m assistants_export.pipelines.instance"
     assert set(variant_names()) == {"postgres", "docker"}
     project = instance_settings()
     for name in variant_names():

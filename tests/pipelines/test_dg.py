@@ -35,7 +35,8 @@ BIN = Path(sys.executable).parent
 KEY = "sk-dg-Wq3nV8xLp4Zt"
 FIXTURES = bundled_assistants()[:5]
 LOCATION = "assistants-export"
-PROJECT_FILES = ("pyproject.toml", "README.md", "dagster.yaml", "connectors", "pipelines", "assistants_export.sandbox", "sql")
+PROJECT_FILES = ("pyproject.toml", "README.md", "dagster.yaml", "assistants_export", "connectors", "pipelines",
+                 "sandbox", "sql")
 STARTUP = 300.0
 """Seconds `dg dev` may take to serve, and a run to finish, on a busy machine (a safeguard, never asserted)."""
 
