@@ -83,7 +83,7 @@ class AssistantsApiResource(ConfigurableResource):
         fields = self.model_dump(exclude={"api_key"})
         overrides = {}
         if self.api_key is not None and source.api_key_env is None:
-            overrides["api_key"] = Secret(self.api_key)
+            overrides["api_key"] = Secret(self.api_key, origin="the api resource's api_key")
         return source.client_config(defaults=fields, overrides=overrides)
 
 

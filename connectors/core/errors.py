@@ -37,6 +37,9 @@ messages that quote a server are passed through :func:`redact` first.
 
 from __future__ import annotations
 
+import base64
+import functools
+import re
 from collections.abc import Iterable
 
 
@@ -113,16 +116,126 @@ class ResponseTooLarge(Exception):
 
 REDACTED = "[REDACTED]"
 
+MIN_SECRET_LENGTH = 4
+"""Secrets shorter than this are ignored: replacing them would mangle ordinary text without protecting anything."""
+
+# How one character may come back disguised: JSON and JavaScript \uXXXX (and \xXX in a Python repr), the
+# backslash of an escaped "/" "\" '"' "'" (JSON's \/, a repr's \\), percent-encoding (once or twice over: %2573),
+# HTML numeric entities. A run of backslashes stands for one: JSON inside JSON doubles them.
+_DISGUISES = ("u", "x", "pct", "dec", "hex", "char")
+
+
+def _escapes(codes: Iterable[int]) -> re.Pattern[str]:
+    """A pattern of the disguises of the characters ``codes`` only (ordinary escapes such as ``\\n``, ``\\"`` or
+    ``\\u00e9`` in a body are no secret's characters, and are passed over at C speed)."""
+    codes = sorted(set(codes))
+
+    def among(width: int, below: int) -> str:
+        return "|".join(_hex_digits(code, width) for code in codes if code < below) or "(?!)"
+
+    chars = "".join(re.escape(chr(code)) for code in codes if chr(code) in "/\\\"'")
+    # Every branch starts with a literal character, so the engine skips to the next "\", "%" or "&" at C speed
+    # instead of trying each branch at every position.
+    return re.compile(
+        r"\\\\*u(?P<u>" + among(4, 0x10000) + ")"
+        r"|\\\\*x(?P<x>" + among(2, 0x100) + ")"
+        r"|%(?:25)*(?P<pct>" + among(2, 0x80) + ")"
+        r"|&#0*(?P<dec>" + ("|".join(str(code) for code in codes) or "(?!)") + ");"
+        r"|&#[xX]0*(?P<hex>" + among(1, 0x110000) + ");"
+        + (r"|\\\\*(?P<char>[" + chars + "])" if chars else "")
+    )
+
+
+def _undo_escape(match: re.Match[str]) -> str:
+    """The character one disguise stands for."""
+    for group, base in (("u", 16), ("x", 16), ("pct", 16), ("dec", 10), ("hex", 16)):
+        if match[group] is not None:
+            return chr(int(match[group], base))
+    return match["char"]
+
+
+def _hex_digits(code: int, width: int) -> str:
+    return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{code:0{width}x}")
+
+
+def _disguises_of(char: str) -> list[str]:
+    """Regular expressions for ``char`` as it is and in each disguise :func:`_escapes` undoes; each starts with a
+    literal character."""
+    code = ord(char)
+    ways = [re.escape(char), r"\\\\*u" + _hex_digits(code, 4) if code < 0x10000 else None,
+            r"\\\\*x" + _hex_digits(code, 2) if code < 0x100 else None,
+            "%(?:25)*" + _hex_digits(code, 2) if code < 0x80 else None,
+            f"&#0*{code};", "&#[xX]0*" + _hex_digits(code, 1) + ";",
+            r"\\\\*" + re.escape(char) if char in "/\\\"'" else None]
+    return [way for way in ways if way]
+
+
+def _disguised(form: str) -> str:
+    """A regular expression for ``form`` with any of its characters disguised, as one branch per disguise of its
+    first character: every branch then starts with a literal, and the engine skips at C speed to the places
+    where one may begin."""
+    rest = "".join("(?:" + "|".join(_disguises_of(char)) + ")" for char in form[1:])
+    return "|".join(first + rest for first in _disguises_of(form[0]))
+
+
+def _base64_runs(secret: str) -> set[str]:
+    """The base64 characters that encode ``secret`` wherever it sits in the encoded bytes (three alignments),
+    in both alphabets: what a ``Basic`` header, a token or a dump of the request shows."""
+    data, runs = secret.encode("utf-8"), set()
+    for lead in range(3):
+        encoded = base64.b64encode(bytes(lead) + data).decode("ascii")
+        # Characters wholly inside the secret's bits: not the ones shared with the lead bytes or what follows.
+        run = encoded[-(-8 * lead // 6):8 * (lead + len(data)) // 6]
+        if len(run) >= 8:
+            runs |= {run, run.translate(str.maketrans("+/", "-_"))}
+    return runs
+
+
+class _Redactor:
+    """The forms of some secrets, found in one pass with every disguise undone, replaced in the text itself."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        forms: set[str] = set()
+        for secret in secrets:
+            if secret and len(secret) >= MIN_SECRET_LENGTH:
+                forms |= {secret, *_base64_runs(secret)}
+        self.forms = sorted(forms, key=len, reverse=True)
+        self.escapes = _escapes(ord(char) for form in self.forms for char in form)
+        self.pattern = re.compile("|".join(map(_disguised, self.forms))) if self.forms else None
+
+    def __call__(self, text: str) -> str:
+        if self.pattern is None:
+            return text
+        if not any(form in self._view(text) for form in self.forms):
+            return text
+        text = self.pattern.sub(REDACTED, text)
+        view = self._view(text)
+        if view is not text and any(form in view for form in self.forms):  # a disguise the pattern missed:
+            return self.pattern.sub(REDACTED, view)  # keep the plain reading instead
+        return text
+
+    def _view(self, text: str) -> str:
+        """What ``text`` reads as with every disguise of the secrets' characters undone (``text`` itself when it
+        holds no escape at all: the common case then costs a few substring searches)."""
+        if "\\" in text or "%" in text or "&#" in text:
+            return self.escapes.sub(_undo_escape, text)
+        return text
+
+
+@functools.lru_cache(maxsize=32)
+def _redactor(secrets: tuple[str, ...]) -> _Redactor:
+    return _Redactor(secrets)
+
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Return ``text`` with every secret (and its ``Bearer`` form) replaced.
+    """Return ``text`` with every secret replaced by ``[REDACTED]``, in every form it may come back in.
 
-    Servers sometimes echo credentials in error bodies; everything a server
-    says passes through here before it reaches a log, a table or an exception.
-    Secrets shorter than 4 characters are ignored: replacing them would mangle
-    ordinary text without protecting anything.
+    Servers sometimes echo credentials in error bodies, and libraries quote them in their errors; everything a
+    server says passes through here before it reaches a log, a table or an exception. A secret is found as it
+    is, and disguised one character at a time or throughout: JSON-escaped (``\\u0073``, ``\\/``, escapes
+    doubled by JSON inside JSON), in a Python ``bytes`` repr, percent-encoded (twice over too), as HTML numeric
+    entities, and base64-encoded (both alphabets, at any alignment, so inside ``Basic`` credentials too). The
+    text is searched as it reads with every disguise undone, so redacting raw JSON redacts its decoded strings
+    too. Secrets shorter than :data:`MIN_SECRET_LENGTH` characters are ignored.
     """
-    for secret in secrets:
-        if secret and len(secret) >= 4 and secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
+    return _redactor(tuple(secrets))(text)

@@ -70,6 +70,11 @@ MESSAGE_LIMIT = 1000
 
 USER_AGENT = "assistants-export/0.1"
 
+TRANSPORT_LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy",
+                     "httpcore.socks")
+"""The loggers of the HTTP libraries, which quote what a server sends (status lines, response headers at DEBUG):
+while a client is open their records are redacted (:class:`_RedactingFilter`)."""
+
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -115,6 +120,7 @@ class AssistantsClient:
         self._sleep = sleep
         self._http: httpx.AsyncClient | None = None
         self._secrets = config.secrets()
+        self._log_filter = _RedactingFilter(self._secrets)
         self._policy = Policy.of(config)
         self._random = (rng or random.Random()).random
         self._spacing = 60.0 / config.requests_per_minute if config.requests_per_minute else 0.0
@@ -133,12 +139,18 @@ class AssistantsClient:
             transport=self._transport,
             follow_redirects=False,
         )
+        for name in TRANSPORT_LOGGERS:
+            logging.getLogger(name).addFilter(self._log_filter)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        try:
+            if self._http is not None:
+                await self._http.aclose()
+                self._http = None
+        finally:
+            for name in TRANSPORT_LOGGERS:
+                logging.getLogger(name).removeFilter(self._log_filter)
 
     def _headers(self) -> dict[str, str]:
         c = self.config
@@ -401,6 +413,23 @@ class AssistantsClient:
         if body is None:
             return None
         return self._clean(body)[:ERROR_BODY_LIMIT]  # redact first: a cut must not leave half a key
+
+
+class _RedactingFilter(logging.Filter):
+    """Redacts a log record of the HTTP libraries before any handler sees it: a server's status line and headers
+    are theirs to quote, and a hostile server puts the key there too. Filters run only for records a logger's
+    level lets through, so this costs nothing unless DEBUG or INFO logging of httpx/httpcore is on."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__()
+        self._secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message, self._secrets)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
 
 
 class _FloatWatch:

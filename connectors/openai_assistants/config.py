@@ -38,10 +38,13 @@ class Secret:
     object, a traceback's locals or Dagster's resource repr cannot leak it.
     """
 
-    __slots__ = ("_value",)
+    __slots__ = ("_value", "origin")
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: str, origin: str | None = None) -> None:
         self._value = value
+        self.origin = origin
+        """Where the key came from, for messages, when not from the variable ``api_key_env`` names (such as
+        ``the api resource's api_key``)."""
 
     def reveal(self) -> str:
         """The secret itself; call only where a header is built."""
@@ -97,6 +100,7 @@ class ClientConfig:
                 f"{self.api_key_env} is not set: export the API key in that variable "
                 "(it is never printed or stored)"
             )
+        _check_key(self.api_key.reveal(), self.api_key.origin or f"${self.api_key_env}")
         if self.auth_style not in AUTH_STYLES:
             raise ConfigError(f"auth_style must be one of {', '.join(AUTH_STYLES)}, got {self.auth_style!r}")
         if self.auth_style == "azure" and not self.api_version:
@@ -115,8 +119,9 @@ class ClientConfig:
         except re.error as exc:
             raise ConfigError(f"not_found_pattern is not a valid regular expression: {exc}") from None
         for name, value in self.extra_headers.items():
-            if not name or any(c in name for c in ":\r\n ") or any(c in value for c in "\r\n"):
-                raise ConfigError(f"extra header {name!r} is not a valid HTTP header name/value")
+            if not name or any(c in name for c in ":\r\n ") or not name.isascii() or not _header_safe(value):
+                raise ConfigError(f"extra header {name!r} is not a valid HTTP header name/value (its value must be "
+                                  "printable ASCII, without control characters)")
 
     @property
     def api_root(self) -> str:
@@ -127,8 +132,10 @@ class ClientConfig:
         return root
 
     def secrets(self) -> tuple[str, ...]:
-        """Values that must never be written anywhere (for :func:`errors.redact`)."""
-        return (self.api_key.reveal(),)
+        """Values that must never be written anywhere (for :func:`errors.redact`): the key, and the value of any
+        extra header named like a credential (``Authorization``, ``X-Api-Key``, ``Cookie``...)."""
+        extra = (value for name, value in self.extra_headers.items() if _CREDENTIAL_HEADER.search(name))
+        return (self.api_key.reveal(), *extra)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> ClientConfig:
@@ -213,6 +220,37 @@ def _check_base_url(url: str) -> None:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         raise ConfigError(f"base URL {url!r} has an invalid port") from None
+
+
+_CREDENTIAL_HEADER = re.compile(r"(?i)auth|key|token|secret|cookie|passw|credential|signature")
+
+
+def _header_safe(value: str) -> bool:
+    """Whether ``value`` can go in an HTTP header as it is: printable ASCII and tabs, no control characters."""
+    return value.isascii() and all(c == "\t" or " " <= c < "\x7f" for c in value)
+
+
+def _check_key(key: str, where: str) -> None:
+    """Refuse a key that cannot be sent as it is, in one line that says what is wrong and never shows it.
+
+    HTTP libraries refuse such a header and quote it in their error (``b'Bearer sk-...\\n'``), in forms no
+    redaction should have to guess; a key is never meant to hold any of these, so it is refused when read.
+    """
+    fix = "set it to the key alone (the key is never shown)"
+    if key[-1:] in ("\n", "\r"):
+        raise ConfigError(f"{where} ends in a newline: {fix}; a copy-paste or `echo` often adds one")
+    if key[:1].isspace():
+        raise ConfigError(f"{where} starts with whitespace: {fix}")
+    if key[-1:].isspace():
+        raise ConfigError(f"{where} ends with whitespace: {fix}")
+    for position, char in enumerate(key, 1):
+        if not char.isascii():
+            raise ConfigError(f"{where} holds a non-ASCII character (U+{ord(char):04X}, character {position} of "
+                              f"{len(key)}): API keys are ASCII; look for a typographic quote or a stray pasted "
+                              f"character, and {fix}")
+        if not " " <= char < "\x7f":
+            raise ConfigError(f"{where} holds a control character (U+{ord(char):04X}, character {position} of "
+                              f"{len(key)}): {fix}")
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> None:

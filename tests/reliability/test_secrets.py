@@ -1,5 +1,10 @@
 """Secrets: after runs with faults, a hostile server that echoes the key, and a 401, the key is nowhere.
 
+A key a server gives back disguised (JSON ``\\uXXXX`` escapes, ``\\/``, percent-encoded, base64 at any
+alignment, HTML entities) is looked for with the disguise undone, in what was stored and in what was shown.
+A key with a newline, a space at either end, a control character or a non-ASCII character is refused when it is
+read (the CLI, the Dagster resource, a source's ``api_key_env``) in one line naming the variable, never the key.
+
 Looked for, as the whole key and as any 12 characters of the part a masked echo
 such as OpenAI's ``sk-****Bm1`` hides (so half a key counts as a leak): stdout and stderr of the CLI (verbose), every
 log record at DEBUG (httpx and httpcore included), every file under
@@ -10,26 +15,34 @@ configuration objects are checked to redact the key in ``repr``.
 """
 
 import asyncio
+import base64
+import contextlib
 import datetime as dt
+import html
 import json
 import logging
+import re
 import sqlite3
 import traceback
 from pathlib import Path
+from urllib.parse import unquote
 
 import duckdb
 import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hostile_server import ScriptedServer, api_error, listing, minimal_assistant
+from dagster import DagsterInstance, materialize
+from hostile_server import ScriptedServer, api_error, echo_body, echo_forms, listing, minimal_assistant
 
-from assistants_export.connectors.core.errors import AuthenticationError
+from assistants_export.connectors.core.errors import AuthenticationError, ConfigError
 from assistants_export.connectors.openai_assistants.client import ERROR_BODY_LIMIT, MESSAGE_LIMIT, AssistantsClient
 from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
 from assistants_export.connectors.snapshot import IdSource, fetch_snapshot
+from assistants_export.pipelines.assets import build_snapshot_assets
 from assistants_export.pipelines.cli import run
-from assistants_export.pipelines.resources import AssistantsApiResource
+from assistants_export.pipelines.partitions import partition_key
+from assistants_export.pipelines.resources import AssistantsApiResource, WarehouseResource
 from assistants_export.sandbox import (
     Fault,
     FaultPlan,
@@ -41,7 +54,7 @@ from assistants_export.sandbox import (
 
 pytestmark = pytest.mark.integration
 
-KEY = "sk-canary-Vq7Rj2Lx9Pw4Nz8Kt3Hs6Bm1"
+KEY = "sk-canary-Vq7Rj2Lx9/Pw4Nz8Kt3+Hs6Bm1"  # "/" and "+": JSON and URLs may escape them
 MASKED = KEY[3:-4]
 """What a masked echo hides (OpenAI shows the first 3 and the last 4 characters)."""
 NEEDLES = [KEY, *(MASKED[i:i + 12] for i in range(len(MASKED) - 11))]
@@ -57,6 +70,32 @@ def leaks(text):
     for needle in NEEDLES:
         if (needle.encode() if isinstance(text, bytes) else needle) in text:
             return needle
+    return None
+
+
+_ESCAPE = re.compile(r"\\+u([0-9a-fA-F]{4})")
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+
+
+def undisguised(text):
+    """``text`` and what it reads as with each disguise a server may use undone: JSON escapes, percent-encoding,
+    HTML entities, and every run of base64 characters decoded (both alphabets)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    unescaped = re.sub(r"\\+/", "/", _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text))
+    yield from (text, unescaped, unquote(unquote(text)), html.unescape(text))
+    for run_ in _BASE64_RUN.findall(unescaped):
+        padded = run_.rstrip("=") + "=" * (-len(run_.rstrip("=")) % 4)
+        with contextlib.suppress(ValueError):  # binascii.Error: a run one character past a multiple of four
+            yield base64.b64decode(padded.replace("-", "+").replace("_", "/")).decode("latin-1")
+
+
+def leaks_disguised(text):
+    """The offending needle if ``text`` holds the key, plainly or in any disguise :func:`undisguised` undoes."""
+    for candidate in undisguised(text):
+        found = leaks(candidate)
+        if found:
+            return found
     return None
 
 
@@ -279,3 +318,142 @@ def test_the_scan_would_find_a_key_in_compressed_and_database_files(tmp_path):
     con.close()
     found = {path.name for path, content in decoded_files(tmp_path) if leaks(content)}
     assert found == {"t.parquet", "w.duckdb", "s.db"}
+
+
+# --- a key echoed back in disguise -----------------------------------------------------------------
+
+FORMS = echo_forms(f"Bearer {KEY}")
+
+
+def disguising_echo():
+    """Every answer quotes the credential in every disguise of ``echo_forms`` (one member each, as raw JSON text),
+    and in two response headers (which httpcore logs at DEBUG):
+    a 500 with x-should-retry false for ``disguise500``, a 404 "No assistant found" for ``disguise404``, a 200 that is
+    not a valid assistant for ``disguise_invalid``, a 401 for ``refuse``; the list endpoint lists one assistant."""
+
+    def answer(path, credential):
+        status, body, headers = reply(path, echo_body(credential))
+        return status, body, (*headers, ("X-Echo", credential), ("X-Echo-Base64", FORMS["base64_at_0"]))
+
+    def reply(path, body):
+        if path.startswith("/v1/assistants?"):
+            return listing(minimal_assistant("asst_ok"))
+        assistant_id = path.rsplit("/", 1)[-1]
+        if assistant_id == "disguise500":
+            return 500, body, (("x-should-retry", "false"),)
+        if assistant_id == "disguise404":
+            return 404, body.replace(b'"bad key', b'"No assistant found, bad key'), ()
+        if assistant_id == "disguise_invalid":
+            return 200, body.replace(b'{"error"', b'{"id": "disguise_invalid", "object": "assistant", "error"'), ()
+        if assistant_id == "refuse":
+            return 401, body, ()
+        return 200, minimal_assistant(assistant_id), ()
+
+    return ScriptedServer(answer)
+
+
+def assert_nowhere_disguised(*roots, texts=()):
+    """:func:`assert_nowhere`, and every decoded row and text looked at with each disguise undone."""
+    assert_nowhere(*roots, texts=texts)
+    for root in roots:
+        for path, content in decoded_files(root):
+            if isinstance(content, str):
+                assert leaks_disguised(content) is None, path
+    for text in texts:
+        assert leaks_disguised(text) is None, text[:500]
+
+
+def test_the_disguise_scan_finds_every_form_the_echo_uses():
+    """The scan below has teeth: each disguise, alone in a string, is found."""
+    for name, form in FORMS.items():
+        assert leaks_disguised(form), name
+    assert sum(leaks(form) is None for form in FORMS.values()) >= 10  # where a plain scan finds nothing
+
+
+def test_a_key_echoed_in_disguise_is_redacted_before_it_is_stored_logged_or_shown(tmp_path, monkeypatch, capfd,
+                                                                                  debug_log):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    warehouse = tmp_path / "wh"
+
+    def snapshot(base_url, *args):
+        return run(["snapshot", "--date", DATE.isoformat(), "--warehouse", str(warehouse), "-v", "--force",
+                    "--max-failed-share", "1", "--max-attempts", "2", "--base-url", base_url, *args])
+
+    with disguising_echo() as server:
+        assert snapshot(server.base_url, "--ids", "disguise500,disguise404,disguise_invalid,asst_ok") == 0
+        assert snapshot(server.base_url, "--ids", "refuse", "--no-preflight") == 1
+    out, err = capfd.readouterr()
+    assert "error: the server refused the API key from $OPENAI_API_KEY" in err
+    # Every disguise was stored (redacted) in the body, and reads back through DuckDB's own JSON functions clean.
+    with duckdb.connect(str(warehouse / "assistants.duckdb"), read_only=True) as con:
+        for name in FORMS:
+            rows = con.execute("SELECT assistant_id, body::JSON->>$name, message FROM fetch_errors ORDER BY 1",
+                               {"name": name}).fetchall()
+            assert [r[0] for r in rows] == ["disguise404", "disguise500", "disguise_invalid"], name
+            for assistant_id, value, message in rows:
+                assert value is not None and leaks_disguised(value) is None, (name, assistant_id, value)
+                assert leaks_disguised(message) is None, (assistant_id, message)
+    assert_nowhere_disguised(warehouse, texts=[out, err, "\n".join(debug_log)])
+
+
+# --- a key that cannot be sent as it is --------------------------------------------------------------
+
+BAD_KEYS = {
+    "newline": (KEY + "\n", "ends in a newline"),
+    "crlf": (KEY + "\r\n", "ends in a newline"),
+    "leading-space": (" " + KEY, "starts with whitespace"),
+    "trailing-tab": (KEY + "\t", "ends with whitespace"),
+    "control-character": (KEY[:12] + "\x1b" + KEY[12:], "holds a control character"),
+    "non-ascii": (KEY[:12] + "é" + KEY[12:], "holds a non-ASCII character"),
+    "smart-quotes": ("\u201c" + KEY + "\u201d", "holds a non-ASCII character"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_KEYS)
+def test_a_key_with_a_newline_or_a_stray_character_is_refused_in_one_line_naming_the_variable(
+        tmp_path, monkeypatch, capfd, debug_log, case):
+    bad, says = BAD_KEYS[case]
+    monkeypatch.setenv("OPENAI_API_KEY", bad)
+    with echo() as echoing:
+        status = run(["snapshot", "--date", DATE.isoformat(), "--warehouse", str(tmp_path / "wh"), "-v", "--force",
+                      "--no-preflight", "--allow-failures", "--base-url", echoing.base_url,
+                      "--ids", "echo500,asst_ok"])
+        sent = list(echoing.paths)
+    out, err = capfd.readouterr()
+    assert status == 1 and err.count("\n") == 1 and err.startswith("error: "), err
+    assert "OPENAI_API_KEY" in err and says in err, err
+    assert sent == []  # refused when read, before any request
+    assert not (tmp_path / "wh" / "assistants.duckdb").exists()
+    assert_nowhere(tmp_path, texts=[out, err, "\n".join(debug_log)])
+
+
+def test_a_sources_file_key_and_the_dagster_resource_are_checked_the_same_way(tmp_path, monkeypatch, capfd):
+    # A source's api_key_env.
+    conf = tmp_path / "sources.toml"
+    conf.write_text('[sources.eu]\nbase_url = "http://127.0.0.1:9/v1"\napi_key_env = "EU_OPENAI_API_KEY"\n',
+                    encoding="utf-8")
+    monkeypatch.setenv("ASSISTANTS_SOURCES_FILE", str(conf))
+    monkeypatch.setenv("EU_OPENAI_API_KEY", KEY + "\n")
+    status = run(["snapshot", "--date", DATE.isoformat(), "--warehouse", str(tmp_path / "wh"), "-q", "--force",
+                  "--source", "eu", "--ids", "asst_ok"])
+    out, err = capfd.readouterr()
+    assert status == 1 and err.count("\n") == 1 and "EU_OPENAI_API_KEY ends in a newline" in err, err
+    assert leaks(out + err) is None
+    monkeypatch.delenv("ASSISTANTS_SOURCES_FILE")
+    # The connector's own configuration, built in a program.
+    with pytest.raises(ConfigError) as refused:
+        ClientConfig(api_key=Secret(KEY + "\n"), base_url="http://127.0.0.1:9/v1")
+    assert "ends in a newline" in str(refused.value) and leaks(exception_text(refused.value)) is None
+    # The Dagster resource, holding the key itself: the run fails with the same words.
+    api = AssistantsApiResource(api_key=KEY[:12] + "é" + KEY[12:], base_url="http://127.0.0.1:9/v1")
+    with DagsterInstance.ephemeral(tempdir=str(tmp_path / "dagster")) as instance:
+        result = materialize(list(build_snapshot_assets()), partition_key=partition_key(DATE), instance=instance,
+                             raise_on_error=False,
+                             resources={"api": api, "warehouse": WarehouseResource(path=str(tmp_path / "wh"))},
+                             run_config={"ops": {"fetch_assistants": {"config": {"assistant_ids": ["asst_1"],
+                                                                                 "force": True}}}})
+        assert not result.success
+        failures = [e.step_failure_data.user_failure_data.description or "" for e in result.all_events
+                    if e.is_step_failure]
+        assert any("api_key holds a non-ASCII character" in f for f in failures), failures
+        assert_nowhere(tmp_path / "dagster", texts=failures)
