@@ -21,8 +21,10 @@
 Every class in the tree is user-facing: its message is the one line the CLI prints
 and Dagster shows. Internal signals, never shown to the user and not part of the tree:
 
-    ResponseTooLarge                a body exceeded max_response_bytes while it was read; the client's
-                                    attempt loop turns it into a give_up verdict (the ID ends failed)
+    UnreadableResponse              a body the client refuses to read further; the client's attempt loop
+    ├── ResponseTooLarge            turns it into a give_up verdict (the ID ends failed): over
+    │                               max_response_bytes, on the wire or decoded,
+    └── UndecodableResponse         or in content codings it does not undo, or corrupt
 
 Retrying is not driven by exceptions: :mod:`assistants_export.connectors.openai_assistants.verdicts` turns each answer
 (or failed attempt) into a verdict, and the client's attempt loop acts on it.
@@ -104,14 +106,33 @@ class HeldBackError(RunAbortedError):
         self.held_dir = held_dir
 
 
-class ResponseTooLarge(Exception):
-    """Internal signal: a body exceeded ``max_response_bytes`` while it was read.
+class UnreadableResponse(Exception):
+    """Internal signal: a body the client refuses to read further (:class:`ResponseTooLarge`,
+    :class:`UndecodableResponse`); ``error_type`` says why, for ``fetch_errors``.
 
-    Raised inside the client's request and caught by its attempt loop, which turns it
-    into a ``give_up`` verdict (:func:`~assistants_export.connectors.openai_assistants.verdicts.judge_failure`):
-    the ID ends ``failed`` with ``error_type`` ``response_too_large``, never retried. Not a
-    :class:`ConnectorError`, so it can never be mistaken for a whole-run error.
+    Raised inside the client's request and caught by its attempt loop, which turns it into a ``give_up``
+    verdict (:func:`~assistants_export.connectors.openai_assistants.verdicts.judge_failure`): the ID ends ``failed``, never
+    retried (a server that sent it once sends it again). Not a :class:`ConnectorError`, so it can never be
+    mistaken for a whole-run error.
     """
+
+    error_type = "unreadable_response"
+
+
+class ResponseTooLarge(UnreadableResponse):
+    """Internal signal: a body exceeded ``max_response_bytes`` while it was read, on the wire or decoded
+    (``error_type`` ``response_too_large``)."""
+
+    error_type = "response_too_large"
+
+
+class UndecodableResponse(UnreadableResponse):
+    """Internal signal: a body in content codings the client does not undo (``unsupported_encoding``), or whose
+    compressed data is corrupt (``undecodable_body``)."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
 
 
 REDACTED = "[REDACTED]"

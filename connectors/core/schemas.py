@@ -153,7 +153,8 @@ FETCH_ERRORS = TableSpec(
         col("outcome", pa.string(), "`not_found`, `invalid`, `failed` or `rejected_id`.", nullable=False),
         col("http_status", pa.int16(), "The last HTTP status (null for transport errors and rejected IDs)."),
         col("error_type", pa.string(), "The API's error type, or `timeout`, `connection_error`, "
-            "`schema_invalid`, `html_response`, `malformed_json`, `response_too_large`, `malformed_id`."),
+            "`schema_invalid`, `html_response`, `malformed_json`, `response_too_large`, `unsupported_encoding`, "
+            "`undecodable_body`, `malformed_id`."),
         col("message", pa.string(), "What went wrong, in one line (secrets redacted)."),
         col("attempts", pa.int16(), "HTTP attempts made (0 for rejected IDs)."),
         col("body", JSON_TEXT, "The invalid or error body as received (secrets redacted; error bodies "

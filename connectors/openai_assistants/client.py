@@ -35,6 +35,7 @@ from assistants_export.connectors.core.errors import (
     EndpointGoneError,
     EndpointUnreachableError,
     ResponseTooLarge,
+    UnreadableResponse,
     redact,
 )
 from assistants_export.connectors.core.hashing import content_hash_normalized
@@ -42,6 +43,7 @@ from assistants_export.connectors.core.hashing import content_hash_normalized
 from . import settings
 from .concurrency import AdaptiveLimit
 from .config import ClientConfig
+from .decoding import ACCEPT_ENCODING, BodyDecoder
 from .pagination import CursorPaginator
 from .results import FetchResult, Outcome
 from .validation import unknown_fields
@@ -155,7 +157,8 @@ class AssistantsClient:
     def _headers(self) -> dict[str, str]:
         c = self.config
         name, value = settings.ASSISTANTS_BETA_HEADER
-        headers = {name: value, "User-Agent": USER_AGENT, "Accept": "application/json"}
+        headers = {name: value, "User-Agent": USER_AGENT, "Accept": "application/json",
+                   "Accept-Encoding": ACCEPT_ENCODING}
         if c.auth_style == "azure":
             headers["api-key"] = c.api_key.reveal()
         else:
@@ -263,7 +266,7 @@ class AssistantsClient:
             answer: Answer | None = None
             try:
                 answer = await self._send(path, params)
-            except (httpx.TransportError, ResponseTooLarge) as failure:
+            except (httpx.TransportError, UnreadableResponse) as failure:
                 verdict = judge_failure(failure, listing=expected_id is None, attempt=attempt,
                                         elapsed=time.monotonic() - started, policy=self._policy, jitter=self._random())
             else:
@@ -293,7 +296,7 @@ class AssistantsClient:
             answer = await self._request(path, params)
             answered, status = True, answer.status
             return answer
-        except ResponseTooLarge:
+        except UnreadableResponse:
             answered = True
             raise
         finally:
@@ -313,13 +316,19 @@ class AssistantsClient:
             if declared.isdigit() and int(declared) > cap:
                 raise ResponseTooLarge(f"response of {int(declared):,} bytes exceeds the {cap:,}-byte cap "
                                        "(max_response_bytes)")
+            # The raw bytes, decoded here within the cap (httpx would inflate each chunk whole first). A response
+            # an in-memory transport built with its body (httpx.MockTransport) was read, and decoded, by httpx.
+            built = response.is_stream_consumed
+            codings = [] if built else response.headers.get_list("content-encoding", split_commas=True)
+            decoder = BodyDecoder(codings, cap)
             chunks: list[bytes] = []
             size = 0
-            async for chunk in response.aiter_bytes():
+            async for chunk in _one_chunk(response.content) if built else response.aiter_raw():
                 size += len(chunk)
                 if size > cap:
                     raise ResponseTooLarge(f"response exceeds the {cap:,}-byte cap (max_response_bytes)")
-                chunks.append(chunk)
+                chunks.append(decoder.feed(chunk))
+            chunks.append(decoder.finish())
         self.stats.status_counts[response.status_code] += 1
         text = b"".join(chunks).decode("utf-8", errors="replace")
         watch = _FloatWatch()
@@ -413,6 +422,10 @@ class AssistantsClient:
         if body is None:
             return None
         return self._clean(body)[:ERROR_BODY_LIMIT]  # redact first: a cut must not leave half a key
+
+
+async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 class _RedactingFilter(logging.Filter):

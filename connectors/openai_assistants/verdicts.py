@@ -4,7 +4,7 @@ Every decision the client takes about an answer is made here, and only here:
 
 * :func:`judge` for an HTTP answer (status, headers, parsed body);
 * :func:`judge_failure` for an attempt that got no answer (a timeout, a connection
-  error) or a body over the size cap;
+  error), a body over the size cap or one that cannot be decoded;
 * :func:`judge_payload` for an Assistant object (a retrieved one, or one item of a list page).
 
 The rules run in the order the README's "Retries" section states them, one branch
@@ -49,7 +49,7 @@ from typing import Any
 
 import httpx
 
-from assistants_export.connectors.core.errors import ResponseTooLarge
+from assistants_export.connectors.core.errors import ResponseTooLarge, UnreadableResponse
 
 from . import settings
 from .config import ClientConfig
@@ -223,12 +223,15 @@ def is_list_page(body: Any) -> bool:
 
 # --- Attempts without an answer --------------------------------------------------------------------------
 
-def judge_failure(exc: httpx.TransportError | ResponseTooLarge, *, listing: bool, attempt: int, elapsed: float,
+def judge_failure(exc: httpx.TransportError | UnreadableResponse, *, listing: bool, attempt: int, elapsed: float,
                   policy: Policy, jitter: float) -> Verdict:
     """What an attempt that got no usable answer means (``listing``: the request was ``GET /assistants``)."""
-    # Body cap: a body over max_response_bytes is refused and never retried.
+    # Body cap: a body over max_response_bytes, on the wire or decoded, is refused and never retried.
     if isinstance(exc, ResponseTooLarge):
-        return _give_up("body over the cap", listing, "response_too_large", str(exc))
+        return _give_up("body over the cap", listing, exc.error_type, str(exc))
+    # A body in content codings the client does not undo, or corrupt compressed data: refused, never retried.
+    if isinstance(exc, UnreadableResponse):
+        return _give_up("body not decodable", listing, exc.error_type, str(exc))
     tries = (attempt, elapsed, policy, jitter, listing, time.time)
     # Rule 2: timeouts are retried.
     if isinstance(exc, httpx.TimeoutException):

@@ -1,0 +1,157 @@
+"""Hostile servers: answers built to exhaust, hang or confuse the client end in one bounded outcome each.
+
+Against the scripted loopback server (``tests/support/hostile_server.py``), over real HTTP:
+
+* a compression bomb (one, two and three gzip layers) is never decoded past the body cap, and a body in
+  more content codings than the client decodes is refused.
+
+Memory is measured with ``tracemalloc`` (every bytes object zlib makes is traced), never time.
+"""
+
+import asyncio
+import datetime as dt
+import gzip
+import json
+import tracemalloc
+import zlib
+
+import duckdb
+import pytest
+from hostile_server import (
+    ScriptedServer,
+    encoding_header,
+    gzip_bomb,
+    minimal_assistant,
+)
+
+from assistants_export.connectors.openai_assistants.client import AssistantsClient
+from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+from assistants_export.connectors.openai_assistants.results import Outcome
+from assistants_export.pipelines.cli import run
+
+pytestmark = pytest.mark.integration
+
+KEY = "sk-hostile-Jq4Nx8Wr2Lm6"
+DATE = dt.date(2026, 11, 20)
+
+
+def client_config(base_url, **overrides):
+    values = {"api_key": Secret(KEY), "base_url": base_url, "initial_retry_delay": 0.01, "max_retry_delay": 0.02,
+              "preflight": False}
+    values.update(overrides)
+    return ClientConfig(**values)
+
+
+def retrieve(config, assistant_id):
+    async def main():
+        async with AssistantsClient(config) as client:
+            return await client.retrieve(assistant_id)
+
+    return asyncio.run(main())
+
+
+def list_everything(config):
+    async def main():
+        found = []
+        async with AssistantsClient(config) as client:
+            async for page in client.list_all():
+                found += page
+        return found
+
+    return asyncio.run(main())
+
+
+def snapshot(warehouse, base_url, *args):
+    return run(["snapshot", "--date", DATE.isoformat(), "--warehouse", str(warehouse), "-q", "--force",
+                "--max-failed-share", "1", "--base-url", base_url, *args])
+
+
+def one_error_line(capsys):
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    return err
+
+
+def duck(warehouse, statement):
+    with duckdb.connect(str(warehouse / "assistants.duckdb"), read_only=True) as con:
+        cursor = con.execute(statement)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    return tmp_path / "wh"
+
+
+# --- 4. compression bombs ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_a_compression_bomb_is_never_decoded_past_the_cap(layers):
+    """64 MiB of zeros in 1-3 gzip layers (64 KB, 300 bytes, 200 bytes on the wire) against a 1 MiB cap."""
+    bomb = gzip_bomb(64 << 20, layers)
+    with ScriptedServer(lambda path, credential: (200, bomb, (encoding_header(layers),))) as server:
+        config = client_config(server.base_url, max_response_bytes=1 << 20)
+        tracemalloc.start()
+        try:
+            result = retrieve(config, "asst_bomb")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    # Decoding stopped at the cap: what was held at once is a few times the cap, never the 64 MiB.
+    assert peak < 8 << 20, f"{peak:,} bytes held at once"
+    assert (result.outcome, result.error_type, result.attempts) == (Outcome.FAILED, "response_too_large", 1)
+    assert "decoded" in result.message and "1,048,576-byte cap" in result.message, result.message
+
+
+def compressed(body, coding):
+    if coding == "deflate":
+        return zlib.compress(body)
+    if coding == "raw deflate":
+        packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+        return packer.compress(body) + packer.flush()
+    return gzip.compress(body)
+
+
+@pytest.mark.parametrize("codings", [["gzip"], ["x-gzip"], ["deflate"], ["raw deflate"], ["gzip", "gzip"],
+                                     ["deflate", "gzip"], ["identity"], ["gzip", "identity"]])
+def test_compressed_bodies_within_the_cap_are_decoded_whole(codings):
+    body = json.dumps(minimal_assistant("asst_zip", instructions="é" * 3000)).encode()
+    data = body
+    for coding in codings:
+        data = data if coding == "identity" else compressed(data, coding)
+    header = ("Content-Encoding", ", ".join("deflate" if c == "raw deflate" else c for c in codings))
+    with ScriptedServer(lambda path, credential: (200, data, (header,))) as server:
+        result = retrieve(client_config(server.base_url), "asst_zip")
+    assert result.outcome is Outcome.OK, (result.error_type, result.message)
+    assert result.body.encode() == body
+
+
+def test_the_cap_counts_decoded_bytes_exactly():
+    cap = 4096
+    head = json.dumps(minimal_assistant("asst_cap", instructions="")).encode()
+    fits = head.replace(b'"instructions": ""', b'"instructions": "' + b"x" * (cap - len(head)) + b'"')
+    assert len(fits) == cap
+    bodies = {"asst_cap": fits, "asst_over": fits.replace(b"asst_cap", b"asst_over") + b" "}
+
+    def answer(path, credential):
+        return 200, gzip.compress(bodies[path.rsplit("/", 1)[-1]]), (encoding_header(1),)
+
+    with ScriptedServer(answer) as server:
+        fitting = retrieve(client_config(server.base_url, max_response_bytes=cap), "asst_cap")
+        over = retrieve(client_config(server.base_url, max_response_bytes=cap), "asst_over")
+    assert fitting.outcome is Outcome.OK
+    assert (over.outcome, over.error_type) == (Outcome.FAILED, "response_too_large")
+
+
+@pytest.mark.parametrize("header, data, error_type", [
+    ("gzip, gzip, gzip, gzip, gzip", gzip_bomb(1024, 5), "unsupported_encoding"),
+    ("gzip", b"this is not gzip at all", "undecodable_body"),
+], ids=["too-many-codings", "corrupt-gzip"])
+def test_a_body_the_client_cannot_decode_fails_that_id_without_retry(header, data, error_type):
+    with ScriptedServer(lambda path, credential: (200, data, (("Content-Encoding", header),))) as server:
+        result = retrieve(client_config(server.base_url), "asst_odd")
+        requests = len(server.paths)
+    assert (result.outcome, result.error_type, result.attempts, requests) == (Outcome.FAILED, error_type, 1, 1)
+    assert "\n" not in result.message and result.message
