@@ -67,6 +67,7 @@ class AssistantsApiResource(ConfigurableResource):
     requests_per_minute: float | None = _setting("requests_per_minute")
     connect_timeout: float = _setting("connect_timeout")
     read_timeout: float = _setting("read_timeout")
+    request_deadline: float = _setting("request_deadline")
     max_attempts: int = _setting("max_attempts")
     id_deadline: float = _setting("id_deadline")
     run_deadline: float | None = _setting("run_deadline")

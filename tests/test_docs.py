@@ -369,6 +369,7 @@ def test_defaults_in_the_prose_match_the_code():
         f"At most {s.DEFAULT_MAX_ATTEMPTS} attempts per request and {fmt(s.DEFAULT_ID_DEADLINE)} s per ID",
         f"at most {s.DEFAULT_CONCURRENCY} in flight (`--concurrency`)",
         f"Timeouts: connect {fmt(s.CONNECT_TIMEOUT)} s, read {fmt(s.READ_TIMEOUT)} s.",
+        f"One attempt takes at most {fmt(s.REQUEST_DEADLINE)} s in all",
         f"A body larger than {_mib(s.MAX_RESPONSE_BYTES)} is refused",
         f"fetching a date whose day ended more than {fmt(partitions.FETCH_WINDOW.total_seconds() / 3600)} hours ago",
         f"`OPENAI_API_VERSION` (default `{s.DEFAULT_AZURE_API_VERSION}`)",

@@ -25,6 +25,7 @@ and Dagster shows. Internal signals, never shown to the user and not part of the
     ├── ResponseTooLarge            turns it into a give_up verdict (the ID ends failed): over
     │                               max_response_bytes, on the wire or decoded,
     └── UndecodableResponse         or in content codings it does not undo, or corrupt
+    RequestTimedOut                 a request outlived its wall-clock deadline; judged as a timeout
 
 Retrying is not driven by exceptions: :mod:`assistants_export.connectors.openai_assistants.verdicts` turns each answer
 (or failed attempt) into a verdict, and the client's attempt loop acts on it.
@@ -104,6 +105,12 @@ class HeldBackError(RunAbortedError):
     def __init__(self, message: str, held_dir: str | None = None) -> None:
         super().__init__(message)
         self.held_dir = held_dir
+
+
+class RequestTimedOut(Exception):
+    """Internal signal: a request outlived its wall-clock deadline (``request_deadline``, or what was left of the
+    ID's ``id_deadline``), headers and body included. Judged as a timeout: retried while attempts and the ID's
+    time last (:func:`~assistants_export.connectors.openai_assistants.verdicts.judge_failure`)."""
 
 
 class UnreadableResponse(Exception):

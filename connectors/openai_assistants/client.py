@@ -34,6 +34,7 @@ from assistants_export.connectors.core.errors import (
     ConnectorError,
     EndpointGoneError,
     EndpointUnreachableError,
+    RequestTimedOut,
     ResponseTooLarge,
     UnreadableResponse,
     redact,
@@ -265,8 +266,8 @@ class AssistantsClient:
             attempt += 1
             answer: Answer | None = None
             try:
-                answer = await self._send(path, params)
-            except (httpx.TransportError, UnreadableResponse) as failure:
+                answer = await self._send(path, params, self._policy.id_deadline - (time.monotonic() - started))
+            except (httpx.TransportError, UnreadableResponse, RequestTimedOut) as failure:
                 verdict = judge_failure(failure, listing=expected_id is None, attempt=attempt,
                                         elapsed=time.monotonic() - started, policy=self._policy, jitter=self._random())
             else:
@@ -283,17 +284,18 @@ class AssistantsClient:
             self.stats.waited_seconds += verdict.wait
             await self._sleep(verdict.wait)
 
-    async def _send(self, path: str, params: dict[str, Any] | None) -> Answer:
-        """One HTTP request, inside a place of the adaptive limit (when there is one)."""
+    async def _send(self, path: str, params: dict[str, Any] | None, left: float) -> Answer:
+        """One HTTP request, inside a place of the adaptive limit (when there is one); ``left``: the seconds the
+        ID has left."""
         if self.limiter is None:
             await self._take_slot()
-            return await self._request(path, params)
+            return await self._request(path, params, left)
         permit = await self.limiter.acquire()
         answered = False
         status = 0
         try:
             await self._take_slot()
-            answer = await self._request(path, params)
+            answer = await self._request(path, params, left)
             answered, status = True, answer.status
             return answer
         except UnreadableResponse:
@@ -307,7 +309,22 @@ class AssistantsClient:
                 self.stats.concurrency_limit_lowest = rule.lowest
                 log.info("HTTP 429: requests in flight limited to %d (configured %d)", rule.limit, rule.maximum)
 
-    async def _request(self, path: str, params: dict[str, Any] | None) -> Answer:
+    async def _request(self, path: str, params: dict[str, Any] | None, left: float) -> Answer:
+        """One request within its wall-clock deadline: ``request_deadline``, or the ``left`` seconds of the ID's
+        ``id_deadline`` when fewer. httpx's timeouts are per read, so without it a server that sends a byte now
+        and then (in the headers or the body) holds the request, and the ID, for as long as it likes."""
+        c = self.config
+        limit, setting = (c.request_deadline, "request_deadline") if c.request_deadline <= left else \
+            (max(left, 0.0), "id_deadline")
+        try:
+            async with asyncio.timeout(limit):
+                return await self._read(path, params)
+        except TimeoutError:
+            what = (f"{_seconds(limit)} s ({setting})" if setting == "request_deadline" else
+                    f"the {_seconds(limit)} s left of the ID's {_seconds(c.id_deadline)} s (id_deadline)")
+            raise RequestTimedOut(f"no complete answer within {what}") from None
+
+    async def _read(self, path: str, params: dict[str, Any] | None) -> Answer:
         assert self._http is not None, "use AssistantsClient as an async context manager"
         self.stats.requests += 1
         cap = self.config.max_response_bytes
@@ -485,6 +502,11 @@ def _parse_json(headers: httpx.Headers, text: str, watch: _FloatWatch | None = N
         return BROKEN_JSON
     except RecursionError:  # deterministic, not a transport fault: judged (quarantined), never retried
         return TOO_DEEP
+
+
+def _seconds(seconds: float) -> str:
+    """``120``, ``0.3``, ``1.25``: seconds as a message writes them."""
+    return f"{seconds:.2f}".rstrip("0").rstrip(".")
 
 
 def _one_line(text: str, limit: int) -> str:

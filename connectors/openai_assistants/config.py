@@ -81,6 +81,7 @@ class ClientConfig:
     requests_per_minute: float | None = None
     connect_timeout: float = settings.CONNECT_TIMEOUT
     read_timeout: float = settings.READ_TIMEOUT
+    request_deadline: float = settings.REQUEST_DEADLINE
     max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS
     id_deadline: float = settings.DEFAULT_ID_DEADLINE
     run_deadline: float | None = settings.DEFAULT_RUN_DEADLINE
@@ -108,7 +109,7 @@ class ClientConfig:
         _check_int("concurrency", self.concurrency, 1, settings.MAX_CONCURRENCY)
         _check_int("max_attempts", self.max_attempts, 1, 100)
         _check_int("max_response_bytes", self.max_response_bytes, 1024, 1 << 31)
-        for name in ("connect_timeout", "read_timeout", "id_deadline", "retry_after_cap",
+        for name in ("connect_timeout", "read_timeout", "request_deadline", "id_deadline", "retry_after_cap",
                      "initial_retry_delay", "max_retry_delay"):
             _check_positive(name, getattr(self, name))
         for name in ("requests_per_minute", "run_deadline"):
@@ -176,8 +177,10 @@ HELP: Mapping[str, str] = {
     "requests_per_minute": "Cap on request starts per minute; none by default.",
     "connect_timeout": "Seconds to connect.",
     "read_timeout": "Seconds to wait for an answer.",
+    "request_deadline": "Seconds one request may take in all, headers and whole body (a body trickled a byte at a "
+                        "time cannot outlive it); counts as a timeout (retried).",
     "max_attempts": "Attempts per request.",
-    "id_deadline": "Seconds per ID, retries included.",
+    "id_deadline": "Seconds per ID, retries included; no attempt outlives it.",
     "run_deadline": "Seconds the whole fetch may take; none by default. Past it the run fails and nothing is "
                     "written for the date.",
     "retry_after_cap": "Longest server-requested wait that is obeyed.",

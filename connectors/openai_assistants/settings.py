@@ -38,6 +38,10 @@ NOT_FOUND_PATTERN = r"(?i)no assistant found"
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
+"""Seconds one read may wait for bytes: a server that sends a byte now and then never trips it."""
+REQUEST_DEADLINE = 120.0
+"""Seconds one request may take as a whole, from sending it to the last byte of the body: what a body trickled
+a byte at a time cannot outlive. Ample for the largest body (8 MiB) over a slow link."""
 WRITE_TIMEOUT = 60.0
 """Sending a request (a GET without a body: never the bottleneck). Not configurable."""
 POOL_TIMEOUT = 60.0

@@ -20,7 +20,8 @@ each, with a comment naming the rule (they follow the official OpenAI SDK,
    otherwise exponential backoff from ``initial_retry_delay`` doubling to
    ``max_retry_delay``, less up to 25 % jitter. ``Retry-After: 0`` gets backoff,
    never a tight loop (dlt #4036).
-4. At most ``max_attempts`` attempts per request and ``id_deadline`` seconds per ID.
+4. At most ``max_attempts`` attempts per request and ``id_deadline`` seconds per ID; one attempt
+   takes at most ``request_deadline`` seconds, and never more than the ID has left.
 
 An answer that is not retried then means one of (README, "What happens to each ID"):
 the whole run stops (401/403; an endpoint that is gone: a redirect, 410, any 404
@@ -49,7 +50,7 @@ from typing import Any
 
 import httpx
 
-from assistants_export.connectors.core.errors import ResponseTooLarge, UnreadableResponse
+from assistants_export.connectors.core.errors import RequestTimedOut, ResponseTooLarge, UnreadableResponse
 
 from . import settings
 from .config import ClientConfig
@@ -223,8 +224,8 @@ def is_list_page(body: Any) -> bool:
 
 # --- Attempts without an answer --------------------------------------------------------------------------
 
-def judge_failure(exc: httpx.TransportError | UnreadableResponse, *, listing: bool, attempt: int, elapsed: float,
-                  policy: Policy, jitter: float) -> Verdict:
+def judge_failure(exc: httpx.TransportError | UnreadableResponse | RequestTimedOut, *, listing: bool, attempt: int,
+                  elapsed: float, policy: Policy, jitter: float) -> Verdict:
     """What an attempt that got no usable answer means (``listing``: the request was ``GET /assistants``)."""
     # Body cap: a body over max_response_bytes, on the wire or decoded, is refused and never retried.
     if isinstance(exc, ResponseTooLarge):
@@ -233,7 +234,9 @@ def judge_failure(exc: httpx.TransportError | UnreadableResponse, *, listing: bo
     if isinstance(exc, UnreadableResponse):
         return _give_up("body not decodable", listing, exc.error_type, str(exc))
     tries = (attempt, elapsed, policy, jitter, listing, time.time)
-    # Rule 2: timeouts are retried.
+    # Rule 2: timeouts are retried, a request that outlived its wall-clock deadline too.
+    if isinstance(exc, RequestTimedOut):
+        return _again("timeout", {}, tries, error_type="timeout", message=str(exc))
     if isinstance(exc, httpx.TimeoutException):
         return _again("timeout", {}, tries, error_type="timeout",
                       message=f"{type(exc).__name__}: no answer within the timeout")

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from assistants_export.connectors.core.errors import ResponseTooLarge
+from assistants_export.connectors.core.errors import RequestTimedOut, ResponseTooLarge, UndecodableResponse
 from assistants_export.connectors.openai_assistants import verdicts
 from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
 from assistants_export.connectors.openai_assistants.verdicts import (
@@ -56,7 +56,7 @@ class Row:
     """``None``: no answer, ``failure`` was raised instead."""
     body: Any = field(default_factory=assistant)
     headers: dict[str, str] = field(default_factory=dict)
-    failure: httpx.TransportError | ResponseTooLarge | None = None
+    failure: httpx.TransportError | ResponseTooLarge | UndecodableResponse | RequestTimedOut | None = None
     listing: bool = False
     attempt: int = 1
     elapsed: float = 0.0
@@ -87,6 +87,9 @@ ROWS = [
         decided_by="connection error", wait=0.5),
     Row("2: a timeout is retried", None, failure=httpx.ReadTimeout("slow"), kind=Kind.RETRY, decided_by="timeout",
         wait=0.5),
+    Row("2: a request past its wall-clock deadline is a timeout, retried", None,
+        failure=RequestTimedOut("no complete answer within 120 s (request_deadline)"), kind=Kind.RETRY,
+        decided_by="timeout", wait=0.5),
     Row("2: truncated JSON on a 200 is retried", 200, BROKEN_JSON, kind=Kind.RETRY,
         decided_by="truncated JSON on a 200", wait=0.5),
     Row("2: an HTML page on a 200 is retried", 200, HTML_BODY, kind=Kind.RETRY, decided_by="HTML on a 200",
@@ -126,6 +129,8 @@ ROWS = [
         kind=Kind.GIVE_UP, decided_by="body over the cap"),
     Row("body cap: on the listing it stops the run", None, failure=ResponseTooLarge("too big"), listing=True,
         kind=Kind.UNREACHABLE, decided_by="body over the cap"),
+    Row("body cap: a body the client cannot decode fails at once", None,
+        failure=UndecodableResponse("unsupported_encoding", "br"), kind=Kind.GIVE_UP, decided_by="body not decodable"),
     # Answers that are not retried: whole-run errors first, then the ID's own outcome.
     Row("whole run: 401", 401, error("Incorrect API key"), kind=Kind.UNAUTHORIZED, decided_by="401 or 403"),
     Row("whole run: 403", 403, error("no access"), kind=Kind.UNAUTHORIZED, decided_by="401 or 403"),
@@ -190,6 +195,10 @@ def test_a_retry_that_came_from_a_body_says_why_and_a_failure_says_what():
     timeout = judge_failure(httpx.ReadTimeout("slow"), listing=False, attempt=1, elapsed=0.0, policy=POLICY,
                             jitter=0.0)
     assert (timeout.error_type, timeout.message) == ("timeout", "ReadTimeout: no answer within the timeout")
+    past = judge_failure(RequestTimedOut("no complete answer within 120 s (request_deadline)"), listing=False,
+                         attempt=6, elapsed=0.0, policy=POLICY, jitter=0.0)
+    assert (past.kind, past.error_type, past.message) == (Kind.GIVE_UP, "timeout",
+                                                          "no complete answer within 120 s (request_deadline)")
     invalid = judge(Answer(200, {}, "{}", assistant(temperature=3.5)), expected_id="asst_1", attempt=1, elapsed=0.0,
                     policy=POLICY, jitter=0.0)
     assert any("temperature" in problem for problem in invalid.problems)

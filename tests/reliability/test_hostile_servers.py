@@ -3,7 +3,8 @@
 Against the scripted loopback server (``tests/support/hostile_server.py``), over real HTTP:
 
 * a compression bomb (one, two and three gzip layers) is never decoded past the body cap, and a body in
-  more content codings than the client decodes is refused.
+  more content codings than the client decodes is refused;
+* a body or a header trickled a byte at a time cannot outlive the request deadline, nor the ID's.
 
 Memory is measured with ``tracemalloc`` (every bytes object zlib makes is traced), never time.
 """
@@ -19,6 +20,7 @@ import duckdb
 import pytest
 from hostile_server import (
     ScriptedServer,
+    Trickle,
     encoding_header,
     gzip_bomb,
     minimal_assistant,
@@ -155,3 +157,30 @@ def test_a_body_the_client_cannot_decode_fails_that_id_without_retry(header, dat
         requests = len(server.paths)
     assert (result.outcome, result.error_type, result.attempts, requests) == (Outcome.FAILED, error_type, 1, 1)
     assert "\n" not in result.message and result.message
+
+
+# --- 5. trickled answers -----------------------------------------------------------------------------------
+
+def trickled(whole_response=False):
+    body = json.dumps(minimal_assistant("asst_slow")).encode()  # about 190 bytes: 10 s at 20 bytes a second
+    return lambda path, credential: (200, Trickle(body, interval=0.05, whole_response=whole_response), ())
+
+
+def test_a_trickled_body_cannot_outlive_the_id_deadline():
+    """httpx's read timeout is per read: a byte every 50 ms never trips it. The ID's deadline (1 s here) does."""
+    with ScriptedServer(trickled()) as server:
+        result = retrieve(client_config(server.base_url, id_deadline=1.0), "asst_slow")
+        cut = server.wait_for_cut_trickles(1)
+    assert (result.outcome, result.error_type, result.attempts) == (Outcome.FAILED, "timeout", 1)
+    assert "id_deadline" in result.message, result.message
+    assert cut == 1  # the client hung up; the server did not finish the body
+
+
+@pytest.mark.parametrize("whole_response", [False, True], ids=["body", "status-line-and-headers"])
+def test_the_request_deadline_cuts_every_attempt_and_counts_as_a_timeout(whole_response):
+    with ScriptedServer(trickled(whole_response)) as server:
+        result = retrieve(client_config(server.base_url, request_deadline=0.3, max_attempts=3), "asst_slow")
+        cut = server.wait_for_cut_trickles(3)
+    assert (result.outcome, result.error_type, result.attempts) == (Outcome.FAILED, "timeout", 3)
+    assert "request_deadline" in result.message, result.message
+    assert cut == 3 and len(server.paths) == 3
