@@ -34,6 +34,7 @@ from assistants_export.connectors.core.errors import (
     ConnectorError,
     EndpointGoneError,
     EndpointUnreachableError,
+    PaginationError,
     RequestTimedOut,
     ResponseTooLarge,
     UnreadableResponse,
@@ -221,35 +222,44 @@ class AssistantsClient:
     async def list_all(self) -> AsyncIterator[list[FetchResult]]:
         """Yield the results of each page of ``GET /assistants`` (full objects, ``order=asc``).
 
-        Pages are followed through ``after=last_id`` until ``has_more`` is false;
-        a cursor that does not move raises :class:`PaginationError`. An object
-        seen on an earlier page (the list shifted under us) is skipped.
+        Pages are followed through ``after=last_id`` until ``has_more`` is false. A listing that would not end
+        (a cursor that stays or comes back, a page with ``has_more`` but nothing on it, an assistant listed
+        again) raises :class:`PaginationError` (:class:`~.pagination.CursorPaginator`), its message redacted.
         """
         paginator = CursorPaginator(limit=settings.LIST_PAGE_LIMIT)
-        seen: set[str] = set()
         params: dict[str, Any] | None = paginator.first_params()
         while params is not None:
             fetched_at = utcnow()
             ended = await self._get("/assistants", params, expected_id=None, target="list")
             self._stop_the_run(ended, during="list")
             assert ended.answer is not None
-            page, attempts = ended.answer.json, ended.attempts
-            results = []
-            for item in page["data"]:
-                item_id = item.get("id") if isinstance(item, dict) else None
-                if isinstance(item_id, str) and item_id in seen:
-                    continue
-                label = item_id if isinstance(item_id, str) else f"list-item-{len(seen)}"
-                seen.add(label)
-                text = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
-                if not encodable(text):  # keep lone surrogates as escapes so the body stays storable
-                    text = json.dumps(item, separators=(",", ":"))
-                verdict = judge_payload(item, text, expected_id=label)
-                result = self._payload_result(label, verdict, item, text, attempts, 200)
-                result.fetched_at = fetched_at
-                results.append(result)
+            page = ended.answer.json
+            try:
+                params = paginator.next_params(page)
+                results = self._page_results(page, paginator, ended.attempts, fetched_at)
+            except PaginationError as exc:  # it quotes the server's IDs and cursors
+                raise PaginationError(_one_line(self._clean(str(exc)), 2 * MESSAGE_LIMIT)) from None
             yield results
-            params = paginator.next_params(page)
+
+    def _page_results(self, page: dict[str, Any], paginator: CursorPaginator, attempts: int,
+                      fetched_at: dt.datetime) -> list[FetchResult]:
+        """The judged results of one list page's items, each admitted by ``paginator`` (listed once)."""
+        results = []
+        for index, item in enumerate(page["data"]):
+            item_id = item.get("id") if isinstance(item, dict) else None
+            if isinstance(item_id, str):
+                paginator.admit(item_id)
+            label = item_id if isinstance(item_id, str) else f"list-item-{paginator.pages}-{index}"
+            text = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+            if not encodable(text):  # keep lone surrogates as escapes so the body stays storable
+                text = json.dumps(item, separators=(",", ":"))
+            verdict = judge_payload(item, text, expected_id=label)
+            if verdict.kind is Kind.INVALID:
+                label = self._clean(label)  # the server's words, not an assistant's stored ID
+            result = self._payload_result(label, verdict, item, text, attempts, 200)
+            result.fetched_at = fetched_at
+            results.append(result)
+        return results
 
     # --- one request, with retries ------------------------------------------
 

@@ -4,7 +4,9 @@ Against the scripted loopback server (``tests/support/hostile_server.py``), over
 
 * a compression bomb (one, two and three gzip layers) is never decoded past the body cap, and a body in
   more content codings than the client decodes is refused;
-* a body or a header trickled a byte at a time cannot outlive the request deadline, nor the ID's.
+* a body or a header trickled a byte at a time cannot outlive the request deadline, nor the ID's;
+* a listing whose cursor goes round in circles, that serves an assistant again under a new cursor, or that
+  never advances ends the run in one line, the run held back.
 
 Memory is measured with ``tracemalloc`` (every bytes object zlib makes is traced), never time.
 """
@@ -21,11 +23,15 @@ import pytest
 from hostile_server import (
     ScriptedServer,
     Trickle,
+    cycling_listing,
     encoding_header,
     gzip_bomb,
     minimal_assistant,
+    repeating_listing,
 )
+from warehouse_state import held_runs
 
+from assistants_export.connectors.core.errors import PaginationError
 from assistants_export.connectors.openai_assistants.client import AssistantsClient
 from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
 from assistants_export.connectors.openai_assistants.results import Outcome
@@ -184,3 +190,43 @@ def test_the_request_deadline_cuts_every_attempt_and_counts_as_a_timeout(whole_r
     assert (result.outcome, result.error_type, result.attempts) == (Outcome.FAILED, "timeout", 3)
     assert "request_deadline" in result.message, result.message
     assert cut == 3 and len(server.paths) == 3
+
+
+# --- 5. listings that never end ------------------------------------------------------------------------------
+
+ENDLESS = {
+    "cursor-cycles": (lambda: cycling_listing(["cur_a", "cur_b"]), "cur_a"),
+    "same-item-new-cursor": (lambda: repeating_listing("asst_same"), "asst_same"),
+    "empty-pages-new-cursor": (lambda: repeating_listing(empty=True), "no assistants"),
+}
+"""Each listing's maker, and a phrase of the error. Without the checks each went on until the server gave up
+(41 requests here; a cycling cursor made 970,408 requests in 10 minutes against the probe's server)."""
+
+
+@pytest.mark.parametrize("case", ENDLESS)
+def test_a_listing_that_never_ends_raises_after_a_few_pages(case):
+    make, says = ENDLESS[case]
+    with ScriptedServer(make()) as server:
+        with pytest.raises(PaginationError) as raised:
+            list_everything(client_config(server.base_url))
+        requests = len(server.paths)
+    message = str(raised.value)
+    assert says in message and "\n" not in message, message
+    assert requests <= 3, requests  # today's client went on until the server gave up (41 requests)
+
+
+@pytest.mark.parametrize("case", ENDLESS)
+def test_a_listing_that_never_ends_holds_the_run_back_in_one_line(env, capsys, case):
+    make, says = ENDLESS[case]
+    with ScriptedServer(make()) as server:
+        assert snapshot(env, server.base_url, "--discover") == 1
+        requests = len(server.paths)
+    err = one_error_line(capsys)
+    assert says in err and "pagination is broken" in err, err
+    assert requests <= 3
+    # Held back as every whole-run error is: the answers received so far are kept aside (when there are any),
+    # the date's tables untouched.
+    listed_any = case != "empty-pages-new-cursor"
+    assert ("kept in" in err) is listed_any
+    assert len(held_runs(env, DATE)) == int(listed_any)
+    assert not (env / "assistants.duckdb").exists()
