@@ -11,7 +11,8 @@
         │                           not "No assistant found", 410, HTML or non-API answers)
         ├── EndpointUnreachableError the listing (preflight or a discover page) got no usable answer
         │                           after every retry
-        ├── PaginationError         the list endpoint's cursor did not advance
+        ├── PaginationError         the list endpoint's listing would not end (a cursor that stays or
+        │                           comes back, an assistant listed again) or cannot be trusted
         ├── DeadlineExceededError   the whole-run deadline passed
         ├── MassDeletionError       the history step would delete more than mass_deletion_threshold of
         │                           the live assistants (raised by connectors.history.engine)
@@ -88,7 +89,8 @@ class EndpointUnreachableError(RunAbortedError):
 
 
 class PaginationError(RunAbortedError):
-    """The list endpoint returned ``has_more`` without moving its cursor forward."""
+    """The list endpoint's pages cannot be followed to an end: ``has_more`` with a cursor that stays or comes back
+    or with no assistants, an assistant listed again, or a page that means two things to two parsers."""
 
 
 class DeadlineExceededError(RunAbortedError):

@@ -74,4 +74,10 @@ def canonical_json_normalized(value: Any) -> str:
 
 def content_hash_normalized(payload: Any) -> str:
     """:func:`content_hash` of a payload from :func:`loads_normalized`."""
-    return hashlib.sha256(_CANONICAL_ENCODER.encode(payload).encode("utf-8")).hexdigest()
+    return content_hash_of_canonical(_CANONICAL_ENCODER.encode(payload))
+
+
+def content_hash_of_canonical(text: str) -> str:
+    """:func:`content_hash` of the payload whose :func:`canonical_json_normalized` is ``text`` (for a caller that
+    needed that text anyway)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -40,15 +40,15 @@ from assistants_export.connectors.core.errors import (
     UnreadableResponse,
     redact,
 )
-from assistants_export.connectors.core.hashing import content_hash_normalized
+from assistants_export.connectors.core.hashing import canonical_json_normalized, content_hash_of_canonical
 
 from . import settings
 from .concurrency import AdaptiveLimit
 from .config import ClientConfig
-from .decoding import ACCEPT_ENCODING, BodyDecoder
+from .decoding import ACCEPT_ENCODING, BodyDecoder, may_repeat_a_key, repeated_keys
 from .pagination import CursorPaginator
 from .results import FetchResult, Outcome
-from .validation import unknown_fields
+from .validation import format_path, unknown_fields
 from .verdicts import (
     BROKEN_JSON,
     HTML_BODY,
@@ -192,7 +192,8 @@ class AssistantsClient:
         verdict, answer, attempts = ended.verdict, ended.answer, ended.attempts
         if verdict.kind in (Kind.OK, Kind.INVALID):
             assert answer is not None
-            return self._payload_result(assistant_id, verdict, answer.json, answer.text, attempts, answer.status)
+            return self._payload_result(assistant_id, verdict, answer.json, answer.text, attempts, answer.status,
+                                        canonical=answer.canonical)
         error_type, message = self._failure_text(verdict, answer)
         outcome = Outcome.NOT_FOUND if verdict.kind is Kind.NOT_FOUND else Outcome.FAILED
         return FetchResult(assistant_id, outcome, started, attempts, answer.status if answer else None, error_type,
@@ -236,30 +237,54 @@ class AssistantsClient:
             page = ended.answer.json
             try:
                 params = paginator.next_params(page)
-                results = self._page_results(page, paginator, ended.attempts, fetched_at)
+                results = self._page_results(ended.answer, paginator, ended.attempts, fetched_at)
             except PaginationError as exc:  # it quotes the server's IDs and cursors
                 raise PaginationError(_one_line(self._clean(str(exc)), 2 * MESSAGE_LIMIT)) from None
             yield results
 
-    def _page_results(self, page: dict[str, Any], paginator: CursorPaginator, attempts: int,
+    def _page_results(self, answer: Answer, paginator: CursorPaginator, attempts: int,
                       fetched_at: dt.datetime) -> list[FetchResult]:
         """The judged results of one list page's items, each admitted by ``paginator`` (listed once)."""
+        items = answer.json["data"]
+        texts = [_item_text(item) for item in items]
+        repeated = self._repeated_in_page(answer, texts, paginator.pages)
         results = []
-        for index, item in enumerate(page["data"]):
+        for index, (item, text) in enumerate(zip(items, texts, strict=True)):
             item_id = item.get("id") if isinstance(item, dict) else None
             if isinstance(item_id, str):
                 paginator.admit(item_id)
             label = item_id if isinstance(item_id, str) else f"list-item-{paginator.pages}-{index}"
-            text = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
-            if not encodable(text):  # keep lone surrogates as escapes so the body stays storable
-                text = json.dumps(item, separators=(",", ":"))
-            verdict = judge_payload(item, text, expected_id=label)
+            verdict = judge_payload(item, text, expected_id=label, repeated=repeated.get(index))
             if verdict.kind is Kind.INVALID:
                 label = self._clean(label)  # the server's words, not an assistant's stored ID
             result = self._payload_result(label, verdict, item, text, attempts, 200)
             result.fetched_at = fetched_at
             results.append(result)
         return results
+
+    @staticmethod
+    def _repeated_in_page(answer: Answer, texts: list[str], number: int) -> dict[int, tuple[str | int, ...]]:
+        """The first key each listed assistant holds twice in one object (its path within the assistant), by the
+        assistant's index; a key twice in the page's own members stops the run (:class:`PaginationError`).
+
+        The items are stored as re-serialised text, which cannot hold a key twice: the page's text is what
+        the server said. Its colons are counted against those of the items' texts and of the page's other
+        members (:mod:`.decoding`), so only a page that may hold one is parsed again."""
+        page = answer.json
+        others = json.dumps({k: v for k, v in page.items() if k != "data"}, ensure_ascii=False, separators=(",", ":"))
+        decoded = others.count(":") + 1 + sum(text.count(":") for text in texts)  # 1: the "data" member's
+        if not may_repeat_a_key(answer.text, decoded):
+            return {}
+        found: dict[int, tuple[str | int, ...]] = {}
+        for path in repeated_keys(answer.text):
+            if len(path) >= 3 and path[0] == "data" and isinstance(path[1], int):
+                found.setdefault(path[1], path[2:])
+            else:
+                raise PaginationError(
+                    f"list page {number} holds the key {format_path(path)} twice in one object, and JSON parsers "
+                    "disagree on which value counts, so its pagination cannot be trusted: the server's pagination "
+                    "is broken, pass the IDs explicitly instead of --discover")
+        return found
 
     # --- one request, with retries ------------------------------------------
 
@@ -277,6 +302,8 @@ class AssistantsClient:
             answer: Answer | None = None
             try:
                 answer = await self._send(path, params, self._policy.id_deadline - (time.monotonic() - started))
+                if expected_id is not None:
+                    self._canonicalize(answer)
             except (httpx.TransportError, UnreadableResponse, RequestTimedOut) as failure:
                 verdict = judge_failure(failure, listing=expected_id is None, attempt=attempt,
                                         elapsed=time.monotonic() - started, policy=self._policy, jitter=self._random())
@@ -357,10 +384,28 @@ class AssistantsClient:
                 chunks.append(decoder.feed(chunk))
             chunks.append(decoder.finish())
         self.stats.status_counts[response.status_code] += 1
-        text = b"".join(chunks).decode("utf-8", errors="replace")
+        return self._answer(response.status_code, response.headers, b"".join(chunks))
+
+    @staticmethod
+    def _answer(status: int, headers: httpx.Headers, data: bytes) -> Answer:
+        """The answer of a decoded body: its text, parsed once."""
+        text = data.decode("utf-8", errors="replace")
         watch = _FloatWatch()
-        return Answer(response.status_code, response.headers, text, _parse_json(response.headers, text, watch),
-                      watch.overflow)
+        return Answer(status, headers, text, _parse_json(headers, text, watch), watch.overflow)
+
+    @staticmethod
+    def _canonicalize(answer: Answer) -> None:
+        """For a retrieved object (a 200 whose body is a JSON object): its canonical text, which its content hash
+        is made of, and the first key it holds twice in one object, if any (:mod:`.decoding`: counting colons
+        in both texts rules that out for a few microseconds; only a body that may hold one is parsed again)."""
+        if answer.status != 200 or not isinstance(answer.json, dict):
+            return
+        try:
+            answer.canonical = canonical_json_normalized(answer.json)
+        except (ValueError, RecursionError):  # NaN, or nested too deeply: judged invalid for that
+            return
+        if may_repeat_a_key(answer.text, answer.canonical.count(":")):
+            answer.repeated = next(iter(repeated_keys(answer.text)), None)
 
     async def _take_slot(self) -> None:
         """Honour ``requests_per_minute`` by spacing request starts evenly."""
@@ -411,14 +456,17 @@ class AssistantsClient:
         )
 
     def _payload_result(self, assistant_id: str, verdict: Verdict, payload: Any, text: str, attempts: int,
-                        status: int) -> FetchResult:
-        """The result of a judged Assistant object: ``ok``, or ``invalid`` kept whole with its reasons."""
+                        status: int, canonical: str | None = None) -> FetchResult:
+        """The result of a judged Assistant object: ``ok``, or ``invalid`` kept whole with its reasons.
+        ``canonical``: the payload's canonical text when the caller made it already."""
         now = utcnow()
         if verdict.kind is Kind.INVALID:
             return FetchResult(assistant_id, Outcome.INVALID, now, attempts, status, "schema_invalid",
                                self._clean("; ".join(verdict.problems[:5])), self._clean(text))
+        content_hash = content_hash_of_canonical(canonical if canonical is not None else
+                                                 canonical_json_normalized(payload))
         return FetchResult(assistant_id, Outcome.OK, now, attempts, status, body=text, payload=payload,
-                           content_hash=content_hash_normalized(payload), unknown_fields=unknown_fields(payload))
+                           content_hash=content_hash, unknown_fields=unknown_fields(payload))
 
     def _failure_text(self, verdict: Verdict, answer: Answer | None) -> tuple[str, str]:
         """``(error_type, message)``: the verdict's own words, else the server's error body."""
@@ -449,6 +497,14 @@ class AssistantsClient:
         if body is None:
             return None
         return self._clean(body)[:ERROR_BODY_LIMIT]  # redact first: a cut must not leave half a key
+
+
+def _item_text(item: Any) -> str:
+    """A listed assistant as stored: compact JSON of what was decoded, lone surrogates kept as escapes."""
+    text = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+    if not encodable(text):  # keep lone surrogates as escapes so the body stays storable
+        text = json.dumps(item, separators=(",", ":"))
+    return text
 
 
 async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:

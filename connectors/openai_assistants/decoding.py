@@ -1,4 +1,5 @@
-"""A body's bytes as they arrive, decoded within the cap: the one place a response's content codings are undone.
+"""A body's bytes as they arrive, decoded within the cap: the one place a response's content codings are undone;
+and the check that its JSON means one thing to every parser (:func:`may_repeat_a_key`, :func:`repeated_keys`).
 
 httpx undoes ``Content-Encoding`` itself, but it inflates each chunk whole before anyone can count the result:
 a gzip bomb (``gzip, gzip``: 2.5 KB on the wire, 1 GiB decoded) is expanded in one call, long before a size cap
@@ -10,9 +11,12 @@ and nothing is decoded past the cap.
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Sequence
+from typing import Any
 
+from assistants_export.connectors.core.assistant_model import Path
 from assistants_export.connectors.core.errors import ResponseTooLarge, UndecodableResponse
 
 MAX_CONTENT_CODINGS = 3
@@ -118,3 +122,57 @@ class BodyDecoder:
     def _too_large(self) -> ResponseTooLarge:
         decoded = f"decoded from {', '.join(self.codings)} " if self.codings else ""
         return ResponseTooLarge(f"response {decoded}exceeds the {self.cap:,}-byte cap (max_response_bytes)")
+
+
+# --- One parser's truth: keys that appear twice --------------------------------------------------------------
+#
+# Python's json keeps the last of two equal keys in one object, DuckDB's JSON functions (and others) the first:
+# a body holding "id" twice would be stored under one ID and read back under another. So a body with a key twice
+# in any object is invalid. Finding them with object_pairs_hook costs a Python call per object, about a fifth of
+# the parse (benchmarks/decode_checks.py); instead, the colons are counted. Every member of an object has one
+# ":" outside strings; a string holds the same ":" in the text and decoded, except those written \u003a. So the
+# text has more colons than a JSON text of the decoded value (with no whitespace: the canonical text the content
+# hash needs anyway) exactly when members were lost, or when \u003a escapes were written: only then is the body
+# parsed again, with the hook, to find the keys and their paths.
+
+def colons(text: str) -> int:
+    """The ``:`` of a JSON text as written, ``\\u003a`` escapes counted as one each."""
+    count = text.count(":")
+    if "\\" in text:  # a one-character search runs at memchr speed; most bodies hold no backslash at all
+        count += text.count("\\u003a") + text.count("\\u003A")
+    return count
+
+
+def may_repeat_a_key(text: str, decoded_colons: int) -> bool:
+    """Whether JSON ``text`` may hold a key twice in one object, given the ``:`` count of a compact JSON text of
+    what it decodes to (members and the ``:`` in strings). ``False`` is certain; ``True`` is then checked by
+    :func:`repeated_keys`."""
+    return colons(text) > decoded_colons
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """An object as its members, in order, repeated keys kept."""
+
+
+def repeated_keys(text: str) -> list[Path]:
+    """The path of the first repeated key of each object in JSON ``text`` that has one (the key last), in document
+    order; ``[]`` when there are none or when the text does not parse."""
+    try:
+        tree = json.loads(text, object_pairs_hook=_Pairs)
+    except (ValueError, RecursionError):
+        return []
+    found: list[Path] = []
+    stack: list[tuple[Any, Path]] = [(tree, ())]
+    while stack:  # depth first, children pushed in reverse so paths come out in document order
+        value, path = stack.pop()
+        if isinstance(value, _Pairs):
+            seen: set[str] = set()
+            for key, _ in value:
+                if key in seen:
+                    found.append((*path, key))
+                    break
+                seen.add(key)
+            stack.extend((child, (*path, key)) for key, child in reversed(value))
+        elif isinstance(value, list):
+            stack.extend((child, (*path, index)) for index, child in reversed(list(enumerate(value))))
+    return found

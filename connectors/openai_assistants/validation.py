@@ -460,6 +460,11 @@ def _join(parent: str, key: object) -> str:
     return f"{parent or '$'}[{json.dumps(key, ensure_ascii=False, default=repr)}]"
 
 
+def format_path(parts: Path) -> str:
+    """A path of a decoded body as problems write it: ``tools[3].function.x``, ``$["a b"]``."""
+    return _path(parts)
+
+
 def _path(parts: Path) -> str:
     """A model path as a problem path: ``tools[3].function.x``, ``$["a b"]``."""
     path = ""

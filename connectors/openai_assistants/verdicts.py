@@ -39,6 +39,7 @@ seconds spent so far and the jitter, and turns the verdict into a
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import enum
 import math
@@ -49,12 +50,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pyarrow as pa
 
+from assistants_export.connectors.core import assistant_model as model
 from assistants_export.connectors.core.errors import RequestTimedOut, ResponseTooLarge, UnreadableResponse
+from assistants_export.connectors.core.schemas import ASSISTANTS
 
 from . import settings
 from .config import ClientConfig
-from .validation import nesting_problem, validate_assistant
+from .validation import format_path, nesting_problem, validate_assistant
 
 
 class Kind(enum.Enum):
@@ -123,6 +127,10 @@ class Answer:
     """The parsed body, or one of :data:`HTML_BODY`, :data:`BROKEN_JSON`, :data:`TOO_DEEP`."""
     overflow: bool = False
     """A number in the body was too large for a double and parsed to infinity (``1e400``)."""
+    canonical: str | None = None
+    """The canonical JSON text of :attr:`json` (a retrieved 200 object's: what its content hash is made of)."""
+    repeated: model.Path | None = None
+    """The path of the first key the body holds twice in one object, if any (``("metadata", "team")``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +208,8 @@ def _final(answer: Answer, expected_id: str | None, policy: Policy) -> Verdict:
         return _LIST_PAGE if status == 200 and is_list_page(body) else _NOT_A_LIST
     # ok or invalid: a 200 is judged by its content (an invalid object is never retried).
     if status == 200:
-        return judge_payload(body, answer.text, expected_id=expected_id, overflow=answer.overflow)
+        return judge_payload(body, answer.text, expected_id=expected_id, overflow=answer.overflow,
+                             repeated=answer.repeated)
     # failed: any other status (400, 422, a 5xx the server said not to retry...) for this ID alone.
     return Verdict(Kind.GIVE_UP, "final status")
 
@@ -315,9 +324,16 @@ def backoff(attempt: int, initial: float, maximum: float, jitter: float) -> floa
 _VALID = Verdict(Kind.OK, "valid assistant")
 
 
-def judge_payload(payload: Any, text: str, *, expected_id: str, overflow: bool = False) -> Verdict:
-    """``ok``, or ``invalid`` with the reasons: schema and limits, storability, the ID answered for."""
+def judge_payload(payload: Any, text: str, *, expected_id: str, overflow: bool = False,
+                  repeated: model.Path | None = None) -> Verdict:
+    """``ok``, or ``invalid`` with the reasons: a key twice in one object (``repeated``, its path), schema and
+    limits, storability, the ID answered for."""
     problems = _too_deep(payload, text) or validate_assistant(payload) or _unstorable(payload, text, overflow)
+    # invalid: a key twice in one object, which JSON parsers read differently (Python's json keeps the last, DuckDB
+    # the first): what is stored must mean one thing.
+    if repeated is not None:
+        problems = [f"{format_path(repeated)}: the key appears twice in one object, and JSON parsers disagree on "
+                    "which value counts", *problems]
     # invalid: an answer for an ID other than the one asked for.
     if not problems and payload.get("id") != expected_id:
         problems = [f"id: the answer is for {str(payload.get('id'))[:80]!r}, not the ID asked for"]
@@ -345,13 +361,41 @@ def _unstorable(payload: Any, text: str, overflow: bool = False) -> list[str]:
     too large for a double into infinity (``overflow``, noted while parsing), and
     accepts unpaired surrogate escapes (JSON, but not Unicode text). Substring tests
     run at C speed and only a hit pays for the full walk; regular expressions over
-    the body cost as much as parsing it (benchmarks/README.md).
+    the body cost as much as parsing it (benchmarks/README.md). An integer its column
+    cannot hold (a ``created_at`` of 30 digits) would be stored NULL in ``assistants``
+    and as it is in ``raw_assistants``: one dictionary lookup per such field.
     """
+    for name, (low, high, holds) in _COLUMN_RANGES.items():
+        value = payload.get(name)
+        if isinstance(value, int) and not low <= value <= high:
+            shown = str(value) if len(str(value)) <= 40 else str(value)[:40] + "..."
+            return [f"{name}: {shown} is outside what its column holds ({holds}: {low} to {high})"]
     if (overflow or "NaN" in text or "Infinity" in text) and not _finite(payload):
         return ["$: a number is NaN or Infinity (or too large for a double), which JSON does not allow"]
     if "\\u" in text and _LONE_SURROGATE_ESCAPE.search(text) and not encodable(payload):
         return ["$: a string holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not Unicode text"]
     return []
+
+
+def _column_range(column: str) -> tuple[int, int, str]:
+    """The integers the ``assistants`` column ``column`` holds, and how to say so."""
+    kind = ASSISTANTS.schema.field(column).type
+    if pa.types.is_timestamp(kind):  # the flattener's Unix seconds: Python's datetimes, years 1 to 9999 (UTC)
+        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        first = dt.datetime.min.replace(tzinfo=dt.UTC) - epoch
+        last = dt.datetime.max.replace(tzinfo=dt.UTC, microsecond=0) - epoch
+        return int(first.total_seconds()), int(last.total_seconds()), "Unix seconds of the years 1 to 9999"
+    if pa.types.is_integer(kind):
+        bits = kind.bit_width
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1, f"a {bits}-bit integer"
+    raise TypeError(f"{column} holds no integers")  # pragma: no cover - the model maps integers to these
+
+
+_COLUMN_RANGES = {field.name: _column_range(field.column) for field in model.ASSISTANT.fields
+                  if isinstance(field.node, model.Number) and field.node.integer and field.column is not None}
+"""The assistant's integer fields that land in an ``assistants`` column, and the range each column holds
+(``created_at``: years 1 to 9999). Integers nested deeper are bounded by the schema (``max_num_results``: 1 to
+50) or stored as JSON text."""
 
 
 def _finite(value: Any) -> bool:

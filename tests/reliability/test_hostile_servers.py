@@ -6,7 +6,9 @@ Against the scripted loopback server (``tests/support/hostile_server.py``), over
   more content codings than the client decodes is refused;
 * a body or a header trickled a byte at a time cannot outlive the request deadline, nor the ID's;
 * a listing whose cursor goes round in circles, that serves an assistant again under a new cursor, or that
-  never advances ends the run in one line, the run held back.
+  never advances ends the run in one line, the run held back;
+* a body two parsers would read differently (a key twice in one object, a ``created_at`` the column cannot
+  hold) is ``invalid``, with the reason naming the path, so every stored row means one thing.
 
 Memory is measured with ``tracemalloc`` (every bytes object zlib makes is traced), never time.
 """
@@ -26,6 +28,7 @@ from hostile_server import (
     cycling_listing,
     encoding_header,
     gzip_bomb,
+    listing,
     minimal_assistant,
     repeating_listing,
 )
@@ -230,3 +233,99 @@ def test_a_listing_that_never_ends_holds_the_run_back_in_one_line(env, capsys, c
     assert ("kept in" in err) is listed_any
     assert len(held_runs(env, DATE)) == int(listed_any)
     assert not (env / "assistants.duckdb").exists()
+
+
+# --- 8. one parser's truth -----------------------------------------------------------------------------------
+
+def body_text(assistant_id, anchor, extra):
+    """A valid body as text, ``extra`` written right after ``anchor``."""
+    text = json.dumps(minimal_assistant(assistant_id, metadata={"team": "a"}))
+    assert anchor in text
+    return text.replace(anchor, anchor + extra, 1).encode()
+
+
+DUPLICATES = {
+    # Python's json keeps the second "id", DuckDB's JSON functions read the first.
+    "asst_dup_id": (body_text("asst_dup_id", "{", '"id": "asst_first", '), "id"),
+    "asst_dup_meta": (body_text("asst_dup_meta", '"team": "a"', ', "team": "b"'), "metadata.team"),
+    "asst_dup_escaped": (body_text("asst_dup_escaped", '"model": "gpt-4o"', ', "\\u006dodel": "gpt-4"'), "model"),
+    "asst_dup_tool": (json.dumps(minimal_assistant("asst_dup_tool", tools=[{"type": "function", "function": {
+        "name": "f", "parameters": {"type": "object"}}}])).replace(
+        '"type": "object"', '"type": "object", "type": "array"').encode(), "tools[0].function.parameters.type"),
+}
+"""ID -> (the body served, the path the reason names)."""
+
+
+def test_a_key_twice_in_one_object_makes_the_body_invalid_with_its_path(env):
+    bodies = {name: text for name, (text, _) in DUPLICATES.items()}
+    bodies["asst_ok"] = json.dumps(minimal_assistant("asst_ok")).encode()
+
+    def answer(path, credential):
+        if path.startswith("/v1/assistants?"):
+            return listing(minimal_assistant("asst_ok"))
+        return 200, bodies[path.rsplit("/", 1)[-1]], ()
+
+    with ScriptedServer(answer) as server:
+        assert snapshot(env, server.base_url, "--ids", ",".join(bodies)) == 0
+    errors = {r["assistant_id"]: r for r in duck(env, "SELECT * FROM fetch_errors")}
+    for name, (text, path) in DUPLICATES.items():
+        assert errors[name]["outcome"] == "invalid", name
+        assert f"{path}: " in errors[name]["message"] and "twice" in errors[name]["message"], errors[name]
+        assert errors[name]["body"].encode() == text  # the quarantine keeps the body as received
+    # What is stored means one thing to every reader: DuckDB's JSON reads the ID the row is filed under.
+    rows = duck(env, "SELECT assistant_id, raw_json::JSON->>'id' AS json_id FROM raw_assistants")
+    assert rows == [{"assistant_id": "asst_ok", "json_id": "asst_ok"}]
+
+
+def test_a_listed_assistant_with_a_key_twice_is_invalid_and_the_others_land(env):
+    page = json.dumps({"object": "list", "data": [minimal_assistant("asst_a", metadata={"team": "a"}),
+                                                  minimal_assistant("asst_b")], "has_more": False})
+    page = page.replace('"team": "a"', '"team": "a", "team": "b"')
+    with ScriptedServer(lambda path, credential: (200, page.encode(), ())) as server:
+        assert snapshot(env, server.base_url, "--discover") == 0
+    errors = duck(env, "SELECT assistant_id, outcome, message FROM fetch_errors")
+    assert [(e["assistant_id"], e["outcome"]) for e in errors] == [("asst_a", "invalid")]
+    assert "metadata.team: " in errors[0]["message"]
+    assert [r["assistant_id"] for r in duck(env, "SELECT assistant_id FROM raw_assistants")] == ["asst_b"]
+
+
+def test_a_list_page_with_a_key_twice_ends_the_run_in_one_line(env, capsys):
+    page = '{"object": "list", "data": [], "has_more": true, "has_more": false}'
+    with ScriptedServer(lambda path, credential: (200, page.encode(), ())) as server:
+        assert snapshot(env, server.base_url, "--discover") == 1
+    err = one_error_line(capsys)
+    assert "has_more" in err and "twice" in err, err
+
+
+FIRST_SECOND, LAST_SECOND = -62135596800, 253402300799  # 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z
+CREATED_AT = {
+    "asst_30_digits": ("9" * 30, False),
+    "asst_far_past": ("-99999999999999", False),
+    "asst_float_huge": ("1e30", False),
+    "asst_one_past_the_last": (str(LAST_SECOND + 1), False),
+    "asst_one_before_the_first": (str(FIRST_SECOND - 1), False),
+    "asst_the_last": (str(LAST_SECOND), True),
+    "asst_the_first": (str(FIRST_SECOND), True),
+    "asst_float_in_range": ("1700000000.0", True),
+}
+
+
+def test_a_created_at_the_column_cannot_hold_makes_the_body_invalid(env):
+    def answer(path, credential):
+        if path.startswith("/v1/assistants?"):
+            return listing(minimal_assistant("asst_the_last"))
+        assistant_id = path.rsplit("/", 1)[-1]
+        text = json.dumps(minimal_assistant(assistant_id)).replace("1700000000", CREATED_AT[assistant_id][0])
+        return 200, text.encode(), ()
+
+    with ScriptedServer(answer) as server:
+        assert snapshot(env, server.base_url, "--ids", ",".join(CREATED_AT)) == 0
+    errors = {r["assistant_id"]: r for r in duck(env, "SELECT * FROM fetch_errors")}
+    stored = {r["assistant_id"]: r["created_at"] for r in duck(env, "SELECT assistant_id, created_at FROM assistants")}
+    for assistant_id, (_, fits) in CREATED_AT.items():
+        if fits:
+            assert stored[assistant_id] is not None, assistant_id
+        else:
+            assert errors[assistant_id]["outcome"] == "invalid", assistant_id
+            assert errors[assistant_id]["message"].startswith("created_at: "), errors[assistant_id]["message"]
+    assert stored["asst_the_last"].year == 9999 and stored["asst_the_first"].year == 1
