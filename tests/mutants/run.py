@@ -155,6 +155,40 @@ MUTANTS = (
         ("tests/reliability/test_secrets.py::test_the_key_is_nowhere_after_faulted_runs_a_hostile_echo_and_a_401",),
     ),
     Mutant(
+        "disguised-echo-not-redacted", "Secrets never written: a key echoed disguised (escaped, encoded) is redacted",
+        (Edit("connectors/core/errors.py",
+              '        if "\\\\" in text or "%" in text or "&#" in text:\n            return self.escapes.sub',
+              '        if False:\n            return self.escapes.sub'),),
+        ("tests/reliability/test_secrets.py::"
+         "test_a_key_echoed_in_disguise_is_redacted_before_it_is_stored_logged_or_shown",
+         "tests/connectors/test_redact.py"),
+    ),
+    Mutant(
+        "bomb-inflated-whole", "Bounded memory: a compressed body is never decoded past the cap",
+        (Edit("connectors/openai_assistants/decoding.py",
+              "self.inflater.decompress(data, cap - self.produced + 1)", "self.inflater.decompress(data)"),),
+        ("tests/reliability/test_hostile_servers.py::test_a_compression_bomb_is_never_decoded_past_the_cap",),
+    ),
+    Mutant(
+        "no-request-deadline", "Bounded time: a trickled body cannot outlive the request's or the ID's deadline",
+        (Edit("connectors/openai_assistants/client.py",
+              "            async with asyncio.timeout(limit):\n", "            async with asyncio.timeout(None):\n"),),
+        ("tests/reliability/test_hostile_servers.py::test_a_trickled_body_cannot_outlive_the_id_deadline",
+         "tests/reliability/test_hostile_servers.py::"
+         "test_the_request_deadline_cuts_every_attempt_and_counts_as_a_timeout"),
+    ),
+    Mutant(
+        "listing-cursor-may-come-back", "Bounded time: a listing whose cursor goes round in circles stops the run",
+        (Edit("connectors/openai_assistants/pagination.py", "        if last_id in self._cursors:\n",
+              "        if False:\n"),),
+        ("tests/reliability/test_hostile_servers.py::test_a_listing_that_never_ends_raises_after_a_few_pages",),
+    ),
+    Mutant(
+        "repeated-key-accepted", "Bad input contained: a key twice in one object makes the body invalid",
+        (Edit("connectors/openai_assistants/verdicts.py", "    if repeated is not None:\n", "    if False:\n"),),
+        ("tests/reliability/test_hostile_servers.py::test_a_key_twice_in_one_object_makes_the_body_invalid_with_its_path",),
+    ),
+    Mutant(
         "mass-deletion-guard-flipped", "History: one snapshot may not delete more than 20 % of the live assistants",
         (Edit("connectors/history/engine.py",
               "len(deletions) <= threshold * live", "len(deletions) >= threshold * live"),),

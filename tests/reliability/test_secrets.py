@@ -329,16 +329,21 @@ def disguising_echo():
     """Every answer quotes the credential in every disguise of ``echo_forms`` (one member each, as raw JSON text),
     and in two response headers (which httpcore logs at DEBUG):
     a 500 with x-should-retry false for ``disguise500``, a 404 "No assistant found" for ``disguise404``, a 200 that is
-    not a valid assistant for ``disguise_invalid``, a 401 for ``refuse``; the list endpoint lists one assistant."""
+    not a valid assistant for ``disguise_invalid``, a 401 for ``refuse``; a 500 holding one disguise alone, as its
+    member ``k``, for ``only_<disguise>``; the list endpoint lists one assistant."""
 
     def answer(path, credential):
-        status, body, headers = reply(path, echo_body(credential))
+        status, body, headers = reply(path, echo_body(credential), credential)
         return status, body, (*headers, ("X-Echo", credential), ("X-Echo-Base64", FORMS["base64_at_0"]))
 
-    def reply(path, body):
+    def reply(path, body, credential):
         if path.startswith("/v1/assistants?"):
             return listing(minimal_assistant("asst_ok"))
         assistant_id = path.rsplit("/", 1)[-1]
+        if assistant_id.startswith("only_"):
+            form = echo_forms(credential)[assistant_id.removeprefix("only_")]
+            alone = '{"error": {"message": "bad key", "type": "server_error", "code": null}, "k": "' + form + '"}'
+            return 500, alone.encode(), (("x-should-retry", "false"),)
         if assistant_id == "disguise500":
             return 500, body, (("x-should-retry", "false"),)
         if assistant_id == "disguise404":
@@ -380,19 +385,26 @@ def test_a_key_echoed_in_disguise_is_redacted_before_it_is_stored_logged_or_show
                     "--max-failed-share", "1", "--max-attempts", "2", "--base-url", base_url, *args])
 
     with disguising_echo() as server:
-        assert snapshot(server.base_url, "--ids", "disguise500,disguise404,disguise_invalid,asst_ok") == 0
+        alone = ",".join(f"only_{name}" for name in FORMS)
+        assert snapshot(server.base_url, "--ids", f"disguise500,disguise404,disguise_invalid,{alone},asst_ok") == 0
         assert snapshot(server.base_url, "--ids", "refuse", "--no-preflight") == 1
     out, err = capfd.readouterr()
     assert "error: the server refused the API key from $OPENAI_API_KEY" in err
     # Every disguise was stored (redacted) in the body, and reads back through DuckDB's own JSON functions clean.
     with duckdb.connect(str(warehouse / "assistants.duckdb"), read_only=True) as con:
         for name in FORMS:
-            rows = con.execute("SELECT assistant_id, body::JSON->>$name, message FROM fetch_errors ORDER BY 1",
-                               {"name": name}).fetchall()
+            rows = con.execute("SELECT assistant_id, body::JSON->>$name, message FROM fetch_errors "
+                               "WHERE assistant_id LIKE 'disguise%' ORDER BY 1", {"name": name}).fetchall()
             assert [r[0] for r in rows] == ["disguise404", "disguise500", "disguise_invalid"], name
             for assistant_id, value, message in rows:
                 assert value is not None and leaks_disguised(value) is None, (name, assistant_id, value)
                 assert leaks_disguised(message) is None, (assistant_id, message)
+        # Each disguise alone in a body (no plain form beside it to give the key away).
+        alone_rows = con.execute("SELECT assistant_id, body::JSON->>'k' FROM fetch_errors "
+                                 "WHERE assistant_id LIKE 'only_%'").fetchall()
+        assert len(alone_rows) == len(FORMS)
+        for assistant_id, value in alone_rows:
+            assert value is not None and leaks_disguised(value) is None, (assistant_id, value)
     assert_nowhere_disguised(warehouse, texts=[out, err, "\n".join(debug_log)])
 
 
