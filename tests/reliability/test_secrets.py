@@ -377,8 +377,11 @@ def test_the_disguise_scan_finds_every_form_the_echo_uses():
 
 def test_a_key_echoed_in_disguise_is_redacted_before_it_is_stored_logged_or_shown(tmp_path, monkeypatch, capfd,
                                                                                   debug_log):
+    home, warehouse = tmp_path / "dagster_home", tmp_path / "wh"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    warehouse = tmp_path / "wh"
 
     def snapshot(base_url, *args):
         return run(["snapshot", "--date", DATE.isoformat(), "--warehouse", str(warehouse), "-v", "--force",
@@ -405,7 +408,7 @@ def test_a_key_echoed_in_disguise_is_redacted_before_it_is_stored_logged_or_show
         assert len(alone_rows) == len(FORMS)
         for assistant_id, value in alone_rows:
             assert value is not None and leaks_disguised(value) is None, (assistant_id, value)
-    assert_nowhere_disguised(warehouse, texts=[out, err, "\n".join(debug_log)])
+    assert_nowhere_disguised(home, warehouse, texts=[out, err, "\n".join(debug_log)])
 
 
 # --- a key that cannot be sent as it is --------------------------------------------------------------
