@@ -119,10 +119,10 @@ class UnreadableResponse(Exception):
     """Internal signal: a body the client refuses to read further (:class:`ResponseTooLarge`,
     :class:`UndecodableResponse`); ``error_type`` says why, for ``fetch_errors``.
 
-    Raised inside the client's request and caught by its attempt loop, which turns it into a ``give_up``
-    verdict (:func:`~assistants_export.connectors.openai_assistants.verdicts.judge_failure`): the ID ends ``failed``, never
-    retried (a server that sent it once sends it again). Not a :class:`ConnectorError`, so it can never be
-    mistaken for a whole-run error.
+    Raised inside the client's request and caught by its attempt loop, which turns it into a ``give_up`` verdict
+    (:func:`~assistants_export.connectors.openai_assistants.verdicts.judge_failure`): the ID ends ``failed``, never
+    retried (a server that sent it once sends it again). Not a :class:`ConnectorError`, so it can never be mistaken for
+    a whole-run error.
     """
 
     error_type = "unreadable_response"
