@@ -29,8 +29,8 @@ ENV_VAR = "ASSISTANTS_FAILPOINTS"
 POINTS: dict[str, str] = {
     "fetch": "each fetched ID handed to the batch writer (results staged, nothing committed)",
     "parquet.staged": "a partition file written and closed in staging, before any rename",
-    "parquet.swap": "between the two renames of a partition swap: the old partition moved aside, the new one "
-                    "not yet in place (reached only when the date was written before)",
+    "parquet.swap": "a partition about to be replaced: its new file staged and durable, the old one still in "
+                    "place, the one rename not yet made (reached only when the date was written before)",
     "duckdb.table": "inside the DuckDB transaction, after one table of the date was deleted and re-inserted, "
                     "before the next (``duckdb.table@2``: two tables replaced, the others not yet)",
     "duckdb.load": "inside the DuckDB transaction, after a date's tables were deleted and re-inserted, before "

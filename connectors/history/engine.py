@@ -429,16 +429,15 @@ def _write(store: Store, warehouse: str | Path, source_name: str, history: pa.Ta
 
     A change-log partition is also the mark that its date has been replayed, so
     the order makes a kill at any point safe: the replayed dates are unmarked
-    first, then the history file is swapped in, then each date is marked again
-    with its rows. A date left unmarked is replayed by the next run, from the
-    versions open the day before, which the new history file holds.
+    first (:meth:`~assistants_export.connectors.warehouse.ParquetStore.replaying`), then the history
+    file is swapped in, then each date is marked again with its rows. A date left
+    unmarked is replayed by the next run, from the versions open the day before,
+    which the new history file holds.
     """
-    for date in sorted(set(store.dates(ASSISTANT_CHANGES.name)) | set(store.replayed_dates())):
-        if date >= start:
-            store.remove_partition(ASSISTANT_CHANGES.name, date)
-    failpoints.reach("history")
-    store.write_table_file(ASSISTANT_VERSIONS, history)
-    for date, day in sorted(transitions.items()):
-        _write_changes(store, date, day, result)
+    with store.replaying(start, keep=transitions):
+        failpoints.reach("history")
+        store.write_table_file(ASSISTANT_VERSIONS, history)
+        for date, day in sorted(transitions.items()):
+            _write_changes(store, date, day, result)
     changes, tokens = store.change_sources()
     DuckDBStore(warehouse).replace_history(store.versions_source(), changes, start, tokens, source_name=source_name)

@@ -262,6 +262,17 @@ class LakeStore:
         self.whole_table(spec.name).replace(table)
         return self.whole_table(spec.name).uri
 
+    @contextlib.contextmanager
+    def replaying(self, start: dt.date, keep: Iterable[dt.date]) -> Iterator[None]:
+        """Rewrite the history from ``start`` on inside the block: every change-log date from ``start`` on is
+        unmarked first (its replayed mark and its rows removed, each in one log entry), so a run killed inside
+        the block leaves them to the next one. A reader of the change log reads one version of the table, so
+        it never misses a file (``keep``: what the folder's store keeps in place; here the block rewrites it)."""
+        for date in sorted(set(self.dates(ASSISTANT_CHANGES.name)) | set(self.replayed_dates())):
+            if date >= start:
+                self.remove_partition(ASSISTANT_CHANGES.name, date)
+        yield
+
     def remove_partition(self, table: str, snapshot_date: dt.date) -> None:
         """Delete one partition (commit the date with no rows); for the change log, its replayed mark first."""
         if table == ASSISTANT_CHANGES.name:

@@ -8,10 +8,13 @@ Layout::
 
 A partition is written whole into ``.staging`` and then renamed into place, so a
 reader sees the old partition or the new one, never half of one, and re-running
-a date replaces it instead of adding to it. The swap is two renames (old out,
-new in); if the process dies between them, :meth:`ParquetStore.recover` puts the
-old partition back on the next run. Every file and folder is fsync'ed before and
-after its rename, so a power loss cannot leave a visible but empty or torn file.
+a date replaces it instead of adding to it. A new partition's folder is renamed
+in; an existing one has its file replaced by one ``rename(2)``, so a file a reader
+listed never stops existing (it opens the old file or the new one, and a file it
+has open stays readable until it closes it). Every file and folder is fsync'ed
+before and after its rename, so a power loss cannot leave a visible but empty or
+torn file. :meth:`ParquetStore.recover` deletes what a killed run left in staging
+(and puts back a partition that an older version's two-rename swap had moved aside).
 Readers glob ``parquet/<table>/*/*.parquet``;
 ``snapshot_date`` is also stored inside each file, so no hive partitioning is needed.
 """
@@ -50,6 +53,8 @@ log = logging.getLogger(__name__)
 
 PART_FILE = "part-0.parquet"
 _OLD_PREFIX = "old__"
+_REPLAYING_FILE = ".history-replaying"
+"""At a source's root while a history step rewrites the change log (:meth:`ParquetStore.replaying`)."""
 
 
 class ParquetStore:
@@ -76,8 +81,46 @@ class ParquetStore:
         return bool(self.partition_files(table, snapshot_date))
 
     def replayed_dates(self) -> list[dt.date]:
-        """The dates the history has replayed: each has a change-log partition, empty when nothing changed."""
-        return self.partition_dates(ASSISTANT_CHANGES.name)
+        """The dates the history has replayed: each has a change-log partition, empty when nothing changed, and
+        is not among the dates a history step began to rewrite and did not finish (:meth:`replaying`)."""
+        dates = self.partition_dates(ASSISTANT_CHANGES.name)
+        since = self._replaying_since()
+        return dates if since is None else [d for d in dates if d < since]
+
+    @contextlib.contextmanager
+    def replaying(self, start: dt.date, keep: Iterable[dt.date]) -> Iterator[None]:
+        """Rewrite the history from ``start`` on inside the block; the change-log dates from ``start`` on that are
+        not in ``keep`` are removed when it ends.
+
+        A marker (``.history-replaying``, holding ``start``) is written first and removed last: while it exists
+        the dates from ``start`` on count as not replayed, so a run killed inside the block leaves them to the
+        next one, and their change-log partitions stay in place meanwhile (each replaced whole by the block,
+        never removed first), so a reader sees each one old or new.
+        """
+        marker = self.root / _REPLAYING_FILE
+        staged = self.root / f"{_REPLAYING_FILE}.{uuid.uuid4().hex}"
+        since = self._replaying_since()
+        staged.write_text(min(start, since or start).isoformat(), encoding="utf-8")
+        _fsync_file(staged)
+        os.replace(staged, marker)
+        _fsync_dir(self.root)
+        yield
+        wanted = set(keep)
+        for date in self.partition_dates(ASSISTANT_CHANGES.name):
+            if date >= start and date not in wanted:
+                self.remove_partition(ASSISTANT_CHANGES.name, date)
+        marker.unlink()
+        _fsync_dir(self.root)
+
+    def _replaying_since(self) -> dt.date | None:
+        """The first date of a history rewrite that began and did not end (its marker), else ``None``."""
+        try:
+            return dt.date.fromisoformat(
+                (self.root / _REPLAYING_FILE).read_text(encoding="utf-8").strip())
+        except FileNotFoundError:
+            return None
+        except ValueError:  # unreadable: take every date as not replayed, the safe side
+            return dt.date.min
 
     def membership_dates(self) -> list[dt.date]:
         """The dates whose membership is stored, rows or none (an empty partition is kept), oldest first."""
@@ -326,17 +369,24 @@ class PartitionWriter(CommitOnExit):
             yield from parquet.iter_batches(batch_size=batch_size)
 
     def commit(self) -> Path:
+        """Make the staged partition the date's: one rename, so the partition's file name never stops existing.
+
+        A new partition's folder is renamed into place whole. An existing partition keeps its folder and has
+        its file replaced by the staged one in one ``rename(2)``: a reader that listed the old file and opens it
+        now gets the new one, whole; a reader that had it open goes on reading the old one (the kernel keeps
+        it until it is closed). Moving the folder aside first, as this did before, left a moment in which a
+        listed file did not exist, and a reader failed with ``FileNotFoundError``.
+        """
         self._close_durably()
         failpoints.reach("parquet.staged")
         target = self.store.partition_dir(self.spec.name, self.snapshot_date)
         _mkdirs_durably(target.parent)
         if target.exists():
-            aside = self._job.path / f"{_OLD_PREFIX}{self.spec.name}__{target.name}"
-            os.replace(target, aside)
-            _fsync_dir(self._job.path)
             failpoints.reach("parquet.swap")
-        os.replace(self._stage, target)
-        _fsync_dir(target.parent)
+            _replace_files(self._stage, target)
+        else:
+            os.replace(self._stage, target)
+            _fsync_dir(target.parent)
         self._job.close()
         return target
 
@@ -434,6 +484,23 @@ def _claim(lock_path: Path) -> Iterator[bool]:
             os.unlink(lock_path)
     finally:
         os.close(fd)
+
+
+def _replace_files(staged: Path, target: Path) -> None:
+    """Replace the files of the partition folder ``target`` with those of ``staged``, each in one rename.
+
+    A partition holds one file, ``part-0.parquet``, so this is one rename; a Parquet file of another name (put
+    there by hand, or by another tool) is removed after it, so no reader sees a row twice.
+    """
+    names = {path.name for path in staged.iterdir()}
+    for name in sorted(names):
+        os.replace(staged / name, target / name)
+    _fsync_dir(target)
+    strays = [path for path in target.glob("*.parquet") if path.name not in names]
+    for path in strays:
+        path.unlink()
+    if strays:
+        _fsync_dir(target)
 
 
 def _fsync_file(path: Path) -> None:

@@ -4,6 +4,7 @@ import datetime as dt
 import os
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from assistants_export.connectors.core.schemas import PAYLOAD_METADATA
@@ -103,10 +104,39 @@ def test_a_commit_is_durable_before_and_after_its_rename(tmp_path, monkeypatch, 
     monkeypatch.setattr(os, "replace", replace)
     store.write(PAYLOAD_METADATA, DATE, rows("new"))
     target = str(store.partition_dir("payload_metadata", DATE))
-    [publish] = [i for i, e in enumerate(events) if e[0] == "replace" and e[2] == target]
-    staged_dir = events[publish][1]
+    # A new partition's folder is renamed into place; an existing one has its file replaced (one rename each).
+    published = target if not existing else os.path.join(target, "part-0.parquet")
+    [publish] = [i for i, e in enumerate(events) if e[0] == "replace" and e[2] == published]
+    staged_dir = events[publish][1] if not existing else os.path.dirname(events[publish][1])
     synced = [e[1] for e in events[:publish] if e[0] == "fsync"]
     assert os.path.join(staged_dir, "part-0.parquet") in synced  # the file's bytes, before it is visible
     assert staged_dir in synced  # and the folder entry of the file
-    assert ("fsync", os.path.dirname(target)) in events[publish + 1:]  # the rename itself, after it
+    holder = os.path.dirname(published)
+    assert ("fsync", holder) in events[publish + 1:]  # the rename itself, after it
     assert store.read(PAYLOAD_METADATA, DATE).column("key").to_pylist() == ["new"]
+
+
+def test_a_reader_that_listed_a_partition_before_it_was_replaced_reads_it_old_or_new_never_missing(tmp_path):
+    """The file a reader listed exists at every moment of a replacement, and a file it has open stays readable."""
+    store = ParquetStore(tmp_path)
+    store.write(PAYLOAD_METADATA, DATE, rows("old"))
+    listed = store.dataset(PAYLOAD_METADATA)  # lists the files now, reads them later
+    [path] = store.partition_files("payload_metadata", DATE)
+    opened = open(path, "rb")  # noqa: SIM115  (held open across the replacement on purpose)
+    seen = []
+    real_replace = os.replace
+
+    def replace(src, dst):
+        seen.append(os.path.exists(path))  # at the moment of every rename the listed file is there
+        real_replace(src, dst)
+        seen.append(os.path.exists(path))
+
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(os, "replace", replace)
+            store.write(PAYLOAD_METADATA, DATE, rows("new", "newer"))
+        assert seen and all(seen)
+        assert listed.to_table().column("key").to_pylist() == ["new", "newer"]
+        assert pq.read_table(opened).column("key").to_pylist() == ["old"]  # the open file is still the old one
+    finally:
+        opened.close()
