@@ -36,6 +36,9 @@ DUCKDB_LOCK_WAIT = 15.0
 """Seconds a step waits for another process to release assistants.duckdb before it gives up (the Parquet side
 is stored either way). Covers the moments two processes touch the file at once; a notebook that keeps it open
 still ends the step with one line."""
+DUCKDB_READ_WAIT = 2.0
+"""Seconds a reader (``query``, ``read_table``, the ``history`` commands) waits for a writer to let go of
+assistants.duckdb before it reads the same views over the stored files instead (and says so on stderr)."""
 DUCKDB_WRITE_MEMORY_LIMIT = "64MB"
 """DuckDB memory for connections that write (loads, history). Its default, 80 % of RAM, let a load hold a
 whole date's tables in memory until the commit (450 MB more at 20,000 assistants, growing with N); with

@@ -15,7 +15,7 @@ import contextlib
 import datetime as dt
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TypeAlias
 
@@ -35,6 +35,7 @@ from assistants_export.connectors.core.schemas import (
     TableSpec,
 )
 
+from .duckdb_claim import claim, writer_claim_path
 from .location import duckdb_path
 from .stored import apply_stored_views
 from .views import apply_views
@@ -51,6 +52,20 @@ class DuckDBStore:
 
     def __init__(self, warehouse: str | Path) -> None:
         self.path = duckdb_path(warehouse)
+        self.claim_path = writer_claim_path(self.path)
+        """``assistants.duckdb.writer``: a writer holds an OS lock on it while it writes (:meth:`writing`), so
+        readers that would have to wait for the database read the stored files at once instead."""
+
+    @contextlib.contextmanager
+    def writing(self, *, lock_wait: float = settings.DUCKDB_LOCK_WAIT) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection that writes, for the block; readers are told a writer is at work for as long.
+
+        The claim is taken before the database is opened: from then on new readers read the stored files
+        instead (:func:`~assistants_export.connectors.warehouse.views.open_source`), and the readers already in it have
+        ``lock_wait`` seconds to finish, so a reader that queries again and again cannot keep a load out.
+        """
+        with claim(self.claim_path, lock_wait), self.connect(lock_wait=lock_wait) as con:
+            yield con
 
     def connect(self, *, read_only: bool = False,
                 lock_wait: float = settings.DUCKDB_LOCK_WAIT) -> duckdb.DuckDBPyConnection:
@@ -157,7 +172,7 @@ class DuckDBStore:
         """
         specs = [STORED_DATE_TABLES[name] for name in files]
         counts: dict[str, int] = {}
-        with self.connect() as con:
+        with self.writing() as con:
             self.ensure_tables(con, STORED_TABLES.values())  # every table, so that every view can be created
             con.begin()
             try:
@@ -185,7 +200,7 @@ class DuckDBStore:
         each date's rows are tagged with a token of what they came from: ``tokens`` when given (a lake's
         file names), else the size and modification time of the date's Parquet files.
         """
-        with self.connect() as con:
+        with self.writing() as con:
             self.ensure_tables(con, [ASSISTANT_VERSIONS, ASSISTANT_CHANGES])
             have = {row[0] for row in con.execute(sql.load("warehouse/table_columns"),
                                                   {"table_name": "history_change_files"}).fetchall()}

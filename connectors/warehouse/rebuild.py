@@ -92,7 +92,7 @@ def _swap_in(built: Path, target: DuckDBStore) -> None:
     """Move ``built`` over the target's file once no other process holds it, leaving no stale WAL behind."""
     if target.path.exists():
         try:
-            with target.connect() as con:  # waits for (or reports) another holder, and empties the WAL
+            with target.writing() as con:  # waits for (or reports) another holder, and empties the WAL
                 con.execute(sql.load("warehouse/checkpoint"))
         except duckdb.Error as exc:  # damage (a lock held elsewhere is a WarehouseLockedError, raised on)
             log.warning("replacing %s, which DuckDB cannot open: %s", target.path, exc)

@@ -22,8 +22,10 @@ caller allows, no setting can change and no extension is installed from then on.
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -33,8 +35,9 @@ import duckdb
 
 from assistants_export import sql
 from assistants_export.connectors.core import settings
-from assistants_export.connectors.core.errors import ConfigError
+from assistants_export.connectors.core.errors import ConfigError, WarehouseLockedError
 
+from .duckdb_claim import writer_at_work
 from .location import duckdb_path, local_root
 from .parquet_store import ParquetStore
 from .read_only import Readable, lock_session
@@ -59,6 +62,8 @@ VIEW_NAMES: tuple[str, ...] = (
 
 Source = Literal["duckdb", "parquet"]
 SOURCES: tuple[Source, ...] = ("duckdb", "parquet")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -98,26 +103,52 @@ def apply_views(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(view.statement)
 
 
-def open_duckdb(warehouse: str | Path, allow_read: Iterable[str | os.PathLike[str]] = ()
-                ) -> duckdb.DuckDBPyConnection:
+def open_duckdb(warehouse: str | Path, allow_read: Iterable[str | os.PathLike[str]] = (), *,
+                wait: float = settings.DUCKDB_LOCK_WAIT) -> duckdb.DuckDBPyConnection:
     """An in-memory session over ``<warehouse>/assistants.duckdb`` attached read-only, with the views.
 
     Names resolve in the session first (the views, as this version defines them), then in the
     database; nothing can be written to the database from this session, and DuckDB's file functions
     read only the warehouse folder and ``allow_read``
-    (:func:`~assistants_export.connectors.warehouse.read_only.lock_session`).
+    (:func:`~assistants_export.connectors.warehouse.read_only.lock_session`). While a writer holds the database
+    (DuckDB lets no other process open it then) this waits up to ``wait`` seconds, then raises
+    :class:`WarehouseLockedError`.
     """
     path = duckdb_path(warehouse)
     if not path.is_file():
         raise ConfigError(f"no DuckDB database at {path}: run `assistants-export snapshot` first, "
                           "or use --source parquet")
+    deadline = time.monotonic() + wait
+    pause = 0.05
+    while True:
+        try:
+            if writer_at_work(path):
+                raise _Busy
+            return _attach(path, _readable(warehouse, allow_read))
+        except (_Busy, duckdb.IOException) as exc:
+            if isinstance(exc, duckdb.IOException) and "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() + pause >= deadline:
+                raise WarehouseLockedError(
+                    f"{path} is being written by another process (a snapshot's load or history step) and "
+                    f"stayed locked for {wait:g} s: query again in a moment, or leave out --source duckdb to "
+                    "read the stored files meanwhile") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+
+class _Busy(Exception):
+    """A writer says it is at work on the database (its claim is held)."""
+
+
+def _attach(path: Path, readable: Readable) -> duckdb.DuckDBPyConnection:
     con = _session()
     try:
         con.execute(sql.load("query/attach_read_only"), {"path": str(path)})
         con.execute(sql.load("query/search_path"))
         apply_stored_views(con)
         apply_views(con)
-        lock_session(con, _readable(warehouse, allow_read))
+        lock_session(con, readable)
     except BaseException:
         con.close()
         raise
@@ -154,24 +185,40 @@ def open_parquet(warehouse: str | Path, allow_read: Iterable[str | os.PathLike[s
 
 
 def open_source(warehouse: str | Path, source: Source | None = None,
-                allow_read: Iterable[str | os.PathLike[str]] = ()) -> tuple[duckdb.DuckDBPyConnection, Source]:
+                allow_read: Iterable[str | os.PathLike[str]] = (), *,
+                notice: Callable[[str], None] | None = None) -> tuple[duckdb.DuckDBPyConnection, Source]:
     """A query session on ``source``; by default the DuckDB database, or the Parquet files when it does not exist.
 
     ``allow_read``: files or folders outside the warehouse that the query may read (``query --allow-read``).
+    Readers never fail because a writer is at work: by default, when a writer holds the database (a load or a
+    history step, seconds at a time), this waits
+    :data:`~assistants_export.connectors.core.settings.DUCKDB_READ_WAIT` seconds and then opens the same views over
+    the stored files, saying so through ``notice`` (default: a warning in the log, which reaches stderr). Asked for
+    ``"duckdb"`` explicitly, it waits longer and then fails in one line.
     """
     store = open_store(warehouse)
     if needs_upgrade(store):
         raise ConfigError(f"the warehouse at {os.path.abspath(warehouse)} was written by an older version, which "
                           "stored every assistant every night: run `assistants-export upgrade --warehouse "
                           f"{warehouse}` once (the next snapshot also does it)")
+    chosen = source is not None
     if source is None:
         source = "duckdb" if duckdb_path(warehouse).is_file() else "parquet"
         if source == "parquet" and not stored_sources(warehouse):
             where = store.root if store.is_lake else os.path.abspath(warehouse)
             raise ConfigError(f"no warehouse at {where} (neither {settings.DUCKDB_FILENAME} "
                               "nor parquet/): run `assistants-export snapshot` first, or pass --warehouse DIR")
-    if source == "duckdb":
+    if source == "duckdb" and chosen:
         return open_duckdb(warehouse, allow_read), source
+    if source == "duckdb":
+        try:
+            return open_duckdb(warehouse, allow_read, wait=settings.DUCKDB_READ_WAIT), source
+        except WarehouseLockedError:
+            if not stored_sources(warehouse):
+                raise
+        (notice or log.warning)(f"{duckdb_path(warehouse)} is being written by a snapshot at the moment: reading "
+                                "the same views over the stored files instead")
+        return open_parquet(warehouse, allow_read), "parquet"
     if source == "parquet":
         return open_parquet(warehouse, allow_read), source
     raise ConfigError(f"unknown source {source!r}: choose one of {', '.join(SOURCES)}")

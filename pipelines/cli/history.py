@@ -1,7 +1,8 @@
 """``assistants-export history``, ``diff`` and ``as-of``: reading the change history.
 
 All three read ``assistants.duckdb`` (read-only) with the ready queries in
-``sql/audit/``; they never touch the API.
+``sql/audit/``, or the same views over the stored files while a snapshot is writing the database (they say
+so on stderr); they never touch the API.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from rich.table import Table
 
 from assistants_export import sql
 from assistants_export.connectors.warehouse import DuckDBStore
+from assistants_export.connectors.warehouse.views import open_source
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option
+from .query import note
 
 VALUE_WIDTH = 60
 
@@ -110,8 +113,10 @@ def _query(warehouse: str | None, name: str, **params: Any) -> list[dict[str, An
     root = WarehouseResource(path=warehouse).root()
     if not DuckDBStore(root).path.is_file():
         raise click.ClickException(f"no warehouse at {root}: run assistants-export snapshot first")
+    con, _ = open_source(root, notice=note)  # a snapshot writing the database: the stored files are read
     try:
-        result: pa.Table = DuckDBStore(root).query(sql.load(name), params)
+        with con:
+            result: pa.Table = con.sql(sql.load(name), params=params or None).to_arrow_table()
     except duckdb.CatalogException:
         raise click.ClickException(f"{root} has no history yet: run assistants-export snapshot first") from None
     return result.to_pylist()

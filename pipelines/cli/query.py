@@ -89,7 +89,7 @@ def query(statement: str | None, sql_file: str | None, params: tuple[str, ...], 
     root = WarehouseResource(path=warehouse).root()
     target = OutputTarget.parse(output, keep_out=_local(root))
     try:
-        con, _ = open_source(root, cast(Source | None, source), allow_read=allow_read)
+        con, _ = open_source(root, cast(Source | None, source), allow_read=allow_read, notice=note)
     except duckdb.Error as exc:  # locked by a writer, not a DuckDB file, tables too old for the views...
         hint = "" if source == "parquet" else " (--source parquet reads the Parquet files instead)"
         raise click.ClickException(f"could not open the warehouse at {root}: {_one_line(str(exc))}{hint}") from None
@@ -106,6 +106,11 @@ def query(statement: str | None, sql_file: str | None, params: tuple[str, ...], 
                 write_result(reader, fmt, None, parquet_path=stream)
             else:
                 write_result(reader, fmt, stream)
+
+
+def note(message: str) -> None:
+    """A remark on stderr that is not an error (the query still runs), one line."""
+    click.echo(f"note: {message}", err=True)
 
 
 @cli.command("views")
