@@ -73,6 +73,7 @@ from assistants_export.connectors.warehouse import DuckDBStore, Store, Writer, o
 from assistants_export.connectors.warehouse.parquet_store import PART_FILE, all_or_none
 from assistants_export.connectors.warehouse.stored import payload_bodies, stored_hashes
 from assistants_export.connectors.warehouse.upgrade import upgrade_warehouse
+from assistants_export.connectors.warehouse.writer_lock import writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -325,17 +326,20 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
     exactly as they were; the answers received so far are kept under
     ``held/<date>/<run_id>/``. An interrupt (Ctrl-C) discards them.
 
+    The source's writer lock (:mod:`assistants_export.connectors.warehouse.writer_lock`) is held throughout; another run of the
+    source makes this one wait, then raise :class:`~assistants_export.connectors.core.errors.SourceBusyError` having written nothing.
+
     ``source_name`` names the API source whose tables of ``warehouse`` are written
     (:mod:`assistants_export.connectors.warehouse.sources`).
     """
     gates = gates or Gates()
     store = open_store(warehouse, source_name)
-    with warehouse_errors(store.root):
+    run_id = run_id or uuid.uuid4().hex
+    with warehouse_errors(store.root), writer_lock(warehouse, source_name, run_id=run_id):
         for action in store.recover():
             log.warning("recovered from an interrupted run: %s", action)
         upgrade_warehouse(store)
-        summary = FetchSummary(snapshot_date, run_id or uuid.uuid4().hex, source.mode,
-                               _public_url(config.api_root), _utcnow())
+        summary = FetchSummary(snapshot_date, run_id, source.mode, _public_url(config.api_root), _utcnow())
         started = time.perf_counter()
         sink = _BatchSink(store, snapshot_date, summary, progress, batch_size)
         try:
@@ -358,6 +362,7 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
         if not verdict.passed:
             folder = sink.hold(_runs_table(summary), [reason for _, reason in verdict.held])
             raise HeldBackError(verdict.message(snapshot_date, folder), folder)
+        failpoints.reach("commit")
         try:
             sink.commit()
         except BaseException:
@@ -482,14 +487,15 @@ def flatten_snapshot(snapshot_date: dt.date, warehouse: str | Path, *, source_na
     they are left as they are unless ``force`` is given.
     """
     store = open_store(warehouse, source_name)
-    with warehouse_errors(store.root):
+    with warehouse_errors(store.root), writer_lock(warehouse, source_name):
+        failpoints.reach("flatten")
         upgrade_warehouse(store)
-    if snapshot_date not in store.membership_dates():
-        raise ConfigError(f"no raw snapshot stored for {snapshot_date}: fetch that date first")
-    with warehouse_errors(store.root), store.commit_lock():
-        if not force and _flattened_by_this_code(store, snapshot_date):
-            return {spec.name: store.partition_rows(spec.name, snapshot_date) for spec in PAYLOAD_TABLES}
-        return _flatten(store, snapshot_date, batch_size)
+        if snapshot_date not in store.membership_dates():
+            raise ConfigError(f"no raw snapshot stored for {snapshot_date}: fetch that date first")
+        with store.commit_lock():
+            if not force and _flattened_by_this_code(store, snapshot_date):
+                return {spec.name: store.partition_rows(spec.name, snapshot_date) for spec in PAYLOAD_TABLES}
+            return _flatten(store, snapshot_date, batch_size)
 
 
 def _flattened_by_this_code(store: Store, snapshot_date: dt.date) -> bool:
@@ -522,7 +528,7 @@ def load_duckdb(snapshot_date: dt.date, warehouse: str | Path, *,
                 source_name: str = settings.DEFAULT_SOURCE) -> dict[str, int]:
     """Replace the source's date in every stored DuckDB table with its stored partitions, in one transaction."""
     parquet = open_store(warehouse, source_name)
-    with warehouse_errors(parquet.root):
+    with warehouse_errors(parquet.root), writer_lock(warehouse, source_name):
         upgrade_warehouse(parquet)
         return DuckDBStore(warehouse).load_date(snapshot_date, parquet.date_sources(snapshot_date),
                                                 source_name=source_name)

@@ -21,6 +21,7 @@ them for the sources it runs.
 """
 
 
+import contextlib
 import datetime as dt
 import functools
 import os
@@ -54,7 +55,7 @@ from dagster import (
 )
 
 from assistants_export import __version__
-from assistants_export.connectors.core.errors import ConnectorError
+from assistants_export.connectors.core.errors import ConfigError, ConnectorError, SourceBusyError
 from assistants_export.connectors.core.schemas import (
     ALL_TABLES,
     ASSISTANT_CHANGES,
@@ -74,6 +75,7 @@ from assistants_export.connectors.snapshot import FetchSummary, fetch_snapshot, 
 from assistants_export.connectors.warehouse import Store, open_store, pending_loads
 from assistants_export.connectors.warehouse.location import parse_warehouse_uri, without_userinfo
 from assistants_export.connectors.warehouse.sources import source_root
+from assistants_export.connectors.warehouse.writer_lock import writer_lock
 
 from . import checks, progress
 from .config import HistoryConfig, SnapshotConfig
@@ -204,6 +206,25 @@ def _remove_if_empty(folders: Sequence[str]) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _writing(context: AssetExecutionContext, warehouse: WarehouseResource, part: _Partition) -> Iterator[None]:
+    """Hold the source's writer lock for a step, as this run; another run writing the source makes the step wait
+    ``writer_wait`` seconds, then fail with the one line naming that run (:class:`SourceBusyError`).
+
+    The CLI holds the lock for its whole run, so there each step only counts; a Dagster deployment runs each
+    step in a process of its own, which takes the lock for that step.
+    """
+    try:
+        wait = warehouse.writer_wait_seconds()
+    except ConfigError as exc:
+        raise _fail(context, exc) from None
+    try:
+        with writer_lock(part.root, part.source, run_id=context.run.run_id, wait=wait):
+            yield
+    except SourceBusyError as exc:
+        raise _fail(context, exc) from None
+
+
 # --- The steps (what each asset runs, whatever its partitions) ------------------------------------------------------
 
 
@@ -212,7 +233,7 @@ def _fetch_step(context: AssetExecutionContext, config: SnapshotConfig, api: Ass
     """The whole fetch runs whatever subset is selected (it writes the three tables together); only the
     selected assets and checks are reported."""
     part = _partition(context, warehouse)
-    for result in _located(part, _fetch_results(context, config, api, part)):
+    for result in _located(part, _fetch_results(context, config, api, warehouse, part)):
         assert result.asset_key is not None  # every result here names its asset
         key = AssetKey.from_coercible(result.asset_key)
         if isinstance(result, AssetCheckResult):
@@ -223,11 +244,12 @@ def _fetch_step(context: AssetExecutionContext, config: SnapshotConfig, api: Ass
 
 
 def _fetch_results(context: AssetExecutionContext, config: SnapshotConfig, api: AssistantsApiResource,
-                   part: _Partition) -> Iterator[MaterializeResult | AssetCheckResult]:
+                   warehouse: WarehouseResource, part: _Partition) -> Iterator[MaterializeResult | AssetCheckResult]:
     snapshot_date = part.date
     store = part.store()
     if fetch_window_open(snapshot_date) or config.force:
-        yield from _fetch(context, config, api, part)
+        with _writing(context, warehouse, part):
+            yield from _fetch(context, config, api, part)
     elif store.has_partition(SNAPSHOT_RUNS.name, snapshot_date):
         context.log.info("%s (%s) is outside the fetch window: keeping its stored payloads", snapshot_date,
                          part.source)
@@ -289,7 +311,8 @@ def _flatten_step(context: AssetExecutionContext,
     progress.phase("flatten")
     started = time.perf_counter()
     try:
-        stored = flatten_snapshot(part.date, part.root, source_name=part.source)
+        with _writing(context, warehouse, part):
+            stored = flatten_snapshot(part.date, part.root, source_name=part.source)
     except ConnectorError as exc:
         raise _fail(context, exc) from None
     seconds = round(time.perf_counter() - started, 3)
@@ -311,11 +334,12 @@ def _load_step(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
     progress.phase("load")
     started = time.perf_counter()
     try:
-        pending = pending_loads(part.root, exclude=part.date, source_name=part.source)
-        for date in pending:
-            context.log.info("loading %s (%s), which an earlier run could not load", date, part.source)
-            load_duckdb(date, part.root, source_name=part.source)
-        counts = load_duckdb(part.date, part.root, source_name=part.source)
+        with _writing(context, warehouse, part):
+            pending = pending_loads(part.root, exclude=part.date, source_name=part.source)
+            for date in pending:
+                context.log.info("loading %s (%s), which an earlier run could not load", date, part.source)
+                load_duckdb(date, part.root, source_name=part.source)
+            counts = load_duckdb(part.date, part.root, source_name=part.source)
     except ConnectorError as exc:
         raise _fail(context, exc) from None
     context.log.info("loaded into DuckDB: %s", counts)
@@ -336,9 +360,10 @@ def _history_step(context: AssetExecutionContext, config: HistoryConfig,
     part = _partition(context, warehouse)
     progress.phase("history")
     try:
-        result = rebuild_history(part.root, part.date, source_name=part.source,
-                                 allow_mass_deletion=config.allow_mass_deletion,
-                                 threshold=config.mass_deletion_threshold)
+        with _writing(context, warehouse, part):
+            result = rebuild_history(part.root, part.date, source_name=part.source,
+                                     allow_mass_deletion=config.allow_mass_deletion,
+                                     threshold=config.mass_deletion_threshold)
     except MassDeletionError as exc:
         context.log.error(str(exc))
         yield AssetCheckResult(check_name=checks.MASS_DELETION_GUARD, asset_key=ASSISTANT_HISTORY.name,

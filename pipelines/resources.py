@@ -25,6 +25,7 @@ from assistants_export.connectors.warehouse.location import (
     local_root,
     parse_warehouse_uri,
 )
+from assistants_export.connectors.warehouse.writer_lock import writer_wait
 
 from .sources import ENVIRONMENT_SOURCE, SourceSpec
 
@@ -93,6 +94,14 @@ class WarehouseResource(ConfigurableResource):
 
     path: str | None = Field(default=None, description="A folder or s3://bucket/prefix (gs://, az://). "
                              "Default $ASSISTANTS_WAREHOUSE, else ./data.")
+    writer_wait: float | None = Field(default=None, description="Seconds a run waits for another run of the same "
+                                      "source to end before it fails, having written nothing. Default "
+                                      f"${warehouse_settings.WRITER_WAIT_ENV}, else "
+                                      f"{warehouse_settings.WRITER_WAIT:g}.")
+
+    def writer_wait_seconds(self) -> float:
+        """:attr:`writer_wait`, else ``$ASSISTANTS_WRITER_WAIT``, else the default (a bad value is one line)."""
+        return writer_wait(self.writer_wait)
 
     def root(self) -> str:
         """The folder as written (``./data`` stays ``./data``; ``file://`` becomes its path), or the URI.

@@ -202,6 +202,7 @@ ENVIRONMENT_DEFAULTS: dict[str, Callable[[], str]] = {
     "ASSISTANTS_SCHEDULE_CRON": lambda: schedules.DEFAULT_CRON,
     "ASSISTANTS_SCHEDULE_TIMEZONE": lambda: schedules.DEFAULT_TIMEZONE,
     "ASSISTANTS_DUCKDB_CACHE": lambda: warehouse_settings.DEFAULT_DUCKDB_CACHE,
+    "ASSISTANTS_WRITER_WAIT": lambda: fmt(WarehouseResource().writer_wait_seconds()),
     # Not ours: without it the CLI runs in an ephemeral instance, which the commands test below exercises.
     "DAGSTER_HOME": _documented("none"),
     "ASSISTANTS_DEBUG": lambda: "none" if DEBUG_ENV == "ASSISTANTS_DEBUG" else "?",
@@ -258,6 +259,8 @@ SPECIAL_OPTION_DEFAULTS: dict[tuple[str, str], Callable[[pytest.MonkeyPatch], st
         if _client(ASSISTANTS_AUTH_STYLE="azure", OPENAI_API_VERSION="v").auth_style == "azure" else "?"),
     ("snapshot", "--api-version"): lambda _: (
         "$OPENAI_API_VERSION" if _client(OPENAI_API_VERSION="2099-01-01").api_version == "2099-01-01" else "?"),
+    ("snapshot", "--writer-wait"): lambda _: f"${warehouse_settings.WRITER_WAIT_ENV} or "
+                                              f"{fmt(WarehouseResource().writer_wait_seconds())}",
     ("query", "--format"): lambda _: "from --output's extension, else table",
     ("query", "--output"): lambda _: "the terminal",
     ("query", "--source"): lambda _: f"duckdb if {warehouse_settings.DUCKDB_FILENAME} exists, else parquet",

@@ -5,6 +5,7 @@
     ├── InputError                  the ID list cannot be read (missing file, CSV without the column...)
     ├── WarehouseLockedError        another process holds assistants.duckdb; Parquet is written, DuckDB waits
     ├── WarehouseWriteError         the warehouse folder cannot be written (read-only, full, no permission)
+    ├── SourceBusyError             another run holds the source's writer lock; this run wrote nothing
     └── RunAbortedError             the whole run must stop; retrying other IDs cannot help
         ├── AuthenticationError     401/403: the key is wrong, revoked or lacks access
         ├── EndpointGoneError       the base URL does not serve the Assistants API (any 404 that is
@@ -65,6 +66,11 @@ class WarehouseLockedError(ConnectorError):
 
 class WarehouseWriteError(ConnectorError):
     """The warehouse folder refused a write: read-only, full, or not ours to write."""
+
+
+class SourceBusyError(ConnectorError):
+    """Another run is writing the same source (it holds the writer lock) and did not end within the wait; this
+    run wrote nothing. The CLI exits 75 (EX_TEMPFAIL): running it again later is the remedy."""
 
 
 class WarehouseUnreachableError(ConnectorError):

@@ -14,17 +14,27 @@ and then check what a reader sees and that a re-run repairs everything.
 Syntax: ``ASSISTANTS_FAILPOINTS=name[@N][,name[@N]...]``; ``@N`` kills on the
 N-th time the point is reached (default: the first), so ``fetch@40`` dies after
 40 assistants were handed to the writer.
+
+Tests can also **pause** a process at a point, to act on it at that exact moment (send it Ctrl-C, start a
+second run): ``ASSISTANTS_PAUSEPOINTS`` takes the same syntax, and ``ASSISTANTS_PAUSE_DIR`` names a folder.
+On reaching the point the process writes ``<dir>/<name>.paused`` (holding its PID) and waits until
+``<dir>/<name>.go`` exists, then goes on. Signals are handled while it waits. Unset, pausing costs nothing
+either.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Mapping
+from pathlib import Path
 
 from .errors import ConfigError
 
 ENV_VAR = "ASSISTANTS_FAILPOINTS"
+PAUSE_VAR = "ASSISTANTS_PAUSEPOINTS"
+PAUSE_DIR_VAR = "ASSISTANTS_PAUSE_DIR"
 
 POINTS: dict[str, str] = {
     "fetch": "each fetched ID handed to the batch writer (results staged, nothing committed)",
@@ -38,11 +48,14 @@ POINTS: dict[str, str] = {
     "duckdb.committed": "right after the DuckDB COMMIT, before the connection is closed (no checkpoint yet)",
     "history": "in the history step, after the change-log partitions were written, before the history file "
                "is replaced",
+    "commit": "the fetch step about to commit: every answer received and the gates passed, nothing of the date "
+              "replaced yet",
+    "flatten": "the flatten step begins (the date's payloads stored)",
 }
 """Every crash point and where it sits; :func:`parse` refuses any other name."""
 
 
-def parse(spec: str) -> dict[str, int]:
+def parse(spec: str, variable: str = ENV_VAR) -> dict[str, int]:
     """``"fetch@40,parquet.swap"`` -> ``{"fetch": 40, "parquet.swap": 1}``; unknown names raise ValueError.
 
     Refusing an unknown name matters: a typo would otherwise make a crash test
@@ -52,9 +65,9 @@ def parse(spec: str) -> dict[str, int]:
     for item in filter(None, (part.strip() for part in spec.split(","))):
         name, _, count = item.partition("@")
         if name not in POINTS:
-            raise ValueError(f"{ENV_VAR}: unknown failpoint {name!r}; known: {', '.join(POINTS)}")
+            raise ValueError(f"{variable}: unknown failpoint {name!r}; known: {', '.join(POINTS)}")
         if count and not (count.isdigit() and int(count) >= 1):
-            raise ValueError(f"{ENV_VAR}: {item!r} needs a whole number of at least 1 after '@'")
+            raise ValueError(f"{variable}: {item!r} needs a whole number of at least 1 after '@'")
         points[name] = int(count or 1)
     return points
 
@@ -69,15 +82,38 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, int]:
 
 _armed: dict[str, int] = _from_environment(os.environ)
 """Point -> hits left before the kill; empty in every normal run."""
+_paused: dict[str, int] = parse(os.environ.get(PAUSE_VAR, ""), PAUSE_VAR)
+"""Point -> hits left before the pause; empty in every normal run."""
+_pause_dir = os.environ.get(PAUSE_DIR_VAR, "")
+
+
+def arm(environ: Mapping[str, str]) -> None:
+    """Read the points from ``environ`` again (a test's process forked after this module was imported)."""
+    global _armed, _paused, _pause_dir
+    _armed = _from_environment(environ)
+    _paused = parse(environ.get(PAUSE_VAR, ""), PAUSE_VAR)
+    _pause_dir = environ.get(PAUSE_DIR_VAR, "")
 
 
 def reach(name: str) -> None:
-    """Mark that ``name`` was reached; kill the process if that point is armed and its count is up.
+    """Mark that ``name`` was reached; kill the process if that point is armed and its count is up (or pause it).
 
-    Costs one truth test of an empty dict when nothing is armed.
+    Costs two truth tests of empty dicts when nothing is armed.
     """
     if _armed and name in _armed:
         _armed[name] -= 1
         if _armed[name] <= 0:
             os.kill(os.getpid(), signal.SIGKILL)
+    if _paused and name in _paused:
+        _paused[name] -= 1
+        if _paused[name] == 0:
+            _pause(name)
+
+
+def _pause(name: str) -> None:
+    folder = Path(_pause_dir or ".")
+    go = folder / f"{name}.go"
+    (folder / f"{name}.paused").write_text(str(os.getpid()), encoding="ascii")
+    while not go.exists():
+        time.sleep(0.01)
 

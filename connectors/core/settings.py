@@ -39,6 +39,19 @@ still ends the step with one line."""
 DUCKDB_READ_WAIT = 2.0
 """Seconds a reader (``query``, ``read_table``, the ``history`` commands) waits for a writer to let go of
 assistants.duckdb before it reads the same views over the stored files instead (and says so on stderr)."""
+WRITER_WAIT = 60.0
+"""Seconds a run waits for another run of the same source to end before it gives up, writing nothing (exit 75)."""
+WRITER_WAIT_ENV = "ASSISTANTS_WRITER_WAIT"
+"""Overrides :data:`WRITER_WAIT` (seconds; ``0`` gives up at once); the CLI's ``--writer-wait`` and the Dagster
+resource's ``writer_wait`` override it in turn."""
+WRITER_LOCK_FILE = ".writer.lock"
+"""In a folder source's root: the file a run holds an OS lock on (``flock``) while it writes the source."""
+WRITER_LEASE_TABLE = "writer_lease"
+"""In a bucket source's ``delta/``: the one-row Delta table holding the source's writer lease."""
+WRITER_LEASE_SECONDS = 120.0
+"""How long a bucket lease lasts unless renewed: a run that died without releasing it (SIGKILL, a lost
+container) keeps the source for at most this long. Renewed every :data:`WRITER_LEASE_RENEW` seconds."""
+WRITER_LEASE_RENEW = 30.0
 DUCKDB_WRITE_MEMORY_LIMIT = "64MB"
 """DuckDB memory for connections that write (loads, history). Its default, 80 % of RAM, let a load hold a
 whole date's tables in memory until the commit (450 MB more at 20,000 assistants, growing with N); with

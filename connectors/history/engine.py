@@ -45,6 +45,7 @@ from assistants_export.connectors.core.schemas import (
 from assistants_export.connectors.warehouse import DuckDBStore, Store, Writer, open_store
 from assistants_export.connectors.warehouse.stored import payload_bodies
 from assistants_export.connectors.warehouse.upgrade import upgrade_warehouse
+from assistants_export.connectors.warehouse.writer_lock import writer_lock
 
 from .changes import diff
 
@@ -100,6 +101,12 @@ def rebuild_history(warehouse: str | Path, from_date: dt.date | None = None, *, 
 
     Each source (``source_name``) has its own history: its snapshots alone are replayed.
     """
+    with writer_lock(warehouse, source_name):  # the source's one writer (a run holds it already: this counts)
+        return _rebuild(warehouse, from_date, allow_mass_deletion, threshold, source_name)
+
+
+def _rebuild(warehouse: str | Path, from_date: dt.date | None, allow_mass_deletion: bool, threshold: float,
+             source_name: str) -> HistoryResult:
     store = open_store(warehouse, source_name)
     upgrade_warehouse(store)
     dates = _replayable_dates(store)

@@ -57,6 +57,7 @@ from assistants_export.connectors.core.schemas import (
 from .location import WarehouseLocation
 from .objectstore import ConcurrentCommitError, DeltaDateTable, DeltaWholeTable, open_filesystem
 from .parquet_store import CommitOnExit
+from .writer_lock import check_not_lost
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +282,7 @@ class LakeStore:
 
     def _commit(self, name: str, snapshot_date: dt.date, data: pa.Table | pa.RecordBatchReader,
                 metadata: dict[str, str] | None = None) -> None:
+        check_not_lost(self.root)  # a run whose writer lease was taken over commits nothing more
         version = self._version(name)
         self.date_table(name).commit_date(snapshot_date, data, read_version=version, metadata=metadata)
         if self._pinned is not None:  # this transaction's own commit is what it reads from now on
@@ -312,6 +314,8 @@ class LakeStore:
         for name in (*STORED_DATE_TABLES, ASSISTANT_CHANGES.name, REPLAYED):
             done[name] = len(self.date_table(name).vacuum(retain, dry_run=dry_run))
         done[ASSISTANT_VERSIONS.name] = len(self.whole_table(ASSISTANT_VERSIONS.name).vacuum(retain, dry_run=dry_run))
+        lease = DeltaWholeTable(self.location, settings.WRITER_LEASE_TABLE, pa.schema([]), self._environ)
+        done[settings.WRITER_LEASE_TABLE] = len(lease.vacuum(retain, dry_run=dry_run))  # the writer lease's old rows
         return done
 
     def recover(self) -> list[str]:

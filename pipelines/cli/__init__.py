@@ -20,7 +20,7 @@ import click
 
 from assistants_export import __version__
 from assistants_export.connectors.core import settings
-from assistants_export.connectors.core.errors import ConnectorError
+from assistants_export.connectors.core.errors import ConnectorError, SourceBusyError
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
 
 from .output import silence_stdout
@@ -29,6 +29,14 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 """128 + SIGINT, as shells report a command ended by Ctrl-C."""
+EXIT_TEMPFAIL = 75
+"""EX_TEMPFAIL (sysexits.h): another run is writing the same source; this one wrote nothing, try again later."""
+
+
+class SourceBusy(click.ClickException):
+    """Another run holds a source's writer lock (:class:`SourceBusyError`): one line, exit status 75."""
+
+    exit_code = EXIT_TEMPFAIL
 
 
 class _Share(click.FloatRange):
@@ -54,6 +62,15 @@ def warehouse_option(function: Any) -> Any:
                              f"${settings.DEFAULT_WAREHOUSE_ENV} or {settings.DEFAULT_WAREHOUSE}).")(function)
 
 
+def writer_wait_option(function: Any) -> Any:
+    """``--writer-wait SECONDS``: how long a run waits for another run of its source (snapshot, backfill)."""
+    return click.option(
+        "--writer-wait", type=float, metavar="SECONDS", default=None,
+        help=f"Wait this long for another run writing the same source to end, then give up having written "
+             f"nothing (exit status 75). Default ${settings.WRITER_WAIT_ENV}, else "
+             f"{settings.WRITER_WAIT:g}.")(function)
+
+
 class SourceRuns:
     """Runs a command's work source by source, so that a failing source fails only itself.
 
@@ -65,6 +82,8 @@ class SourceRuns:
     def __init__(self, names: Sequence[str]) -> None:
         self.several = len(names) > 1
         self.failed: list[str] = []
+        self.busy: list[str] = []
+        """The failed sources that failed only because another run was writing them."""
         self._name = DEFAULT_SOURCE
 
     def source(self, name: str) -> SourceRuns:
@@ -81,19 +100,22 @@ class SourceRuns:
         message = error.format_message() if isinstance(error, click.ClickException) else str(error)
         if (self.several or self._name != DEFAULT_SOURCE) and not message.startswith(f"source {self._name} "):
             message = f"source {self._name}: {message}"
+        busy = isinstance(error, SourceBusyError | SourceBusy)
         if not self.several:
-            raise click.ClickException(message) from None
+            raise (SourceBusy if busy else click.ClickException)(message) from None
         click.echo(f"error: {message}", err=True)
         self.failed.append(self._name)
+        if busy:
+            self.busy.append(self._name)
         return True  # the next source runs
 
     def succeeded(self, name: str) -> bool:
         return name not in self.failed
 
     def finish(self, ctx: click.Context) -> None:
-        """Exit 1 when a source failed (each has had its line)."""
+        """Exit 1 when a source failed (each has had its line); 75 when every one that failed was busy."""
         if self.failed:
-            ctx.exit(EXIT_FAILURE)
+            ctx.exit(EXIT_TEMPFAIL if self.busy == self.failed else EXIT_FAILURE)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -128,10 +150,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except click.ClickException as exc:
         click.echo(f"error: {exc.format_message()}", err=True)
-        return EXIT_FAILURE
+        return exc.exit_code
     except ConnectorError as exc:
         click.echo(f"error: {exc}", err=True)
-        return EXIT_FAILURE
+        return EXIT_TEMPFAIL if isinstance(exc, SourceBusyError) else EXIT_FAILURE
     except BrokenPipeError:  # a reader that went away (`views | head -1`): stop quietly, as other tools do
         silence_stdout()
         return 0

@@ -18,11 +18,12 @@ from assistants_export.connectors.core.settings import DEFAULT_SOURCE
 from assistants_export.connectors.history import DEFAULT_MASS_DELETION_THRESHOLD
 from assistants_export.connectors.warehouse import open_store
 from assistants_export.connectors.warehouse.sources import check_source_name, stored_sources
+from assistants_export.connectors.warehouse.writer_lock import writer_lock
 
 from ..assets import build_snapshot_assets
 from ..resources import WarehouseResource
-from . import SHARE, SourceRuns, cli, warehouse_option
-from .snapshot import failure_message, parse_date, raise_if_interrupted, run_assets
+from . import SHARE, SourceRuns, cli, warehouse_option, writer_wait_option
+from .snapshot import parse_date, raise_if_interrupted, run_assets, run_failure
 
 
 @cli.command()
@@ -34,11 +35,16 @@ from .snapshot import failure_message, parse_date, raise_if_interrupted, run_ass
 @click.option("--allow-mass-deletion", is_flag=True, help="Let the history apply large deletions.")
 @click.option("--mass-deletion-threshold", type=SHARE, default=DEFAULT_MASS_DELETION_THRESHOLD,
               show_default=True, help="Share of the live assistants one snapshot may delete.")
+@writer_wait_option
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's logs.")
 @click.pass_context
 def backfill(ctx: click.Context, from_date: str, to_date: str, sources: tuple[str, ...], warehouse: str | None,
-             allow_mass_deletion: bool, mass_deletion_threshold: float, verbose: bool) -> None:
-    """Rebuild the tables and the history of stored dates from their raw payloads (no API calls)."""
+             allow_mass_deletion: bool, mass_deletion_threshold: float, writer_wait: float | None,
+             verbose: bool) -> None:
+    """Rebuild the tables and the history of stored dates from their raw payloads (no API calls).
+
+    Each source's rebuild holds the source's writer lock, as a snapshot does (exit status 75 when another run
+    keeps it longer than --writer-wait)."""
     start, end = parse_date(from_date), parse_date(to_date)
     if end < start:
         raise click.BadParameter("--to must not be before --from", param_hint="--to")
@@ -51,7 +57,8 @@ def backfill(ctx: click.Context, from_date: str, to_date: str, sources: tuple[st
         raise click.ClickException(f"no stored snapshot{which} between {start} and {end} in {root}")
     if not sources:  # every source with a stored date in the range; a source named with --source must have one
         names = [name for name in names if dates[name]]
-    resources = {"warehouse": WarehouseResource(path=warehouse)}
+    resources = {"warehouse": WarehouseResource(path=warehouse, writer_wait=writer_wait)}
+    wait = resources["warehouse"].writer_wait_seconds()
     assets = build_snapshot_assets(names)
     history_config = {"ops": {"update_history": {"config": {"allow_mass_deletion": allow_mass_deletion,
                                                             "mass_deletion_threshold": mass_deletion_threshold}}}}
@@ -62,17 +69,18 @@ def backfill(ctx: click.Context, from_date: str, to_date: str, sources: tuple[st
         with runs.source(name):
             if not dates[name]:
                 raise click.ClickException(f"no stored snapshot between {start} and {end}")
-            for date in dates[name]:
-                result = run_assets([assets.flatten_assistants, assets.duckdb_warehouse], {}, resources, date,
+            with writer_lock(root, name, wait=wait):
+                for date in dates[name]:
+                    result = run_assets([assets.flatten_assistants, assets.duckdb_warehouse], {}, resources, date,
+                                        verbose=verbose, source=name)
+                    if not result.success:
+                        raise_if_interrupted(result)
+                        raise run_failure(result, f"{date}: ")
+                    console.print(f"rebuilt {date}{named}")
+                result = run_assets([assets.update_history], history_config, resources, dates[name][0],
                                     verbose=verbose, source=name)
-                if not result.success:
-                    raise_if_interrupted(result)
-                    raise click.ClickException(f"{date}: {failure_message(result)}")
-                console.print(f"rebuilt {date}{named}")
-            result = run_assets([assets.update_history], history_config, resources, dates[name][0], verbose=verbose,
-                                source=name)
             if not result.success:
                 raise_if_interrupted(result)
-                raise click.ClickException(failure_message(result))
+                raise run_failure(result)
             console.print(f"history{named} replayed from {dates[name][0]}; {len(dates[name])} date(s) rebuilt")
     runs.finish(ctx)

@@ -9,25 +9,27 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import click
 from click.core import ParameterSource
-from dagster import AssetCheckEvaluation, DagsterInstance, ExecuteInProcessResult, materialize
+from dagster import AssetCheckEvaluation, DagsterInstance, Definitions, ExecuteInProcessResult, define_asset_job
 from pydantic import Field
 from rich.console import Console
 from rich.table import Table
 
 from assistants_export.connectors.core import settings as warehouse_settings
-from assistants_export.connectors.core.errors import ConfigError, ConnectorError
+from assistants_export.connectors.core.errors import ConfigError, ConnectorError, SourceBusyError
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE, SOURCES_FILE_ENV
 from assistants_export.connectors.openai_assistants import settings
 from assistants_export.connectors.openai_assistants.config import ClientConfig, default, describe
 from assistants_export.connectors.openai_assistants.ids import clean_ids, read_ids_file
 from assistants_export.connectors.warehouse.location import check_local_folder
 from assistants_export.connectors.warehouse.sources import source_root
+from assistants_export.connectors.warehouse.writer_lock import writer_lock
 
 from ..assets import DUCKDB_ASSET, build_snapshot_assets
 from ..config import SOURCE_TAG
@@ -35,7 +37,7 @@ from ..partitions import daily_partitions, fetch_window_message, fetch_window_op
 from ..progress import ProgressDisplay
 from ..resources import AssistantsApiResource, WarehouseResource
 from ..sources import ENVIRONMENT_SOURCE, SourceSpec, configured_sources, get_source
-from . import SHARE, SourceRuns, cli, warehouse_option
+from . import SHARE, SourceBusy, SourceRuns, cli, warehouse_option, writer_wait_option
 
 SOURCE_OPTIONS = {"ids": "--ids", "ids_file": "--ids-file", "discover": "--discover", "base_url": "--base-url",
                   "auth_style": "--auth-style", "api_version": "--api-version", "api_key_env": "--api-key-env"}
@@ -82,6 +84,7 @@ ENDPOINT_FIELDS = ("base_url", "auth_style", "api_version", "api_key_env")
 @click.option("--mass-deletion-threshold", type=SHARE,
               default=warehouse_settings.DEFAULT_MASS_DELETION_THRESHOLD, show_default=True,
               help="Share of the live assistants one snapshot may delete before the run is held back.")
+@writer_wait_option
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's logs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @click.pass_context
@@ -90,11 +93,16 @@ def snapshot(ctx: click.Context, snapshot_date: str | None, sources: tuple[str, 
              requests_per_minute: float | None, auth_style: str | None, api_version: str | None,
              api_key_env: str, max_attempts: int, no_preflight: bool, run_deadline: float | None,
              force: bool, max_failed_share: float, allow_failures: bool, allow_empty: bool,
-             allow_mass_deletion: bool, mass_deletion_threshold: float, verbose: bool, quiet: bool) -> None:
+             allow_mass_deletion: bool, mass_deletion_threshold: float, writer_wait: float | None, verbose: bool,
+             quiet: bool) -> None:
     """Fetch, flatten and load one day's snapshot of each source, then update its history.
 
     With several sources (a sources file), each runs on its own, one after another: one that fails is named on
     stderr, one line each, the others still run, and the command exits 1.
+
+    Each source's run holds the source's writer lock from start to end: another run of it makes this one wait
+    up to --writer-wait seconds, then end with one line naming that run and exit status 75, having written
+    nothing.
     """
     date = parse_date(snapshot_date)
     if not force and not fetch_window_open(date):
@@ -115,7 +123,9 @@ def snapshot(ctx: click.Context, snapshot_date: str | None, sources: tuple[str, 
     api_fields = {k: v for k, v in api_fields.items() if v is not None}
     api = _CommandLineApi(given=[name for name in ENDPOINT_FIELDS if name in given], **api_fields)
     root = WarehouseResource(path=warehouse).root()  # a warehouse that cannot be used fails here, in one line
-    resources = {"api": api, "warehouse": WarehouseResource(path=warehouse)}
+    warehouse_resource = WarehouseResource(path=warehouse, writer_wait=writer_wait)
+    wait = warehouse_resource.writer_wait_seconds()  # a bad --writer-wait or $ASSISTANTS_WRITER_WAIT: one line
+    resources = {"api": api, "warehouse": warehouse_resource}
     gates = {"force": force, "max_failed_share": max_failed_share, "allow_failures": allow_failures,
              "allow_empty": allow_empty, "allow_mass_deletion": allow_mass_deletion,
              "mass_deletion_threshold": mass_deletion_threshold}
@@ -129,11 +139,14 @@ def snapshot(ctx: click.Context, snapshot_date: str | None, sources: tuple[str, 
             id_config = {**(given_ids or _source_ids(spec)), **gates}
             run_config = {"ops": {"fetch_assistants": {"config": id_config},
                                   "update_history": {"config": history}}}
-            with _progress_display(console, id_config, enabled=not quiet and console.is_terminal):
-                result = run_assets(assets, run_config, resources, date, verbose=verbose, source=spec.name)
+            run_id = str(uuid.uuid4())
+            with writer_lock(root, spec.name, run_id=run_id, wait=wait), \
+                    _progress_display(console, id_config, enabled=not quiet and console.is_terminal):
+                result = run_assets(assets, run_config, resources, date, verbose=verbose, source=spec.name,
+                                    run_id=run_id)
             if not result.success:
                 raise_if_interrupted(result)
-                raise click.ClickException(failure_message(result))
+                raise run_failure(result)
             if not quiet:
                 _print_summary(result, date, source_root(root, spec.name), spec)
     runs.finish(ctx)
@@ -203,15 +216,25 @@ def _id_config(ids: str | None, ids_file: str | None, discover: bool) -> dict[st
 
 
 def run_assets(assets: Iterable[Any], run_config: dict[str, Any], resources: dict[str, Any], date: dt.date, *,
-               verbose: bool, source: str = DEFAULT_SOURCE) -> ExecuteInProcessResult:
+               verbose: bool, source: str = DEFAULT_SOURCE, run_id: str | None = None) -> ExecuteInProcessResult:
     """Materialize ``assets`` for one source-date partition in this process, the run tagged with its source;
-    Dagster's console logs only if ``verbose``."""
+    Dagster's console logs only if ``verbose``.
+
+    What :func:`dagster.materialize` does, with the run's ID chosen by the caller (``run_id``): the one the
+    source's writer lock names while the run holds it, and the one ``snapshot_runs`` records.
+    """
     if not verbose:
         run_config = {**run_config, "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    definitions = Definitions(jobs=[define_asset_job(_EPHEMERAL_JOB)], assets=list(assets), resources=resources)
+    job = definitions.resolve_job_def(_EPHEMERAL_JOB)
     with _instance() as instance:
-        return materialize(list(assets), partition_key=partition_key(date, source), resources=resources,
-                           run_config=run_config, instance=instance, raise_on_error=False,
-                           tags={SOURCE_TAG: source})
+        return job.execute_in_process(run_config=run_config, instance=instance,
+                                      partition_key=partition_key(date, source), raise_on_error=False,
+                                      tags={SOURCE_TAG: source}, run_id=run_id)
+
+
+_EPHEMERAL_JOB = "__ephemeral_asset_job__"
+"""The name :func:`dagster.materialize` gives its job, kept so the runs a ``DAGSTER_HOME`` records look the same."""
 
 
 @contextmanager
@@ -269,6 +292,17 @@ def raise_if_interrupted(result: ExecuteInProcessResult) -> None:
             if error.cls_name in _INTERRUPTS:
                 raise KeyboardInterrupt
             error = error.cause
+
+
+def run_failure(result: ExecuteInProcessResult, prefix: str = "") -> click.ClickException:
+    """The one line of a failed run (``prefix`` before it), as the exception to raise: exit status 75 when a step
+    met another run writing its source (:class:`SourceBusyError`), else 1."""
+    busy = any(event.is_step_failure and event.step_failure_data is not None
+               and event.step_failure_data.user_failure_data is not None
+               and getattr(event.step_failure_data.user_failure_data.metadata.get("error"), "value", None)
+               == SourceBusyError.__name__
+               for event in result.all_events)
+    return (SourceBusy if busy else click.ClickException)(prefix + failure_message(result))
 
 
 def failure_message(result: ExecuteInProcessResult) -> str:

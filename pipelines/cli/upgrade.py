@@ -16,6 +16,7 @@ from assistants_export.connectors.warehouse import DuckDBStore, open_store, pend
 from assistants_export.connectors.warehouse.rebuild import load_history
 from assistants_export.connectors.warehouse.sources import source_root, stored_sources
 from assistants_export.connectors.warehouse.upgrade import upgrade_warehouse
+from assistants_export.connectors.warehouse.writer_lock import writer_lock
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option
@@ -28,9 +29,10 @@ def upgrade(warehouse: str | None) -> None:
     root = WarehouseResource(path=warehouse).root()
     for name in stored_sources(root) or [DEFAULT_SOURCE]:
         store = open_store(root, name)
-        with warehouse_errors(store.root):
-            done = upgrade_warehouse(store)
-        for date in pending_loads(root, source_name=name):
-            load_duckdb(date, root, source_name=name)
-        load_history(store, DuckDBStore(root), name)
+        with writer_lock(root, name):  # the source's one writer, as a snapshot (waits $ASSISTANTS_WRITER_WAIT)
+            with warehouse_errors(store.root):
+                done = upgrade_warehouse(store)
+            for date in pending_loads(root, source_name=name):
+                load_duckdb(date, root, source_name=name)
+            load_history(store, DuckDBStore(root), name)
         click.echo(f"{source_root(root, name)}: " + ("; ".join(done) if done else "already in the current layout"))

@@ -36,7 +36,8 @@ def vacuum(warehouse: str | None, retain_days: float, dry_run: bool) -> None:
     from assistants_export.connectors.warehouse.lake_store import LakeStore  # imports deltalake: only for a bucket
 
     if not isinstance(open_store(root), LakeStore):
-        click.echo(f"{root}: a folder deletes replaced partitions when it swaps them in; nothing to vacuum")
+        click.echo(f"{root}: a folder replaces a partition's file in place (the old one goes once no reader has "
+                   "it open); nothing to vacuum")
         return
     for name in stored_sources(root) or [DEFAULT_SOURCE]:
         target = source_root(root, name)

@@ -340,31 +340,44 @@ class GatedServer(SandboxServer):
 
 
 def test_overlapping_runs_on_one_warehouse_end_with_correct_tables(tmp_path):
+    """Two runs at once into one warehouse, each mid-fetch while the other runs: runs of two sources, which share
+    the one DuckDB file. (Two runs of one source no longer overlap: the second waits for the source's writer
+    lock, see tests/reliability/test_readers_and_writers.py.)"""
     home = write_instance_home(tmp_path / "home")  # the project's dagster.yaml, storage in tmp
     days = [TODAY - dt.timedelta(days=n) for n in (1, 0)]
     runs = [f"proj_run{n}" for n in range(len(days))]
+    sources = tmp_path / "sources.toml"
+    sources.write_text("".join(f'[sources.s{n}]\nproject = "{name}"\n\n' for n, name in enumerate(runs)),
+                       encoding="utf-8")
     with GatedServer(StaticCatalog(FIXTURES), api_key=KEY, latency=0.05, runs=runs) as server:
-        env = {**os.environ, "DAGSTER_HOME": str(home), "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": server.base_url}
+        env = {**os.environ, "DAGSTER_HOME": str(home), "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": server.base_url,
+               "ASSISTANTS_SOURCES_FILE": str(sources)}
         # An existing instance, as in production (processes creating its SQLite schema at once would race).
         subprocess.run([sys.executable, "-c", "from dagster import DagsterInstance; DagsterInstance.get().dispose()"],
                        env=env, check=True, timeout=120)
         procs = [subprocess.Popen([*CLI, "snapshot",
                                    "--date", d.isoformat(),
                                    "--force", "-q", "--warehouse", str(tmp_path / "wh"), "--ids", IDS,
-                                   "--concurrency", "2"],
-                                  env={**env, "OPENAI_PROJECT_ID": run_name}, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
-                 for d, run_name in zip(days, runs, strict=True)]
+                                   "--concurrency", "2", "--source", f"s{n}"],
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for n, d in enumerate(days)]
         deadline = time.monotonic() + 240
-        outputs = [p.communicate(timeout=max(1.0, deadline - time.monotonic())) for p in procs]
+        try:
+            outputs = [p.communicate(timeout=max(1.0, deadline - time.monotonic())) for p in procs]
+        finally:
+            for proc in procs:
+                proc.kill()
+                proc.communicate()
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err[-2000:]
     # They overlapped: no answer went out before both runs had asked, so each was mid-fetch while the other ran.
     assert {run for run, _ in server.answered} == set(runs)
     assert all(seen == len(runs) for _, seen in server.answered), server.answered[:5]
     wh = tmp_path / "wh"
-    counts = duck(wh, "SELECT snapshot_date, count(*) AS n FROM assistants GROUP BY 1 ORDER BY 1")
-    assert [(r["snapshot_date"], r["n"]) for r in counts] == [(d, len(FIXTURES)) for d in days]
-    assert pending_loads(wh) == []
-    history = duck(wh, "SELECT assistant_id, valid_from, valid_to FROM assistant_history ORDER BY ALL")
-    assert [(r["valid_from"], r["valid_to"]) for r in history] == [(days[0], None)] * len(FIXTURES)
+    counts = duck(wh, "SELECT source, snapshot_date, count(*) AS n FROM assistants GROUP BY ALL ORDER BY ALL")
+    assert [(r["source"], r["snapshot_date"], r["n"]) for r in counts] == \
+        [(f"s{n}", d, len(FIXTURES)) for n, d in enumerate(days)]
+    assert all(pending_loads(wh, source_name=f"s{n}") == [] for n in range(len(days)))
+    history = duck(wh, "SELECT source, assistant_id, valid_from, valid_to FROM assistant_history ORDER BY ALL")
+    assert [(r["source"], r["valid_from"], r["valid_to"]) for r in history] == \
+        [(f"s{n}", d, None) for n, d in enumerate(days) for _ in FIXTURES]

@@ -4,7 +4,11 @@ Readers: ``query`` (the CLI's own function, in this process) run in a loop while
 the warehouse twenty times never fails, and sees each date whole, old or new; a query while a writer holds
 ``assistants.duckdb`` reads the same views over the stored files and says so in one line on stderr.
 
-Writers: see the second half of this module.
+Writers: two runs of one source started a second apart, twenty times, each end with one run stored and the
+other waited for it or gave up cleanly (exit 75, one line naming the other run), Parquet and DuckDB agreeing
+after each pair; a run held inside its fetch keeps a second run of its source out (exit 75, nothing written),
+on a folder and on a bucket, and not a run of another source; a Dagster step meeting another writer fails with
+that one line; a bucket's lease can be taken over once it expired, and its stalled holder knows it lost it.
 """
 
 import datetime as dt
@@ -12,13 +16,23 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
+from cli_forks import CliForks
+from warehouse_state import duckdb_state, parquet_state
 
+from assistants_export.connectors.core import settings
 from assistants_export.connectors.warehouse import DuckDBStore
+from assistants_export.connectors.warehouse.location import parse_warehouse_uri
+from assistants_export.connectors.warehouse.read import read_arrow
 from assistants_export.connectors.warehouse.views import open_duckdb
-from assistants_export.pipelines.cli import run
+from assistants_export.connectors.warehouse.writer_lock import Holder, _BucketLease
+from assistants_export.pipelines.assets import build_snapshot_assets
+from assistants_export.pipelines.cli import SourceBusy, run
+from assistants_export.pipelines.cli.snapshot import failure_message, run_assets, run_failure
+from assistants_export.pipelines.resources import AssistantsApiResource, WarehouseResource
 from assistants_export.sandbox import SandboxServer, StaticCatalog, bundled_assistants
 
 pytestmark = pytest.mark.integration
@@ -30,6 +44,7 @@ EARLIER = DATE - dt.timedelta(days=1)
 FIXTURES = bundled_assistants()[:12]
 IDS_A = [a["id"] for a in FIXTURES]
 IDS_B = IDS_A[:7]
+WAIT_ENV = settings.WRITER_WAIT_ENV
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +159,175 @@ def test_queries_during_twenty_writes_never_fail_and_see_each_date_old_or_new(en
     # informative: how many queries met a writer in the database and read the stored files instead
     print(f"{len(answers)} queries during 20 writes, {notes} read the stored files")
     assert DuckDBStore(warehouse).path.is_file()
+
+
+# --- writers ----------------------------------------------------------------------------------------------------
+
+
+def snapshot_argv(warehouse, ids, *extra):
+    return ["snapshot", "--date", DATE.isoformat(), "--warehouse", str(warehouse), "-q", "--force",
+            "--ids", ",".join(ids), "--concurrency", "2", *extra]
+
+
+def outcome(forks, pid, folder):
+    """A finished run's status and stderr, once it has ended."""
+    status = forks.wait(pid)
+    return status, (folder / "stderr.txt").read_text(encoding="utf-8")
+
+
+def assert_refused_naming(err, other_pid):
+    """The one line of a run that met another writer of its source: who that was, and that nothing was written."""
+    assert err.count("\n") == 1 and err.startswith("error: another run is writing"), err
+    assert f"pid {other_pid})" in err and "wrote nothing" in err and "Traceback" not in err, err
+
+
+def membership(warehouse):
+    """The date's stored assistants, as the Parquet files and as DuckDB hold them."""
+    files = set(read_arrow("raw_assistants", warehouse=str(warehouse), date=DATE, source="parquet")
+                .column("assistant_id").to_pylist())
+    database = set(read_arrow("raw_assistants", warehouse=str(warehouse), date=DATE, source="duckdb")
+                   .column("assistant_id").to_pylist())
+    return files, database
+
+
+def test_two_runs_of_one_source_a_second_apart_twenty_times_end_one_stored_and_one_waited_or_refused(env, tmp_path):
+    """The race of issue 24: each pair ends with one run stored and the other either waited for it (and then
+    stored its own) or gave up at once with exit 75 and one line; never a raw exception, and Parquet and DuckDB
+    agree after every pair."""
+    warehouse = tmp_path / "wh"
+    env.latency = 0.05  # a run fetches for a while (12 IDs, 2 at a time), so the two overlap
+    outcomes = []
+    try:
+        with CliForks(child_env(env), cwd=ROOT) as forks:
+            for i in range(20):
+                wait = "0" if i % 2 else "60"  # give up at once, or wait for the other run
+                first_ids, second_ids = (IDS_A, IDS_B) if i % 4 < 2 else (IDS_B, IDS_A)
+                folders = tmp_path / f"{i}-first", tmp_path / f"{i}-second"
+                first = forks.start(snapshot_argv(warehouse, first_ids), folders[0], {WAIT_ENV: wait})
+                time.sleep(1)  # "a second apart", as in the report; either may take the lock first
+                second = forks.start(snapshot_argv(warehouse, second_ids), folders[1], {WAIT_ENV: wait})
+                ended = [outcome(forks, first, folders[0]), outcome(forks, second, folders[1])]
+                pids = (first, second)
+                for (status, err), other in zip(ended, reversed(pids), strict=True):
+                    assert status in (0, 75), err
+                    if status == 75:
+                        assert_refused_naming(err, other)
+                    else:
+                        assert err == "", err
+                statuses = tuple(status for status, _ in ended)
+                assert 0 in statuses, ended
+                outcomes.append(statuses)
+                files, database = membership(warehouse)
+                assert files == database and files in (set(IDS_A), set(IDS_B)), i
+    finally:
+        env.latency = 0.0
+    print(f"pairs: {sum(1 for o in outcomes if 75 in o)} with one refused, "
+          f"{sum(1 for o in outcomes if o == (0, 0))} with both stored")
+
+
+HOLD_SOURCE = "fetch@3"
+"""Where the first run is held while the test acts: three answers fetched, the writer lock held, nothing stored."""
+
+
+@pytest.fixture
+def sources_file(tmp_path, monkeypatch):
+    """Two sources of one endpoint (each key falls back to the environment's): ``default`` and ``eu``."""
+    path = tmp_path / "sources.toml"
+    path.write_text("[sources.default]\n\n[sources.eu]\n", encoding="utf-8")
+    monkeypatch.setenv("ASSISTANTS_SOURCES_FILE", str(path))
+    return path
+
+
+def test_a_run_of_a_source_being_written_ends_with_75_naming_the_writer_having_written_nothing(
+        env, warehouse_uri, warehouse_kind, tmp_path, sources_file, monkeypatch):
+    """Deterministic: the first run is held inside its fetch (the lock held); a second run of the same source gives
+    up after its wait, exit 75 and one line naming the first run; a run of another source goes ahead at once;
+    and the first run then ends as if nothing had happened."""
+    assert snapshot(warehouse_uri, IDS_A, DATE, "--source", "default") == 0
+    before = parquet_state(warehouse_uri), duckdb_state(warehouse_uri)
+    extra = {"ASSISTANTS_SOURCES_FILE": str(sources_file)}
+    if warehouse_kind == "s3":
+        extra["ASSISTANTS_DUCKDB_CACHE"] = os.environ["ASSISTANTS_DUCKDB_CACHE"]
+    pause = tmp_path / "pause"
+    pause.mkdir()
+    with CliForks(child_env(env, **extra), cwd=ROOT) as forks:
+        first = forks.start(snapshot_argv(warehouse_uri, IDS_B, "--source", "default"), tmp_path / "first",
+                            {"ASSISTANTS_PAUSEPOINTS": HOLD_SOURCE, "ASSISTANTS_PAUSE_DIR": str(pause)})
+        wait_for(pause / "fetch.paused")
+        second = forks.start(snapshot_argv(warehouse_uri, IDS_A, "--source", "default", "--writer-wait", "0.5"),
+                             tmp_path / "second")
+        status, err = outcome(forks, second, tmp_path / "second")
+        assert status == 75, err
+        assert_refused_naming(err, first)
+        assert (parquet_state(warehouse_uri), duckdb_state(warehouse_uri)) == before  # it wrote nothing
+        other = forks.start(snapshot_argv(warehouse_uri, IDS_B, "--source", "eu", "--writer-wait", "0"),
+                            tmp_path / "other")
+        assert outcome(forks, other, tmp_path / "other") == (0, "")  # another source is not held up
+        (pause / "fetch.go").touch()
+        assert outcome(forks, first, tmp_path / "first") == (0, "")
+    assert membership(warehouse_uri) == (set(IDS_B), set(IDS_B))
+
+
+def test_a_dagster_step_meeting_another_writer_fails_with_its_one_line(env, tmp_path):
+    """In Dagster (no CLI holding the lock for the run), the step that meets another run of its source waits its
+    ``writer_wait`` and fails; the run's failure is that one line."""
+    warehouse = tmp_path / "wh"
+    pause = tmp_path / "pause"
+    pause.mkdir()
+    with CliForks(child_env(env), cwd=ROOT) as forks:
+        first = forks.start(snapshot_argv(warehouse, IDS_B), tmp_path / "first",
+                            {"ASSISTANTS_PAUSEPOINTS": HOLD_SOURCE, "ASSISTANTS_PAUSE_DIR": str(pause)})
+        wait_for(pause / "fetch.paused")
+        assets = build_snapshot_assets(["default"])
+        resources = {"api": AssistantsApiResource(api_key=KEY, base_url=env.base_url),
+                     "warehouse": WarehouseResource(path=str(warehouse), writer_wait=0.2)}
+        config = {"ops": {"fetch_assistants": {"config": {"assistant_ids": IDS_A, "force": True}}}}
+        result = run_assets(assets, config, resources, DATE, verbose=False)
+        assert not result.success
+        message = failure_message(result)
+        assert message.startswith("another run is writing") and f"pid {first})" in message, message
+        assert isinstance(run_failure(result), SourceBusy)  # the CLI's backfill would exit 75
+        (pause / "fetch.go").touch()
+        assert outcome(forks, first, tmp_path / "first") == (0, "")
+
+
+def wait_for(path, timeout=120):
+    """Until ``path`` exists (a paused process's mark); a test that never sees it fails, it does not hang."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+def test_a_bucket_lease_is_taken_over_once_it_expired_and_its_old_holder_learns_it_lost_it(moto_s3, monkeypatch):
+    """A run that died holding a bucket's lease keeps the source only until the lease expires; the next run takes
+    it over, and a holder that comes back (it had stalled) finds it lost, and commits nothing more."""
+    monkeypatch.setattr(settings, "WRITER_LEASE_SECONDS", 1.0)
+    monkeypatch.setattr(settings, "WRITER_LEASE_RENEW", 0.05)
+    location = parse_warehouse_uri(moto_s3.uri("wh"))
+    stalled, next_run = _BucketLease(location), _BucketLease(location)
+    first, second = Holder.this_process("first"), Holder.this_process("second")
+    assert stalled.try_acquire(first)
+    assert not next_run.try_acquire(second)  # held and renewed
+    assert next_run.holder() == first
+    stalled._stop.set()  # the holder stalls: no more renewals
+    stalled._thread.join()
+    deadline = time.monotonic() + 60
+    while not next_run.try_acquire(second):
+        assert time.monotonic() < deadline, "the expired lease was never taken over"
+        time.sleep(0.1)
+    assert stalled.holder() == second
+    stalled._stop.clear()
+    stalled._renew()  # the stalled holder wakes up: its renewal fails, so it knows it lost the lease
+    assert stalled.lost()
+    next_run.release()
+    assert next_run.holder() == second
+    assert stalled.try_acquire(first)  # released: free at once
+    stalled._stop.set()  # then this holder dies without releasing it (its renewals stop with it)
+    stalled._thread.join()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    dead = Holder(first.run_id, first.started_at, first.host, int(gone.stdout))  # a process of this host, ended
+    assert stalled._commit(stalled._table, dead, released=False)  # the lease names the dead process
+    assert next_run.try_acquire(second)  # not expired, but its holder is known to be gone: taken at once
+    next_run.release()
