@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from assistants_export.connectors.core import failpoints, settings
+from assistants_export.connectors.core import failpoints, interrupts, settings
 from assistants_export.connectors.core.errors import (
     ConfigError,
     DeadlineExceededError,
@@ -191,6 +191,7 @@ class _BatchSink:
         elif self.progress is not None:
             self.progress(1)
         failpoints.reach("fetch")
+        interrupts.cancel_again()  # a Ctrl-C's cancellation that something swallowed: the fetch still stops
 
     def _remember(self, result: FetchResult) -> None:
         """Keep what the gates need: the not-found IDs, and in discover mode which IDs were listed."""
@@ -345,6 +346,12 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
         try:
             asyncio.run(_fetch_within_deadline(config, source, sink, summary, transport, gates))
             sink.drain()
+            interrupts.check()  # a Ctrl-C during the fetch: stop here, the date untouched
+        except asyncio.CancelledError:
+            sink.discard()
+            if interrupts.requested():
+                raise interrupts.Interrupted from None
+            raise
         except RunAbortedError as exc:
             if sum(summary.outcomes.values()) == 0:
                 sink.discard()
@@ -364,6 +371,7 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
             raise HeldBackError(verdict.message(snapshot_date, folder), folder)
         failpoints.reach("commit")
         try:
+            interrupts.begin_commit()  # after a Ctrl-C: stop here; once past it, the run finishes what it began
             sink.commit()
         except BaseException:
             sink.discard()
@@ -406,7 +414,21 @@ def warehouse_errors(root: Path | str) -> Iterator[None]:
 
 async def _fetch_within_deadline(config: ClientConfig, source: IdSource, sink: _BatchSink,
                                  summary: FetchSummary, transport: object, gates: Gates) -> None:
-    """:func:`_fetch`, stopped with :class:`DeadlineExceededError` once ``config.run_deadline`` has passed."""
+    """:func:`_fetch`, stopped with :class:`DeadlineExceededError` once ``config.run_deadline`` has passed, and
+    cancelled by a Ctrl-C the CLI records (:mod:`assistants_export.connectors.core.interrupts`)."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    assert task is not None
+
+    def cancel() -> None:  # called from the thread the signal reached
+        with contextlib.suppress(RuntimeError):  # the loop has closed: the fetch is over anyway
+            loop.call_soon_threadsafe(task.cancel)
+
+    with interrupts.cancel_on_interrupt(cancel):
+        await _fetch_until_deadline(config, source, sink, summary, transport, gates)
+
+
+async def _fetch_until_deadline(config: ClientConfig, source: IdSource, sink: _BatchSink,
+                                summary: FetchSummary, transport: object, gates: Gates) -> None:
     deadline = config.run_deadline
     if deadline is None:
         await _fetch(config, source, sink, summary, transport, gates)

@@ -33,6 +33,12 @@ EXIT_TEMPFAIL = 75
 """EX_TEMPFAIL (sysexits.h): another run is writing the same source; this one wrote nothing, try again later."""
 
 
+class InterruptedRun(click.ClickException):
+    """Ctrl-C (or SIGTERM) ended a snapshot: one line saying what was stored and what not, exit status 130."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
 class SourceBusy(click.ClickException):
     """Another run holds a source's writer lock (:class:`SourceBusyError`): one line, exit status 75."""
 

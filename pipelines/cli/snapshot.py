@@ -6,11 +6,15 @@ done by outcome, the rate, the time left and the retries (:mod:`assistants_expor
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import signal
+import sys
 import tempfile
+import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,6 +25,7 @@ from pydantic import Field
 from rich.console import Console
 from rich.table import Table
 
+from assistants_export.connectors.core import interrupts
 from assistants_export.connectors.core import settings as warehouse_settings
 from assistants_export.connectors.core.errors import ConfigError, ConnectorError, SourceBusyError
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE, SOURCES_FILE_ENV
@@ -37,7 +42,7 @@ from ..partitions import daily_partitions, fetch_window_message, fetch_window_op
 from ..progress import ProgressDisplay
 from ..resources import AssistantsApiResource, WarehouseResource
 from ..sources import ENVIRONMENT_SOURCE, SourceSpec, configured_sources, get_source
-from . import SHARE, SourceBusy, SourceRuns, cli, warehouse_option, writer_wait_option
+from . import EXIT_INTERRUPTED, SHARE, InterruptedRun, SourceBusy, SourceRuns, cli, warehouse_option, writer_wait_option
 
 SOURCE_OPTIONS = {"ids": "--ids", "ids_file": "--ids-file", "discover": "--discover", "base_url": "--base-url",
                   "auth_style": "--auth-style", "api_version": "--api-version", "api_key_env": "--api-key-env"}
@@ -133,23 +138,106 @@ def snapshot(ctx: click.Context, snapshot_date: str | None, sources: tuple[str, 
     assets = build_snapshot_assets([spec.name for spec in chosen])
     console = Console(stderr=True)
     runs = SourceRuns([spec.name for spec in chosen])
-    for spec in chosen:
-        with runs.source(spec.name):
-            api.client_config(spec)  # a bad setting or a missing key fails here, in one line, before Dagster
-            id_config = {**(given_ids or _source_ids(spec)), **gates}
-            run_config = {"ops": {"fetch_assistants": {"config": id_config},
-                                  "update_history": {"config": history}}}
-            run_id = str(uuid.uuid4())
-            with writer_lock(root, spec.name, run_id=run_id, wait=wait), \
-                    _progress_display(console, id_config, enabled=not quiet and console.is_terminal):
-                result = run_assets(assets, run_config, resources, date, verbose=verbose, source=spec.name,
-                                    run_id=run_id)
-            if not result.success:
-                raise_if_interrupted(result)
-                raise run_failure(result)
-            if not quiet:
-                _print_summary(result, date, source_root(root, spec.name), spec)
+    ended: dict[str, str] = {}
+    """Each source's run as an interrupt found it (see :func:`_interrupted_message`)."""
+    with _interrupts_recorded():
+        for spec in chosen:
+            if interrupts.requested():
+                break
+            with runs.source(spec.name):
+                api.client_config(spec)  # a bad setting or a missing key fails here, in one line, before Dagster
+                id_config = {**(given_ids or _source_ids(spec)), **gates}
+                run_config = {"ops": {"fetch_assistants": {"config": id_config},
+                                      "update_history": {"config": history}}}
+                run_id = str(uuid.uuid4())
+                with writer_lock(root, spec.name, run_id=run_id, wait=wait), \
+                        _progress_display(console, id_config, enabled=not quiet and console.is_terminal):
+                    result = run_assets(assets, run_config, resources, date, verbose=verbose, source=spec.name,
+                                        run_id=run_id)
+                if interrupts.requested():
+                    ended[spec.name] = _ended(result)
+                    break
+                if not result.success:
+                    raise_if_interrupted(result)
+                    raise run_failure(result)
+                ended[spec.name] = "stored before"
+                if not quiet:
+                    _print_summary(result, date, source_root(root, spec.name), spec)
+        if interrupts.requested():
+            raise InterruptedRun(_interrupted_message(date, [spec.name for spec in chosen], ended))
     runs.finish(ctx)
+
+
+@contextmanager
+def _interrupts_recorded() -> Iterator[None]:
+    """For the runs' length, Ctrl-C and SIGTERM are recorded, not raised, and acted on where that is safe
+    (:mod:`assistants_export.connectors.core.interrupts`): before a run's commit it stops at once, the date untouched; once the
+    commit began it finishes, so Parquet and DuckDB agree. A second signal stops the process at once."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    kinds = (signal.SIGINT, signal.SIGTERM)
+    previous = {kind: signal.getsignal(kind) for kind in kinds}
+
+    def record(signum: int, frame: object) -> None:
+        first, committing = interrupts.request(signum)
+        if not first:
+            _stop_at_once(committing)
+
+    try:
+        for kind in kinds:
+            signal.signal(kind, record)
+        with interrupts.handling():
+            yield
+    finally:
+        for kind, handler in previous.items():
+            signal.signal(kind, handler)
+
+
+def _stop_at_once(committing: bool) -> None:
+    """A second Ctrl-C: end the process now, as a kill would, saying what that leaves (a re-run repairs it)."""
+    text = ("error: interrupted again: stopped at once while the snapshot was being stored; Parquet may hold it "
+            "before DuckDB does: run the command again to finish it" if committing else
+            "error: interrupted again: stopped at once; nothing of the snapshot was stored (its date is as it was)")
+    with contextlib.suppress(OSError, ValueError):
+        if sys.stderr.isatty():
+            os.write(2, b"\x1b[?25h")  # the progress display hid the cursor
+        os.write(2, f"\n{text}\n".encode())
+    os._exit(EXIT_INTERRUPTED)
+
+
+def _ended(result: ExecuteInProcessResult) -> str:
+    """How a run the interrupt reached ended: stored whole after all, stopped before its commit, or failed."""
+    if not interrupts.commit_began():
+        return "not stored"
+    if result.success:
+        return "finished"
+    return "failed: " + failure_message(result)
+
+
+def _interrupted_message(date: dt.date, names: list[str], ended: dict[str, str]) -> str:
+    """The one line of an interrupted snapshot: what became of each source's run (exit status 130 either way)."""
+    several = len(names) > 1 or names != [DEFAULT_SOURCE]
+    clauses = []
+    for name in names:
+        what = f"the snapshot of {date}" + (f" of source {name}" if several else "")
+        state = ended.get(name, "not started")
+        if state == "stored before":
+            if several:
+                clauses.append(f"{what} was stored before it")
+            else:
+                clauses.append(f"{what} was stored before it (Parquet and DuckDB both hold it)")
+        elif state == "finished":
+            clauses.append(f"{what} was being stored, and the run finished storing it first: Parquet and DuckDB "
+                           "both hold it, with its history")
+        elif state == "not stored":
+            clauses.append(f"{what} was not stored: its date is as it was in Parquet and DuckDB (run the command "
+                           "again to take it)")
+        elif state == "not started":
+            clauses.append(f"{what} was not started")
+        else:
+            clauses.append(f"{what} was being stored, and the run then {state}")
+    return "interrupted: " + "; ".join(clauses)
 
 
 class _CommandLineApi(AssistantsApiResource):
@@ -227,10 +315,39 @@ def run_assets(assets: Iterable[Any], run_config: dict[str, Any], resources: dic
         run_config = {**run_config, "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     definitions = Definitions(jobs=[define_asset_job(_EPHEMERAL_JOB)], assets=list(assets), resources=resources)
     job = definitions.resolve_job_def(_EPHEMERAL_JOB)
-    with _instance() as instance:
-        return job.execute_in_process(run_config=run_config, instance=instance,
-                                      partition_key=partition_key(date, source), raise_on_error=False,
-                                      tags={SOURCE_TAG: source}, run_id=run_id)
+
+    def execute() -> ExecuteInProcessResult:
+        with _instance() as instance:
+            return job.execute_in_process(run_config=run_config, instance=instance,
+                                          partition_key=partition_key(date, source), raise_on_error=False,
+                                          tags={SOURCE_TAG: source}, run_id=run_id)
+
+    if not interrupts.watching():
+        return execute()
+    return _in_a_thread(execute)
+
+
+def _in_a_thread(work: Callable[[], ExecuteInProcessResult]) -> ExecuteInProcessResult:
+    """``work()`` in a thread of its own while this (main) thread waits, so signals reach the CLI's handler only.
+
+    Dagster replaces the main thread's SIGINT handler while a run executes and raises wherever the step is;
+    off the main thread it leaves signals alone, and DuckDB does not interrupt a query either.
+    """
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = work()
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="snapshot-run", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.1)  # wakes to let the signal handler run
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 _EPHEMERAL_JOB = "__ephemeral_asset_job__"
