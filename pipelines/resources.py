@@ -10,6 +10,7 @@ when a run starts, for the source the run's partition names.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -82,11 +83,19 @@ class AssistantsApiResource(ConfigurableResource):
     def client_config(self, source: SourceSpec = ENVIRONMENT_SOURCE) -> ClientConfig:
         """The connector's configuration for ``source``: its own settings over these fields over the documented
         variables. The key comes from the variable the source names, else from ``api_key_env``'s (read now)."""
-        fields = self.model_dump(exclude={"api_key"})
+        fields = self.client_fields()
         overrides = {}
         if self.api_key is not None and source.api_key_env is None:
             overrides["api_key"] = Secret(self.api_key, origin="the api resource's api_key")
         return source.client_config(defaults=fields, overrides=overrides)
+
+    def client_fields(self) -> dict[str, Any]:
+        """The fields as client settings. ``run_deadline: null`` says "no deadline", where a None elsewhere means
+        "not set here": it is handed on as infinity, which :class:`ClientConfig` takes for no limit."""
+        fields = self.model_dump(exclude={"api_key"})
+        if fields.get("run_deadline") is None:
+            fields["run_deadline"] = math.inf
+        return fields
 
 
 class WarehouseResource(ConfigurableResource):

@@ -95,6 +95,8 @@ class ClientConfig:
     """A bad key or a gone endpoint then stops the run after one request instead of thousands."""
 
     def __post_init__(self) -> None:
+        if self.run_deadline == math.inf:  # "none" where None already means "not given, take the default"
+            object.__setattr__(self, "run_deadline", None)
         _check_base_url(self.base_url)
         if not isinstance(self.api_key, Secret) or not self.api_key:
             raise ConfigError(
@@ -181,8 +183,8 @@ HELP: Mapping[str, str] = {
                         "time cannot outlive it); counts as a timeout (retried).",
     "max_attempts": "Attempts per request.",
     "id_deadline": "Seconds per ID, retries included; no attempt outlives it.",
-    "run_deadline": "Seconds the whole fetch may take; none by default. Past it the run fails and nothing is "
-                    "written for the date.",
+    "run_deadline": "Seconds the whole fetch may take (6 hours by default; none for no limit). Past it the run "
+                    "fails and nothing is written for the date.",
     "retry_after_cap": "Longest server-requested wait that is obeyed.",
     "initial_retry_delay": "First backoff delay in seconds (doubles per retry).",
     "max_retry_delay": "Longest backoff delay.",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import os
 import signal
 import sys
@@ -44,6 +45,23 @@ from ..resources import AssistantsApiResource, WarehouseResource
 from ..sources import ENVIRONMENT_SOURCE, SourceSpec, configured_sources, get_source
 from . import EXIT_INTERRUPTED, SHARE, InterruptedRun, SourceBusy, SourceRuns, cli, warehouse_option, writer_wait_option
 
+
+class SecondsOrNone(click.ParamType):
+    """A number of seconds, or ``none`` for no limit (infinity, which the client configuration takes as none)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float | int):
+            return float(value)
+        if str(value).strip().lower() == "none":
+            return math.inf
+        try:
+            return float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a number of seconds (or none)", param, ctx)
+
+
 SOURCE_OPTIONS = {"ids": "--ids", "ids_file": "--ids-file", "discover": "--discover", "base_url": "--base-url",
                   "auth_style": "--auth-style", "api_version": "--api-version", "api_key_env": "--api-key-env"}
 """Options that set one source's endpoint, identity or IDs: with several sources selected they are ambiguous."""
@@ -74,7 +92,7 @@ ENDPOINT_FIELDS = ("base_url", "auth_style", "api_version", "api_key_env")
 @click.option("--max-attempts", type=int, default=default("max_attempts"), show_default=True,
               help=describe("max_attempts"))
 @click.option("--no-preflight", is_flag=True, help="Skip the GET /assistants?limit=1 probe.")
-@click.option("--run-deadline", type=float, metavar="SECONDS", default=default("run_deadline"),
+@click.option("--run-deadline", type=SecondsOrNone(), metavar="SECONDS|none", default=default("run_deadline"),
               help=describe("run_deadline"))
 @click.option("--force", is_flag=True,
               help="Fetch even if the date ended more than 36 hours ago (stores today's state under it).")
@@ -247,7 +265,8 @@ class _CommandLineApi(AssistantsApiResource):
     given: list[str] = Field(default_factory=list)
 
     def client_config(self, source: SourceSpec = ENVIRONMENT_SOURCE) -> ClientConfig:
-        fields = self.model_dump(exclude={"api_key", "given"})
+        fields = self.client_fields()
+        fields.pop("given")
         return source.client_config(defaults=fields, overrides={name: fields[name] for name in self.given})
 
 

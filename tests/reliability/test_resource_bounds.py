@@ -211,3 +211,30 @@ def test_a_json_array_on_one_line_is_read_an_element_at_a_time(tmp_path):
     assert peak["error"] is None and peak["accepted"] == 2, peak
     assert peak["duplicates"] == count // 10_000 * 10_000 - 1, peak
     assert peak["read"] - peak["imported"] < IDS_FILE_MARGIN_KIB, peak
+
+
+def test_a_run_has_a_deadline_by_default_and_none_lifts_it(tmp_path, monkeypatch):
+    """Without --run-deadline a fetch is still bounded: the default (6 hours) is what reaches the fetch, from the
+    CLI and from Dagster's ``api`` resource; ``none`` (``run_deadline: null`` in Dagster) lifts it. Checked on the
+    resolved configuration, not by waiting; the deadline's effect is the tests above (one through the CLI)."""
+    from assistants_export.connectors.openai_assistants import settings as source_settings
+    from assistants_export.pipelines.resources import AssistantsApiResource
+
+    assert source_settings.DEFAULT_RUN_DEADLINE == 6 * 60 * 60
+    assert config("http://127.0.0.1:9/v1").run_deadline == source_settings.DEFAULT_RUN_DEADLINE
+    assert AssistantsApiResource(api_key=KEY).client_config().run_deadline == source_settings.DEFAULT_RUN_DEADLINE
+    assert AssistantsApiResource(api_key=KEY, run_deadline=None).client_config().run_deadline is None
+    seen = []
+
+    def fetch(client_config, *args, **kwargs):  # the fetch step's call, recorded instead of made
+        seen.append(client_config.run_deadline)
+        raise DeadlineExceededError("stopped by the test")
+
+    monkeypatch.setattr("assistants_export.pipelines.assets.fetch_snapshot", fetch)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    args = ["snapshot", "--date", DATE.isoformat(), "--warehouse", str(tmp_path / "wh"), "-q", "--force",
+            "--ids", "asst_abc", "--base-url", "http://127.0.0.1:9/v1"]
+    assert run(args) == 1
+    assert run([*args, "--run-deadline", "none"]) == 1
+    assert run([*args, "--run-deadline", "90"]) == 1
+    assert seen == [source_settings.DEFAULT_RUN_DEADLINE, None, 90]
