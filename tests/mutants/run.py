@@ -241,6 +241,22 @@ MUTANTS = (
         ("tests/pipelines/test_snapshot_e2e.py::test_rerunning_a_date_changes_nothing",),
     ),
     Mutant(
+        "writer-lock-never-waits", "One writer per source: a second run of a source waits, then exits 75",
+        (Edit("connectors/warehouse/writer_lock.py",
+              "        if lock.try_acquire(holder):\n            return\n",
+              "        if True:\n            return\n"),),
+        ("tests/reliability/test_readers_and_writers.py::"
+         "test_a_run_of_a_source_being_written_ends_with_75_naming_the_writer_having_written_nothing",),
+    ),
+    Mutant(
+        "interrupt-before-commit-ignored", "A worse run never replaces a better snapshot: Ctrl-C before the commit",
+        (Edit("connectors/core/interrupts.py",
+              "        if _state.signal:\n            raise Interrupted\n",
+              "        if False:\n            raise Interrupted\n"),),
+        ("tests/reliability/test_interrupts.py::"
+         "test_an_interrupt_before_the_commit_ends_at_once_and_leaves_the_date_as_it_was",),
+    ),
+    Mutant(
         "commit-without-fsync", "Atomic partitions: a commit is durable before and after its rename",
         (Edit("connectors/warehouse/parquet_store.py",
               "        _fsync_file(self._stage / PART_FILE)\n        _fsync_dir(self._stage)\n",
