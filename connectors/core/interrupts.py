@@ -34,7 +34,8 @@ class Interrupted(KeyboardInterrupt):
 
 class _State:
     def __init__(self) -> None:
-        self.guard = threading.Lock()
+        self.guard = threading.RLock()
+        """Re-entrant: the signal handler may run in the main thread while that thread holds it."""
         self.active = False
         """Whether the CLI's handler is installed (a run it watches is going on)."""
         self.signal = 0

@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from assistants_export.connectors.core import settings
+from assistants_export.connectors.core import interrupts, settings
 from assistants_export.connectors.core.errors import (
     ConfigError,
     SourceBusyError,
@@ -195,6 +195,7 @@ def _acquire(lock: _Lock, holder: Holder, wait: float, source_name: str) -> None
     while True:
         if lock.try_acquire(holder):
             return
+        interrupts.check()  # Ctrl-C while waiting for the other run: stop waiting (nothing was written)
         left = deadline - time.monotonic()
         if left <= 0:
             break

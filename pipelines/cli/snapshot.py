@@ -168,10 +168,14 @@ def snapshot(ctx: click.Context, snapshot_date: str | None, sources: tuple[str, 
                 run_config = {"ops": {"fetch_assistants": {"config": id_config},
                                       "update_history": {"config": history}}}
                 run_id = str(uuid.uuid4())
-                with writer_lock(root, spec.name, run_id=run_id, wait=wait), \
-                        _progress_display(console, id_config, enabled=not quiet and console.is_terminal):
-                    result = run_assets(assets, run_config, resources, date, verbose=verbose, source=spec.name,
-                                        run_id=run_id)
+                try:
+                    with writer_lock(root, spec.name, run_id=run_id, wait=wait), \
+                            _progress_display(console, id_config, enabled=not quiet and console.is_terminal):
+                        result = run_assets(assets, run_config, resources, date, verbose=verbose, source=spec.name,
+                                            run_id=run_id)
+                except interrupts.Interrupted:  # while it waited for another run of the source: nothing written
+                    ended[spec.name] = "not stored"
+                    break
                 if interrupts.requested():
                     ended[spec.name] = _ended(result)
                     break
@@ -202,14 +206,14 @@ def _interrupts_recorded() -> Iterator[None]:
         if not first:
             _stop_at_once(committing)
 
-    try:
-        for kind in kinds:
-            signal.signal(kind, record)
-        with interrupts.handling():
+    with interrupts.handling():
+        try:
+            for kind in kinds:
+                signal.signal(kind, record)
             yield
-    finally:
-        for kind, handler in previous.items():
-            signal.signal(kind, handler)
+        finally:
+            for kind, handler in previous.items():
+                signal.signal(kind, handler)
 
 
 def _stop_at_once(committing: bool) -> None:

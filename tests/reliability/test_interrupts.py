@@ -197,3 +197,25 @@ def test_ctrl_c_during_a_listing_that_never_ends_stops_it_promptly_with_one_line
     assert status == 130, err
     assert "was not stored" in one_line(err)
     assert (parquet_state(warehouse), duckdb_state(warehouse)) == world["states"]["before"]
+
+
+def test_ctrl_c_while_waiting_for_another_run_of_the_source_stops_the_wait_with_one_line(world):
+    """A run waiting for the source's writer lock (another run holds it) stops waiting at Ctrl-C, writing nothing."""
+    folder = world["tmp"] / "waiting"
+    warehouse, pause = folder / "wh", folder / "pause"
+    shutil.copytree(world["before"], warehouse)
+    pause.mkdir()
+    forks = world["forks"]
+    holder = forks.start(snapshot_argv(warehouse), folder / "holder",
+                         {"ASSISTANTS_PAUSEPOINTS": "fetch@3", "ASSISTANTS_PAUSE_DIR": str(pause)})
+    wait_for(pause / "fetch.paused")
+    waiting = forks.start([*snapshot_argv(warehouse), "--writer-wait", "600"], folder / "waiting")
+    time.sleep(1)  # let it start waiting (if the signal came sooner it would still end the same way)
+    os.kill(waiting, signal.SIGINT)
+    status = forks.wait(waiting)  # returns: a wait of 600 s would not
+    err = (folder / "waiting" / "stderr.txt").read_text(encoding="utf-8")
+    assert status == 130, err
+    assert "was not stored" in one_line(err)
+    assert (parquet_state(warehouse), duckdb_state(warehouse)) == world["states"]["before"]
+    (pause / "fetch.go").touch()
+    assert forks.wait(holder) == 0
