@@ -82,7 +82,8 @@ class SourceRuns:
 
     ``with runs.source(name):`` around one source's work: with one source, its failure is the command's (one line,
     exit 1, as ever); with several, it is written as one ``error: source NAME: ...`` line and the next source
-    runs; :meth:`finish` then exits 1 if any failed. Ctrl-C stops every source.
+    runs; :meth:`finish` then exits 1 if any failed (75 if each failed only because another run was writing it).
+    Ctrl-C stops every source.
     """
 
     def __init__(self, names: Sequence[str]) -> None:
