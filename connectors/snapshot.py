@@ -327,8 +327,9 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
     exactly as they were; the answers received so far are kept under
     ``held/<date>/<run_id>/``. An interrupt (Ctrl-C) discards them.
 
-    The source's writer lock (:mod:`assistants_export.connectors.warehouse.writer_lock`) is held throughout; another run of the
-    source makes this one wait, then raise :class:`~assistants_export.connectors.core.errors.SourceBusyError` having written nothing.
+    The source's writer lock (:mod:`assistants_export.connectors.warehouse.writer_lock`) is held throughout; another run
+    of the source makes this one wait, then raise :class:`~assistants_export.connectors.core.errors.SourceBusyError`
+    having written nothing.
 
     ``source_name`` names the API source whose tables of ``warehouse`` are written
     (:mod:`assistants_export.connectors.warehouse.sources`).

@@ -25,7 +25,6 @@ import contextlib
 import datetime as dt
 import functools
 import os
-import shutil
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -74,7 +73,6 @@ from assistants_export.connectors.history import MassDeletionError, rebuild_hist
 from assistants_export.connectors.snapshot import FetchSummary, fetch_snapshot, flatten_snapshot, load_duckdb
 from assistants_export.connectors.warehouse import Store, open_store, pending_loads
 from assistants_export.connectors.warehouse.location import parse_warehouse_uri, without_userinfo
-from assistants_export.connectors.warehouse.sources import source_root
 from assistants_export.connectors.warehouse.writer_lock import writer_lock
 
 from . import checks, progress
@@ -187,25 +185,6 @@ def _fail(context: AssetExecutionContext, exc: ConnectorError) -> Failure:
     return Failure(description=str(exc), metadata={"error": type(exc).__name__}, allow_retries=False)
 
 
-def _missing_folders(part: _Partition) -> list[str]:
-    """The local folders of the partition's source that do not exist yet (outermost first): a run that fails before
-    storing anything removes those it created, so a failed first snapshot leaves no empty warehouse behind."""
-    if not parse_warehouse_uri(part.root).is_local:
-        return []
-    missing = []
-    for folder in (part.root, source_root(part.root, part.source)):
-        if not os.path.exists(folder) and folder not in missing:
-            missing.append(folder)
-    return missing
-
-
-def _remove_if_empty(folders: Sequence[str]) -> None:
-    """Remove each folder (made by this run) that holds no file, only empty folders (a staging area, say)."""
-    for folder in folders:
-        if os.path.isdir(folder) and not any(files for _, _, files in os.walk(folder)):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
 @contextlib.contextmanager
 def _writing(context: AssetExecutionContext, warehouse: WarehouseResource, part: _Partition) -> Iterator[None]:
     """Hold the source's writer lock for a step, as this run; another run writing the source makes the step wait
@@ -272,14 +251,12 @@ def _fetch_results(context: AssetExecutionContext, config: SnapshotConfig, api: 
 
 def _fetch(context: AssetExecutionContext, config: SnapshotConfig, api: AssistantsApiResource,
            part: _Partition) -> Iterator[MaterializeResult]:
-    created = _missing_folders(part)
     try:
         source = get_source(part.source)
         summary = fetch_snapshot(api.client_config(source), config.id_source(source), part.date, part.root,
                                  source_name=part.source, run_id=context.run.run_id, progress=progress.current(),
                                  batch_size=config.batch_size, gates=config.gates())
-    except ConnectorError as exc:
-        _remove_if_empty(created)
+    except ConnectorError as exc:  # (a first run that stored nothing leaves no folder: see writer_lock.py)
         raise _fail(context, exc) from None
     context.log.info("%s: %s", part.source, _summary_line(summary))
     outcomes = {k: int(v) for k, v in sorted(summary.outcomes.items())}

@@ -77,10 +77,10 @@ DEFAULT_ID_DEADLINE = 300.0
 
 DEFAULT_RUN_DEADLINE: float | None = 6 * 60 * 60.0
 """Seconds the whole fetch (preflight, every ID, every retry) may take: 6 hours. Far above a night's fetch
-(20,000 assistants take under a minute against the sandbox; 200,000 answered in 0.3 s each, 8 at a time, about
-two hours) and well inside the day before the next night's run.
-Past it the run stops with :class:`~assistants_export.connectors.core.errors.DeadlineExceededError` and nothing is written for
-the date, so a slow or stuck endpoint cannot hold a nightly job forever. None (``--run-deadline none``, Dagster
+(20,000 assistants take under a minute against the sandbox; 200,000 answered in 0.3 s each, 8 at a time, about two
+hours) and well inside the day before the next night's run. Past it the run stops with
+:class:`~assistants_export.connectors.core.errors.DeadlineExceededError` and nothing is written for the date, so a slow
+or stuck endpoint cannot hold a nightly job forever. None (``--run-deadline none``, Dagster
 ``run_deadline: null``) means no limit, for an account that needs longer at a low ``requests_per_minute``."""
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})

@@ -11,15 +11,14 @@ locks and run side by side.
   drops it when the process ends in any way, SIGKILL included, so a dead run never keeps the source. The
   holder's description is written into the file once the lock is held, for the next run's message.
 * **A bucket** (:class:`_BucketLease`): a lease, the one row of a small Delta table ``<source>/delta/
-  writer_lease``. It is taken, renewed and released by Delta commits that replace that row only if nobody
-  changed it since it was read (Delta's conditional create of the next log entry, which S3, GCS and Azure
-  all honour), so of two runs taking it at once exactly one wins. It lasts
+  writer_lease``. It is taken, renewed and released by Delta commits that replace that row only if nobody changed it
+  since it was read (Delta's conditional create of the next log entry, which S3, GCS and Azure all honour), so of two
+  runs taking it at once exactly one wins. It lasts
   :data:`~assistants_export.connectors.core.settings.WRITER_LEASE_SECONDS` and a thread of the holder renews it every
-  :data:`~assistants_export.connectors.core.settings.WRITER_LEASE_RENEW` seconds; a holder that died stops renewing, and the
-  lease can be taken once it has expired, or at once when the holder was a process of this machine that no
-  longer exists. A holder that could not renew in time (its lease was taken over)
-  is told so before its next commit (:func:`check_not_lost`). ``docs/object-storage.md`` says why a lease and
-  not a lock.
+  :data:`~assistants_export.connectors.core.settings.WRITER_LEASE_RENEW` seconds; a holder that died stops renewing, and
+  the lease can be taken once it has expired, or at once when the holder was a process of this machine that no longer
+  exists. A holder that could not renew in time (its lease was taken over) is told so before its next commit
+  (:func:`check_not_lost`). ``docs/object-storage.md`` says why a lease and not a lock.
 
 The lock belongs to the process: taking a lock this process already holds (the CLI holds it for a whole run,
 and each step of the run takes it again) only counts. So it keeps runs (processes) apart, not threads.
@@ -34,6 +33,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import socket
 import threading
 import time
@@ -213,15 +213,24 @@ def _acquire(lock: _Lock, holder: Holder, wait: float, source_name: str) -> None
 
 
 class _FolderLock:
-    """``flock`` on ``<source>/.writer.lock``; the holder's description is the file's content."""
+    """``flock`` on ``<source>/.writer.lock``; the holder's description is the file's content.
+
+    The lock file is the one file a run writes before it knows it will store anything, so the run that made the
+    warehouse's folder (or the source's) takes them away again when it releases the lock with nothing else stored
+    there: a first snapshot that fails leaves no empty warehouse behind. It removes them while it still holds the
+    lock, and a run that was waiting on the removed file sees, once it has the lock, that the path no longer names
+    the file it locked, and starts again on a new one.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.path = root / settings.WRITER_LOCK_FILE
         self.where = os.path.abspath(root)
         self._fd = -1
+        self._created: list[Path] = []
 
     def try_acquire(self, holder: Holder) -> bool:
+        missing = [folder for folder in (*reversed(self.root.parents), self.root) if not folder.exists()]
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
@@ -232,6 +241,9 @@ class _FolderLock:
         except BlockingIOError:
             os.close(fd)
             return False
+        if not _names(self.path, fd):  # its holder removed it before letting go: lock the new one
+            os.close(fd)
+            return self.try_acquire(holder)
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, holder.to_json().encode() + b"\n", 0)
@@ -239,6 +251,7 @@ class _FolderLock:
             os.close(fd)
             raise _unwritable(self.where, exc) from None
         self._fd = fd
+        self._created = missing
         return True
 
     def holder(self) -> Holder | None:
@@ -256,11 +269,31 @@ class _FolderLock:
         if self._fd >= 0:
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, 0)
+            if self._created and not _holds_files(self._created[0], besides=self.path):
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+                    shutil.rmtree(self._created[0])
             os.close(self._fd)  # drops the flock
             self._fd = -1
+            self._created = []
 
     def lost(self) -> bool:
         return False  # the kernel keeps an flock for as long as the process lives
+
+
+def _names(path: Path, fd: int) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _holds_files(folder: Path, *, besides: Path) -> bool:
+    """Whether ``folder`` holds any file (at any depth) other than ``besides``."""
+    return any(Path(where, name) != besides for where, _, names in os.walk(folder) for name in names)
 
 
 _WHY = {

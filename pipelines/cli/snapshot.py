@@ -193,7 +193,8 @@ def snapshot(ctx: click.Context, snapshot_date: str | None, sources: tuple[str, 
 @contextmanager
 def _interrupts_recorded() -> Iterator[None]:
     """For the runs' length, Ctrl-C and SIGTERM are recorded, not raised, and acted on where that is safe
-    (:mod:`assistants_export.connectors.core.interrupts`): before a run's commit it stops at once, the date untouched; once the
+    (:mod:`assistants_export.connectors.core.interrupts`): before a run's commit it stops at once, the date untouched;
+    once the
     commit began it finishes, so Parquet and DuckDB agree. A second signal stops the process at once."""
     if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
         yield

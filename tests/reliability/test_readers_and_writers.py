@@ -331,3 +331,49 @@ def test_a_bucket_lease_is_taken_over_once_it_expired_and_its_old_holder_learns_
     assert stalled._commit(stalled._table, dead, released=False)  # the lease names the dead process
     assert next_run.try_acquire(second)  # not expired, but its holder is known to be gone: taken at once
     next_run.release()
+
+
+def test_a_first_run_that_stores_nothing_takes_away_the_folders_its_lock_made(tmp_path):
+    """The lock file is written before a run knows it will store anything: released with nothing else stored, the
+    folders the lock made (the warehouse's, a named source's) are gone again; folders that were there stay."""
+    from assistants_export.connectors.warehouse.writer_lock import writer_lock
+
+    warehouse = tmp_path / "new" / "wh"
+    with writer_lock(warehouse, "eu", wait=0):
+        assert (warehouse / "sources" / "eu" / settings.WRITER_LOCK_FILE).is_file()
+    assert not (tmp_path / "new").exists()
+    warehouse.mkdir(parents=True)
+    with writer_lock(warehouse, "eu", wait=0):
+        pass
+    assert warehouse.is_dir() and not (warehouse / "sources").exists()
+    with writer_lock(warehouse, wait=0):
+        (warehouse / "parquet").mkdir()
+        (warehouse / "parquet" / "part-0.parquet").write_bytes(b"stored")
+    assert (warehouse / "parquet" / "part-0.parquet").is_file()  # something stored: everything stays
+
+
+def test_a_run_waiting_on_a_lock_file_its_holder_removed_locks_the_new_one(tmp_path, monkeypatch):
+    """The race: a run opens the lock file, and before it takes the flock the holder (which made the folder and
+    stored nothing) removes the file and lets go. The flock then succeeds on a file no path names; the run must see
+    that and lock the file the path names, or a third run could take the source beside it."""
+    import fcntl
+
+    from assistants_export.connectors.warehouse import writer_lock as module
+
+    holder, waiter = module._FolderLock(tmp_path / "wh"), module._FolderLock(tmp_path / "wh")
+    assert holder.try_acquire(Holder.this_process("holder"))
+    real_flock, calls = fcntl.flock, []
+
+    def flock(fd, operation):
+        if not calls:
+            holder.release()  # between the waiter's open and its flock
+        calls.append(fd)
+        return real_flock(fd, operation)
+
+    monkeypatch.setattr(module.fcntl, "flock", flock)
+    assert waiter.try_acquire(Holder.this_process("waiter"))
+    assert len(calls) == 2 and module._names(waiter.path, waiter._fd)  # locked the file the path names
+    monkeypatch.setattr(module.fcntl, "flock", real_flock)
+    third = module._FolderLock(tmp_path / "wh")
+    assert not third.try_acquire(Holder.this_process("third"))
+    waiter.release()
