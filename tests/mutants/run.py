@@ -326,7 +326,7 @@ def check_imports_from(tree: Path, modules: Sequence[str]) -> None:
 
 
 def run_tests(tree: Path, tests: Sequence[str]) -> tuple[int, str]:
-    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+    command = [sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-p", "no:cacheprovider",
                f"--basetemp={tree.parent / 'pytest'}", *tests]
     try:
         done = subprocess.run(command, cwd=tree, env=environment(tree), capture_output=True, text=True,
