@@ -255,10 +255,14 @@ def _fetch(context: AssetExecutionContext, config: SnapshotConfig, api: Assistan
         source = get_source(part.source)
         summary = fetch_snapshot(api.client_config(source), config.id_source(source), part.date, part.root,
                                  source_name=part.source, run_id=context.run.run_id, progress=progress.current(),
-                                 batch_size=config.batch_size, gates=config.gates())
+                                 batch_size=config.batch_size, gates=config.gates(),
+                                 held_max_age=config.held_max_age())
     except ConnectorError as exc:  # (a first run that stored nothing leaves no folder: see writer_lock.py)
         raise _fail(context, exc) from None
     context.log.info("%s: %s", part.source, _summary_line(summary))
+    if summary.pruned_held:
+        context.log.warning("%s: removed %d held-back run(s) older than %g days: %s", part.source,
+                            len(summary.pruned_held), config.held_max_age_days, ", ".join(summary.pruned_held))
     outcomes = {k: int(v) for k, v in sorted(summary.outcomes.items())}
     not_ok = sum(v for k, v in outcomes.items() if k != "ok")
     yield MaterializeResult(asset_key=RAW_ASSISTANTS.name, metadata={
@@ -273,6 +277,7 @@ def _fetch(context: AssetExecutionContext, config: SnapshotConfig, api: Assistan
         "unknown_fields": MetadataValue.json(dict(summary.unknown_fields.most_common(20))),
         "fetch_seconds": round(summary.seconds, 3),
         "approved_gates": MetadataValue.json(list(summary.approved_gates)),
+        "pruned_held_runs": MetadataValue.json(summary.pruned_held),
         "preview": MetadataValue.md(_counts_markdown(outcomes, "outcome", "IDs")),
     })
     yield MaterializeResult(asset_key=FETCH_ERRORS.name, metadata={

@@ -189,6 +189,11 @@ SNAPSHOT_RUNS = TableSpec(
         col("approved_gates", pa.list_(pa.string()), "Blocking gates this snapshot failed and a user approved "
             "(`empty`, `failed_share`, `mass_deletion`); empty when it passed them all, null before they were "
             "recorded."),
+        col("approved_by", pa.string(), "Who approved the held-back run this snapshot was stored from "
+            "(`assistants-export held approve`: `--by`, else the user running it); null for a run stored when it "
+            "ran."),
+        col("approved_at", TIMESTAMP, "When that held-back run was approved (UTC); null for a run stored when it "
+            "ran."),
     ]),
     key=("snapshot_date",),
 )

@@ -191,7 +191,11 @@ class LakeStore:
         where = _on(snapshot_date)
         if wanted is not None:
             where = where & pc.field("assistant_id").isin(pa.array(wanted, pa.string()))
-        return dataset.to_table(columns=schema.names, filter=where).cast(schema)
+        have = set(dataset.schema.names)
+        table = dataset.to_table(columns=[name for name in schema.names if name in have], filter=where)
+        # A column a newer version added that no writer has added to the table yet reads as null.
+        columns = [table.column(f.name) if f.name in have else pa.nulls(table.num_rows, f.type) for f in schema]
+        return pa.Table.from_arrays(columns, names=schema.names).cast(schema)
 
     def iter_batches(self, spec: TableSpec, snapshot_date: dt.date, batch_size: int = settings.BATCH_SIZE, *,
                      columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:

@@ -237,7 +237,7 @@ def test_failed_share_and_schema_drift_and_freshness_on_crafted_data(tmp_path):
         "snapshot_date": TODAY, "run_id": "r", "mode": "ids", "base_url": "http://x",
         "started_at": dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC),
         "finished_at": dt.datetime(2026, 11, 20, 2, 5, tzinfo=dt.UTC), "ok_count": 90, "failed_count": 10,
-        "approved_gates": []}
+        "approved_gates": [], "approved_by": None, "approved_at": None}
     store.write(SNAPSHOT_RUNS, TODAY, pa.Table.from_pylist([run_row], schema=SNAPSHOT_RUNS.schema))
     assert checks.failed_share_result(store, TODAY, 0.1).passed
     assert not checks.failed_share_result(store, TODAY, 0.05).passed
