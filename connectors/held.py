@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,10 +47,10 @@ from assistants_export.connectors.core.schemas import (
 )
 from assistants_export.connectors.gates import ABORTED, GATES
 from assistants_export.connectors.history.changes import FieldChange, diff
-from assistants_export.connectors.history.engine import live_before, snapshot_deletions
+from assistants_export.connectors.history.engine import HistoryResult, live_before, rebuild_history, snapshot_deletions
 from assistants_export.connectors.openai_assistants.flatten import FLATTENED_BY, stored_batch
-from assistants_export.connectors.snapshot import commit_staged, warehouse_errors
-from assistants_export.connectors.warehouse import Store, open_store
+from assistants_export.connectors.snapshot import commit_staged, load_duckdb, warehouse_errors
+from assistants_export.connectors.warehouse import Store, open_store, pending_loads
 from assistants_export.connectors.warehouse.location import parse_warehouse_uri
 from assistants_export.connectors.warehouse.objectstore import open_filesystem
 from assistants_export.connectors.warehouse.sources import source_root
@@ -347,6 +348,22 @@ def approve_held(warehouse: str | os.PathLike[str], run_id: str, *, approved_by:
     log.warning("%s stored from held run %s, approved by %s (gates: %s)", date, run.run_id, approved_by,
                 ", ".join(gates) or "none")
     return Approval(run, gates, approved_by, approved_at, replaced["run_id"] if replaced else None, assistants)
+
+
+def approve_and_apply(warehouse: str, run_id: str, *, approved_by: str,
+                      source_name: str = settings.DEFAULT_SOURCE, force: bool = False,
+                      wait: float | None = None) -> tuple[Approval, HistoryResult]:
+    """:func:`approve_held`, then what a snapshot does after its fetch: load the date (and any date a locked
+    database kept out) into DuckDB and replay the history from it; all under the source's writer lock, which
+    another run of the source makes this wait for up to ``wait`` seconds."""
+    with writer_lock(warehouse, source_name, run_id=uuid.uuid4().hex, wait=wait):
+        approval = approve_held(warehouse, run_id, approved_by=approved_by, source_name=source_name, force=force)
+        date = approval.run.snapshot_date
+        for pending in pending_loads(warehouse, exclude=date, source_name=source_name):
+            load_duckdb(pending, warehouse, source_name=source_name)
+        load_duckdb(date, warehouse, source_name=source_name)
+        result = rebuild_history(warehouse, date, source_name=source_name)
+    return approval, result
 
 
 def _commit(store: Store, run: HeldRun, date: dt.date, batch_size: int) -> int:

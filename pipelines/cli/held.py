@@ -20,15 +20,12 @@ from assistants_export.connectors.core.settings import DEFAULT_SOURCE
 from assistants_export.connectors.held import (
     HeldReport,
     HeldRun,
-    approve_held,
+    approve_and_apply,
     describe_held,
     discard_held,
     find_held,
     held_runs,
 )
-from assistants_export.connectors.history import rebuild_history
-from assistants_export.connectors.snapshot import load_duckdb
-from assistants_export.connectors.warehouse import pending_loads
 from assistants_export.connectors.warehouse.sources import stored_sources
 from assistants_export.connectors.warehouse.writer_lock import writer_lock
 
@@ -177,13 +174,8 @@ def approve(run_id: str, warehouse: str | None, source: str | None, approved_by:
     wait = resource.writer_wait_seconds()
     name, run = _locate(root, run_id, source)
     who = approved_by if approved_by is not None else _user()
-    with writer_lock(root, name, run_id=str(uuid.uuid4()), wait=wait):
-        approval = approve_held(root, run.run_id, approved_by=who, source_name=name, force=force)
-        date = approval.run.snapshot_date
-        for pending in pending_loads(root, exclude=date, source_name=name):
-            load_duckdb(pending, root, source_name=name)
-        load_duckdb(date, root, source_name=name)
-        result = rebuild_history(root, date, source_name=name)
+    approval, result = approve_and_apply(root, run.run_id, approved_by=who, source_name=name, force=force, wait=wait)
+    date = approval.run.snapshot_date
     named = "" if name == DEFAULT_SOURCE else f" of source {name}"
     replaced = f", replacing run {approval.replaced_run_id}" if approval.replaced_run_id else ""
     click.echo(f"Approved held run {run.run_id}{named} by {approval.approved_by} (gates: "

@@ -269,3 +269,35 @@ def test_a_bucket_written_before_the_approval_columns_gains_them_at_the_next_wri
     night(warehouse_uri, server, D2, ids=[a["id"] for a in fixtures])
     assert store.read(SNAPSHOT_RUNS, D1).to_pylist()[0]["approved_by"] is None
     assert store.read(SNAPSHOT_RUNS, D2).to_pylist()[0]["run_id"] != "older"
+
+
+def test_the_dagster_job_approves_and_discards_held_runs(local, server, fixtures):
+    from assistants_export.pipelines.component import AssistantsExportComponent
+    from assistants_export.pipelines.held import HELD_JOB, HELD_OP
+
+    defs = AssistantsExportComponent(warehouse=local).definitions(["default"])
+    settle = defs.resolve_job_def(HELD_JOB)
+    ids = [a["id"] for a in fixtures]
+    night(local, server, D1, ids=ids)
+    server.faults = FaultPlan(always_fail_ids=frozenset(ids[:10]))
+    first = held_night(local, server, D2, ids=ids)
+
+    def launch(**config):
+        return settle.execute_in_process(run_config={"ops": {HELD_OP: {"config": config}}}, raise_on_error=False)
+
+    refused = launch(run_id=first.run_id, action="approve")  # nobody named
+    assert not refused.success and held_runs(local) == [first]
+    result = launch(run_id=first.run_id, action="approve", approved_by="carol")
+    assert result.success
+    [stored] = open_store(local).read(SNAPSHOT_RUNS, D2).to_pylist()
+    assert stored["run_id"] == first.run_id and stored["approved_by"] == "carol"
+    assert stored["approved_gates"] == ["failed_share"]
+    with open_duckdb(local) as con:
+        assert con.execute("SELECT count(*) FROM assistants WHERE snapshot_date = ?", [D2]).fetchone() == (10,)
+    second = held_night(local, server, D2, ids=ids)
+    assert launch(run_id=second.run_id, action="discard").success
+    assert held_runs(local) == []
+    missing = launch(run_id=second.run_id, action="discard")
+    assert not missing.success
+    [failure] = [e for e in missing.all_events if e.is_step_failure]
+    assert "no held-back run" in failure.step_failure_data.user_failure_data.description
