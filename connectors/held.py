@@ -10,7 +10,8 @@ warehouse folder and in a bucket alike, and
 * :func:`approve_held` stores exactly those answers as the date's snapshot, asking the API nothing, through the
   commit a fetch makes (:func:`assistants_export.connectors.snapshot.commit_staged`) under the source's writer
   lock; ``snapshot_runs`` records the approved gates, who approved and when, so the history step treats the date
-  as a normal night. The held folder goes once the date is stored. A held run of a date that a run started after
+  as a normal night. The held folder goes once the date is stored, loaded and replayed, so a run killed before
+  that is approved again and ends the same. A held run of a date that a run started after
   it has stored since is refused unless forced: it would put older answers over newer ones;
 * :func:`discard_held` removes a held run's folder; :func:`prune_held` removes those older than an age (the
   nightly fetch calls it, :data:`~assistants_export.connectors.core.settings.HELD_MAX_AGE_DAYS` by default).
@@ -303,7 +304,8 @@ class Approval:
 def approve_held(warehouse: str | os.PathLike[str], run_id: str, *, approved_by: str,
                  source_name: str = settings.DEFAULT_SOURCE, force: bool = False,
                  batch_size: int = settings.BATCH_SIZE, now: dt.datetime | None = None) -> Approval:
-    """Store the held run's answers, exactly, as its date's snapshot; then remove its folder.
+    """Store the held run's answers, exactly, as its date's snapshot (its folder is kept: see
+    :func:`approve_and_apply`, which removes it once the date is loaded and replayed).
 
     Under the source's writer lock (another run of the source makes this wait, then raise
     :class:`~assistants_export.connectors.core.errors.SourceBusyError`). Refused, in one line, for a run a
@@ -344,10 +346,12 @@ def approve_held(warehouse: str | os.PathLike[str], run_id: str, *, approved_by:
         gates = tuple(dict.fromkeys([*(row["approved_gates"] or []), *(g for g in run.gates if g in GATES)]))
         row.update(approved_gates=list(gates), approved_by=approved_by, approved_at=approved_at)
         store.write(SNAPSHOT_RUNS, date, pa.Table.from_pylist([row], schema=SNAPSHOT_RUNS.schema))
-        run.remove()
     log.warning("%s stored from held run %s, approved by %s (gates: %s)", date, run.run_id, approved_by,
                 ", ".join(gates) or "none")
-    return Approval(run, gates, approved_by, approved_at, replaced["run_id"] if replaced else None, assistants)
+    replaced_id = None if replaced is None else replaced["run_id"]
+    if replaced_id == run.run_id:  # an approval killed after its commit, run again: it replaced nothing else
+        replaced_id = None
+    return Approval(run, gates, approved_by, approved_at, replaced_id, assistants)
 
 
 def approve_and_apply(warehouse: str, run_id: str, *, approved_by: str,
@@ -363,6 +367,7 @@ def approve_and_apply(warehouse: str, run_id: str, *, approved_by: str,
             load_duckdb(pending, warehouse, source_name=source_name)
         load_duckdb(date, warehouse, source_name=source_name)
         result = rebuild_history(warehouse, date, source_name=source_name)
+        approval.run.remove()  # last: a run killed before it approves again, and ends the same
     return approval, result
 
 

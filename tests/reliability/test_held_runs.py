@@ -6,11 +6,17 @@ so each test takes seconds); the held runs are settled through the command line,
 
 import datetime as dt
 import json
+import os
+import shutil
+import signal
+import subprocess
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cli_command import CLI
+from warehouse_state import duckdb_state, parquet_state
 from warehouse_state import held_runs as held_runs_of
 
 from assistants_export.connectors.core.errors import DeadlineExceededError, HeldBackError
@@ -301,3 +307,33 @@ def test_the_dagster_job_approves_and_discards_held_runs(local, server, fixtures
     assert not missing.success
     [failure] = [e for e in missing.all_events if e.is_step_failure]
     assert "no held-back run" in failure.step_failure_data.user_failure_data.description
+
+
+def _state(warehouse):
+    """Every stored row, Parquet and DuckDB, without the clocks and run IDs (the approval's time included)."""
+    def settled(state):
+        return {key: sorted(json.dumps({k: v for k, v in json.loads(row).items() if k != "approved_at"},
+                                       sort_keys=True) for row in rows) for key, rows in state.items()}
+    return settled(parquet_state(warehouse)), settled(duckdb_state(warehouse))
+
+
+@pytest.mark.parametrize("point", ["parquet.staged@5", "duckdb.load", "history"],
+                         ids=["payloads-committed-membership-not", "inside-the-duckdb-load", "in-the-history"])
+def test_an_approval_killed_midway_is_approved_again_and_ends_the_same(tmp_path, server, fixtures, point):
+    ids = [a["id"] for a in fixtures]
+    first = str(tmp_path / "first")
+    night(first, server, D1, ids=ids)
+    server.faults = FaultPlan(always_fail_ids=frozenset(ids[:10]))
+    held = held_night(first, server, D2, ids=ids)
+    second = str(tmp_path / "second")
+    shutil.copytree(first, second)
+    assert run(["held", "approve", held.run_id, "--by", "dan", "--warehouse", first]) == 0
+
+    env = {**os.environ, "ASSISTANTS_FAILPOINTS": point}
+    killed = subprocess.run([*CLI, "held", "approve", held.run_id, "--by", "dan", "--warehouse", second], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert [r.run_id for r in held_runs(second)] == [held.run_id]  # kept until the approval ended
+    assert run(["held", "approve", held.run_id, "--by", "dan", "--warehouse", second]) == 0
+    assert held_runs(second) == []
+    assert _state(second) == _state(first)
