@@ -229,6 +229,18 @@ if not os.environ.get("ASSISTANTS_START_DATE", "").strip():  # unset or empty: t
 # ASSISTANTS_START_DATE lays out no partitions) fails every command with its one line, from run().
 _SETTINGS_ERROR: ConnectorError | None = None
 try:
-    from . import backfill, copying, held, history, migrate, query, rebuild, snapshot, upgrade, vacuum  # noqa: F401
+    from . import (  # noqa: F401
+        backfill,
+        copying,
+        held,
+        history,
+        migrate,
+        query,
+        rebuild,
+        report,
+        snapshot,
+        upgrade,
+        vacuum,
+    )
 except ConnectorError as _error:
     _SETTINGS_ERROR = _error
