@@ -162,12 +162,17 @@ def _timelines(versions: Table, changes: Table) -> tuple[dict[str, dict[str, Any
 
 
 def instructions_diff(old: str, new: str) -> list[str]:
-    """The lines of a unified diff of two instructions texts (``+``, ``-`` or `` `` first), hunks apart by ``…``."""
-    lines = []
+    """The lines of a unified diff of two instructions texts (``+``, ``-`` or `` `` first); hunks are set apart
+    by a `` …`` line."""
+    lines: list[str] = []
     for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=DIFF_CONTEXT):
         if line.startswith(("---", "+++")):
             continue
-        lines.append("…" if line.startswith("@@") else _cut(line) or "")
+        if line.startswith("@@"):
+            if lines:
+                lines.append(" …")
+            continue
+        lines.append(_cut(line) or "")
     return lines
 
 

@@ -45,10 +45,11 @@ def render_html(data: ReportData, *, generated_at: dt.datetime | None = None) ->
     }
     tabs = "".join(f'<button type="button" role="tab" data-tab="{key}" id="tab-{key}">{escape(label)}</button>'
                    for key, label in SECTIONS)
-    body = "".join(f'<section id="{key}" role="tabpanel" aria-labelledby="tab-{key}"><h2>{escape(label)}</h2>'
+    body = "".join(f'<section id="section-{key}" role="tabpanel" aria-labelledby="tab-{key}"><h2>{escape(label)}</h2>'
                    f"{sections[key]}</section>" for key, label in SECTIONS)
-    embedded: dict[str, dict[str, Any]] = {name: {"sql": t.sql_file, "columns": list(t.columns), "rows": [list(map(_plain, r)) for r in t.rows]}
-                for name, t in data.tables.items()}
+    embedded: dict[str, dict[str, Any]] = {
+        name: {"sql": t.sql_file, "columns": list(t.columns), "rows": [list(map(_plain, r)) for r in t.rows]}
+        for name, t in data.tables.items()}
     embedded["held_runs"] = {"sql": None, "columns": ["day", "held_runs"],
                              "rows": [[d, n] for d, n in sorted(data.held_runs.items())]}
     span = data.range
@@ -140,7 +141,7 @@ def _fleet(data: ReportData) -> str:
                             what="Live assistants by model")
     births = data.tables["creations_deletions"]
     _, kinds = pivot(births, "day", "change_type", "assistants", days)
-    ordered: dict[str, list[float]] = {k: kinds.get(k, [0.0] * len(days)) for k in ("created", "deleted", "restored") if k in kinds}
+    ordered: dict[str, list[float]] = {k: kinds[k] for k in ("created", "deleted", "restored") if k in kinds}
     bars = svg.stacked_bars("Assistants created, deleted and restored per day", days, ordered,
                             x_label="snapshot date", y_label="assistants", chart="creations_deletions",
                             what="Creations, deletions and restorations")
@@ -312,11 +313,11 @@ function sv(tag,attrs,text){var e=document.createElementNS(SVG,tag);for(var k in
 // Tabs
 var tabs=document.querySelectorAll("nav button[data-tab]");
 function show(key){tabs.forEach(function(b){var on=b.getAttribute("data-tab")===key;b.setAttribute("aria-selected",on);
- document.getElementById(b.getAttribute("data-tab")).hidden=!on;});
+ document.getElementById("section-"+b.getAttribute("data-tab")).hidden=!on;});
  if(history.replaceState){history.replaceState(null,"","#"+key);}}
 tabs.forEach(function(b){b.addEventListener("click",function(){show(b.getAttribute("data-tab"));});});
 var first=(location.hash||"").slice(1);
-show(document.getElementById(first)&&document.querySelector('nav button[data-tab="'+first+'"]')?first:"fleet");
+show(document.querySelector('nav button[data-tab="'+first+'"]')?first:"fleet");
 // Timelines
 var timelines=json("timelines-data"),range=json("report-range");
 var keys=Object.keys(timelines).sort();
