@@ -70,6 +70,7 @@ from assistants_export.connectors.core.schemas import (
     type_name,
 )
 from assistants_export.connectors.history import MassDeletionError, rebuild_history
+from assistants_export.connectors.report.summary import NIGHT_COLUMNS, night_summary
 from assistants_export.connectors.snapshot import FetchSummary, fetch_snapshot, flatten_snapshot, load_duckdb
 from assistants_export.connectors.warehouse import Store, open_store, pending_loads
 from assistants_export.connectors.warehouse.location import parse_warehouse_uri, without_userinfo
@@ -356,12 +357,21 @@ def _history_step(context: AssetExecutionContext, config: HistoryConfig,
     replayed = [d.isoformat() for d in result.dates]
     context.log.info("history of %s: replayed %s; %d versions opened, %d closed; changes %s", part.source,
                      replayed or "nothing", result.versions_opened, result.versions_closed, dict(result.changes))
+    night = night_summary(part.store().read(ASSISTANT_CHANGES, part.date, columns=list(NIGHT_COLUMNS)), part.date,
+                          result.current_live)
     yield MaterializeResult(asset_key=ASSISTANT_HISTORY.name, metadata={
         "dagster/row_count": result.versions_total,
         "versions_opened": result.versions_opened,
         "versions_closed": result.versions_closed,
         "current_live_assistants": result.current_live,
         "replayed_dates": MetadataValue.json(replayed),
+        "night_summary": MetadataValue.md(night["markdown"]),
+        "night_created": night["created"],
+        "night_updated": night["updated"],
+        "night_deleted": night["deleted"],
+        "night_field_changes": MetadataValue.json(night["by_field"]),
+        "report": MetadataValue.text(f"assistants-export report --warehouse {part.where()['warehouse']} --last 90d "
+                                     "-o report.html"),
     })
     yield MaterializeResult(asset_key=ASSISTANT_CHANGES.name, metadata={
         "dagster/row_count": _stored_rows(part.store(), ASSISTANT_CHANGES.name),

@@ -6,8 +6,8 @@ changed, deleted or created from one night to the next) plus a few invalid bodie
 Dagster into its own warehouse, ``./demo-data`` (``--warehouse DIR`` for another): yesterday, then, after switching
 the sandbox to today (``POST /_control/date``), today. Each night's IDs file also holds unknown and malformed IDs,
 and the second night's still names the assistants deleted since the first, as a real IDs file would. Then it prints
-what it made, the sample queries' answers, what changed between the two nights and the commands to look further,
-with their dates.
+what it made, the sample queries' answers, what changed between the two nights, writes the audit report
+(``demo-data/report.html``) and prints the commands to look further, with their dates.
 
 The demo's folder is a whole place of its own: the warehouse, and the Dagster instance that recorded its runs
 (``dagster.yaml`` written from the project's, storage in ``.dagster/``), so the project's own UI (``make dev``,
@@ -36,6 +36,7 @@ from rich.table import Table
 from assistants_export import sql
 from assistants_export.connectors import quality
 from assistants_export.connectors.core import settings
+from assistants_export.connectors.report import build_report
 from assistants_export.connectors.warehouse import DuckDBStore, open_store
 from assistants_export.sandbox import (
     EvolvingCatalog,
@@ -48,6 +49,7 @@ from assistants_export.sandbox.server import CONTROL_DATE_PATH
 
 from .checks import SCHEMA_DRIFT
 from .cli import run
+from .cli.outfile import OutputTarget
 from .instance import write_instance_home
 
 DEMO_KEY = "sk-demo-sandbox-key"
@@ -59,6 +61,8 @@ CHANGE_RATE = 0.25
 """Each assistant changes with this probability a night (and a tenth of it is deleted, as many created): about
 a sixth of the catalogue changes between the demo's two nights."""
 SEED = 0
+REPORT_NAME = "report.html"
+"""The audit report (``assistants-export report``) the demo writes into its folder."""
 
 
 class DemoCatalog(EvolvingCatalog):
@@ -164,7 +168,20 @@ def _show(console: Console, warehouse: str, nights: list[dt.date]) -> None:
         shown = ", ".join(f"{n} {outcome}" for outcome, n in sorted(errors.items()))
         console.print(f"fetch_errors of {today} holds {shown}: the demo asks for those on purpose (unknown, "
                       "malformed and invalid IDs, and assistants deleted since the night before).")
+    _write_report(console, warehouse)
     _next_steps(console, store, warehouse, nights)
+
+
+def _write_report(console: Console, warehouse: str) -> Path:
+    """The audit report of the demo's warehouse, written beside it (the demo's folder is its own place)."""
+    page, data = build_report(warehouse)
+    path = Path(warehouse).resolve() / REPORT_NAME
+    with OutputTarget.parse(path).open(binary=True) as stream:
+        stream.write(page.encode("utf-8"))
+    console.print(f"\nThe audit report, charts of the {data.days} nights with every assistant's timeline: {path} "
+                  f"({path.stat().st_size:,} bytes; open it in a browser, it needs no network)", highlight=False,
+                  soft_wrap=True)
+    return path
 
 
 def _print_query(console: Console, store: DuckDBStore, name: str, params: dict[str, object],

@@ -13,9 +13,12 @@ import pytest
 from evolving_nights import EXTRA_IDS, START, evolving_nights
 
 from assistants_export import sql
+from assistants_export.connectors.core.schemas import ASSISTANT_CHANGES
 from assistants_export.connectors.migration.warehouse import migrate_warehouse
 from assistants_export.connectors.report import svg
 from assistants_export.connectors.report.data import instructions_diff
+from assistants_export.connectors.report.summary import NIGHT_COLUMNS, night_summary
+from assistants_export.connectors.warehouse import ParquetStore
 from assistants_export.connectors.warehouse.views import open_source
 from assistants_export.pipelines.cli import run
 
@@ -243,3 +246,19 @@ def test_axis_tops_are_round():
     assert svg.nice_max(0) == (1, 1)
     far = "\n".join(f"line {i}" for i in range(20))
     assert " …" in instructions_diff(far, far.replace("line 2\n", "line two\n").replace("line 17", "line 70"))
+
+
+def test_a_night_summary_counts_as_the_report(night_catalog, page):
+    root, catalog = night_catalog
+    data = embedded(page)
+    store = ParquetStore(root)
+    for night, day in enumerate(DAYS):
+        changes = store.read(ASSISTANT_CHANGES, day, columns=list(NIGHT_COLUMNS))
+        summary = night_summary(changes, day, live=catalog.summary(night).live)
+        expected = catalog.summary(night)
+        assert (summary["created"], summary["updated"], summary["deleted"]) == (
+            expected.created, expected.changed, expected.deleted)
+        by_field = {r["kind"]: r["changes"] for r in rows(data, "changes_by_field") if r["day"] == day.isoformat()}
+        assert summary["by_field"] == by_field
+        assert f"| {day} | assistants |" in summary["markdown"]
+        assert f"| live | {expected.live:,} |" in summary["markdown"]

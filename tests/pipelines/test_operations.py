@@ -189,6 +189,11 @@ def test_every_check_passes_on_a_clean_run(api, tmp_path):
         assert evaluated[(table, checks.UNIQUE_KEY)] and evaluated[(table, checks.REQUIRED_NOT_NULL)]
     assert evaluated[("raw_assistants", checks.FAILED_SHARE)]
     assert evaluated[("assistant_history", checks.MASS_DELETION_GUARD)]
+    history = next(m for m in result.asset_materializations_for_node("update_history")
+                   if m.asset_key.to_user_string() == "assistant_history")
+    assert history.metadata["night_created"].value == len(FIXTURES)  # the first night creates every assistant
+    assert f"| live | {len(FIXTURES)} |" in history.metadata["night_summary"].value
+    assert history.metadata["report"].value.startswith("assistants-export report --warehouse ")
 
 
 def test_too_many_failures_stop_before_flatten_load_and_history(tmp_path, monkeypatch):
