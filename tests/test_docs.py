@@ -267,6 +267,9 @@ SPECIAL_OPTION_DEFAULTS: dict[tuple[str, str], Callable[[pytest.MonkeyPatch], st
     ("query", "--param"): lambda _: "",  # repeatable: none given binds nothing
     ("migrate", "--as-of"): lambda _: "the current configurations",  # the commands test runs it without --as-of
     ("migrate", "--source"): lambda _: f"duckdb if {warehouse_settings.DUCKDB_FILENAME} exists, else parquet",
+    ("report", "--from"): lambda _: "the first stored snapshot",
+    ("report", "--to"): lambda _: "the newest stored snapshot",
+    ("report", "--source"): lambda _: f"duckdb if {warehouse_settings.DUCKDB_FILENAME} exists, else parquet",
 }
 """(command, option) -> the README's wording of a default that is not a plain value."""
 
@@ -512,6 +515,8 @@ def test_readme_commands_run(sandbox, tmp_path, monkeypatch, capsys):
     assert (cwd / "demo-data" / "dagster.yaml").is_file() and (cwd / "demo-data" / ".dagster").is_dir()
     assert "asst_gen000000000000000000003" in out  # the assistant the README's history example names
     assert "of 17 passed" in out  # every check of the last night passes (none warns on the demo)
+    report = cwd / "demo-data" / "report.html"
+    assert f"{report.resolve()} (" in out and report.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
     environment = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": server.base_url,
                    "DAGSTER_HOME": str(write_instance_home(home))}
