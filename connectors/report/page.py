@@ -383,7 +383,7 @@ function search(){var q=input.value.trim().toLowerCase();list.textContent="";
  var found=keys.filter(function(k){var t=timelines[k];return !q||t.id.toLowerCase().indexOf(q)>=0||
   (t.name||"").toLowerCase().indexOf(q)>=0;});
  counter.textContent=found.length+" match"+(found.length===1?"":"es");
- found.slice(0,30).forEach(function(k){var t=timelines[k],li=el("li"),b=el("button",{type:"button",
+ found.slice(0,q?30:12).forEach(function(k){var t=timelines[k],li=el("li"),b=el("button",{type:"button",
   "data-key":k},(t.name||"(no name)")+" · "+t.id);b.addEventListener("click",function(){draw(k);});
   li.appendChild(b);list.appendChild(li);});
  if(q&&found.length){draw(found[0]);}

@@ -228,7 +228,7 @@ def hbars(title: str, labels: Sequence[str], values: Sequence[float], *, x_label
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = TOP + i * row
         colour = (colours[i] if colours else PALETTE[0])
-        shown = label if len(label) <= 38 else label[:37] + "…"
+        shown = label if len(label) <= 38 else label[:17] + "…" + label[-20:]  # an ID's tail tells it apart
         body.append(f'<text class="tick" x="{left - 6}" y="{y + 14}" text-anchor="end">{escape(shown)}'
                     f'<title>{escape(label)}</title></text>'
                     f'<rect class="mark" x="{left}" y="{y + 3}" width="{max(w * value / axis_max, 0.5):.1f}" '
