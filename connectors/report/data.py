@@ -18,6 +18,7 @@ import duckdb
 
 from assistants_export import sql
 from assistants_export.connectors.core.errors import ConfigError
+from assistants_export.connectors.core.settings import DEFAULT_SOURCE
 
 TOP = 20
 """Rows of the "most" charts (most-changed assistants, shared functions, shared resources)."""
@@ -65,7 +66,7 @@ class ReportData:
     warehouse: str
     tables: dict[str, Table] = field(default_factory=dict)
     timelines: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Per ``source/assistant_id``: name, source, ID, versions and changes (see :func:`_timelines`)."""
+    """Per ``source/assistant_id``: ID, name, source, versions and changes, compact (see :func:`_timelines`)."""
     values_left_out: int = 0
     """Changes whose values were left out of the timelines to keep the file small."""
     held_runs: dict[str, int] = field(default_factory=dict)
@@ -115,8 +116,13 @@ def collect(con: duckdb.DuckDBPyConnection, span: ReportRange, days: int, stored
     data.tables["most_changed"] = query(con, "most_changed", top=TOP, **dates)
     for name in ("shared_functions", "shared_resources"):
         data.tables[name] = query(con, name, top=TOP)
-    data.tables["migration_readiness"] = query(con, "migration_readiness")
-    data.tables["migration_warnings"] = query(con, "migration_warnings")
+    migration = query(con, "migration")
+    totals = [r for r in migration.rows if r[0] is None]
+    data.tables["migration_readiness"] = Table(migration.sql_file, ("assistants", "ready", "with_warnings"),
+                                               tuple(tuple(r[1:4]) for r in totals))
+    by_code = sorted((r for r in migration.rows if r[0] is not None), key=lambda r: (-r[4], r[0]))
+    data.tables["migration_warnings"] = Table(migration.sql_file, ("code", "warnings", "assistants"),
+                                              tuple((r[0], r[4], r[1]) for r in by_code))
     versions = query(con, "timeline_versions", **dates)
     changes = query(con, "timeline_changes", **dates)
     data.timelines, data.values_left_out = _timelines(versions, changes)
@@ -124,40 +130,49 @@ def collect(con: duckdb.DuckDBPyConnection, span: ReportRange, days: int, stored
 
 
 def _timelines(versions: Table, changes: Table) -> tuple[dict[str, dict[str, Any]], int]:
-    """Per assistant: ``{"id", "source", "name", "versions": [[from, to, deleted, model, name]...],
-    "changes": [[date, type, field, old, new, diff]...]}``; values cut to :data:`VALUE_CHARS`, and left out past
-    :data:`VALUE_BUDGET` characters (newest changes first). ``diff`` is an instructions change as text-diff lines."""
+    """Per ``source/assistant_id``, compact (the page holds one per assistant): ``{"i": ID, "n": name, "s": source
+    (absent for the default one), "v": [[from, to, deleted, model, name]...], "c": [...]}``, a version's name
+    null when it is the assistant's ``n``. A change is ``[date, type]`` for a whole assistant (created, deleted,
+    restored) and ``[date, type, field, old, new, diff, kept]`` for a field: values cut to :data:`VALUE_CHARS`, an
+    instructions change as text-diff lines in ``diff``, and past :data:`VALUE_BUDGET` characters (newest changes
+    first) no values, ``kept`` false."""
     out: dict[str, dict[str, Any]] = {}
     for row in versions.records():
         key = f"{row['source']}/{row['assistant_id']}"
-        entry = out.setdefault(key, {"id": row["assistant_id"], "source": row["source"], "name": None,
-                                     "versions": [], "changes": []})
-        entry["versions"].append([_iso(row["valid_from"]), _iso(row["valid_to"]), bool(row["is_deleted"]),
-                                  row["model"], row["name"]])
-        entry["name"] = row["name"] if row["name"] is not None else entry["name"]
+        entry = out.setdefault(key, {"i": row["assistant_id"], "n": None, "v": [], "c": []})
+        if row["source"] != DEFAULT_SOURCE:
+            entry["s"] = row["source"]
+        entry["v"].append([_iso(row["valid_from"]), _iso(row["valid_to"]), int(bool(row["is_deleted"])),
+                           row["model"], row["name"]])
+        entry["n"] = row["name"] if row["name"] is not None else entry["n"]
+    for entry in out.values():
+        for version in entry["v"]:
+            if version[4] == entry["n"]:
+                version[4] = None
     budget = VALUE_BUDGET
     left_out = 0
     for row in changes.records():  # newest first
         found = out.get(f"{row['source']}/{row['assistant_id']}")
         if found is None:
             continue
-        entry = found
+        if row["field"] is None:
+            found["c"].append([_iso(row["day"]), row["change_type"]])
+            continue
         old, new, diff = row["old_value"], row["new_value"], None
         if row["field"] == "instructions":
             diff = instructions_diff(_text(old), _text(new))
             old = new = None
         cost = sum(len(v) for v in (old or "", new or "")) + sum(len(line) for line in diff or ())
-        if cost and cost > budget:
+        kept = not cost or cost <= budget
+        if kept:
+            budget -= cost
+        else:
             left_out += 1
             old = new = diff = None
-            kept = False
-        else:
-            budget -= cost
-            kept = True
-        entry["changes"].append([_iso(row["day"]), row["change_type"], row["field"], _cut(old), _cut(new),
-                                 diff, kept])
+        found["c"].append([_iso(row["day"]), row["change_type"], row["field"], _cut(old), _cut(new), diff,
+                           int(kept)])
     for entry in out.values():
-        entry["changes"].reverse()  # oldest first, as the timeline reads
+        entry["c"].reverse()  # oldest first, as the timeline reads
     return out, left_out
 
 

@@ -169,7 +169,7 @@ def _changes(data: ReportData) -> str:
 
 
 def _timelines_section(data: ReportData) -> str:
-    changed = sum(1 for t in data.timelines.values() if any(c[1] == "updated" for c in t["changes"]))
+    changed = sum(1 for t in data.timelines.values() if any(c[1] == "updated" for c in t["c"]))
     left = (f'<p class="note">To keep the file small, the values of {data.values_left_out:,} older change(s) are '
             "left out (the field names stay): <code>assistants-export history ID</code> shows them.</p>"
             if data.values_left_out else "")
@@ -329,23 +329,23 @@ var start=day(range.first),end=day(range.last)+1;
 function draw(key){
  var t=timelines[key],box=document.getElementById("timeline");box.textContent="";
  if(!t){return;}
- box.appendChild(el("h3",{},(t.name||"(no name)")+" · "+t.id+(t.source!=="default"?" ("+t.source+")":"")));
+ box.appendChild(el("h3",{},(t.n||"(no name)")+" · "+t.i+(t.s?" ("+t.s+")":"")));
  var W=760,H=110,L=20,R=20,top=28,bar=28,w=W-L-R;
  function x(d){return L+w*(Math.min(Math.max(d,start),end)-start)/(end-start);}
- var desc=t.versions.length+" version(s) from "+range.first+" to "+range.last+"; "+t.changes.length+" change row(s).";
+ var desc=t.v.length+" version(s) from "+range.first+" to "+range.last+"; "+t.c.length+" change row(s).";
  var s=sv("svg",{"class":"chart","data-chart":"timeline",role:"img",viewBox:"0 0 "+W+" "+H,width:W,height:H,
-  "aria-label":"Timeline of "+t.id});
- s.appendChild(sv("title",{},"Timeline of "+t.id));s.appendChild(sv("desc",{},desc));
- s.appendChild(sv("text",{x:L,y:16,"class":"heading"},"Versions of "+t.id+", "+range.first+" to "+range.last));
+  "aria-label":"Timeline of "+t.i});
+ s.appendChild(sv("title",{},"Timeline of "+t.i));s.appendChild(sv("desc",{},desc));
+ s.appendChild(sv("text",{x:L,y:16,"class":"heading"},"Versions of "+t.i+", "+range.first+" to "+range.last));
  var defs=sv("defs",{}),pat=sv("pattern",{id:"hatch",width:6,height:6,patternUnits:"userSpaceOnUse",
   patternTransform:"rotate(45)"});pat.appendChild(sv("rect",{width:6,height:6,fill:"#ddd"}));
  pat.appendChild(sv("line",{x1:0,y1:0,x2:0,y2:6,stroke:"#888","stroke-width":2}));defs.appendChild(pat);s.appendChild(defs);
- t.versions.forEach(function(v){var a=day(v[0]),b=v[1]?day(v[1]):end,x0=x(a),x1=x(b);
+ t.v.forEach(function(v){var a=day(v[0]),b=v[1]?day(v[1]):end,x0=x(a),x1=x(b);
   var r=sv("rect",{"class":"mark",x:x0,y:top,width:Math.max(x1-x0,1.5),height:bar,
    fill:v[2]?"url(#hatch)":colour(v[3]),stroke:"#fff"});
   r.appendChild(sv("title",{},(v[2]?"deleted":"version")+" from "+v[0]+(v[1]?" to "+v[1]:" (current)")+": "+
-   (v[4]||"(no name)")+", "+v[3]));s.appendChild(r);});
- var dates={};t.changes.forEach(function(c){dates[c[0]]=(dates[c[0]]||0)+1;});
+   (v[4]||t.n||"(no name)")+", "+v[3]));s.appendChild(r);});
+ var dates={};t.c.forEach(function(c){dates[c[0]]=(dates[c[0]]||0)+1;});
  Object.keys(dates).forEach(function(d){var c=sv("circle",{"class":"mark",cx:x(day(d)),cy:top+bar+12,r:5,
   fill:"#D55E00"});c.appendChild(sv("title",{},d+": "+dates[d]+" change row(s)"));s.appendChild(c);});
  s.appendChild(sv("line",{"class":"axis",x1:L,x2:L+w,y1:top+bar+22,y2:top+bar+22}));
@@ -354,16 +354,16 @@ function draw(key){
  s.appendChild(sv("text",{"class":"axis-label",x:L+w/2,y:H-6,"text-anchor":"middle"},"snapshot date"));
  box.appendChild(s);
  var legend=el("p",{"class":"note"});
- t.versions.forEach(function(v,i){if(i&&t.versions[i-1][3]===v[3]&&t.versions[i-1][2]===v[2]){return;}
+ t.v.forEach(function(v,i){if(i&&t.v[i-1][3]===v[3]&&t.v[i-1][2]===v[2]){return;}
   var sw=el("span",{style:"display:inline-block;width:10px;height:10px;margin:0 4px 0 10px;background:"+
    (v[2]?"#bbb":colour(v[3]))});legend.appendChild(sw);legend.appendChild(document.createTextNode(
    (v[2]?"deleted":v[3])+" from "+v[0]));});
  box.appendChild(legend);
- var byDay={};t.changes.forEach(function(c){(byDay[c[0]]=byDay[c[0]]||[]).push(c);});
+ var byDay={};t.c.forEach(function(c){(byDay[c[0]]=byDay[c[0]]||[]).push(c);});
  Object.keys(byDay).sort().forEach(function(d){var div=el("div",{"class":"change"});
-  var rows=byDay[d],whole=rows.filter(function(c){return c[2]===null;});
+  var rows=byDay[d],whole=rows.filter(function(c){return c[2]==null;});
   div.appendChild(el("h4",{},d+(whole.length?": "+whole.map(function(c){return c[1];}).join(", "):": updated")));
-  var fields=rows.filter(function(c){return c[2]!==null;});
+  var fields=rows.filter(function(c){return c[2]!=null;});
   if(fields.length){var tb=el("table"),hd=el("tr");["field","before","after"].forEach(function(h){
    hd.appendChild(el("th",{scope:"col"},h));});tb.appendChild(el("thead")).appendChild(hd);var body=el("tbody");
    fields.forEach(function(c){var tr=el("tr");tr.appendChild(el("td",{},c[2]));
@@ -371,7 +371,7 @@ function draw(key){
       var k=line.charAt(0)==="+"?"add":line.charAt(0)==="-"?"del":"ctx";
       pre.appendChild(el("span",{"class":k},line.slice(1)));});td.appendChild(pre);tr.appendChild(td);}
     else if(!c[6]){tr.appendChild(el("td",{colspan:2,"class":"note"},
-     "(value left out: assistants-export history "+t.id+")"));}
+     "(value left out: assistants-export history "+t.i+")"));}
     else{tr.appendChild(el("td",{},c[3]===null?"(absent)":c[3]));tr.appendChild(el("td",{},c[4]===null?"(absent)":c[4]));}
     body.appendChild(tr);});tb.appendChild(body);div.appendChild(tb);}
   box.appendChild(div);});
@@ -380,11 +380,11 @@ function draw(key){
 var input=document.getElementById("search"),list=document.getElementById("search-results"),
  counter=document.getElementById("search-count");
 function search(){var q=input.value.trim().toLowerCase();list.textContent="";
- var found=keys.filter(function(k){var t=timelines[k];return !q||t.id.toLowerCase().indexOf(q)>=0||
-  (t.name||"").toLowerCase().indexOf(q)>=0;});
+ var found=keys.filter(function(k){var t=timelines[k];return !q||t.i.toLowerCase().indexOf(q)>=0||
+  (t.n||"").toLowerCase().indexOf(q)>=0;});
  counter.textContent=found.length+" match"+(found.length===1?"":"es");
  found.slice(0,q?30:12).forEach(function(k){var t=timelines[k],li=el("li"),b=el("button",{type:"button",
-  "data-key":k},(t.name||"(no name)")+" · "+t.id);b.addEventListener("click",function(){draw(k);});
+  "data-key":k},(t.n||"(no name)")+" · "+t.i);b.addEventListener("click",function(){draw(k);});
   li.appendChild(b);list.appendChild(li);});
  if(q&&found.length){draw(found[0]);}
  return found;}

@@ -162,10 +162,10 @@ def test_each_timeline_holds_the_assistant_s_versions_and_diffs(night_catalog, p
                                                                  ).fetchall())
         instructions = con.execute("SELECT assistant_id, snapshot_date FROM assistant_changes "
                                    "WHERE field = 'instructions' LIMIT 1").fetchone()
-    assert {t["id"]: len(t["versions"]) for t in timelines.values()} == dict(versions)
+    assert {t["i"]: len(t["v"]) for t in timelines.values()} == dict(versions)
     assert instructions is not None
     timeline = timelines[f"default/{instructions[0]}"]
-    change = next(c for c in timeline["changes"] if c[2] == "instructions")
+    change = next(c for c in timeline["c"] if len(c) > 2 and c[2] == "instructions")
     assert change[0] == instructions[1].isoformat() and change[5] and any(line[0] in "+-" for line in change[5])
 
 

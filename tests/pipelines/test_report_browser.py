@@ -63,19 +63,19 @@ def test_tabs_show_one_section_at_a_time(browser_page):
 def test_the_assistant_search_finds_by_id_and_name_and_draws_the_timeline(browser_page):
     browser, _, timelines = browser_page
     browser.evaluate("document.querySelector('button[data-tab=timelines]').click()")
-    key, wanted = max(timelines.items(), key=lambda item: (len(item[1]["versions"]), item[0]))
-    assert len(wanted["versions"]) > 1
-    found = browser.evaluate(f"window.reportSearch({json.dumps(wanted['id'])})")
+    key, wanted = max(timelines.items(), key=lambda item: (len(item[1]["v"]), item[0]))
+    assert len(wanted["v"]) > 1
+    found = browser.evaluate(f"window.reportSearch({json.dumps(wanted['i'])})")
     assert found == [key]
     assert browser.evaluate("document.getElementById('timeline').dataset.shown") == key
     bars = browser.evaluate("document.querySelectorAll('#timeline svg rect.mark').length")
-    assert bars == len(wanted["versions"])
+    assert bars == len(wanted["v"])
     dots = browser.evaluate("document.querySelectorAll('#timeline svg circle.mark').length")
-    assert dots == len({c[0] for c in wanted["changes"]})
+    assert dots == len({c[0] for c in wanted["c"]})
     fields = browser.evaluate("Array.from(document.querySelectorAll('#timeline tbody td:first-child'))"
                               ".map(td => td.textContent)")
-    assert fields == [c[2] for c in wanted["changes"] if c[2] is not None]
-    name = wanted["name"]
+    assert fields == [c[2] for c in wanted["c"] if len(c) > 2]
+    name = wanted["n"]
     by_name = browser.evaluate(f"window.reportSearch({json.dumps(name.upper()[2:9])})")
     assert key in by_name
     assert browser.evaluate("document.getElementById('search-count').textContent") == f"{len(by_name)} match" + (
