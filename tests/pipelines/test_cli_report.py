@@ -262,3 +262,17 @@ def test_a_night_summary_counts_as_the_report(night_catalog, page):
         assert summary["by_field"] == by_field
         assert f"| {day} | assistants |" in summary["markdown"]
         assert f"| live | {expected.live:,} |" in summary["markdown"]
+
+
+def test_a_report_of_a_bucket_reads_the_delta_tables(moto_s3, tmp_path, monkeypatch):
+    monkeypatch.setenv("ASSISTANTS_DUCKDB_CACHE", str(tmp_path / "cache"))
+    uri = moto_s3.uri("wh")
+    catalog = evolving_nights(uri, n=12, nights=2, seed=2)
+    out = tmp_path / "bucket.html"
+    for source in ("duckdb", "parquet"):
+        assert run(["report", "-o", str(out), "--warehouse", uri, "--source", source]) == 0
+        page = out.read_text()
+        data = embedded(page)
+        assert sum(r["assistants"] for r in rows(data, "fleet_by_model") if r["day"] == DAYS[1].isoformat()) == \
+            catalog.summary(1).live
+        assert "listed for a folder warehouse only" in page
