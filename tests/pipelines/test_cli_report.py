@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -276,3 +277,18 @@ def test_a_report_of_a_bucket_reads_the_delta_tables(moto_s3, tmp_path, monkeypa
         assert sum(r["assistants"] for r in rows(data, "fleet_by_model") if r["day"] == DAYS[1].isoformat()) == \
             catalog.summary(1).live
         assert "listed for a folder warehouse only" in page
+
+
+def test_held_back_runs_are_counted_per_night(night_catalog, tmp_path):
+    root, _ = night_catalog
+    copy = tmp_path / "wh"
+    shutil.copytree(root, copy)
+    for run_id in ("run-a", "run-b"):
+        held = copy / "held" / DAYS[1].isoformat() / run_id
+        held.mkdir(parents=True)
+        (held / "held.json").write_text("{}")
+    out = tmp_path / "r.html"
+    assert run(["report", "-o", str(out), "--warehouse", str(copy)]) == 0
+    page = out.read_text()
+    assert embedded(page)["held_runs"]["rows"] == [[DAYS[1].isoformat(), 2]]
+    assert f"never applied): <b>2</b> ({DAYS[1]}: 2)" in page
