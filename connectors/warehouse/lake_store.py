@@ -52,6 +52,8 @@ from assistants_export.connectors.core.schemas import (
     STORED_TABLES,
     VIEW_TABLES,
     TableSpec,
+    conform,
+    present,
 )
 
 from .location import WarehouseLocation
@@ -204,11 +206,11 @@ class LakeStore:
         if dataset is None:
             return
         schema = spec.schema if columns is None else pa.schema([spec.schema.field(c) for c in columns])
-        scanner = dataset.scanner(columns=schema.names, filter=_on(snapshot_date), batch_size=batch_size,
-                                  use_threads=False, batch_readahead=1, fragment_readahead=1)
+        scanner = dataset.scanner(columns=present(schema, dataset.schema), filter=_on(snapshot_date),
+                                  batch_size=batch_size, use_threads=False, batch_readahead=1, fragment_readahead=1)
         for batch in scanner.to_batches():
             if batch.num_rows:
-                yield batch.cast(schema)
+                yield conform(batch, schema)
 
     def read_table_file(self, spec: TableSpec, columns: list[str] | None = None) -> pa.Table | None:
         """A whole unpartitioned table (the SCD2 versions), or ``None`` when it was never written."""
