@@ -61,6 +61,11 @@ system-deps:
 demo: $(STAMP)
 	$(BIN)/python -m assistants_export.pipelines.demo
 
+## demo-foundry: the demo against the sandbox's Azure AI Foundry project (Entra ID sign-in, Foundry's tools)
+.PHONY: demo-foundry
+demo-foundry: $(STAMP)
+	$(BIN)/python -m assistants_export.pipelines.demo --foundry
+
 ## demo-dev: the Dagster UI over the demo's warehouse and its own instance (./demo-data, after make demo)
 .PHONY: demo-dev
 demo-dev: $(STAMP)

@@ -15,6 +15,11 @@ warehouse ``./data``) never shows the demo's snapshots as its own. It never writ
 
 With ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` both set, the sandbox is not started: today's snapshot of that
 endpoint is taken in discover mode instead.
+
+``--foundry`` (``make demo-foundry``) runs it against the sandbox's Azure AI Foundry project instead
+(``python -m assistants_export.sandbox --foundry``): agents with Foundry's tools, signed in with Entra ID through
+``azure-identity`` against the sandbox's loopback token endpoint, one night in discover mode, written to
+``./demo-foundry`` by default.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ from assistants_export.sandbox import (
     invalid_assistants,
     serialize_body,
 )
+from assistants_export.sandbox.entra import TokenServer
+from assistants_export.sandbox.foundry import FoundryCatalog
 from assistants_export.sandbox.server import CONTROL_DATE_PATH
 
 from .checks import SCHEMA_DRIFT
@@ -79,13 +86,20 @@ class DemoCatalog(EvolvingCatalog):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assistants_export.pipelines.demo",
                                      description="The sandbox demo (make demo).")
-    parser.add_argument("--warehouse", default=DEMO_WAREHOUSE, help=f"where to write (default ./{DEMO_WAREHOUSE})")
-    warehouse = parser.parse_args(argv).warehouse
+    parser.add_argument("--warehouse", help=f"where to write (default ./{DEMO_WAREHOUSE}, with --foundry "
+                                             f"./{FOUNDRY_WAREHOUSE})")
+    parser.add_argument("--foundry", action="store_true", help="a sandbox Azure AI Foundry project (Entra ID sign-in, "
+                                                               "Foundry's tools) instead of the Assistants API")
+    args = parser.parse_args(argv)
+    warehouse = args.warehouse or (FOUNDRY_WAREHOUSE if args.foundry else DEMO_WAREHOUSE)
     today = dt.datetime.now(dt.UTC).date()
     console = Console()
     home = write_instance_home(warehouse)
     with _environment(DAGSTER_HOME=str(home)):
-        if os.environ.get("OPENAI_API_KEY") and os.environ.get("OPENAI_BASE_URL"):
+        if args.foundry:
+            nights = [today]
+            status = _run_on_foundry(console, warehouse, today)
+        elif os.environ.get("OPENAI_API_KEY") and os.environ.get("OPENAI_BASE_URL"):
             console.print(f"Using {os.environ['OPENAI_BASE_URL']} (discover mode)")
             status = run(["snapshot", "--discover", "--date", today.isoformat(), "--warehouse", warehouse])
             nights = [today]
@@ -141,6 +155,24 @@ def _run_on_sandbox(console: Console, warehouse: str, nights: list[dt.date]) -> 
             if status != 0:
                 return status
     return 0
+
+
+FOUNDRY_WAREHOUSE = "demo-foundry"
+FOUNDRY_AGENTS = 40
+
+
+def _run_on_foundry(console: Console, warehouse: str, today: dt.date) -> int:
+    """Today's snapshot of a sandbox Foundry project, discovered, signed in through azure-identity."""
+    with tempfile.TemporaryDirectory(prefix="demo-entra-") as tmp, TokenServer(Path(tmp), lifetime=600) as tokens, \
+            SandboxServer(FoundryCatalog(FOUNDRY_AGENTS), auth_style="entra", token_check=tokens.check) as server, \
+            _environment(OPENAI_BASE_URL=server.base_url, ASSISTANTS_AUTH_STYLE="entra",
+                         ASSISTANTS_ENTRA_CREDENTIAL="environment", OPENAI_API_KEY="", **tokens.environment()):
+        console.print(f"Sandbox Foundry project at {server.base_url}: {FOUNDRY_AGENTS} agents with Foundry's tools "
+                      f"(python -m assistants_export.sandbox --foundry); Entra ID tokens from {tokens.authority}")
+        status = run(["snapshot", "--discover", "--date", today.isoformat(), "--warehouse", warehouse])
+        console.print(f"Tokens issued: {tokens.stats.issued}; requests refused for a token: "
+                      f"{server.stats.token_refusals}")
+        return status
 
 
 def _switch_date(base_url: str, date: dt.date) -> None:

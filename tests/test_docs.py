@@ -189,7 +189,10 @@ ENVIRONMENT_DEFAULTS: dict[str, Callable[[], str]] = {
     "OPENAI_API_KEY": _required_key,
     "OPENAI_BASE_URL": lambda: _client().base_url,
     "ASSISTANTS_AUTH_STYLE": lambda: _client().auth_style,
-    "OPENAI_API_VERSION": lambda: f"{_client(ASSISTANTS_AUTH_STYLE='azure').api_version} with azure",
+    "OPENAI_API_VERSION": lambda: (f"{_client(ASSISTANTS_AUTH_STYLE='azure').api_version} with azure, "
+                                   f"{ClientConfig.from_env({'ASSISTANTS_AUTH_STYLE': 'entra'}).api_version} with entra"),
+    "ASSISTANTS_ENTRA_CREDENTIAL": lambda: _client().entra_credential,
+    "ASSISTANTS_ENTRA_SCOPE": lambda: _client().entra_scope,
     "OPENAI_ORG_ID": lambda: fmt(_client().organization),
     "OPENAI_PROJECT_ID": lambda: fmt(_client().project),
     "ASSISTANTS_WAREHOUSE": lambda: WarehouseResource().root(),
@@ -342,7 +345,10 @@ def test_every_key_of_the_sources_file_is_documented_and_the_example_loads(tmp_p
     example = section.split("```toml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "sources.toml").write_text(example, encoding="utf-8")
     sources = load_sources(str(tmp_path / "sources.toml"))
-    assert list(sources) == ["default", "eu"] and sources["eu"].ids_file == str(tmp_path / "eu-ids.csv")
+    assert list(sources) == ["default", "eu", "foundry"] and sources["eu"].ids_file == str(tmp_path / "eu-ids.csv")
+    foundry = sources["foundry"].client_config(environ={})
+    assert (foundry.auth_style, foundry.api_version, foundry.entra_credential, foundry.dialect) == (
+        "entra", "v1", "managed_identity", "foundry")
     assert "--source eu" in section and "ASSISTANTS_SOURCES_FILE=" in section
 
 

@@ -22,7 +22,7 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote
@@ -46,6 +46,7 @@ from . import settings
 from .concurrency import AdaptiveLimit
 from .config import ClientConfig
 from .decoding import ACCEPT_ENCODING, BodyDecoder, may_repeat_a_key, repeated_keys
+from .entra import Credential, TokenSource
 from .pagination import CursorPaginator
 from .results import FetchResult, Outcome
 from .validation import format_path, unknown_fields
@@ -115,15 +116,22 @@ class AssistantsClient:
 
     def __init__(self, config: ClientConfig, *, transport: httpx.AsyncBaseTransport | None = None,
                  sleep: Sleep = asyncio.sleep, adaptive_concurrency: bool = True,
-                 rng: random.Random | None = None) -> None:
-        """``adaptive_concurrency=False`` keeps ``concurrency`` fixed even under 429s (benchmarks compare both)."""
+                 rng: random.Random | None = None, credential: Credential | None = None) -> None:
+        """``adaptive_concurrency=False`` keeps ``concurrency`` fixed even under 429s (benchmarks compare both).
+        ``credential``: for auth_style ``entra``, an ``azure-identity`` credential to use instead of the one
+        ``entra_credential`` names."""
         self.config = config
         self.stats = ClientStats(concurrency_limit_lowest=config.concurrency)
         self.limiter = AdaptiveLimit(config.concurrency) if adaptive_concurrency else None
         self._transport = transport
         self._sleep = sleep
         self._http: httpx.AsyncClient | None = None
-        self._secrets = config.secrets()
+        self._secrets: list[str] = list(config.secrets())
+        """What is redacted everywhere; an Entra token source adds each token it hands out (the same list)."""
+        self._tokens: TokenSource | None = None
+        if config.auth_style == "entra":
+            self._tokens = TokenSource(config.entra_credential, config.entra_scope, credential=credential,
+                                       issued=self._secrets)
         self._log_filter = _RedactingFilter(self._secrets)
         self._policy = Policy.of(config)
         self._random = (rng or random.Random()).random
@@ -133,10 +141,12 @@ class AssistantsClient:
 
     async def __aenter__(self) -> AssistantsClient:
         c = self.config
+        if self._tokens is not None:  # a credential that cannot sign in ends the run before any request
+            await self._tokens.atoken()
         self._http = httpx.AsyncClient(
             base_url=c.api_root,
             headers=self._headers(),
-            params={"api-version": c.api_version} if c.auth_style == "azure" else None,
+            params={"api-version": c.api_version} if c.auth_style in ("azure", "entra") else None,
             timeout=httpx.Timeout(connect=c.connect_timeout, read=c.read_timeout, write=settings.WRITE_TIMEOUT,
                                   pool=settings.POOL_TIMEOUT),
             limits=httpx.Limits(max_connections=c.concurrency, max_keepalive_connections=c.concurrency),
@@ -163,8 +173,9 @@ class AssistantsClient:
                    "Accept-Encoding": ACCEPT_ENCODING}
         if c.auth_style == "azure":
             headers["api-key"] = c.api_key.reveal()
-        else:
+        elif c.auth_style == "bearer":
             headers["Authorization"] = f"Bearer {c.api_key.reveal()}"
+        # entra: each request carries the token of the moment (_read), never a default header
         if c.organization:
             headers["OpenAI-Organization"] = c.organization
         if c.project:
@@ -254,7 +265,8 @@ class AssistantsClient:
             if isinstance(item_id, str):
                 paginator.admit(item_id)
             label = item_id if isinstance(item_id, str) else f"list-item-{paginator.pages}-{index}"
-            verdict = judge_payload(item, text, expected_id=label, repeated=repeated.get(index))
+            verdict = judge_payload(item, text, expected_id=label, repeated=repeated.get(index),
+                                    dialect=self.config.dialect)
             if verdict.kind is Kind.INVALID:
                 label = self._clean(label)  # the server's words, not an assistant's stored ID
             result = self._payload_result(label, verdict, item, text, attempts, 200)
@@ -297,11 +309,14 @@ class AssistantsClient:
         """
         started = time.monotonic()
         attempt = 0
+        refreshed = False
         while True:
             attempt += 1
             answer: Answer | None = None
+            token = await self._tokens.atoken() if self._tokens is not None else None
             try:
-                answer = await self._send(path, params, self._policy.id_deadline - (time.monotonic() - started))
+                answer = await self._send(path, params, self._policy.id_deadline - (time.monotonic() - started),
+                                          token)
                 if expected_id is not None:
                     self._canonicalize(answer)
             except (httpx.TransportError, UnreadableResponse, RequestTimedOut) as failure:
@@ -309,7 +324,12 @@ class AssistantsClient:
                                         elapsed=time.monotonic() - started, policy=self._policy, jitter=self._random())
             else:
                 verdict = judge(answer, expected_id=expected_id, attempt=attempt, elapsed=time.monotonic() - started,
-                                policy=self._policy, jitter=self._random())
+                                policy=self._policy, jitter=self._random(), refreshed=refreshed)
+            if verdict.kind is Kind.NEW_TOKEN and self._tokens is not None and token is not None:
+                refreshed = True
+                log.info("HTTP 401 for %s: getting a new Entra ID token and trying once more", target[:80])
+                await self._tokens.arefresh_after(token)
+                continue
             if verdict.kind is not Kind.RETRY:
                 return Attempted(verdict, answer, attempt)
             if answer is not None and answer.status == 429:
@@ -321,18 +341,18 @@ class AssistantsClient:
             self.stats.waited_seconds += verdict.wait
             await self._sleep(verdict.wait)
 
-    async def _send(self, path: str, params: dict[str, Any] | None, left: float) -> Answer:
+    async def _send(self, path: str, params: dict[str, Any] | None, left: float, token: str | None = None) -> Answer:
         """One HTTP request, inside a place of the adaptive limit (when there is one); ``left``: the seconds the
-        ID has left."""
+        ID has left; ``token``: the Entra ID token to send (auth_style ``entra``)."""
         if self.limiter is None:
             await self._take_slot()
-            return await self._request(path, params, left)
+            return await self._request(path, params, left, token)
         permit = await self.limiter.acquire()
         answered = False
         status = 0
         try:
             await self._take_slot()
-            answer = await self._request(path, params, left)
+            answer = await self._request(path, params, left, token)
             answered, status = True, answer.status
             return answer
         except UnreadableResponse:
@@ -346,7 +366,8 @@ class AssistantsClient:
                 self.stats.concurrency_limit_lowest = rule.lowest
                 log.info("HTTP 429: requests in flight limited to %d (configured %d)", rule.limit, rule.maximum)
 
-    async def _request(self, path: str, params: dict[str, Any] | None, left: float) -> Answer:
+    async def _request(self, path: str, params: dict[str, Any] | None, left: float,
+                       token: str | None = None) -> Answer:
         """One request within its wall-clock deadline: ``request_deadline``, or the ``left`` seconds of the ID's
         ``id_deadline`` when fewer. httpx's timeouts are per read, so without it a server that sends a byte now
         and then (in the headers or the body) holds the request, and the ID, for as long as it likes."""
@@ -355,17 +376,18 @@ class AssistantsClient:
             (max(left, 0.0), "id_deadline")
         try:
             async with asyncio.timeout(limit):
-                return await self._read(path, params)
+                return await self._read(path, params, token)
         except TimeoutError:
             what = (f"{_seconds(limit)} s ({setting})" if setting == "request_deadline" else
                     f"the {_seconds(limit)} s left of the ID's {_seconds(c.id_deadline)} s (id_deadline)")
             raise RequestTimedOut(f"no complete answer within {what}") from None
 
-    async def _read(self, path: str, params: dict[str, Any] | None) -> Answer:
+    async def _read(self, path: str, params: dict[str, Any] | None, token: str | None = None) -> Answer:
         assert self._http is not None, "use AssistantsClient as an async context manager"
         self.stats.requests += 1
         cap = self.config.max_response_bytes
-        async with self._http.stream("GET", path, params=params) as response:
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else None
+        async with self._http.stream("GET", path, params=params, headers=headers) as response:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > cap:
                 raise ResponseTooLarge(f"response of {int(declared):,} bytes exceeds the {cap:,}-byte cap "
@@ -428,6 +450,13 @@ class AssistantsClient:
         error_type, message = self._failure_text(verdict, answer)
         message = self._clean(message)
         status = answer.status if answer is not None else None
+        if verdict.kind is Kind.UNAUTHORIZED and self._tokens is not None:
+            what = "refused a fresh Entra ID token" if status == 401 else "denied access to the identity"
+            raise AuthenticationError(
+                f"the server {what} of {self._tokens.describe()} (HTTP {status}: {message[:200]}): give that "
+                f"identity a role on the Foundry project at {c.api_root} (such as Azure AI User), and check "
+                f"entra_scope ({c.entra_scope})"
+            )
         if verdict.kind is Kind.UNAUTHORIZED:
             what = "refused the API key" if status == 401 else "denied access with the API key"
             raise AuthenticationError(
@@ -466,7 +495,7 @@ class AssistantsClient:
         content_hash = content_hash_of_canonical(canonical if canonical is not None else
                                                  canonical_json_normalized(payload))
         return FetchResult(assistant_id, Outcome.OK, now, attempts, status, body=text, payload=payload,
-                           content_hash=content_hash, unknown_fields=unknown_fields(payload))
+                           content_hash=content_hash, unknown_fields=unknown_fields(payload, self.config.dialect))
 
     def _failure_text(self, verdict: Verdict, answer: Answer | None) -> tuple[str, str]:
         """``(error_type, message)``: the verdict's own words, else the server's error body."""
@@ -516,7 +545,7 @@ class _RedactingFilter(logging.Filter):
     are theirs to quote, and a hostile server puts the key there too. Filters run only for records a logger's
     level lets through, so this costs nothing unless DEBUG or INFO logging of httpx/httpcore is on."""
 
-    def __init__(self, secrets: tuple[str, ...]) -> None:
+    def __init__(self, secrets: Sequence[str]) -> None:
         super().__init__()
         self._secrets = secrets
 

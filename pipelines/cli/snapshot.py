@@ -31,7 +31,7 @@ from assistants_export.connectors.core import settings as warehouse_settings
 from assistants_export.connectors.core.errors import ConfigError, ConnectorError, SourceBusyError
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE, SOURCES_FILE_ENV
 from assistants_export.connectors.openai_assistants import settings
-from assistants_export.connectors.openai_assistants.config import ClientConfig, default, describe
+from assistants_export.connectors.openai_assistants.config import AUTH_STYLES, ClientConfig, default, describe
 from assistants_export.connectors.openai_assistants.ids import clean_ids, read_ids_file
 from assistants_export.connectors.warehouse.location import check_local_folder
 from assistants_export.connectors.warehouse.sources import source_root
@@ -85,7 +85,7 @@ ENDPOINT_FIELDS = ("base_url", "auth_style", "api_version", "api_key_env")
               help=describe("concurrency"))
 @click.option("--requests-per-minute", type=float, default=default("requests_per_minute"),
               help=describe("requests_per_minute"))
-@click.option("--auth-style", type=click.Choice(["bearer", "azure"]),
+@click.option("--auth-style", type=click.Choice(list(AUTH_STYLES)),
               help=f"{describe('auth_style')} Default $ASSISTANTS_AUTH_STYLE, else {default('auth_style')}.")
 @click.option("--api-version", help=f"{describe('api_version')} Default $OPENAI_API_VERSION.")
 @click.option("--api-key-env", default=default("api_key_env"), show_default=True, help=describe("api_key_env"))

@@ -101,7 +101,7 @@ def test_the_file_gives_each_source_its_settings_in_the_files_order(sources_file
                             ids_file=str(path.parent / "ids" / "eu.csv"), file=str(path))
     assert sources["default"] == SourceSpec(name="default", discover=True, file=str(path))
     assert set(SOURCE_KEYS) == {"base_url", "auth_style", "api_key_env", "api_version", "organization", "project",
-                                "ids_file", "discover"}
+                                "entra_credential", "entra_scope", "ids_file", "discover"}
 
 
 def test_a_relative_ids_file_is_read_from_the_files_folder_whatever_the_working_folder(sources_file, tmp_path,
