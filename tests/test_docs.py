@@ -189,8 +189,9 @@ ENVIRONMENT_DEFAULTS: dict[str, Callable[[], str]] = {
     "OPENAI_API_KEY": _required_key,
     "OPENAI_BASE_URL": lambda: _client().base_url,
     "ASSISTANTS_AUTH_STYLE": lambda: _client().auth_style,
-    "OPENAI_API_VERSION": lambda: (f"{_client(ASSISTANTS_AUTH_STYLE='azure').api_version} with azure, "
-                                   f"{ClientConfig.from_env({'ASSISTANTS_AUTH_STYLE': 'entra'}).api_version} with entra"),
+    "OPENAI_API_VERSION": lambda: (
+        f"{_client(ASSISTANTS_AUTH_STYLE='azure').api_version} with azure, "
+        f"{ClientConfig.from_env({'ASSISTANTS_AUTH_STYLE': 'entra'}).api_version} with entra"),
     "ASSISTANTS_ENTRA_CREDENTIAL": lambda: _client().entra_credential,
     "ASSISTANTS_ENTRA_SCOPE": lambda: _client().entra_scope,
     "OPENAI_ORG_ID": lambda: fmt(_client().organization),
