@@ -171,7 +171,8 @@ def _run_on_foundry(console: Console, warehouse: str, today: dt.date) -> int:
                       f"(python -m assistants_export.sandbox --foundry); Entra ID tokens from {tokens.authority}")
         status = run(["snapshot", "--discover", "--date", today.isoformat(), "--warehouse", warehouse])
         console.print(f"Tokens issued: {tokens.stats.issued}; requests refused for a token: "
-                      f"{server.stats.token_refusals}")
+                      f"{server.stats.token_refusals}. Foundry's own views: query --warehouse {warehouse} "
+                      "--view search_indexes (or connected_agents)")
         return status
 
 
