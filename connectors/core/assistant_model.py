@@ -1,6 +1,8 @@
 """The Assistant object's shape, defined once: fields, types, limits, nesting and columns.
 
-Everything else that must know the shape is derived from :data:`ASSISTANT`:
+Everything else that must know the shape is derived from :data:`ASSISTANT` and its ``foundry`` dialect,
+:data:`FOUNDRY_AGENT` (Azure AI Foundry Agent Service's Agent: the same object with more tool types and tool
+resources, checked against the vendored slice ``schema/foundry_agent.swagger.json``; see :data:`DIALECTS`):
 
 * the validator (:mod:`assistants_export.connectors.openai_assistants.validation`) compiles its checks from
   this tree;
