@@ -29,7 +29,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from assistants_export.connectors.core import settings
-from assistants_export.connectors.history.engine import (
+from assistants_export.connectors.deletions import (
     MASS_DELETION_GATE,
     live_before,
     mass_deletion_problem,

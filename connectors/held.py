@@ -46,9 +46,10 @@ from assistants_export.connectors.core.schemas import (
     SNAPSHOT_RUNS,
     TableSpec,
 )
+from assistants_export.connectors.deletions import live_before, snapshot_deletions
 from assistants_export.connectors.gates import ABORTED, GATES
 from assistants_export.connectors.history.changes import FieldChange, diff
-from assistants_export.connectors.history.engine import HistoryResult, live_before, rebuild_history, snapshot_deletions
+from assistants_export.connectors.history.engine import HistoryResult, rebuild_history
 from assistants_export.connectors.openai_assistants.flatten import FLATTENED_BY, stored_batch
 from assistants_export.connectors.snapshot import commit_staged, load_duckdb, warehouse_errors
 from assistants_export.connectors.warehouse import Store, open_store, pending_loads

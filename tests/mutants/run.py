@@ -190,7 +190,7 @@ MUTANTS = (
     ),
     Mutant(
         "mass-deletion-guard-flipped", "History: one snapshot may not delete more than 20 % of the live assistants",
-        (Edit("connectors/history/engine.py",
+        (Edit("connectors/deletions.py",
               "len(deletions) <= threshold * live", "len(deletions) >= threshold * live"),),
         (f"{HISTORY}::test_a_server_answering_404_to_everything_never_wipes_the_history",
          f"{HISTORY}::test_the_history_guard_catches_what_the_fetch_gate_could_not_see",
