@@ -57,6 +57,7 @@ from assistants_export.connectors.core.schemas import (
     SNAPSHOT_RUNS,
 )
 from assistants_export.connectors.gates import ABORTED, Answers, Gates, judge
+from assistants_export.connectors.held_runs import prune_held
 from assistants_export.connectors.openai_assistants.client import AssistantsClient, ClientStats
 from assistants_export.connectors.openai_assistants.config import ClientConfig
 from assistants_export.connectors.openai_assistants.flatten import (
@@ -350,8 +351,6 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
     (:mod:`assistants_export.connectors.warehouse.sources`). Held runs of the source older than ``held_max_age``
     are removed first (``None`` keeps them), and named in :attr:`FetchSummary.pruned_held`.
     """
-    from assistants_export.connectors.held import prune_held  # it stores through this module's commit
-
     gates = gates or Gates()
     store = open_store(warehouse, source_name)
     run_id = run_id or uuid.uuid4().hex

@@ -22,7 +22,8 @@ from pydantic import Field
 from assistants_export.connectors.core.errors import ConfigError, ConnectorError
 from assistants_export.connectors.core.schemas import SNAPSHOT_RUNS
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
-from assistants_export.connectors.held import approve_and_apply, discard_held
+from assistants_export.connectors.held import approve_and_apply
+from assistants_export.connectors.held_runs import discard_held
 
 from .partitions import partition_key
 from .resources import WarehouseResource

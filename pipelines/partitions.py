@@ -28,7 +28,7 @@ from assistants_export.connectors.core.errors import ConfigError, ConnectorError
 from assistants_export.connectors.core.schemas import SNAPSHOT_RUNS
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
 from assistants_export.connectors.warehouse import open_store
-from assistants_export.connectors.warehouse.sources import stored_sources
+from assistants_export.connectors.warehouse.stores import stored_sources
 
 START_DATE_ENV = "ASSISTANTS_START_DATE"
 EARLIEST_START = "2023-11-06"

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from assistants_export.connectors.core import settings
 from assistants_export.connectors.warehouse.location import local_root, parse_warehouse_uri
-from assistants_export.connectors.warehouse.sources import source_root, stored_sources
+from assistants_export.connectors.warehouse.sources import source_root
+from assistants_export.connectors.warehouse.stores import stored_sources
 from assistants_export.connectors.warehouse.views import Source, open_source
 
 from .data import ReportData, collect, resolve_range

@@ -26,8 +26,7 @@ from assistants_export.connectors.core.schemas import (
     TableSpec,
 )
 
-from .sources import stored_sources
-from .stores import Store, open_store
+from .stores import Store, open_store, stored_sources
 from .upgrade import upgrade_warehouse
 
 

@@ -59,6 +59,7 @@ from assistants_export.connectors.core.schemas import (
 from .location import WarehouseLocation
 from .objectstore import ConcurrentCommitError, DeltaDateTable, DeltaWholeTable, open_filesystem
 from .parquet_store import CommitOnExit
+from .stored import read_view_date
 from .writer_lock import check_not_lost
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,6 @@ class LakeStore:
              ids: Iterable[str] | None = None) -> pa.Table:
         """One partition (empty when absent), optionally only some columns and some assistant IDs."""
         if spec.name in VIEW_TABLES:
-            from .stored import read_view_date  # the view layer reads this store
             return read_view_date(self, spec, snapshot_date, columns=columns, ids=ids)
         schema = spec.schema if columns is None else pa.schema([spec.schema.field(c) for c in columns])
         wanted = None if ids is None else list(ids)

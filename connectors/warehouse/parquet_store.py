@@ -50,6 +50,7 @@ from assistants_export.connectors.core.schemas import (
 )
 
 from .location import local_root
+from .stored import read_view_date
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +225,6 @@ class ParquetStore:
         through that view, over this date's membership and the payloads it names.
         """
         if spec.name in VIEW_TABLES:
-            from .stored import read_view_date  # the view layer reads this store
             return read_view_date(self, spec, snapshot_date, columns=columns, ids=ids)
         files = self.partition_files(spec.name, snapshot_date)
         schema = spec.schema if columns is None else pa.schema([spec.schema.field(c) for c in columns])

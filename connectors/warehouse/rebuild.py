@@ -28,8 +28,7 @@ from assistants_export.connectors.core import settings
 from assistants_export.connectors.core.schemas import ASSISTANT_VERSIONS, SNAPSHOT_RUNS
 
 from .duckdb_store import DuckDBStore
-from .sources import stored_sources
-from .stores import Store, open_store
+from .stores import Store, open_store, stored_sources
 from .upgrade import upgrade_warehouse
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Where each API source of a warehouse is stored, and which sources a warehouse holds.
+"""Where each API source of a warehouse is stored (which sources a warehouse holds: :func:`.stores.stored_sources`).
 
 A warehouse archives one or more named sources (OpenAI projects, Azure resources, compatible servers). Each
 source's stored tables live apart, as a complete warehouse of the usual layout: the source named ``default``
@@ -19,12 +19,13 @@ from assistants_export.connectors.core.errors import ConfigError
 
 from .location import parse_warehouse_uri
 
-_NAME = re.compile(settings.SOURCE_NAME_PATTERN)
+SOURCE_NAME = re.compile(settings.SOURCE_NAME_PATTERN)
+"""What a source's name may be."""
 
 
 def check_source_name(name: str) -> str:
     """``name`` if it can name a source; otherwise a :class:`ConfigError` saying what a name may hold."""
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
+    if not isinstance(name, str) or not SOURCE_NAME.fullmatch(name):
         raise ConfigError(f"source name {name!r} is not valid: use 1 to 40 lowercase letters, digits, '_' or '-', "
                           "starting with a letter (it becomes a folder name and a partition key)")
     return name
@@ -40,31 +41,3 @@ def source_root(warehouse: str | os.PathLike[str], name: str = settings.DEFAULT_
     if location.is_local and "://" not in text:
         return str(Path(text) / settings.SOURCES_FOLDER / name)
     return location.child(settings.SOURCES_FOLDER, name)
-
-
-def stored_sources(warehouse: str | os.PathLike[str]) -> list[str]:
-    """The sources that hold a stored snapshot: ``default`` first when the root holds one, then the others
-    by name (a folder under ``sources/`` whose name is not a source's is ignored)."""
-    from .stores import open_store  # the stores import this module's neighbours; keep the import graph flat
-
-    found = [settings.DEFAULT_SOURCE] if open_store(warehouse).exists() else []
-    for name in sorted(_source_folders(warehouse)):
-        if name != settings.DEFAULT_SOURCE and _NAME.fullmatch(name) \
-                and open_store(warehouse, name).exists():
-            found.append(name)
-    return found
-
-
-def _source_folders(warehouse: str | os.PathLike[str]) -> list[str]:
-    location = parse_warehouse_uri(warehouse)
-    if location.is_local:
-        folder = Path(os.fspath(warehouse)) if "://" not in os.fspath(warehouse) else Path(location.root)
-        folder = folder / settings.SOURCES_FOLDER
-        return [p.name for p in folder.iterdir() if p.is_dir()] if folder.is_dir() else []
-    import pyarrow.fs as pafs
-
-    from .objectstore import open_filesystem
-
-    filesystem, root = open_filesystem(location)
-    selector = pafs.FileSelector(f"{root}/{settings.SOURCES_FOLDER}", allow_not_found=True)
-    return [info.base_name for info in filesystem.get_file_info(selector) if info.type == pafs.FileType.Directory]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 from assistants_export.connectors.core import settings
 
 from .location import parse_warehouse_uri
 from .parquet_store import ParquetStore
-from .sources import source_root
+from .sources import SOURCE_NAME, source_root
 
 if TYPE_CHECKING:
     from .lake_store import LakePartitionWriter, LakeStore
@@ -33,3 +34,29 @@ def open_store(warehouse: str | os.PathLike[str], source_name: str = settings.DE
         return ParquetStore(os.fspath(warehouse))
     from .lake_store import LakeStore
     return LakeStore(location)
+
+
+def stored_sources(warehouse: str | os.PathLike[str]) -> list[str]:
+    """The sources that hold a stored snapshot: ``default`` first when the root holds one, then the others
+    by name (a folder under ``sources/`` whose name is not a source's is ignored)."""
+    found = [settings.DEFAULT_SOURCE] if open_store(warehouse).exists() else []
+    for name in sorted(_source_folders(warehouse)):
+        if name != settings.DEFAULT_SOURCE and SOURCE_NAME.fullmatch(name) \
+                and open_store(warehouse, name).exists():
+            found.append(name)
+    return found
+
+
+def _source_folders(warehouse: str | os.PathLike[str]) -> list[str]:
+    location = parse_warehouse_uri(warehouse)
+    if location.is_local:
+        folder = Path(os.fspath(warehouse)) if "://" not in os.fspath(warehouse) else Path(location.root)
+        folder = folder / settings.SOURCES_FOLDER
+        return [p.name for p in folder.iterdir() if p.is_dir()] if folder.is_dir() else []
+    import pyarrow.fs as pafs
+
+    from .objectstore import open_filesystem
+
+    filesystem, root = open_filesystem(location)
+    selector = pafs.FileSelector(f"{root}/{settings.SOURCES_FOLDER}", allow_not_found=True)
+    return [info.base_name for info in filesystem.get_file_info(selector) if info.type == pafs.FileType.Directory]

@@ -41,9 +41,8 @@ from .duckdb_claim import writer_at_work
 from .location import duckdb_path, local_root
 from .parquet_store import ParquetStore
 from .read_only import Readable, lock_session
-from .sources import stored_sources
 from .stored import apply_stored_views, register_parquet
-from .stores import open_store
+from .stores import open_store, stored_sources
 from .upgrade import needs_upgrade
 
 VIEW_NAMES: tuple[str, ...] = (

@@ -17,7 +17,8 @@ from assistants_export.connectors.core.schemas import RAW_ASSISTANTS
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
 from assistants_export.connectors.history import DEFAULT_MASS_DELETION_THRESHOLD
 from assistants_export.connectors.warehouse import open_store
-from assistants_export.connectors.warehouse.sources import check_source_name, stored_sources
+from assistants_export.connectors.warehouse.sources import check_source_name
+from assistants_export.connectors.warehouse.stores import stored_sources
 from assistants_export.connectors.warehouse.writer_lock import writer_lock
 
 from ..assets import build_snapshot_assets

@@ -17,16 +17,9 @@ import click
 
 from assistants_export.connectors.core.errors import ConfigError, InputError
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
-from assistants_export.connectors.held import (
-    HeldReport,
-    HeldRun,
-    approve_and_apply,
-    describe_held,
-    discard_held,
-    find_held,
-    held_runs,
-)
-from assistants_export.connectors.warehouse.sources import stored_sources
+from assistants_export.connectors.held import HeldReport, approve_and_apply, describe_held
+from assistants_export.connectors.held_runs import HeldRun, discard_held, find_held, held_runs
+from assistants_export.connectors.warehouse.stores import stored_sources
 from assistants_export.connectors.warehouse.writer_lock import writer_lock
 
 from ..resources import WarehouseResource

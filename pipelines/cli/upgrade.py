@@ -14,7 +14,8 @@ from assistants_export.connectors.core.settings import DEFAULT_SOURCE
 from assistants_export.connectors.snapshot import load_duckdb, warehouse_errors
 from assistants_export.connectors.warehouse import DuckDBStore, open_store, pending_loads
 from assistants_export.connectors.warehouse.rebuild import load_history
-from assistants_export.connectors.warehouse.sources import source_root, stored_sources
+from assistants_export.connectors.warehouse.sources import source_root
+from assistants_export.connectors.warehouse.stores import stored_sources
 from assistants_export.connectors.warehouse.upgrade import upgrade_warehouse
 from assistants_export.connectors.warehouse.writer_lock import writer_lock
 

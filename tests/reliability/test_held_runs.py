@@ -22,7 +22,7 @@ from warehouse_state import held_runs as held_runs_of
 from assistants_export.connectors.core.errors import DeadlineExceededError, HeldBackError
 from assistants_export.connectors.core.schemas import FETCH_ERRORS, RAW_ASSISTANTS, SNAPSHOT_RUNS
 from assistants_export.connectors.gates import Gates
-from assistants_export.connectors.held import held_runs
+from assistants_export.connectors.held_runs import held_runs
 from assistants_export.connectors.history import rebuild_history
 from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
 from assistants_export.connectors.snapshot import IdSource, fetch_snapshot, load_duckdb

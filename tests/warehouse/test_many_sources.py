@@ -18,7 +18,8 @@ from assistants_export.connectors.core.schemas import ASSISTANT_VERSIONS, SNAPSH
 from assistants_export.connectors.warehouse import DuckDBStore, open_store, pending_loads
 from assistants_export.connectors.warehouse.copy import copy_warehouse
 from assistants_export.connectors.warehouse.rebuild import rebuild_duckdb
-from assistants_export.connectors.warehouse.sources import check_source_name, source_root, stored_sources
+from assistants_export.connectors.warehouse.sources import check_source_name, source_root
+from assistants_export.connectors.warehouse.stores import stored_sources
 from assistants_export.connectors.warehouse.views import open_duckdb, open_parquet
 from assistants_export.sandbox import bundled_assistants
 
