@@ -203,3 +203,16 @@ def _top_level_imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module.split(".")[0])
     return names
+
+
+def test_every_path_the_sql_files_name_exists() -> None:
+    """A comment of ``sql/`` that points at a module or a statement names one that is there (moved code takes
+    its pointers along)."""
+    named = re.compile(r"\b(?:connectors|pipelines|sandbox|sql|benchmarks)/[\w/.-]*\w\.(?:py|sql)\b")
+    missing = {
+        f"{path.relative_to(ROOT)} names {found}"
+        for path in sorted((ROOT / "sql").rglob("*.sql"))
+        for found in named.findall(path.read_text())
+        if not (ROOT / found).exists()
+    }
+    assert not missing, "\n".join(sorted(missing))

@@ -1,7 +1,7 @@
-"""Every tuning knob and every limit of the connector, in one place.
+"""Every tuning knob and every limit of the source, in one place; the Assistant's own limits (field lengths,
+counts, ranges) are defined with its shape in :mod:`assistants_export.connectors.core.assistant_model`.
 
-Defaults follow the official OpenAI SDK (timeouts, retry delays) and the
-Assistants API reference (field limits). Change behaviour through
+Defaults follow the official OpenAI SDK (timeouts, retry delays). Change behaviour through
 :class:`assistants_export.connectors.openai_assistants.config.ClientConfig`, not by editing
 these values; they are the defaults that configuration starts from.
 """
@@ -9,8 +9,6 @@ these values; they are the defaults that configuration starts from.
 from __future__ import annotations
 
 from typing import Final
-
-from assistants_export.connectors.core import assistant_model as _model
 
 # --- Endpoint -------------------------------------------------------------
 
@@ -110,26 +108,8 @@ the file is read in bounded memory whatever its size or shape. A JSON array may 
 element is bounded."""
 
 # --- AssistantObject limits ------------------------------------------------
-# Defined with the Assistant's shape in the one model, connectors/core/assistant_model.py, and named
-# here too so every limit of the connector can be read in one place.
-
-FILE_SEARCH_MAX_RESULTS_RANGE = _model.FILE_SEARCH_MAX_RESULTS_RANGE
-FILE_SEARCH_RANKERS = _model.FILE_SEARCH_RANKERS
-MAX_CODE_INTERPRETER_FILES = _model.MAX_CODE_INTERPRETER_FILES
-MAX_DESCRIPTION_LENGTH = _model.MAX_DESCRIPTION_LENGTH
-MAX_FUNCTION_NAME_LENGTH = _model.MAX_FUNCTION_NAME_LENGTH
-MAX_INSTRUCTIONS_LENGTH = _model.MAX_INSTRUCTIONS_LENGTH
-MAX_METADATA_KEY_LENGTH = _model.MAX_METADATA_KEY_LENGTH
-MAX_METADATA_PAIRS = _model.MAX_METADATA_PAIRS
-MAX_METADATA_VALUE_LENGTH = _model.MAX_METADATA_VALUE_LENGTH
-MAX_NAME_LENGTH = _model.MAX_NAME_LENGTH
-MAX_TOOLS = _model.MAX_TOOLS
-MAX_VECTOR_STORES = _model.MAX_VECTOR_STORES
-RESPONSE_FORMAT_TYPES = _model.RESPONSE_FORMAT_TYPES
-SCORE_THRESHOLD_RANGE = _model.SCORE_THRESHOLD_RANGE
-TEMPERATURE_RANGE = _model.TEMPERATURE_RANGE
-TOOL_TYPES = _model.TOOL_TYPES
-TOP_P_RANGE = _model.TOP_P_RANGE
+# The Assistant's own limits (lengths, counts, ranges, the tool and response-format types) are defined with its
+# shape in the one model, connectors/core/assistant_model.py; import them from there.
 
 # --- Validation -----------------------------------------------------------
 

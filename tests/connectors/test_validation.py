@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schema_strategies import from_schema
 
+from assistants_export.connectors.core import assistant_model as model
 from assistants_export.connectors.openai_assistants import settings as limits
 from assistants_export.connectors.openai_assistants.schema import load_assistant_schema
 from assistants_export.connectors.openai_assistants.validation import unknown_fields, validate_assistant
@@ -674,10 +675,10 @@ def test_user_data_maps_are_not_searched_for_unknown_fields() -> None:
     assert unknown_fields(obj) == []
 
 
-# --- The schema document and the settings agree -----------------------------------
+# --- The schema document and the model's limits agree -----------------------------------
 
 
-def test_settings_limits_match_the_schema() -> None:
+def test_the_models_limits_match_the_schema() -> None:
     properties, defs = SCHEMA["properties"], SCHEMA["$defs"]
 
     def nullable(name: str) -> dict[str, Any]:
@@ -686,27 +687,27 @@ def test_settings_limits_match_the_schema() -> None:
     resources_schema = properties["tool_resources"]["anyOf"][0]["properties"]
     file_search = defs["AssistantToolsFileSearch"]["properties"]["file_search"]["properties"]
     ranking = defs["FileSearchRankingOptions"]["properties"]
-    assert nullable("name")["maxLength"] == limits.MAX_NAME_LENGTH
-    assert nullable("description")["maxLength"] == limits.MAX_DESCRIPTION_LENGTH
-    assert nullable("instructions")["maxLength"] == limits.MAX_INSTRUCTIONS_LENGTH
-    assert properties["tools"]["maxItems"] == limits.MAX_TOOLS
+    assert nullable("name")["maxLength"] == model.MAX_NAME_LENGTH
+    assert nullable("description")["maxLength"] == model.MAX_DESCRIPTION_LENGTH
+    assert nullable("instructions")["maxLength"] == model.MAX_INSTRUCTIONS_LENGTH
+    assert properties["tools"]["maxItems"] == model.MAX_TOOLS
     file_ids = resources_schema["code_interpreter"]["properties"]["file_ids"]
-    assert file_ids["maxItems"] == limits.MAX_CODE_INTERPRETER_FILES
+    assert file_ids["maxItems"] == model.MAX_CODE_INTERPRETER_FILES
     vector_store_ids = resources_schema["file_search"]["properties"]["vector_store_ids"]
-    assert vector_store_ids["maxItems"] == limits.MAX_VECTOR_STORES
-    assert (nullable("temperature")["minimum"], nullable("temperature")["maximum"]) == limits.TEMPERATURE_RANGE
-    assert (nullable("top_p")["minimum"], nullable("top_p")["maximum"]) == limits.TOP_P_RANGE
+    assert vector_store_ids["maxItems"] == model.MAX_VECTOR_STORES
+    assert (nullable("temperature")["minimum"], nullable("temperature")["maximum"]) == model.TEMPERATURE_RANGE
+    assert (nullable("top_p")["minimum"], nullable("top_p")["maximum"]) == model.TOP_P_RANGE
     max_results = file_search["max_num_results"]
-    assert (max_results["minimum"], max_results["maximum"]) == limits.FILE_SEARCH_MAX_RESULTS_RANGE
+    assert (max_results["minimum"], max_results["maximum"]) == model.FILE_SEARCH_MAX_RESULTS_RANGE
     score = ranking["score_threshold"]
-    assert (score["minimum"], score["maximum"]) == limits.SCORE_THRESHOLD_RANGE
-    assert set(defs["FileSearchRanker"]["enum"]) == limits.FILE_SEARCH_RANKERS
+    assert (score["minimum"], score["maximum"]) == model.SCORE_THRESHOLD_RANGE
+    assert set(defs["FileSearchRanker"]["enum"]) == model.FILE_SEARCH_RANKERS
     tool_types = {defs[ref["$ref"].removeprefix("#/$defs/")]["properties"]["type"]["enum"][0]
                   for ref in properties["tools"]["items"]["oneOf"]}  # fmt: skip
-    assert tool_types == limits.TOOL_TYPES
+    assert tool_types == model.TOOL_TYPES
     format_types = {defs[ref["$ref"].removeprefix("#/$defs/")]["properties"]["type"]["enum"][0]
                     for ref in defs["AssistantsApiResponseFormatOption"]["oneOf"][1:]}  # fmt: skip
-    assert format_types == limits.RESPONSE_FORMAT_TYPES
+    assert format_types == model.RESPONSE_FORMAT_TYPES
 
 
 def test_the_schema_is_a_valid_draft_2020_12_document_with_its_licence() -> None:

@@ -21,6 +21,7 @@ from assistant_rebuild import expected, rebuild
 from dagster import DagsterInstance, materialize
 from hostile_server import ScriptedServer, api_error, listing, minimal_assistant
 
+from assistants_export.connectors.core import assistant_model
 from assistants_export.connectors.core.schemas import DERIVED_TABLES
 from assistants_export.connectors.openai_assistants import settings
 from assistants_export.connectors.openai_assistants.client import MESSAGE_LIMIT
@@ -271,8 +272,8 @@ TEN_MB = 10 * 1024 * 1024
 
 def bad_responses():
     """ID -> (served body, expected outcome, expected error_type, a phrase of the message)."""
-    at_limit = "i" * settings.MAX_INSTRUCTIONS_LENGTH
-    tools = [function_tool(f"f{i}") for i in range(settings.MAX_TOOLS)]
+    at_limit = "i" * assistant_model.MAX_INSTRUCTIONS_LENGTH
+    tools = [function_tool(f"f{i}") for i in range(assistant_model.MAX_TOOLS)]
     return {
         "asst_not_json": (b"Internal error, please retry", "failed", "malformed_json", "malformed JSON"),
         "asst_array": (b"[1, 2, 3]", "invalid", "schema_invalid", "$: expected object, got array"),
@@ -323,8 +324,8 @@ def test_bad_responses_end_in_one_row_each_and_the_rest_lands(env, capsys):
         if outcome == "invalid":
             assert row["body"].encode() == served[assistant_id]  # quarantined whole, as received
     assert errors["asst_huge"]["body"] is None  # refused before it was read
-    assert len(landed["asst_instructions_max"]["instructions"]) == settings.MAX_INSTRUCTIONS_LENGTH
-    assert landed["asst_tools_max"]["tool_count"] == settings.MAX_TOOLS
+    assert len(landed["asst_instructions_max"]["instructions"]) == assistant_model.MAX_INSTRUCTIONS_LENGTH
+    assert landed["asst_tools_max"]["tool_count"] == assistant_model.MAX_TOOLS
     deep = duck(env, "SELECT function_parameters FROM assistant_tools WHERE assistant_id = 'asst_nested_100'")
     assert json.loads(deep[0]["function_parameters"]) == json.loads(nested_parameters_text(100))
     assert_good_intact(env, served)
