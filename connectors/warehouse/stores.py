@@ -1,4 +1,5 @@
-"""The store of a warehouse location: a local folder's Parquet files, or Delta tables in an object store."""
+"""The store of a warehouse location (a local folder's Parquet files, or Delta tables in an object store), and
+the sources a warehouse holds a stored snapshot of."""
 
 from __future__ import annotations
 
