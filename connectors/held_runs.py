@@ -29,7 +29,6 @@ from assistants_export.connectors.core.errors import InputError
 from assistants_export.connectors.core.schemas import FETCH_ERRORS, RAW_ASSISTANTS, SNAPSHOT_RUNS, TableSpec
 from assistants_export.connectors.gates import ABORTED
 from assistants_export.connectors.warehouse.location import parse_warehouse_uri
-from assistants_export.connectors.warehouse.objectstore import open_filesystem
 from assistants_export.connectors.warehouse.sources import source_root
 
 log = logging.getLogger(__name__)
@@ -128,6 +127,9 @@ def held_runs(warehouse: str | os.PathLike[str], source_name: str = settings.DEF
     """The source's held-back runs, oldest first."""
     target = source_root(warehouse, source_name)
     location = parse_warehouse_uri(target)
+    # imported here: it imports deltalake, which importing the fetch (it prunes through here) does not need
+    from assistants_export.connectors.warehouse.objectstore import open_filesystem
+
     filesystem, root = open_filesystem(location)
     base = f"{root.rstrip('/')}/{settings.HELD_FOLDER}"
     shown = os.path.abspath(location.root) if location.is_local else location.uri.split("?", 1)[0].rstrip("/")
