@@ -286,6 +286,12 @@ def _give_up(rule: str, listing: bool, error_type: str | None, message: str | No
     return Verdict(Kind.UNREACHABLE if listing else Kind.GIVE_UP, rule, 0.0, error_type, message)
 
 
+def give_up(verdict: Verdict, listing: bool) -> Verdict:
+    """Rule 4 for a retry verdict whose attempts ran out elsewhere (the retry loop's stop rule): the give-up
+    :func:`judge` says on the last attempt, with the same words."""
+    return _give_up(f"{verdict.rule}, attempts exhausted", listing, verdict.error_type, verdict.message)
+
+
 def parse_retry_after(headers: Mapping[str, str], clock: Callable[[], float] = time.time) -> float | None:
     """Seconds the server asked us to wait, or ``None`` when it did not say (or said nonsense).
 
