@@ -48,6 +48,7 @@ from assistants_export.sandbox.server import CONTROL_DATE_PATH
 
 from .checks import SCHEMA_DRIFT
 from .cli import run
+from .cli.output import results_console, show_table
 from .instance import write_instance_home
 
 DEMO_KEY = "sk-demo-sandbox-key"
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warehouse", default=DEMO_WAREHOUSE, help=f"where to write (default ./{DEMO_WAREHOUSE})")
     warehouse = parser.parse_args(argv).warehouse
     today = dt.datetime.now(dt.UTC).date()
-    console = Console()
+    console = results_console()
     home = write_instance_home(warehouse)
     with _environment(DAGSTER_HOME=str(home)):
         if os.environ.get("OPENAI_API_KEY") and os.environ.get("OPENAI_BASE_URL"):
@@ -173,7 +174,7 @@ def _print_query(console: Console, store: DuckDBStore, name: str, params: dict[s
     table = Table(*result.column_names, title=title or f"sql/{name}.sql")
     for row in result.to_pylist():
         table.add_row(*("" if v is None else str(v) for v in row.values()))
-    console.print(table)
+    show_table(console, table)
 
 
 def _explain_checks(console: Console, home: Path) -> None:

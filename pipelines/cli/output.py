@@ -41,6 +41,42 @@ NULL = "NULL"
 _SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".txt": "table"}
 
 
+WHOLE_WIDTH = 1_000_000
+"""The width of a console whose output is not a terminal: wide enough that rich never wraps or cuts a line."""
+
+
+def results_console(*, stderr: bool = False) -> Console:
+    """The console a command prints its results (or, ``stderr``, its remarks) on.
+
+    On a terminal, rich as it is: the terminal's width, colour, tables that fold to fit. Anywhere else (a pipe, a
+    file) nothing is ever cut: lines as long as their text (a hint stays on one line), no colour and tables in
+    plain ASCII (:func:`show_table`), whole whatever ``COLUMNS`` says.
+    """
+    stream = sys.stderr if stderr else sys.stdout
+    console = Console(file=stream)
+    if console.is_terminal:
+        return console
+    return Console(file=stream, width=WHOLE_WIDTH, no_color=True, highlight=False, soft_wrap=True,
+                   emoji=False)
+
+
+def show_table(console: Console, table: Table) -> None:
+    """Print ``table``: as it is on a terminal; in plain ASCII, each column as wide as its widest cell, when the
+    output is not a terminal (:func:`results_console`)."""
+    if not console.is_terminal:
+        table.box = box.ASCII
+        for column in table.columns:
+            column.no_wrap, column.overflow = True, "ignore"
+    console.print(table, soft_wrap=False)
+
+
+def cut(value: str, width: int, console: Console) -> str:
+    """``value`` cut to ``width`` characters with an ellipsis, on a terminal; whole anywhere else."""
+    if not console.is_terminal or len(value) <= width:
+        return value
+    return value[: width - 1] + "…"
+
+
 def choose_format(requested: str | None, output: str | None) -> str:
     """The format asked for; else the one the output file's extension names; else a table."""
     if requested is not None:
@@ -135,10 +171,10 @@ def text(value: Any, null: str = "") -> str:
     return converted if isinstance(converted, str) else str(converted)
 
 
-def _cell(value: Any) -> str:
-    """A table cell: one line, at most :data:`CELL_WIDTH` terminal cells."""
+def _cell(value: Any, whole: bool = False) -> str:
+    """A table cell: one line, at most :data:`CELL_WIDTH` terminal cells (``whole``: every cell)."""
     shown = text(value, NULL).replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
-    if cell_len(shown) > CELL_WIDTH:
+    if not whole and cell_len(shown) > CELL_WIDTH:
         shown = set_cell_size(shown, CELL_WIDTH - 1).rstrip() + "…"
     return shown
 
@@ -184,14 +220,14 @@ def _write_parquet(reader: pa.RecordBatchReader, path: str | IO[bytes]) -> int:
     return rows
 
 
-def _table_rows(reader: pa.RecordBatchReader) -> tuple[list[list[str]], int]:
-    """Up to :data:`TABLE_MAX_ROWS` rows as cells, and the total row count."""
+def _table_rows(reader: pa.RecordBatchReader, whole: bool = False) -> tuple[list[list[str]], int]:
+    """Up to :data:`TABLE_MAX_ROWS` rows as cells (``whole``: never cut), and the total row count."""
     shown: list[list[str]] = []
     total = 0
     for batch in reader:
         if len(shown) < TABLE_MAX_ROWS:
             room = TABLE_MAX_ROWS - len(shown)
-            shown.extend([_cell(v) for v in row] for row in python_rows(batch.slice(0, room)))
+            shown.extend([_cell(v, whole) for v in row] for row in python_rows(batch.slice(0, room)))
         total += batch.num_rows
     return shown, total
 
@@ -204,10 +240,10 @@ def _footer(shown: int, total: int) -> str:
 
 
 def _write_text_table(reader: pa.RecordBatchReader, stream: IO[str]) -> int:
-    """Columns padded to their widest cell, numbers right-aligned; for pipes and files."""
+    """Columns padded to their widest cell, numbers right-aligned, no cell cut; for pipes and files."""
     names = reader.schema.names
     numeric = [_is_numeric(field.type) for field in reader.schema]
-    rows, total = _table_rows(reader)
+    rows, total = _table_rows(reader, whole=True)
     widths = [max([cell_len(name), *(cell_len(row[i]) for row in rows)]) for i, name in enumerate(names)]
 
     def line(cells: list[str]) -> str:

@@ -44,6 +44,7 @@ from ..progress import ProgressDisplay
 from ..resources import AssistantsApiResource, WarehouseResource
 from ..sources import ENVIRONMENT_SOURCE, SourceSpec, configured_sources, get_source
 from . import EXIT_INTERRUPTED, SHARE, InterruptedRun, SourceBusy, SourceRuns, cli, warehouse_option, writer_wait_option
+from .output import results_console, show_table
 
 
 class SecondsOrNone(click.ParamType):
@@ -468,7 +469,7 @@ def failure_message(result: ExecuteInProcessResult) -> str:
 
 
 def _print_summary(result: ExecuteInProcessResult, date: dt.date, warehouse: str, source: SourceSpec) -> None:
-    console = Console()
+    console = results_console()
     named = f" of source {source.name}" if source.file is not None else ""
     where = warehouse if "://" in warehouse else os.path.abspath(warehouse)
     console.print(f"Snapshot {date}{named} written to {where}")
@@ -477,7 +478,7 @@ def _print_summary(result: ExecuteInProcessResult, date: dt.date, warehouse: str
         table = Table(heading, "count", title=title)
         for name, count in _json_metadata(result, asset, key).items():
             table.add_row(name, str(count))
-        console.print(table)
+        show_table(console, table)
 
 
 def _json_metadata(result: ExecuteInProcessResult, asset: str, key: str) -> dict[str, Any]:
