@@ -53,6 +53,7 @@ from .results import FetchResult, Outcome
 from .validation import format_path, unknown_fields
 from .verdicts import (
     BROKEN_JSON,
+    CONNECT_BUDGET_SPENT,
     HTML_BODY,
     NOT_A_LIST,
     TOO_DEEP,
@@ -83,6 +84,13 @@ TRANSPORT_LOGGERS = ("httpx", "httpcore.connection", "httpcore.http11", "httpcor
 while a client is open their records are redacted (:class:`_RedactingFilter`)."""
 
 Sleep = Callable[[float], Awaitable[None]]
+
+RETRIES_LOGGER = "assistants_export.retries"
+"""One WARNING line per retry wave (:class:`_RetryWaves`): the CLI shows them on stderr when no progress display
+does; ``dg dev`` leaves them to Python's logging."""
+logging.getLogger(RETRIES_LOGGER).addHandler(logging.NullHandler())  # nothing on stderr unless a caller asks
+WAVE_SECONDS = 1.0
+"""A retry wave: the retries of the first second after one that came when no wave was open."""
 
 
 @dataclass(slots=True)
@@ -133,6 +141,8 @@ class AssistantsClient:
         self._spacing = 60.0 / config.requests_per_minute if config.requests_per_minute else 0.0
         self._next_slot = 0.0
         self._slot_lock = asyncio.Lock()
+        url = httpx.URL(config.api_root)
+        self._waves = _RetryWaves(f"{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}")
 
     async def __aenter__(self) -> AssistantsClient:
         c = self.config
@@ -151,6 +161,7 @@ class AssistantsClient:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        self._waves.flush()
         try:
             if self._http is not None:
                 await self._http.aclose()
@@ -183,8 +194,8 @@ class AssistantsClient:
         Raises :class:`AuthenticationError`, :class:`EndpointGoneError` or
         :class:`EndpointUnreachableError`; returns quietly when the API answers.
         """
-        self._stop_the_run(await self._get("/assistants", {"limit": 1}, expected_id=None, target="preflight"),
-                           during="preflight")
+        self._stop_the_run(await self._get("/assistants", {"limit": 1}, expected_id=None, target="preflight",
+                                           connect_budget=settings.PREFLIGHT_CONNECT_BUDGET), during="preflight")
 
     async def retrieve(self, assistant_id: str) -> FetchResult:
         """Fetch one assistant; every outcome but a run-level one becomes a :class:`FetchResult`."""
@@ -292,8 +303,9 @@ class AssistantsClient:
     # --- one request, with retries ------------------------------------------
 
     async def _get(self, path: str, params: dict[str, Any] | None, *, expected_id: str | None,
-                   target: str) -> Attempted:
-        """GET until the verdict is anything but "retry"; ``expected_id`` is ``None`` for the listing.
+                   target: str, connect_budget: float | None = None) -> Attempted:
+        """GET until the verdict is anything but "retry"; ``expected_id`` is ``None`` for the listing;
+        ``connect_budget``: the seconds this request may spend failing to connect (the preflight's).
 
         Every decision (retry or not, how long to wait, when to give up) is :mod:`.verdicts`'s; tenacity
         runs the attempts, the waits (through the injectable ``sleep``) and the stop rule (:meth:`_retrying`),
@@ -302,14 +314,15 @@ class AssistantsClient:
         that needs no retry (nearly all of them) costs no loop set-up (about 40 µs of CPU a request).
         """
         started = time.monotonic()
-        first = await self._attempt(path, params, expected_id, started, 1)
+        budget = connect_budget
+        first = await self._attempt(path, params, expected_id, started, 1, budget)
         if first.verdict.kind is not Kind.RETRY:  # the success path: no retry loop to set up (benchmarks/README.md)
             return first
         attempts = itertools.count(1)
 
         async def attempt() -> Attempted:
             number = next(attempts)
-            return first if number == 1 else await self._attempt(path, params, expected_id, started, number)
+            return first if number == 1 else await self._attempt(path, params, expected_id, started, number, budget)
 
         ended: Attempted = await self._retrying(target, listing=expected_id is None)(attempt)
         return ended
@@ -334,16 +347,18 @@ class AssistantsClient:
         )
 
     async def _attempt(self, path: str, params: dict[str, Any] | None, expected_id: str | None,
-                       started: float, attempt: int) -> Attempted:
+                       started: float, attempt: int, connect_budget: float | None = None) -> Attempted:
         """Attempt ``attempt`` (1-based) and its verdict (a failure to get an answer is judged too, not raised)."""
         answer: Answer | None = None
         try:
-            answer = await self._send(path, params, self._policy.id_deadline - (time.monotonic() - started))
+            answer = await self._send(path, params, self._policy.id_deadline - (time.monotonic() - started),
+                                      connect_budget)
             if expected_id is not None:
                 self._canonicalize(answer)
         except (httpx.TransportError, UnreadableResponse, RequestTimedOut) as failure:
             verdict = judge_failure(failure, listing=expected_id is None, attempt=attempt,
-                                    elapsed=time.monotonic() - started, policy=self._policy, jitter=self._random())
+                                    elapsed=time.monotonic() - started, policy=self._policy, jitter=self._random(),
+                                    connect_budget=connect_budget)
         else:
             verdict = judge(answer, expected_id=expected_id, attempt=attempt, elapsed=time.monotonic() - started,
                             policy=self._policy, jitter=self._random())
@@ -362,21 +377,23 @@ class AssistantsClient:
                      self._clean(message)[:200], verdict.wait)
             self.stats.retries += 1
             self.stats.waited_seconds += verdict.wait
+            self._waves.add(f"HTTP {answer.status}" if answer is not None else error_type, verdict.wait)
 
         return note
 
-    async def _send(self, path: str, params: dict[str, Any] | None, left: float) -> Answer:
+    async def _send(self, path: str, params: dict[str, Any] | None, left: float,
+                    connect_budget: float | None = None) -> Answer:
         """One HTTP request, inside a place of the adaptive limit (when there is one); ``left``: the seconds the
-        ID has left."""
+        ID has left; ``connect_budget``: the longest a connection may take, when shorter than ``connect_timeout``."""
         if self.limiter is None:
             await self._take_slot()
-            return await self._request(path, params, left)
+            return await self._request(path, params, left, connect_budget)
         permit = await self.limiter.acquire()
         answered = False
         status = 0
         try:
             await self._take_slot()
-            answer = await self._request(path, params, left)
+            answer = await self._request(path, params, left, connect_budget)
             answered, status = True, answer.status
             return answer
         except UnreadableResponse:
@@ -390,7 +407,8 @@ class AssistantsClient:
                 self.stats.concurrency_limit_lowest = rule.lowest
                 log.info("HTTP 429: requests in flight limited to %d (configured %d)", rule.limit, rule.maximum)
 
-    async def _request(self, path: str, params: dict[str, Any] | None, left: float) -> Answer:
+    async def _request(self, path: str, params: dict[str, Any] | None, left: float,
+                       connect_budget: float | None = None) -> Answer:
         """One request within its wall-clock deadline: ``request_deadline``, or the ``left`` seconds of the ID's
         ``id_deadline`` when fewer. httpx's timeouts are per read, so without it a server that sends a byte now
         and then (in the headers or the body) holds the request, and the ID, for as long as it likes."""
@@ -399,17 +417,20 @@ class AssistantsClient:
             (max(left, 0.0), "id_deadline")
         try:
             async with asyncio.timeout(limit):
-                return await self._read(path, params)
+                return await self._read(path, params, connect_budget)
         except TimeoutError:
             what = (f"{_seconds(limit)} s ({setting})" if setting == "request_deadline" else
                     f"the {_seconds(limit)} s left of the ID's {_seconds(c.id_deadline)} s (id_deadline)")
             raise RequestTimedOut(f"no complete answer within {what}") from None
 
-    async def _read(self, path: str, params: dict[str, Any] | None) -> Answer:
+    async def _read(self, path: str, params: dict[str, Any] | None, connect_budget: float | None = None) -> Answer:
         assert self._http is not None, "use AssistantsClient as an async context manager"
         self.stats.requests += 1
         cap = self.config.max_response_bytes
-        async with self._http.stream("GET", path, params=params) as response:
+        timeout = self._http.timeout
+        if connect_budget is not None and connect_budget < self.config.connect_timeout:
+            timeout = httpx.Timeout(connect=connect_budget, read=timeout.read, write=timeout.write, pool=timeout.pool)
+        async with self._http.stream("GET", path, params=params, timeout=timeout) as response:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > cap:
                 raise ResponseTooLarge(f"response of {int(declared):,} bytes exceeds the {cap:,}-byte cap "
@@ -478,6 +499,14 @@ class AssistantsClient:
                 f"the server {what} from ${c.api_key_env} (HTTP {status}: {message[:200]}): "
                 f"set {c.api_key_env} to a valid key for {c.api_root}"
             )
+        if verdict.rule == CONNECT_BUDGET_SPENT:
+            url = httpx.URL(c.api_root)
+            port = url.port or (443 if url.scheme == "https" else 80)
+            raise EndpointUnreachableError(
+                f"cannot connect to {url.host}:{port} ({message[:200]}) within "
+                f"{_seconds(settings.PREFLIGHT_CONNECT_BUDGET)} s: check the base URL ({c.api_root}) and that the "
+                "server is up"
+            )
         if verdict.kind is Kind.UNREACHABLE and during == "preflight":
             raise EndpointUnreachableError(
                 f"no usable answer from {c.api_root} after {c.max_attempts} attempts "
@@ -541,6 +570,42 @@ class AssistantsClient:
         if body is None:
             return None
         return self._clean(body)[:ERROR_BODY_LIMIT]  # redact first: a cut must not leave half a key
+
+
+class _RetryWaves:
+    """Retries summed up a wave at a time: the first retry when no wave is open opens one, and
+    :data:`WAVE_SECONDS` later one line on the :data:`RETRIES_LOGGER` logger says how many retries it held, why
+    (statuses and failure kinds, never a server's words) and how long they wait::
+
+        retrying 127.0.0.1:8080: 6 retries (HTTP 429 x5, timeout x1), waiting 0.4-2.0 s
+    """
+
+    def __init__(self, host: str) -> None:
+        self._host = host
+        self._reasons: Counter[str] = Counter()
+        self._waits: list[float] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, reason: str, wait: float) -> None:
+        self._reasons[reason] += 1
+        self._waits.append(wait)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(WAVE_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        """Write the open wave's line, if any."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._waits:
+            return
+        count, shortest, longest = len(self._waits), min(self._waits), max(self._waits)
+        why = ", ".join(f"{reason} x{n}" for reason, n in self._reasons.most_common())
+        waits = f"{shortest:.1f} s" if f"{shortest:.1f}" == f"{longest:.1f}" else f"{shortest:.1f}-{longest:.1f} s"
+        logging.getLogger(RETRIES_LOGGER).warning("retrying %s: %d %s (%s), waiting %s", self._host, count,
+                                                  "retry" if count == 1 else "retries", why, waits)
+        self._reasons.clear()
+        self._waits.clear()
 
 
 def _says_retry(ended: Attempted) -> bool:
