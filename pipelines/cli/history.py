@@ -19,9 +19,9 @@ from rich.table import Table
 
 from assistants_export import sql
 from assistants_export.connectors.warehouse import DuckDBStore
+from assistants_export.connectors.warehouse.location import warehouse_root
 from assistants_export.connectors.warehouse.views import open_source
 
-from ..resources import WarehouseResource
 from . import cli, warehouse_option
 from .output import cut, results_console, show_table
 from .query import note
@@ -89,10 +89,10 @@ def as_of(date: str, warehouse: str | None, as_json: bool) -> None:
     if not rows:  # an empty answer is true only on a day the history covers
         first = _query(warehouse, "migration/history_start")[0]["first_date"]
         if first is None:
-            raise click.ClickException(f"the history of {WarehouseResource(path=warehouse).root()} is empty: "
+            raise click.ClickException(f"the history of {warehouse_root(warehouse)} is empty: "
                                        "run assistants-export snapshot first")
         if day < first:
-            raise click.ClickException(f"{day} is before the history of {WarehouseResource(path=warehouse).root()}"
+            raise click.ClickException(f"{day} is before the history of {warehouse_root(warehouse)}"
                                        f" begins (it starts on {first})")
     if as_json:
         for row in rows:
@@ -112,7 +112,7 @@ def _source_column(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _query(warehouse: str | None, name: str, **params: Any) -> list[dict[str, Any]]:
-    root = WarehouseResource(path=warehouse).root()
+    root = warehouse_root(warehouse)
     if not DuckDBStore(root).path.is_file():
         raise click.ClickException(f"no warehouse at {root}: run assistants-export snapshot first")
     con, _ = open_source(root, notice=note)  # a snapshot writing the database: the stored files are read
