@@ -66,6 +66,7 @@ def commands(assistant_id: str, first: dt.date, last: dt.date, out: Path) -> dic
 
 
 def measure(runs: int) -> dict[str, Any]:
+    started = machine()
     with tempfile.TemporaryDirectory(prefix="startup-bench-") as folder:
         work = Path(folder)
         root = work / "data"
@@ -84,7 +85,7 @@ def measure(runs: int) -> dict[str, Any]:
                              "cpu_s": statistics.median(s["cpu_s"] for s in samples),
                              "walls": [s["wall_s"] for s in samples]}
             print(f"  {name:<8} {results[name]['wall_s']:6.3f} s wall  {results[name]['cpu_s']:6.3f} s CPU", flush=True)
-    return {"runs": runs, "machine": {**machine(), "load_average_end": os.getloadavg()}, "commands": results}
+    return {"runs": runs, "machine": {**started, "load_average_end": os.getloadavg()}, "commands": results}
 
 
 def render(report: dict[str, Any]) -> str:
