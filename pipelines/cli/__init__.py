@@ -25,7 +25,7 @@ from assistants_export.connectors.core.errors import ConnectorError, SourceBusyE
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
 
 from ..start_date import EARLIEST_START, START_DATE_ENV, check_start_date
-from .output import silence_stdout
+from .stdout import silence_stdout
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2

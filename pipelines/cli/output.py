@@ -17,19 +17,19 @@ import datetime as dt
 import decimal
 import json
 import math
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from rich import box
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from .stdout import silence_stdout as silence_stdout
 
 FORMATS: tuple[str, ...] = ("table", "csv", "json", "parquet")
 TABLE_MAX_ROWS = 1000
@@ -213,6 +213,8 @@ def _write_json(reader: pa.RecordBatchReader, stream: IO[str]) -> int:
 
 def _write_parquet(reader: pa.RecordBatchReader, path: str | IO[bytes]) -> int:
     rows = 0
+    import pyarrow.parquet as pq  # here: importing it costs every command a tenth of a second at start
+
     with pq.ParquetWriter(path, reader.schema, compression="zstd") as writer:
         for batch in reader:
             writer.write_batch(batch)
@@ -269,12 +271,3 @@ def _write_rich_table(reader: pa.RecordBatchReader, console: Console) -> int:
     table.caption = _footer(len(rows), total)
     console.print(table)
     return total
-
-
-def silence_stdout() -> None:
-    """Point stdout at the null device, so the interpreter's final flush does not fail on the closed pipe."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # no real file descriptor (captured output): nothing will be flushed
-        pass
