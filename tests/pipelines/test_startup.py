@@ -4,7 +4,9 @@ whole in a fresh interpreter, which then reports which of those it loaded: modul
 cannot be flaky (``benchmarks/startup.py`` measures the time)."""
 
 import datetime as dt
+import importlib
 import os
+import pkgutil
 import subprocess
 import sys
 
@@ -76,4 +78,15 @@ def test_the_listed_help_is_each_commands_own():
         command = cli.get_command(context, name)
         assert command is not None and command.callback.__module__.endswith(f".cli.{module}"), name
         assert command.get_short_help_str(limit=1000) == sentence, name
+    assert sorted(cli.commands) == sorted(COMMANDS)
+
+
+def test_every_command_module_is_listed():
+    """A command in a module of ``pipelines/cli`` that COMMANDS does not name would never be imported, so never
+    offered: importing every module must register exactly the commands COMMANDS lists."""
+    import assistants_export.pipelines.cli as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name != "__main__":
+            importlib.import_module(f"{package.__name__}.{module.name}")
     assert sorted(cli.commands) == sorted(COMMANDS)
