@@ -200,9 +200,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     if _SETTINGS_ERROR is not None:
         click.echo(f"error: {_SETTINGS_ERROR}", err=True)
         return EXIT_FAILURE
+    arguments = list(argv) if argv is not None else sys.argv[1:]
     try:
-        status = cli.main(args=list(argv) if argv is not None else None, prog_name="assistants-export",
-                          standalone_mode=False)
+        _import_command(arguments)
+        status = cli.main(args=arguments, prog_name="assistants-export", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("error: interrupted: a snapshot in progress was not stored (its date is as it was); "
                    "run the command again to finish", err=True)
@@ -225,6 +226,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         click.echo(f"error: {unexpected(exc)}", err=True)
         return EXIT_FAILURE
     return status if isinstance(status, int) else 0
+
+
+def _import_command(arguments: Sequence[str]) -> None:
+    """Import the module of the command ``arguments`` name before click parses them: a Ctrl-C or a bad setting
+    while it is imported (Dagster, for some) then ends in run()'s one line, not inside click's parsing."""
+    name = next((argument for argument in arguments if not argument.startswith("-")), None)
+    if name in COMMANDS:
+        importlib.import_module(f"{__name__}.{COMMANDS[name][0]}")
 
 
 _ERRNO_HINTS = {
