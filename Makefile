@@ -39,7 +39,8 @@ lock:
 		| grep -v -e '^assistants-export' -e '^-e'; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt && rm -rf .venv-lock
 
-## system-deps: PostgreSQL server binaries for the production-instance test (Debian; needs root)
+## system-deps: PostgreSQL server binaries for the production-instance test, and chromium for the report's browser
+## test (Debian; needs root)
 system-deps:
 	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		echo "PostgreSQL is installed"; \
@@ -48,10 +49,22 @@ system-deps:
 	else \
 		echo "PostgreSQL is missing: run 'sudo make system-deps' (the production-instance test is skipped)"; \
 	fi
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "chromium is installed"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "chromium is missing: run 'sudo make system-deps' (the report's browser test is skipped)"; \
+	fi
 
 ## demo: start the sandbox API, snapshot two nights into ./demo-data through Dagster, show what it made
 demo: $(STAMP)
 	$(BIN)/python -m assistants_export.pipelines.demo
+
+## demo-foundry: the demo against the sandbox's Azure AI Foundry project (Entra ID sign-in, Foundry's tools)
+.PHONY: demo-foundry
+demo-foundry: $(STAMP)
+	$(BIN)/python -m assistants_export.pipelines.demo --foundry
 
 ## demo-dev: the Dagster UI over the demo's warehouse and its own instance (./demo-data, after make demo)
 .PHONY: demo-dev

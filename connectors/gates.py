@@ -40,6 +40,8 @@ from assistants_export.connectors.warehouse import Store
 EMPTY_GATE = "empty"
 FAILED_SHARE_GATE = "failed_share"
 GATES = (EMPTY_GATE, FAILED_SHARE_GATE, MASS_DELETION_GATE)
+ABORTED = "aborted"
+"""What ``held.json`` names in place of a gate when a whole-run error stopped the fetch (its answers are partial)."""
 
 APPROVAL_FLAGS = {
     EMPTY_GATE: "--allow-empty (Dagster: allow_empty: true)",

@@ -56,7 +56,7 @@ from assistants_export.connectors.core.schemas import (
     SNAPSHOT_MEMBERS,
     SNAPSHOT_RUNS,
 )
-from assistants_export.connectors.gates import Answers, Gates, judge
+from assistants_export.connectors.gates import ABORTED, Answers, Gates, judge
 from assistants_export.connectors.openai_assistants.client import AssistantsClient, ClientStats
 from assistants_export.connectors.openai_assistants.config import ClientConfig
 from assistants_export.connectors.openai_assistants.flatten import (
@@ -142,6 +142,8 @@ class FetchSummary:
     unknown_fields: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     approved_gates: tuple[str, ...] = ()
+    pruned_held: list[str] = field(default_factory=list)
+    """The held-back runs of the source this run removed for their age (``<date>/<run_id>``)."""
 
     def row(self) -> dict[str, object]:
         return {
@@ -240,12 +242,9 @@ class _BatchSink:
         """
         self.drain()
         self._writer.shutdown()
-        with self.store.commit_lock():
-            commit_payloads(self.store, self.snapshot_date, self.payloads)
-            self.members.commit()
-            self.errors.commit()
+        commit_staged(self.store, self.snapshot_date, self.payloads, self.members, self.errors)
 
-    def hold(self, runs: pa.Table, reasons: list[str]) -> str:
+    def hold(self, runs: pa.Table, held: list[tuple[str, str]]) -> str:
         """Keep the run's answers under ``held/<date>/<run_id>/`` instead of the date's partitions; returns where."""
         self.drain()
         self._writer.shutdown()
@@ -261,7 +260,8 @@ class _BatchSink:
         runs_dir.mkdir(parents=True, exist_ok=True)
         pq.write_table(runs, runs_dir / PART_FILE)
         note = {"snapshot_date": self.snapshot_date.isoformat(), "run_id": self.summary.run_id,
-                "held_at": _utcnow().isoformat(), "reasons": reasons, "outcomes": dict(self.summary.outcomes)}
+                "held_at": _utcnow().isoformat(), "reasons": [reason for _, reason in held],
+                "gates": [gate for gate, _ in held], "outcomes": dict(self.summary.outcomes)}
         (folder / "held.json").write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
         return self.store.keep_held(folder, self.snapshot_date, self.summary.run_id)
 
@@ -274,6 +274,20 @@ class _BatchSink:
         self.errors.discard()
         for writer in self.payloads.values():
             writer.discard()
+
+
+def commit_staged(store: Store, snapshot_date: dt.date, payloads: dict[str, Writer], members: Writer,
+                  errors: Writer) -> None:
+    """Make a run's staged answers the date's snapshot, under the warehouse's commit lock: the new payloads, then
+    the membership that names them, then the errors (a fetch's commit, and a held run's approval).
+
+    Payloads first: a reader (or a crash) between the two sees the old membership, whose payloads are all still
+    stored, since a payload partition only ever grows.
+    """
+    with store.commit_lock():
+        commit_payloads(store, snapshot_date, payloads)
+        members.commit()
+        errors.commit()
 
 
 def commit_payloads(store: Store, snapshot_date: dt.date, staged: dict[str, Writer]) -> None:
@@ -318,7 +332,8 @@ def _write_held_raw(store: Store, members: Writer, staged: Writer, target: Path)
 def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.date, warehouse: str | Path, *,
                    source_name: str = settings.DEFAULT_SOURCE, run_id: str | None = None,
                    progress: Progress | None = None, batch_size: int = settings.BATCH_SIZE, transport: object = None,
-                   gates: Gates | None = None) -> FetchSummary:
+                   gates: Gates | None = None,
+                   held_max_age: dt.timedelta | None = dt.timedelta(days=settings.HELD_MAX_AGE_DAYS)) -> FetchSummary:
     """Fetch every assistant of ``source`` and replace the date's raw partitions if the run passes the gates.
 
     Raises a :class:`~assistants_export.connectors.core.errors.ConnectorError` for
@@ -332,8 +347,11 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
     having written nothing.
 
     ``source_name`` names the API source whose tables of ``warehouse`` are written
-    (:mod:`assistants_export.connectors.warehouse.sources`).
+    (:mod:`assistants_export.connectors.warehouse.sources`). Held runs of the source older than ``held_max_age``
+    are removed first (``None`` keeps them), and named in :attr:`FetchSummary.pruned_held`.
     """
+    from assistants_export.connectors.held import prune_held  # it stores through this module's commit
+
     gates = gates or Gates()
     store = open_store(warehouse, source_name)
     run_id = run_id or uuid.uuid4().hex
@@ -342,6 +360,9 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
             log.warning("recovered from an interrupted run: %s", action)
         upgrade_warehouse(store)
         summary = FetchSummary(snapshot_date, run_id, source.mode, _public_url(config.api_root), _utcnow())
+        if held_max_age is not None:
+            summary.pruned_held = [f"{run.snapshot_date}/{run.run_id}"
+                                   for run in prune_held(warehouse, held_max_age, source_name=source_name)]
         started = time.perf_counter()
         sink = _BatchSink(store, snapshot_date, summary, progress, batch_size)
         try:
@@ -358,7 +379,7 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
                 sink.discard()
                 raise
             summary.finished_at = _utcnow()
-            folder = sink.hold(_runs_table(summary), [str(exc)])
+            folder = sink.hold(_runs_table(summary), [(ABORTED, str(exc))])
             raise type(exc)(f"{exc} (the answers received are kept in {folder})") from None
         except BaseException:
             sink.discard()
@@ -368,7 +389,7 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
         verdict = judge(store, snapshot_date, sink.answers, gates)
         summary.approved_gates = verdict.approved
         if not verdict.passed:
-            folder = sink.hold(_runs_table(summary), [reason for _, reason in verdict.held])
+            folder = sink.hold(_runs_table(summary), list(verdict.held))
             raise HeldBackError(verdict.message(snapshot_date, folder), folder)
         failpoints.reach("commit")
         try:

@@ -70,6 +70,7 @@ from assistants_export.connectors.core.schemas import (
     type_name,
 )
 from assistants_export.connectors.history import MassDeletionError, rebuild_history
+from assistants_export.connectors.report.summary import NIGHT_COLUMNS, night_summary
 from assistants_export.connectors.snapshot import FetchSummary, fetch_snapshot, flatten_snapshot, load_duckdb
 from assistants_export.connectors.warehouse import Store, open_store, pending_loads
 from assistants_export.connectors.warehouse.location import parse_warehouse_uri, without_userinfo
@@ -255,10 +256,14 @@ def _fetch(context: AssetExecutionContext, config: SnapshotConfig, api: Assistan
         source = get_source(part.source)
         summary = fetch_snapshot(api.client_config(source), config.id_source(source), part.date, part.root,
                                  source_name=part.source, run_id=context.run.run_id, progress=progress.current(),
-                                 batch_size=config.batch_size, gates=config.gates())
+                                 batch_size=config.batch_size, gates=config.gates(),
+                                 held_max_age=config.held_max_age())
     except ConnectorError as exc:  # (a first run that stored nothing leaves no folder: see writer_lock.py)
         raise _fail(context, exc) from None
     context.log.info("%s: %s", part.source, _summary_line(summary))
+    if summary.pruned_held:
+        context.log.warning("%s: removed %d held-back run(s) older than %g days: %s", part.source,
+                            len(summary.pruned_held), config.held_max_age_days, ", ".join(summary.pruned_held))
     outcomes = {k: int(v) for k, v in sorted(summary.outcomes.items())}
     not_ok = sum(v for k, v in outcomes.items() if k != "ok")
     yield MaterializeResult(asset_key=RAW_ASSISTANTS.name, metadata={
@@ -273,6 +278,7 @@ def _fetch(context: AssetExecutionContext, config: SnapshotConfig, api: Assistan
         "unknown_fields": MetadataValue.json(dict(summary.unknown_fields.most_common(20))),
         "fetch_seconds": round(summary.seconds, 3),
         "approved_gates": MetadataValue.json(list(summary.approved_gates)),
+        "pruned_held_runs": MetadataValue.json(summary.pruned_held),
         "preview": MetadataValue.md(_counts_markdown(outcomes, "outcome", "IDs")),
     })
     yield MaterializeResult(asset_key=FETCH_ERRORS.name, metadata={
@@ -351,12 +357,21 @@ def _history_step(context: AssetExecutionContext, config: HistoryConfig,
     replayed = [d.isoformat() for d in result.dates]
     context.log.info("history of %s: replayed %s; %d versions opened, %d closed; changes %s", part.source,
                      replayed or "nothing", result.versions_opened, result.versions_closed, dict(result.changes))
+    night = night_summary(part.store().read(ASSISTANT_CHANGES, part.date, columns=list(NIGHT_COLUMNS)), part.date,
+                          result.current_live)
     yield MaterializeResult(asset_key=ASSISTANT_HISTORY.name, metadata={
         "dagster/row_count": result.versions_total,
         "versions_opened": result.versions_opened,
         "versions_closed": result.versions_closed,
         "current_live_assistants": result.current_live,
         "replayed_dates": MetadataValue.json(replayed),
+        "night_summary": MetadataValue.md(night["markdown"]),
+        "night_created": night["created"],
+        "night_updated": night["updated"],
+        "night_deleted": night["deleted"],
+        "night_field_changes": MetadataValue.json(night["by_field"]),
+        "report": MetadataValue.text(f"assistants-export report --warehouse {part.where()['warehouse']} --last 90d "
+                                     "-o report.html"),
     })
     yield MaterializeResult(asset_key=ASSISTANT_CHANGES.name, metadata={
         "dagster/row_count": _stored_rows(part.store(), ASSISTANT_CHANGES.name),

@@ -33,6 +33,7 @@ from assistants_export.connectors.openai_assistants import settings
 
 from .assets import GROUP, HISTORY_GROUP, asset_checks, build_snapshot_assets
 from .config import SOURCE_TAG
+from .held import settle_held_run_job
 from .partitions import date_and_source, snapshot_partitions
 from .resources import AssistantsApiResource, WarehouseResource
 from .schedules import freshness_job, freshness_schedule, nightly_schedule
@@ -64,9 +65,10 @@ def snapshot_job_for(sources: tuple[str, ...]) -> UnresolvedAssetJobDefinition:
 class AssistantsExportComponent(Component, Model, Resolvable):
     """Nightly snapshots of every assistant of an Assistants API into Parquet and DuckDB, with SCD2 history.
 
-    Adds the assets (raw_assistants ... assistant_history), their checks, the job assistants_snapshot, the
-    nightly and freshness schedules, and the resources api and warehouse. The assets are partitioned by date and
-    by the sources configured when the definitions load (``$ASSISTANTS_SOURCES_FILE``, else ``default``).
+    Adds the assets (raw_assistants ... assistant_history), their checks, the job assistants_snapshot, the job
+    settle_held_run (approve or discard a held-back run), the nightly and freshness schedules, and the resources
+    api and warehouse. The assets are partitioned by date and by the sources configured when the definitions load
+    (``$ASSISTANTS_SOURCES_FILE``, else ``default``).
     """
 
     warehouse: str | None = Field(default=None, description="Warehouse folder; default $ASSISTANTS_WAREHOUSE, "
@@ -90,7 +92,7 @@ class AssistantsExportComponent(Component, Model, Resolvable):
         return Definitions(
             assets=list(build_snapshot_assets(names)),
             asset_checks=asset_checks,
-            jobs=[job, freshness_job],
+            jobs=[job, freshness_job, settle_held_run_job],
             schedules=[nightly_schedule(job, names), freshness_schedule],
             resources={"api": api, "warehouse": WarehouseResource(path=self.warehouse)},
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from dagster import Config
 from pydantic import Field
 
@@ -48,6 +50,14 @@ class SnapshotConfig(Config):
                                  "max_failed_share of the IDs ended failed.")
     allow_mass_deletion: bool = Field(default=False, description="Store the snapshot (and apply it to the "
                                       "history) even when it deletes more than mass_deletion_threshold.")
+
+    held_max_age_days: float | None = Field(default=settings.HELD_MAX_AGE_DAYS, ge=0.0,
+                                            description="Remove the source's held-back runs held longer ago than "
+                                            "this many days before fetching (reported in the run's metadata, "
+                                            "pruned_held_runs); null keeps them.")
+
+    def held_max_age(self) -> dt.timedelta | None:
+        return None if self.held_max_age_days is None else dt.timedelta(days=self.held_max_age_days)
 
     def gates(self) -> Gates:
         return Gates(max_failed_share=self.max_failed_share, mass_deletion_threshold=self.mass_deletion_threshold,

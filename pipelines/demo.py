@@ -6,8 +6,8 @@ changed, deleted or created from one night to the next) plus a few invalid bodie
 Dagster into its own warehouse, ``./demo-data`` (``--warehouse DIR`` for another): yesterday, then, after switching
 the sandbox to today (``POST /_control/date``), today. Each night's IDs file also holds unknown and malformed IDs,
 and the second night's still names the assistants deleted since the first, as a real IDs file would. Then it prints
-what it made, the sample queries' answers, what changed between the two nights and the commands to look further,
-with their dates.
+what it made, the sample queries' answers, what changed between the two nights, writes the audit report
+(``demo-data/report.html``) and prints the commands to look further, with their dates.
 
 The demo's folder is a whole place of its own: the warehouse, and the Dagster instance that recorded its runs
 (``dagster.yaml`` written from the project's, storage in ``.dagster/``), so the project's own UI (``make dev``,
@@ -15,6 +15,11 @@ warehouse ``./data``) never shows the demo's snapshots as its own. It never writ
 
 With ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` both set, the sandbox is not started: today's snapshot of that
 endpoint is taken in discover mode instead.
+
+``--foundry`` (``make demo-foundry``) runs it against the sandbox's Azure AI Foundry project instead
+(``python -m assistants_export.sandbox --foundry``): agents with Foundry's tools, signed in with Entra ID through
+``azure-identity`` against the sandbox's loopback token endpoint, one night in discover mode, written to
+``./demo-foundry`` by default.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from rich.table import Table
 from assistants_export import sql
 from assistants_export.connectors import quality
 from assistants_export.connectors.core import settings
+from assistants_export.connectors.report import build_report
 from assistants_export.connectors.warehouse import DuckDBStore, open_store
 from assistants_export.sandbox import (
     EvolvingCatalog,
@@ -44,10 +50,13 @@ from assistants_export.sandbox import (
     invalid_assistants,
     serialize_body,
 )
+from assistants_export.sandbox.entra import TokenServer
+from assistants_export.sandbox.foundry import FoundryCatalog
 from assistants_export.sandbox.server import CONTROL_DATE_PATH
 
 from .checks import SCHEMA_DRIFT
 from .cli import run
+from .cli.outfile import OutputTarget
 from .cli.output import results_console, show_table
 from .instance import write_instance_home
 
@@ -60,6 +69,8 @@ CHANGE_RATE = 0.25
 """Each assistant changes with this probability a night (and a tenth of it is deleted, as many created): about
 a sixth of the catalogue changes between the demo's two nights."""
 SEED = 0
+REPORT_NAME = "report.html"
+"""The audit report (``assistants-export report``) the demo writes into its folder."""
 
 
 class DemoCatalog(EvolvingCatalog):
@@ -76,13 +87,20 @@ class DemoCatalog(EvolvingCatalog):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assistants_export.pipelines.demo",
                                      description="The sandbox demo (make demo).")
-    parser.add_argument("--warehouse", default=DEMO_WAREHOUSE, help=f"where to write (default ./{DEMO_WAREHOUSE})")
-    warehouse = parser.parse_args(argv).warehouse
+    parser.add_argument("--warehouse", help=f"where to write (default ./{DEMO_WAREHOUSE}, with --foundry "
+                                             f"./{FOUNDRY_WAREHOUSE})")
+    parser.add_argument("--foundry", action="store_true", help="a sandbox Azure AI Foundry project (Entra ID sign-in, "
+                                                               "Foundry's tools) instead of the Assistants API")
+    args = parser.parse_args(argv)
+    warehouse = args.warehouse or (FOUNDRY_WAREHOUSE if args.foundry else DEMO_WAREHOUSE)
     today = dt.datetime.now(dt.UTC).date()
     console = results_console()
     home = write_instance_home(warehouse)
     with _environment(DAGSTER_HOME=str(home)):
-        if os.environ.get("OPENAI_API_KEY") and os.environ.get("OPENAI_BASE_URL"):
+        if args.foundry:
+            nights = [today]
+            status = _run_on_foundry(console, warehouse, today)
+        elif os.environ.get("OPENAI_API_KEY") and os.environ.get("OPENAI_BASE_URL"):
             console.print(f"Using {os.environ['OPENAI_BASE_URL']} (discover mode)")
             status = run(["snapshot", "--discover", "--date", today.isoformat(), "--warehouse", warehouse])
             nights = [today]
@@ -140,6 +158,25 @@ def _run_on_sandbox(console: Console, warehouse: str, nights: list[dt.date]) -> 
     return 0
 
 
+FOUNDRY_WAREHOUSE = "demo-foundry"
+FOUNDRY_AGENTS = 40
+
+
+def _run_on_foundry(console: Console, warehouse: str, today: dt.date) -> int:
+    """Today's snapshot of a sandbox Foundry project, discovered, signed in through azure-identity."""
+    with tempfile.TemporaryDirectory(prefix="demo-entra-") as tmp, TokenServer(Path(tmp), lifetime=600) as tokens, \
+            SandboxServer(FoundryCatalog(FOUNDRY_AGENTS), auth_style="entra", token_check=tokens.check) as server, \
+            _environment(OPENAI_BASE_URL=server.base_url, ASSISTANTS_AUTH_STYLE="entra",
+                         ASSISTANTS_ENTRA_CREDENTIAL="environment", OPENAI_API_KEY="", **tokens.environment()):
+        console.print(f"Sandbox Foundry project at {server.base_url}: {FOUNDRY_AGENTS} agents with Foundry's tools "
+                      f"(python -m assistants_export.sandbox --foundry); Entra ID tokens from {tokens.authority}")
+        status = run(["snapshot", "--discover", "--date", today.isoformat(), "--warehouse", warehouse])
+        console.print(f"Tokens issued: {tokens.stats.issued}; requests refused for a token: "
+                      f"{server.stats.token_refusals}. Foundry's own views: query --warehouse {warehouse} "
+                      "--view search_indexes (or connected_agents)")
+        return status
+
+
 def _switch_date(base_url: str, date: dt.date) -> None:
     """Serve ``date``'s catalogue from now on, as anyone can with the sandbox's control endpoint."""
     url = base_url.removesuffix("/v1") + CONTROL_DATE_PATH
@@ -165,7 +202,20 @@ def _show(console: Console, warehouse: str, nights: list[dt.date]) -> None:
         shown = ", ".join(f"{n} {outcome}" for outcome, n in sorted(errors.items()))
         console.print(f"fetch_errors of {today} holds {shown}: the demo asks for those on purpose (unknown, "
                       "malformed and invalid IDs, and assistants deleted since the night before).")
+    _write_report(console, warehouse)
     _next_steps(console, store, warehouse, nights)
+
+
+def _write_report(console: Console, warehouse: str) -> Path:
+    """The audit report of the demo's warehouse, written beside it (the demo's folder is its own place)."""
+    page, data = build_report(warehouse)
+    path = Path(warehouse).resolve() / REPORT_NAME
+    with OutputTarget.parse(path).open(binary=True) as stream:
+        stream.write(page.encode("utf-8"))
+    console.print(f"\nThe audit report, charts of the {data.days} nights with every assistant's timeline: {path} "
+                  f"({path.stat().st_size:,} bytes; open it in a browser, it needs no network)", highlight=False,
+                  soft_wrap=True)
+    return path
 
 
 def _print_query(console: Console, store: DuckDBStore, name: str, params: dict[str, object],

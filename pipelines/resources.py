@@ -73,6 +73,9 @@ class AssistantsApiResource(ConfigurableResource):
     max_response_bytes: int = _setting("max_response_bytes")
     preflight: bool = _setting("preflight")
     not_found_pattern: str = _setting("not_found_pattern")
+    entra_credential: str | None = _from_environment("entra_credential", "ASSISTANTS_ENTRA_CREDENTIAL",
+                                                     settings.DEFAULT_ENTRA_CREDENTIAL)
+    entra_scope: str | None = _from_environment("entra_scope", "ASSISTANTS_ENTRA_SCOPE", settings.DEFAULT_ENTRA_SCOPE)
 
     def client_config(self, source: SourceSpec = ENVIRONMENT_SOURCE) -> ClientConfig:
         """The connector's configuration for ``source``: its own settings over these fields over the documented

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from assistants_export.connectors.core.errors import ConfigError
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE, SOURCES_FILE_ENV
 from assistants_export.connectors.openai_assistants.config import AUTH_STYLES, ClientConfig
+from assistants_export.connectors.openai_assistants.entra import CREDENTIALS
 from assistants_export.connectors.snapshot import IdSource
 from assistants_export.connectors.warehouse.location import file_kind
 from assistants_export.connectors.warehouse.sources import check_source_name
@@ -42,7 +43,8 @@ DISCOVER_ENV = "ASSISTANTS_DISCOVER"
 MAX_SOURCES_FILE_BYTES = 1024 * 1024
 """A sources file holds a few tables; anything larger (or a device such as /dev/zero) is refused unread."""
 
-CLIENT_KEYS = ("base_url", "auth_style", "api_key_env", "api_version", "organization", "project")
+CLIENT_KEYS = ("base_url", "auth_style", "api_key_env", "api_version", "organization", "project", "entra_credential",
+               "entra_scope")
 """The keys of a source that go to its :class:`ClientConfig`."""
 SOURCE_KEYS = (*CLIENT_KEYS, "ids_file", "discover")
 """Every key a ``[sources.<name>]`` table may hold."""
@@ -62,6 +64,9 @@ class SourceSpec:
     api_version: str | None = None
     organization: str | None = None
     project: str | None = None
+    entra_credential: str | None = None
+    """auth_style ``entra``: which azure-identity credential signs in (its name, never a secret)."""
+    entra_scope: str | None = None
     ids_file: str | None = None
     """An absolute path (a relative one in the file is resolved against the file's folder)."""
     discover: bool | None = None
@@ -239,6 +244,8 @@ class _Reader:
             self.fail(f"{setting} must be a non-empty string in quotes", line)
         if key == "auth_style" and value not in AUTH_STYLES:
             self.fail(f"{setting} must be one of {', '.join(AUTH_STYLES)}, got {value!r}", line)
+        if key == "entra_credential" and value not in CREDENTIALS:
+            self.fail(f"{setting} must be one of {', '.join(CREDENTIALS)}, got {value[:40]!r}", line)
         if key == "base_url":
             self.check_url(setting, value, line)
         if key == "api_key_env" and not _VARIABLE.fullmatch(value):
@@ -258,7 +265,7 @@ class _Reader:
 
     def check_not_a_secret(self, name: str, key: str, line: int | None) -> None:
         squeezed = re.sub(r"[^a-z]", "", key.lower())
-        if key != "api_key_env" and (_KEY_LIKE.search(squeezed) or squeezed == "key"):
+        if key not in ("api_key_env", "entra_credential") and (_KEY_LIKE.search(squeezed) or squeezed == "key"):
             variable = re.sub(r"[^A-Z0-9]", "_", name.upper()) + "_OPENAI_API_KEY"
             self.fail(f"[sources.{name}] {key}: the API key is never written in the sources file; export it in a "
                       f"variable and name that variable: api_key_env = \"{variable}\"", line)

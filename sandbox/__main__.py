@@ -14,16 +14,21 @@ With ``--generated N --change-rate R`` the catalog evolves by date (:mod:`assist
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
+from assistants_export.sandbox.entra import TokenServer
 from assistants_export.sandbox.evolving import DEFAULT_START, EvolvingCatalog
 from assistants_export.sandbox.faults import FaultPlan
 from assistants_export.sandbox.fixtures import Catalog, GeneratedCatalog, StaticCatalog, bundled_assistants
+from assistants_export.sandbox.foundry import FoundryCatalog
 from assistants_export.sandbox.server import SandboxServer
 
 
@@ -63,6 +68,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                           help="the date served at first (default: --start-date)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added before every answer")
     parser.add_argument("--azure", action="store_true", help="Azure OpenAI routes (/openai/...) and api-key auth")
+    parser.add_argument("--foundry", action="store_true",
+                        help="Azure AI Foundry Agent Service: the project route (/api/projects/<project>/...), "
+                             "api-version=v1, Entra ID bearer tokens from a loopback TLS token endpoint it also "
+                             "starts, and generated agents with Foundry's tools (--generated N, default 40)")
+    parser.add_argument("--token-lifetime", type=float, default=3600.0, metavar="S",
+                        help="with --foundry: seconds each token lives (short ones show a run renewing its token)")
     parser.add_argument("--faults", type=_fault_plan, help='e.g. "rate=0.3,kinds=rate_limit+reset,seed=7"')
     parser.add_argument("--max-concurrent", type=int, help="answer 429 beyond this many requests in flight")
     args = parser.parse_args(argv)
@@ -73,6 +84,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--change-rate needs --generated N")
     if args.catalog_date is not None and args.catalog_date < args.start_date:
         parser.error(f"--catalog-date {args.catalog_date} is before --start-date {args.start_date}")
+    if args.foundry and (args.azure or args.change_rate is not None):
+        parser.error("--foundry serves generated Foundry agents: not with --azure or --change-rate")
+    if not args.token_lifetime > 0:
+        parser.error("--token-lifetime must be a positive number of seconds")
     return args
 
 
@@ -94,6 +109,8 @@ def _date(text: str) -> dt.date:
 
 
 def _catalog(args: argparse.Namespace) -> Catalog:
+    if args.foundry:
+        return FoundryCatalog(40 if args.generated is None else args.generated, seed=args.seed)
     if args.generated is None:
         return StaticCatalog(bundled_assistants())
     if args.change_rate is None:
@@ -105,6 +122,8 @@ def _catalog(args: argparse.Namespace) -> Catalog:
 
 
 def _describe(args: argparse.Namespace, catalog: Catalog) -> str:
+    if isinstance(catalog, FoundryCatalog):
+        return f"Foundry project: {len(catalog)} generated agents with Foundry's tools; snapshot with --discover"
     if isinstance(catalog, EvolvingCatalog):
         return (f"{args.generated} generated assistants evolving at {args.change_rate:g} a night from "
                 f"{catalog.start}, serving {catalog.date}: {len(catalog)} assistants; switch with "
@@ -124,10 +143,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     catalog = _catalog(args)
+    with contextlib.ExitStack() as stack:
+        tokens = None
+        if args.foundry:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sandbox-entra-")))
+            tokens = stack.enter_context(TokenServer(folder, lifetime=args.token_lifetime))
+        return _serve(args, catalog, stop, tokens)
+
+
+def _serve(args: argparse.Namespace, catalog: Catalog, stop: threading.Event, tokens: TokenServer | None) -> int:
     server = SandboxServer(
         catalog,
         api_key=args.api_key,
-        auth_style="azure" if args.azure else "bearer",
+        auth_style="entra" if tokens is not None else "azure" if args.azure else "bearer",
+        token_check=tokens.check if tokens is not None else None,
         faults=args.faults,
         latency=args.latency_ms / 1000,
         max_concurrent=args.max_concurrent,
@@ -135,6 +164,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     with server:
         print(f"base_url={server.base_url}", flush=True)
+        if tokens is not None:
+            exports = " ".join(f"{name}={value}" for name, value in tokens.environment().items())
+            print(f"# Sandbox Foundry project ({_describe(args, catalog)}); a sandbox service principal, not a "
+                  f"secret (it opens only this server). In another shell:\n"
+                  f"#   export OPENAI_BASE_URL={server.base_url} ASSISTANTS_AUTH_STYLE=entra "
+                  f"ASSISTANTS_ENTRA_CREDENTIAL=environment {exports}\n"
+                  "# Stop it with Ctrl-C.", flush=True)
+            for name, value in tokens.environment().items():
+                print(f"{name}={value}", flush=True)
+            stop.wait()
+            return 0
         print(f"api_key={args.api_key}", flush=True)
         print(f"# Sandbox Assistants API ({_describe(args, catalog)}). In another shell:\n"
               f"#   export OPENAI_BASE_URL={server.base_url} OPENAI_API_KEY={args.api_key}"

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from email.message import Message
@@ -36,7 +36,7 @@ from assistants_export.sandbox.evolving import EvolvingCatalog
 from assistants_export.sandbox.faults import Fault, FaultPlan
 from assistants_export.sandbox.fixtures import Catalog, serialize_body
 
-AuthStyle = Literal["bearer", "azure"]
+AuthStyle = Literal["bearer", "azure", "entra"]
 
 BETA_HEADER = "OpenAI-Beta"
 BETA_VALUE = "assistants=v2"
@@ -57,6 +57,8 @@ _NO_KEY_MESSAGES: dict[AuthStyle, str] = {
         "Access denied due to missing subscription key. Make sure to include subscription key when making "
         "requests to an API."
     ),
+    "entra": "Unauthorized. Access token is missing, invalid, audience is incorrect (https://ai.azure.com), or have "
+             "expired.",
 }
 _AZURE_WRONG_KEY_MESSAGE = (
     "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key "
@@ -252,7 +254,7 @@ def _presents_beta(headers: Message) -> bool:
     return any(token.strip() == BETA_VALUE for value in values for token in value.split(","))
 
 
-def _presented_key(headers: Message, auth_style: AuthStyle) -> str | None:
+def _presented_key(headers: Message, auth_style: AuthStyle) -> str | None:  # entra: the bearer token
     """The key the request carries, or None when it carries none (an empty value counts as none)."""
     if auth_style == "azure":
         return headers.get("api-key") or None
@@ -284,6 +286,8 @@ class ServerStats:
     rejected_over_capacity: int
     max_in_flight: int
     list_requests: int
+    token_refusals: int
+    """Foundry: requests refused for an invalid or expired Entra ID token."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -299,6 +303,7 @@ class ServerStats:
         self.rejected_over_capacity = 0
         self.max_in_flight = 0
         self.list_requests = 0
+        self.token_refusals = 0
 
     def reset(self) -> None:
         """Zero every counter, attempt numbers included, so faults apply afresh (e.g. on the next "day")."""
@@ -334,6 +339,10 @@ class ServerStats:
         with self._lock:
             self.faults_injected[fault] += 1
 
+    def record_token_refusal(self) -> None:
+        with self._lock:
+            self.token_refusals += 1
+
     def record_rejection(self) -> None:
         with self._lock:
             self.rejected_over_capacity += 1
@@ -362,6 +371,9 @@ class SandboxServer:
         api_key: str = "sk-sandbox",
         auth_style: AuthStyle = "bearer",
         azure_api_version: str = "2024-05-01-preview",
+        token_check: Callable[[str], str | None] | None = None,
+        project: str = "sandbox-project",
+        foundry_api_version: str = "v1",
         faults: FaultPlan | None = None,
         latency: float = 0.0,
         max_concurrent: int | None = None,
@@ -369,8 +381,10 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        if auth_style not in ("bearer", "azure"):
-            raise ValueError(f"auth_style must be 'bearer' or 'azure', got {auth_style!r}")
+        if auth_style not in ("bearer", "azure", "entra"):
+            raise ValueError(f"auth_style must be 'bearer', 'azure' or 'entra', got {auth_style!r}")
+        if (auth_style == "entra") != (token_check is not None):
+            raise ValueError("auth_style 'entra' (Foundry) takes a token_check (a TokenServer's check), and only it")
         address = ipaddress.ip_address(host)
         if address.version != 4 or not address.is_loopback:
             raise ValueError(f"the sandbox binds IPv4 loopback only, got {host!r}")
@@ -380,6 +394,10 @@ class SandboxServer:
         self.api_key = api_key
         self.auth_style = auth_style
         self.azure_api_version = azure_api_version
+        self.token_check = token_check
+        """Foundry (auth_style ``entra``): ``None`` for a bearer token that is valid now, else why not."""
+        self.project = project
+        self.foundry_api_version = foundry_api_version
         self.faults = faults
         self.latency = latency
         self.max_concurrent = max_concurrent
@@ -435,8 +453,11 @@ class SandboxServer:
 
     @property
     def base_url(self) -> str:
-        """What a client is configured with; Azure clients append ``/openai`` themselves."""
+        """What a client is configured with; Azure clients append ``/openai`` themselves; Foundry's is the project
+        endpoint."""
         root = f"http://{self.host}:{self.port}"
+        if self.auth_style == "entra":
+            return f"{root}/api/projects/{self.project}"
         return root if self.auth_style == "azure" else f"{root}/v1"
 
     def _pause(self, seconds: float) -> None:
@@ -456,7 +477,8 @@ class SandboxServer:
         self._pause(self.latency)
         route = None if self.gone else self._route(method, split.path)
         if route is None:
-            return _invalid_url(method, split.path)
+            return self._foundry_not_found(split.path) if self.auth_style == "entra" else _invalid_url(method,
+                                                                                                      split.path)
         query = parse_qs(split.query, keep_blank_values=True)
         refusal = self._authenticate(headers) or self._check_api_version(query) or self._check_beta(headers)
         if refusal is not None:
@@ -478,8 +500,17 @@ class SandboxServer:
         state = {"date": catalog.date.isoformat(), "night": catalog.night, "assistants": len(catalog)}
         return Reply(200, serialize_body(state))
 
+    def _foundry_not_found(self, path: str) -> Reply:
+        """Foundry's 404s: an unknown project (a wrong project endpoint) or any other path."""
+        parts = path.split("/")
+        if len(parts) > 3 and parts[1:3] == ["api", "projects"] and parts[3] != self.project:
+            return _error(404, f"Project '{parts[3][:80]}' not found.", error_type="not_found_error",
+                          code="project_not_found")
+        return _error(404, "Resource not found", error_type="not_found_error", code="404")
+
     def _route(self, method: str, path: str) -> _Route | None:
-        prefix = "/openai/assistants" if self.auth_style == "azure" else "/v1/assistants"
+        prefix = {"azure": "/openai/assistants", "entra": f"/api/projects/{self.project}/assistants"}.get(
+            self.auth_style, "/v1/assistants")
         if method != "GET":
             return None
         if path == prefix:
@@ -494,6 +525,13 @@ class SandboxServer:
         key = _presented_key(headers, self.auth_style)
         if key is None:
             return _error(401, _NO_KEY_MESSAGES[self.auth_style])
+        if self.token_check is not None:
+            problem = self.token_check(key)
+            if problem is None:
+                return None
+            self.stats.record_token_refusal()
+            return _error(401, f"{_NO_KEY_MESSAGES['entra']} ({problem})", error_type="invalid_request_error",
+                          code="invalid_token")
         if hmac.compare_digest(key.encode(), self.api_key.encode()):
             return None
         if self.auth_style == "azure":
@@ -503,8 +541,9 @@ class SandboxServer:
         return _error(401, message, code="invalid_api_key")
 
     def _check_api_version(self, query: dict[str, list[str]]) -> Reply | None:
-        if self.auth_style != "azure":
+        if self.auth_style not in ("azure", "entra"):
             return None
+        supported = self.azure_api_version if self.auth_style == "azure" else self.foundry_api_version
         version = _first(query, "api-version")
         if not version:
             return _error(
@@ -513,16 +552,18 @@ class SandboxServer:
                 param="api-version",
                 code="missing_required_parameter",
             )
-        if version != self.azure_api_version:
+        if version != supported:
             return _error(
                 400,
-                f"Unsupported api-version '{version}'. This sandbox supports '{self.azure_api_version}'.",
+                f"Unsupported api-version '{version}'. This sandbox supports '{supported}'.",
                 param="api-version",
                 code="invalid_value",
             )
         return None
 
     def _check_beta(self, headers: Message) -> Reply | None:
+        if self.auth_style == "entra":  # Foundry needs no OpenAI-Beta header
+            return None
         return None if _presents_beta(headers) else _error(400, _BETA_MESSAGE, code="invalid_beta")
 
     def _list(self, query: dict[str, list[str]]) -> Reply:

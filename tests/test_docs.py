@@ -189,7 +189,11 @@ ENVIRONMENT_DEFAULTS: dict[str, Callable[[], str]] = {
     "OPENAI_API_KEY": _required_key,
     "OPENAI_BASE_URL": lambda: _client().base_url,
     "ASSISTANTS_AUTH_STYLE": lambda: _client().auth_style,
-    "OPENAI_API_VERSION": lambda: f"{_client(ASSISTANTS_AUTH_STYLE='azure').api_version} with azure",
+    "OPENAI_API_VERSION": lambda: (
+        f"{_client(ASSISTANTS_AUTH_STYLE='azure').api_version} with azure, "
+        f"{ClientConfig.from_env({'ASSISTANTS_AUTH_STYLE': 'entra'}).api_version} with entra"),
+    "ASSISTANTS_ENTRA_CREDENTIAL": lambda: _client().entra_credential,
+    "ASSISTANTS_ENTRA_SCOPE": lambda: _client().entra_scope,
     "OPENAI_ORG_ID": lambda: fmt(_client().organization),
     "OPENAI_PROJECT_ID": lambda: fmt(_client().project),
     "ASSISTANTS_WAREHOUSE": lambda: WarehouseResource().root(),
@@ -267,6 +271,9 @@ SPECIAL_OPTION_DEFAULTS: dict[tuple[str, str], Callable[[pytest.MonkeyPatch], st
     ("query", "--param"): lambda _: "",  # repeatable: none given binds nothing
     ("migrate", "--as-of"): lambda _: "the current configurations",  # the commands test runs it without --as-of
     ("migrate", "--source"): lambda _: f"duckdb if {warehouse_settings.DUCKDB_FILENAME} exists, else parquet",
+    ("report", "--from"): lambda _: "the first stored snapshot",
+    ("report", "--to"): lambda _: "the newest stored snapshot",
+    ("report", "--source"): lambda _: f"duckdb if {warehouse_settings.DUCKDB_FILENAME} exists, else parquet",
 }
 """(command, option) -> the README's wording of a default that is not a plain value."""
 
@@ -339,7 +346,10 @@ def test_every_key_of_the_sources_file_is_documented_and_the_example_loads(tmp_p
     example = section.split("```toml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "sources.toml").write_text(example, encoding="utf-8")
     sources = load_sources(str(tmp_path / "sources.toml"))
-    assert list(sources) == ["default", "eu"] and sources["eu"].ids_file == str(tmp_path / "eu-ids.csv")
+    assert list(sources) == ["default", "eu", "foundry"] and sources["eu"].ids_file == str(tmp_path / "eu-ids.csv")
+    foundry = sources["foundry"].client_config(environ={})
+    assert (foundry.auth_style, foundry.api_version, foundry.entra_credential, foundry.dialect) == (
+        "entra", "v1", "managed_identity", "foundry")
     assert "--source eu" in section and "ASSISTANTS_SOURCES_FILE=" in section
 
 
@@ -512,6 +522,8 @@ def test_readme_commands_run(sandbox, tmp_path, monkeypatch, capsys):
     assert (cwd / "demo-data" / "dagster.yaml").is_file() and (cwd / "demo-data" / ".dagster").is_dir()
     assert "asst_gen000000000000000000003" in out  # the assistant the README's history example names
     assert "of 17 passed" in out  # every check of the last night passes (none warns on the demo)
+    report = cwd / "demo-data" / "report.html"
+    assert f"{report.resolve()} (" in out and report.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
     environment = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": server.base_url,
                    "DAGSTER_HOME": str(write_instance_home(home))}

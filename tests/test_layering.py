@@ -19,6 +19,7 @@ ALLOWED = {
     "connectors/openai_assistants": {"connectors.core"},
     "connectors/warehouse": {"connectors.core", "sql"},
     "connectors/history": {"connectors.core", "connectors.warehouse", "sql"},
+    "connectors/report": {"connectors.core", "connectors.warehouse", "connectors.migration", "sql"},
 }
 FIRST_PARTY = ("connectors", "pipelines", "sql", "sandbox")
 PACKAGE = "assistants_export"

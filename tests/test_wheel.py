@@ -99,6 +99,8 @@ def test_the_wheel_holds_one_import_package_with_its_data(wheel: Path) -> None:
     for schema in ("connectors/openai_assistants/schema", "connectors/migration/schema"):
         assert {f"assistants_export/{schema}/{f}" for f in ("LICENSE-openai-openapi", "__init__.py")} <= set(names)
         assert any(n.startswith(f"assistants_export/{schema}/") and n.endswith(".schema.json") for n in names)
+    foundry = "assistants_export/connectors/openai_assistants/schema"
+    assert {f"{foundry}/foundry_agent.swagger.json", f"{foundry}/LICENSE-azure-rest-api-specs"} <= set(names)
     licence = next(n for n in names if n.endswith(".dist-info/licenses/LICENSE"))
     assert "MIT License" in zipfile.ZipFile(wheel).read(licence).decode()
 

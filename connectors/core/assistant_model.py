@@ -1,6 +1,8 @@
 """The Assistant object's shape, defined once: fields, types, limits, nesting and columns.
 
-Everything else that must know the shape is derived from :data:`ASSISTANT`:
+Everything else that must know the shape is derived from :data:`ASSISTANT` and its ``foundry`` dialect,
+:data:`FOUNDRY_AGENT` (Azure AI Foundry Agent Service's Agent: the same object with more tool types and tool
+resources, checked against the vendored slice ``schema/foundry_agent.swagger.json``; see :data:`DIALECTS`):
 
 * the validator (:mod:`assistants_export.connectors.openai_assistants.validation`) compiles its checks from
   this tree;
@@ -84,9 +86,9 @@ class Flag:
 
 @dataclass(frozen=True, slots=True)
 class TextList:
-    """An array of strings with ``maxItems`` (file and vector store IDs)."""
+    """An array of strings with ``maxItems`` (file and vector store IDs); ``None``: no limit."""
 
-    max_items: int
+    max_items: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +98,12 @@ class TextMap:
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """A free-form JSON object (a JSON Schema the user wrote): stored as JSON text and compared whole."""
+    """A free-form JSON object (a JSON Schema the user wrote): stored as JSON text and compared whole.
+
+    ``any_type``: any JSON value, not only an object (a Swagger property with no ``type``: an OpenAPI ``spec``).
+    """
+
+    any_type: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +137,8 @@ class Object:
     def __post_init__(self) -> None:
         object.__setattr__(self, "keys", frozenset(f.name for f in self.fields))
         object.__setattr__(self, "required", tuple(f.name for f in self.fields if f.required))
-        object.__setattr__(self, "containers", tuple(f for f in self.fields
-                                                     if isinstance(f.node, Object | Tagged | Items | LiteralOr)))
+        containers = tuple(f for f in self.fields if isinstance(f.node, Object | Tagged | Items | Records | LiteralOr))
+        object.__setattr__(self, "containers", containers)
 
     def __getitem__(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
@@ -139,18 +146,36 @@ class Object:
 
 @dataclass(frozen=True, slots=True)
 class Tagged:
-    """A ``oneOf`` of objects told apart by a constant, required ``tag`` field (``type``)."""
+    """A ``oneOf`` of objects told apart by a constant, required ``tag`` field (``type``).
+
+    ``open`` is a discriminated base type (Swagger's ``discriminator``, Foundry's ``ToolDefinition``): a
+    tag no variant names is valid too, read as :attr:`fallback` (the tag alone declared, any other key
+    unknown), so a tool type the service adds later lands as a typed row with its JSON kept.
+    """
 
     tag: str
     variants: dict[str, Object]
+    open: bool = False
+    fallback: Object = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fallback", Object((Field(self.tag, Text(), required=True),)))
 
 
 @dataclass(frozen=True, slots=True)
 class Items:
-    """An array of ``of`` with ``maxItems``."""
+    """An array of ``of`` with ``maxItems`` (``None``: no limit, as Foundry's ``tools``)."""
 
     of: Tagged
-    max_items: int
+    max_items: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Records:
+    """An array of one kind of declared object with an optional ``maxItems`` (Foundry's index and data source lists)."""
+
+    of: Object
+    max_items: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +186,7 @@ class LiteralOr:
     of: Tagged
 
 
-Node = Text | Number | Choice | Flag | TextList | TextMap | Document | Object | Tagged | Items | LiteralOr
+Node = Text | Number | Choice | Flag | TextList | TextMap | Document | Object | Tagged | Items | Records | LiteralOr
 
 
 # --- The Assistant object -----------------------------------------------------------------------------
@@ -240,9 +265,166 @@ ASSISTANT = Object((
 """The AssistantObject (``GET /assistants/{id}``), fields in the schema's order."""
 
 
+# --- Foundry's Agent (the ``foundry`` dialect) --------------------------------------------------------------
+#
+# Azure AI Foundry Agent Service serves the same protocol with more tool types and tool resources. Its facts
+# come from the vendored slice ``connectors/openai_assistants/schema/foundry_agent.swagger.json`` (the
+# ``Agent`` definition and what it references; ``tests/connectors/test_foundry_model.py`` checks this tree
+# against it). The Foundry tree declares every key the OpenAI tree does, so one flattener, one set of columns
+# and one history diff serve both sources; only validation and the unknown-field counts follow the dialect.
+
+FOUNDRY_MAX_INDEXES: Final = 1
+FOUNDRY_MAX_SEARCH_CONFIGURATIONS: Final = 1
+FOUNDRY_MAX_DATA_SOURCES: Final = 20
+FOUNDRY_QUERY_TYPES: Final = frozenset({"simple", "semantic", "vector", "vector_simple_hybrid",
+                                        "vector_semantic_hybrid"})
+FOUNDRY_ASSET_TYPES: Final = frozenset({"uri_asset", "id_asset"})
+FOUNDRY_OPENAPI_AUTH_TYPES: Final = frozenset({"anonymous", "connection", "managed_identity"})
+
+FOUNDRY_FUNCTION = Object((
+    Field("name", Text(), required=True, column="function_name"),
+    Field("description", Text(), column="function_description"),
+    Field("parameters", Document(any_type=True), required=True, column="function_parameters"),
+    Field("strict", Flag(), nullable=True, column="function_strict"),
+))
+"""Foundry's FunctionDefinition: ``parameters`` required and of any type; ``strict`` as OpenAI's (not in the slice)."""
+
+FOUNDRY_FILE_SEARCH = Object((
+    Field("max_num_results", Number(*FILE_SEARCH_MAX_RESULTS_RANGE, integer=True),
+          column="file_search_max_num_results"),
+    Field("ranking_options", Object((
+        Field("ranker", Text(), required=True, column="file_search_ranker"),
+        Field("score_threshold", Number(), required=True, column="file_search_score_threshold"),
+    ))),
+))
+"""FileSearchToolDefinitionDetails: the ranker is any string and the threshold unbounded in Foundry's slice."""
+
+BING_SEARCH_CONFIGURATION = Object((
+    Field("connection_id", Text(), required=True, column="bing_connection_id"),
+    Field("market", Text(), column="bing_market"),
+    Field("set_lang", Text(), column="bing_set_lang"),
+    Field("count", Number(integer=True), column="bing_count"),
+    Field("freshness", Text(), column="bing_freshness"),
+))
+
+OPENAPI_AUTH = Tagged("type", {
+    "anonymous": Object((_type("anonymous"),)),
+    "connection": Object((_type("connection"), Field("security_scheme", Object((
+        Field("connection_id", Text(), required=True, column="openapi_connection_id"),)), required=True))),
+    "managed_identity": Object((_type("managed_identity"), Field("security_scheme", Object((
+        Field("audience", Text(), required=True, column="openapi_audience"),)), required=True))),
+})
+"""OpenApiAuthDetails; its ``type`` is the ``openapi_auth_type`` column."""
+
+OPENAPI = Object((
+    Field("name", Text(), required=True, column="openapi_name"),
+    Field("description", Text(), column="openapi_description"),
+    Field("spec", Document(any_type=True), required=True, column="openapi_spec"),
+    Field("auth", OPENAPI_AUTH, required=True),
+    Field("default_params", TextList(None), column="openapi_default_params"),
+    Field("functions", Records(Object((
+        Field("name", Text(), required=True),
+        Field("description", Text()),
+        Field("parameters", Document(any_type=True), required=True),
+    ))), column="openapi_functions"),
+))
+"""OpenApiFunctionDefinition; ``functions`` (read-only, filled in by the service from the spec) is validated item
+by item and stored whole as JSON in one column."""
+
+
+def _queue(column_prefix: str) -> Object:
+    return Object((
+        _type("storage_queue"),
+        Field("storage_queue", Object((
+            Field("queue_service_endpoint", Text(), required=True, column=f"{column_prefix}_queue_endpoint"),
+            Field("queue_name", Text(), required=True, column=f"{column_prefix}_queue_name"),
+        )), required=True),
+    ))
+
+
+AZURE_FUNCTION = Object((
+    Field("function", FOUNDRY_FUNCTION, required=True),
+    Field("input_binding", _queue("azure_function_input"), required=True),
+    Field("output_binding", _queue("azure_function_output"), required=True),
+))
+"""AzureFunctionDefinition: the function (the ``function_*`` columns) and its two storage queues."""
+
+CONNECTED_AGENT = Object((
+    Field("id", Text(), required=True, column="connected_agent_id"),
+    Field("name", Text(), required=True, column="connected_agent_name"),
+    Field("description", Text(), required=True, column="connected_agent_description"),
+))
+
+FOUNDRY_TOOL = Tagged("type", {
+    "code_interpreter": Object((_type("code_interpreter"),)),
+    "file_search": Object((_type("file_search"), Field("file_search", FOUNDRY_FILE_SEARCH))),
+    "function": Object((_type("function"), Field("function", FOUNDRY_FUNCTION, required=True))),
+    "bing_grounding": Object((_type("bing_grounding"), Field("bing_grounding", Object((
+        Field("search_configurations", Records(BING_SEARCH_CONFIGURATION, FOUNDRY_MAX_SEARCH_CONFIGURATIONS),
+              required=True),)), required=True))),
+    "azure_ai_search": Object((_type("azure_ai_search"),)),
+    "connected_agent": Object((_type("connected_agent"), Field("connected_agent", CONNECTED_AGENT, required=True))),
+    "openapi": Object((_type("openapi"), Field("openapi", OPENAPI, required=True))),
+    "azure_function": Object((_type("azure_function"), Field("azure_function", AZURE_FUNCTION, required=True))),
+}, open=True)
+"""Foundry's ToolDefinition family: a discriminated base, so a type not listed is valid (kept, not quarantined)."""
+
+DATA_SOURCE = Object((
+    Field("uri", Text(), required=True),
+    Field("type", Choice(FOUNDRY_ASSET_TYPES), required=True),
+))
+"""VectorStoreDataSource: one ``assistant_tool_resources`` row (``resource_id`` the URI, ``asset_type``)."""
+
+SEARCH_INDEX = Object((
+    Field("index_connection_id", Text()),
+    Field("index_name", Text()),
+    Field("query_type", Choice(FOUNDRY_QUERY_TYPES)),
+    Field("top_k", Number(integer=True)),
+    Field("filter", Text()),
+    Field("index_asset_id", Text()),
+))
+"""AISearchIndexResource: one ``azure_ai_search_index`` row of ``assistant_tool_resources``, a column per field."""
+
+FOUNDRY_TOOL_RESOURCES = Object((
+    Field("code_interpreter", Object((
+        Field("file_ids", TextList(MAX_CODE_INTERPRETER_FILES), column="code_interpreter_file_ids"),
+        Field("data_sources", Records(DATA_SOURCE, FOUNDRY_MAX_DATA_SOURCES)),
+    ))),
+    Field("file_search", Object((
+        Field("vector_store_ids", TextList(MAX_VECTOR_STORES), column="file_search_vector_store_ids"),
+        Field("vector_stores", Records(Object((
+            Field("name", Text(), required=True),
+            Field("configuration", Object((Field("data_sources", Records(DATA_SOURCE), required=True),)),
+                  required=True),
+        )), MAX_VECTOR_STORES)),
+    ))),
+    Field("azure_ai_search", Object((Field("indexes", Records(SEARCH_INDEX, FOUNDRY_MAX_INDEXES)),))),
+))
+"""Foundry's ToolResources: OpenAI's two plus data sources, vector store configurations and search indexes."""
+
+_FOUNDRY_REQUIRED: Final = frozenset({"tool_resources", "temperature", "top_p"})
+
+FOUNDRY_AGENT = Object(tuple(
+    Field(f.name, Items(FOUNDRY_TOOL, None) if f.name == "tools"
+          else FOUNDRY_TOOL_RESOURCES if f.name == "tool_resources" else f.node,
+          required=f.required or f.name in _FOUNDRY_REQUIRED, nullable=f.nullable, column=f.column)
+    for f in ASSISTANT.fields))
+"""Foundry's Agent (``GET {endpoint}/assistants/{id}``): the AssistantObject's fields, Foundry's tools and
+resources, and ``tool_resources``, ``temperature`` and ``top_p`` required (nullable) as its slice says."""
+
+Dialect = str
+"""``openai`` or ``foundry``: which source's schema a body is validated against."""
+
+DIALECTS: Final[dict[str, Object]] = {"openai": ASSISTANT, "foundry": FOUNDRY_AGENT}
+
+FLATTENED: Final = FOUNDRY_AGENT
+"""The tree the flattener reads any stored body with: it declares every key either dialect declares."""
+
+
 # --- What the other modules derive ----------------------------------------------------------------------
 
 TOOL_TYPES: Final = frozenset(TOOL.variants)
+FOUNDRY_TOOL_TYPES: Final = frozenset(FOUNDRY_TOOL.variants)
 RESPONSE_FORMAT_TYPES: Final = frozenset(RESPONSE_FORMAT.of.variants)
 
 
@@ -256,7 +438,7 @@ def _walk(node: Node, path: str) -> Iterator[tuple[str, Node]]:
         for variant in node.variants.values():
             for f in variant.fields:
                 yield from _walk(f.node, f"{path}.{f.name}" if path else f.name)
-    elif isinstance(node, LiteralOr):
+    elif isinstance(node, Records | LiteralOr):
         yield from _walk(node.of, path)
 
 
@@ -286,9 +468,11 @@ def _undeclared(node: Node, value: Any, path: Path, found: list[tuple[Path, Any]
         kind = value.get(node.tag)
         variant = node.variants.get(kind) if kind.__class__ is str else None
         if variant is None:
-            return
+            if not node.open or kind.__class__ is not str:
+                return
+            variant = node.fallback
         node = variant
-    elif isinstance(node, Items):
+    elif isinstance(node, Items | Records):
         if isinstance(value, list):
             for index, item in enumerate(value):
                 _undeclared(node.of, item, (*path, index), found)
@@ -304,11 +488,14 @@ def _undeclared(node: Node, value: Any, path: Path, found: list[tuple[Path, Any]
             _undeclared(f.node, item, (*path, f.name), found)
 
 
-WHOLE_VALUES: Final = frozenset(path.rpartition(".")[2] for root in (ASSISTANT, TOOL)
-                                for path, node in _walk(root, "") if isinstance(node, Document))
-"""Keys whose values are free-form JSON documents, compared (and stored) as one value: ``parameters``, ``schema``."""
+_ROOTS: Final = (ASSISTANT, TOOL, FOUNDRY_AGENT, FOUNDRY_TOOL)
 
-EXTRA_CONTAINERS: Final = frozenset(path for root in (ASSISTANT, TOOL) for path, node in _walk(root, "")
+WHOLE_VALUES: Final = frozenset(path.rpartition(".")[2] for root in _ROOTS
+                                for path, node in _walk(root, "") if isinstance(node, Document))
+"""Keys whose values are free-form JSON documents, compared (and stored) as one value: ``parameters``, ``schema``,
+an OpenAPI tool's ``spec``."""
+
+EXTRA_CONTAINERS: Final = frozenset(path for root in _ROOTS for path, node in _walk(root, "")
                                     if path and isinstance(node, Object | Tagged | LiteralOr))
 """Declared objects inside which ``extra_fields`` nests the unknown keys, by path from the assistant (for its
 ``extra_fields``) or from the tool (for a tool's): ``tool_resources.file_search``, ``function``, ..."""

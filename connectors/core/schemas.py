@@ -103,7 +103,9 @@ ASSISTANT_TOOLS = TableSpec(
     pa.schema([
         *_key(),
         col("tool_index", pa.int32(), "Position in the assistant's `tools` list, from 0.", nullable=False),
-        col("type", pa.string(), "`code_interpreter`, `file_search` or `function`.", nullable=False),
+        col("type", pa.string(), "`code_interpreter`, `file_search` or `function`; Foundry adds `bing_grounding`, "
+            "`azure_ai_search`, `connected_agent`, `openapi`, `azure_function` and any type it adds later.",
+            nullable=False),
         col("function_name", pa.string(), "Function tools: the function's name."),
         col("function_description", pa.string(), "Function tools: its description (null if absent)."),
         col("function_parameters", JSON_TEXT, "Function tools: the parameters' JSON Schema as canonical "
@@ -112,8 +114,35 @@ ASSISTANT_TOOLS = TableSpec(
         col("file_search_max_num_results", pa.int32(), "File search tools: `max_num_results` override."),
         col("file_search_ranker", pa.string(), "File search tools: `ranking_options.ranker`."),
         col("file_search_score_threshold", pa.float64(), "File search tools: `ranking_options.score_threshold`."),
+        col("bing_connection_id", pa.string(), "Foundry `bing_grounding` tools: the search configuration's "
+            "`connection_id`."),
+        col("bing_market", pa.string(), "Foundry `bing_grounding` tools: `market` (null if absent)."),
+        col("bing_set_lang", pa.string(), "Foundry `bing_grounding` tools: `set_lang` (null if absent)."),
+        col("bing_count", pa.int64(), "Foundry `bing_grounding` tools: `count` (null if absent)."),
+        col("bing_freshness", pa.string(), "Foundry `bing_grounding` tools: `freshness` (null if absent)."),
+        col("openapi_name", pa.string(), "Foundry `openapi` tools: the OpenAPI function's name."),
+        col("openapi_description", pa.string(), "Foundry `openapi` tools: its description (null if absent)."),
+        col("openapi_spec", JSON_TEXT, "Foundry `openapi` tools: the OpenAPI spec as canonical JSON text."),
+        col("openapi_auth_type", pa.string(), "Foundry `openapi` tools: `anonymous`, `connection` or "
+            "`managed_identity`."),
+        col("openapi_connection_id", pa.string(), "Foundry `openapi` tools with `connection` auth: its connection ID."),
+        col("openapi_audience", pa.string(), "Foundry `openapi` tools with `managed_identity` auth: its audience."),
+        col("openapi_default_params", pa.list_(pa.string()), "Foundry `openapi` tools: `default_params`."),
+        col("openapi_functions", JSON_TEXT, "Foundry `openapi` tools: the read-only `functions` list as "
+            "canonical JSON text (null if absent)."),
+        col("connected_agent_id", pa.string(), "Foundry `connected_agent` tools: the ID of the agent it calls."),
+        col("connected_agent_name", pa.string(), "Foundry `connected_agent` tools: the name it calls it by."),
+        col("connected_agent_description", pa.string(), "Foundry `connected_agent` tools: when to call it."),
+        col("azure_function_input_queue_endpoint", pa.string(), "Foundry `azure_function` tools: the input "
+            "storage queue's service endpoint (the function itself is in the `function_*` columns)."),
+        col("azure_function_input_queue_name", pa.string(), "Foundry `azure_function` tools: the input queue's name."),
+        col("azure_function_output_queue_endpoint", pa.string(), "Foundry `azure_function` tools: the output "
+            "storage queue's service endpoint."),
+        col("azure_function_output_queue_name", pa.string(), "Foundry `azure_function` tools: the output queue's "
+            "name."),
         col("extra_fields", JSON_TEXT,
-            "Fields of the tool the API schema does not define, shaped like the tool (null if none)."),
+            "Fields of the tool the API schema does not define, shaped like the tool (null if none); all but "
+            "`type` for a tool type the model does not know."),
     ]),
     key=("snapshot_date", "assistant_id", "tool_index"),
 )
@@ -136,10 +165,22 @@ ASSISTANT_TOOL_RESOURCES = TableSpec(
     "The files and vector stores attached to each assistant's tools.",
     pa.schema([
         *_key(),
-        col("resource_type", pa.string(), "`code_interpreter_file` or `file_search_vector_store`.",
-            nullable=False),
-        col("resource_id", pa.string(), "The file ID (`file-...`) or vector store ID (`vs_...`).", nullable=False),
+        col("resource_type", pa.string(), "`code_interpreter_file` or `file_search_vector_store`; Foundry adds "
+            "`code_interpreter_data_source`, `file_search_vector_store_config`, `file_search_data_source` and "
+            "`azure_ai_search_index`.", nullable=False),
+        col("resource_id", pa.string(), "The file ID (`file-...`) or vector store ID (`vs_...`); a data source's "
+            "URI; a vector store configuration's name; a search index's name, else its asset ID, else its "
+            "connection ID, else empty.", nullable=False),
         col("position", pa.int32(), "Position in its list, from 0.", nullable=False),
+        col("asset_type", pa.string(), "Data sources: `uri_asset` or `id_asset`."),
+        col("vector_store_name", pa.string(), "`file_search_data_source` rows: the name of the vector store "
+            "configuration the data source belongs to."),
+        col("index_connection_id", pa.string(), "Search indexes: `index_connection_id` (null if absent)."),
+        col("index_name", pa.string(), "Search indexes: `index_name` (null if absent)."),
+        col("index_asset_id", pa.string(), "Search indexes: `index_asset_id` (null if absent)."),
+        col("query_type", pa.string(), "Search indexes: `query_type` (null if absent)."),
+        col("top_k", pa.int64(), "Search indexes: `top_k` (null if absent)."),
+        col("filter", pa.string(), "Search indexes: `filter` (null if absent)."),
     ]),
     key=("snapshot_date", "assistant_id", "resource_type", "position"),
 )
@@ -189,6 +230,11 @@ SNAPSHOT_RUNS = TableSpec(
         col("approved_gates", pa.list_(pa.string()), "Blocking gates this snapshot failed and a user approved "
             "(`empty`, `failed_share`, `mass_deletion`); empty when it passed them all, null before they were "
             "recorded."),
+        col("approved_by", pa.string(), "Who approved the held-back run this snapshot was stored from "
+            "(`assistants-export held approve`: `--by`, else the user running it); null for a run stored when it "
+            "ran."),
+        col("approved_at", TIMESTAMP, "When that held-back run was approved (UTC); null for a run stored when it "
+            "ran."),
     ]),
     key=("snapshot_date",),
 )
@@ -351,6 +397,29 @@ SOURCE_ROW = ("| `source` | string (not null) | The API source the row belongs t
               "warehouse configured by the environment holds (see [Many sources](#many-sources)). In DuckDB and the "
               "query sessions; the stored files have no such column, each source's files being in its own folder. |")
 """Every table and view users query starts with ``source`` (added when served, see ``connectors.warehouse``)."""
+
+
+def conform(data: pa.Table | pa.RecordBatch, schema: pa.Schema) -> pa.Table | pa.RecordBatch:
+    """``data`` in ``schema``: a nullable column an older writer did not know yet (Foundry's tool columns, say)
+    is added as nulls, so a warehouse written before a column existed keeps opening; then cast."""
+    have = set(data.schema.names)
+    missing = [f for f in schema if f.name not in have]
+    if missing:
+        arrays = {name: data.column(name) for name in data.schema.names}
+        for f in missing:
+            if not f.nullable:
+                raise ValueError(f"column {f.name} is missing and may not be null")
+            arrays[f.name] = pa.nulls(data.num_rows, f.type)
+        build = pa.Table.from_arrays if isinstance(data, pa.Table) else pa.RecordBatch.from_arrays
+        data = build([arrays[f.name] for f in schema], schema=schema)
+    elif data.schema.names != schema.names:
+        data = data.select(schema.names)
+    return data.cast(schema)
+
+
+def present(schema: pa.Schema, available: pa.Schema) -> list[str]:
+    """The columns of ``schema`` that a file or dataset of schema ``available`` has (what can be read from it)."""
+    return [name for name in schema.names if name in set(available.names)]
 
 
 def table_reference_markdown() -> str:

@@ -26,6 +26,8 @@ BATCH_SIZE = 1000
 
 HELD_FOLDER = "held"
 """Under the warehouse: the answers of runs that a blocking gate held back, ``held/<date>/<run_id>/``."""
+HELD_MAX_AGE_DAYS = 30.0
+"""A held-back run older than this (days since it was held) is removed by the next snapshot of its source."""
 
 PARQUET_COMPRESSION = "zstd"
 DUCKDB_FILENAME = "assistants.duckdb"

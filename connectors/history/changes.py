@@ -100,12 +100,14 @@ def _same(before: Any, after: Any) -> bool:
 
 
 def _tool_keys(tools: list[Any]) -> list[str]:
-    """An identity per tool: ``function:NAME`` or the type, numbered when repeated (``#2``)."""
+    """An identity per tool: ``function:NAME`` (Foundry's ``openapi:NAME``, ``azure_function:NAME``,
+    ``connected_agent:ID`` too) or the type, numbered when repeated (``#2``)."""
     seen: Counter[str] = Counter()
     keys = []
     for tool in tools:
-        if isinstance(tool, dict) and tool.get("type") == "function" and isinstance(tool.get("function"), dict):
-            key = f"function:{tool['function'].get('name')}"
+        named = _named_tool(tool)
+        if named is not None:
+            key = named
         elif isinstance(tool, dict):
             key = str(tool.get("type"))
         else:
@@ -113,6 +115,24 @@ def _tool_keys(tools: list[Any]) -> list[str]:
         seen[key] += 1
         keys.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
     return keys
+
+
+def _named_tool(tool: Any) -> str | None:
+    """``TYPE:NAME`` for a tool that names what it calls, else ``None``."""
+    if not isinstance(tool, dict):
+        return None
+    kind = tool.get("type")
+    if kind == "function" and isinstance(tool.get("function"), dict):
+        return f"function:{tool['function'].get('name')}"
+    if kind == "openapi" and isinstance(tool.get("openapi"), dict):
+        return f"openapi:{tool['openapi'].get('name')}"
+    if kind == "connected_agent" and isinstance(tool.get("connected_agent"), dict):
+        return f"connected_agent:{tool['connected_agent'].get('id')}"
+    if kind == "azure_function" and isinstance(tool.get("azure_function"), dict):
+        function = tool["azure_function"].get("function")
+        if isinstance(function, dict):
+            return f"azure_function:{function.get('name')}"
+    return None
 
 
 def _ordered_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

@@ -66,6 +66,13 @@ WARNING_CODES: dict[str, str] = {
     "json_schema_without_schema": "a json_schema response format without a schema; an open object schema is used",
     "source_id_not_in_metadata": "no room for source_assistant_id in the metadata (or the key is taken)",
     "tool_unsupported": "a tool type with no Responses API equivalent; left out",
+    "azure_function_queues_dropped": "a Foundry azure_function tool becomes a function tool; its storage queues do not "
+                                     "carry over",
+    "bing_grounding_unsupported": "a Foundry bing_grounding tool (Grounding with Bing Search through a Foundry "
+                                  "connection); left out",
+    "azure_ai_search_unsupported": "a Foundry azure_ai_search tool (an Azure AI Search index); left out",
+    "connected_agent_unsupported": "a Foundry connected_agent tool (another agent called as a tool); left out",
+    "openapi_unsupported": "a Foundry openapi tool (an OpenAPI spec the service calls); left out",
 }
 """Every warning code, with what it means (the README's table says the same)."""
 
@@ -126,6 +133,23 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+_FOUNDRY_UNSUPPORTED: dict[str, Any] = {
+    "bing_grounding": lambda tool: (
+        "Grounding with Bing Search through a Foundry connection has no Responses API tool; the tool is left out: "
+        "the web_search tool searches without that connection"),
+    "azure_ai_search": lambda tool: (
+        "the Responses API has no Azure AI Search tool; the tool is left out: reach the index through a function "
+        "tool or an MCP server"),
+    "connected_agent": lambda tool: (
+        f"calls the agent {_show((tool.get('connected_agent') or {}).get('id'))}; the Responses API has no connected "
+        "agents, so the tool is left out: call the other agent's request from your code"),
+    "openapi": lambda tool: (
+        f"the OpenAPI tool {_show((tool.get('openapi') or {}).get('name'))} has no Responses API equivalent; the "
+        "tool is left out: describe its operations as function tools"),
+}
+"""Foundry's tools with no Responses API equivalent: the message of each one's warning (``<type>_unsupported``)."""
+
+
 def to_responses_request(assistant: Mapping[str, Any], *,
                          reasoning_models: Sequence[str] = REASONING_MODELS) -> Migration:
     """The Responses API request body (without ``input``) equivalent to one Assistant object.
@@ -151,8 +175,18 @@ def to_responses_request(assistant: Mapping[str, Any], *,
     for index, tool in enumerate(assistant.get("tools") or []):
         kind = tool.get("type")
         where = f"tool {index} ({kind})"
-        if kind == "function":
-            function = tool.get("function") or {}
+        if kind in ("function", "azure_function"):
+            # A Foundry azure_function is a function whose calls the service put on a storage queue for an Azure
+            # Function to answer: the function carries over, the queues do not (the caller runs the function).
+            function = (tool.get("function") if kind == "function"
+                        else (tool.get("azure_function") or {}).get("function")) or {}
+            if kind == "azure_function":
+                queue = ((tool.get("azure_function") or {}).get("input_binding") or {}).get("storage_queue") or {}
+                warnings.append(MigrationWarning(
+                    "azure_function_queues_dropped",
+                    f"{where}: kept as the function tool {_show(function.get('name'))}; its storage queue "
+                    f"{_show(queue.get('queue_name'))} does not carry over: your code must call the Azure Function "
+                    "and return its output"))
             # Assistants nested the definition under "function"; Responses wants it flat on the tool.
             out: Json = {"type": "function", "name": function["name"]}
             if function.get("description") is not None:
@@ -203,6 +237,8 @@ def to_responses_request(assistant: Mapping[str, Any], *,
             # Responses runs code in a container; "auto" creates one per request holding the files the
             # assistant attached in tool_resources.code_interpreter.file_ids.
             tools.append({"type": "code_interpreter", "container": {"type": "auto", "file_ids": file_ids}})
+        elif kind in _FOUNDRY_UNSUPPORTED:
+            warnings.append(MigrationWarning(f"{kind}_unsupported", f"{where}: {_FOUNDRY_UNSUPPORTED[kind](tool)}"))
         else:
             warnings.append(MigrationWarning(
                 "tool_unsupported", f"{where}: no Responses API equivalent is known; the tool is left out"))

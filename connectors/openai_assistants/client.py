@@ -23,7 +23,7 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote
@@ -48,6 +48,7 @@ from . import settings
 from .concurrency import AdaptiveLimit
 from .config import ClientConfig
 from .decoding import ACCEPT_ENCODING, BodyDecoder, may_repeat_a_key, repeated_keys
+from .entra import Credential, TokenSource
 from .pagination import CursorPaginator
 from .results import FetchResult, Outcome
 from .validation import format_path, unknown_fields
@@ -103,6 +104,13 @@ class Attempted:
 
 
 @dataclass
+class _Tries:
+    """What one request's attempts share: whether its Entra ID token was already replaced after a 401."""
+
+    refreshed: bool = False
+
+
+@dataclass
 class ClientStats:
     """Counters for logs and materialization metadata."""
 
@@ -126,15 +134,22 @@ class AssistantsClient:
 
     def __init__(self, config: ClientConfig, *, transport: httpx.AsyncBaseTransport | None = None,
                  sleep: Sleep = asyncio.sleep, adaptive_concurrency: bool = True,
-                 rng: random.Random | None = None) -> None:
-        """``adaptive_concurrency=False`` keeps ``concurrency`` fixed even under 429s (benchmarks compare both)."""
+                 rng: random.Random | None = None, credential: Credential | None = None) -> None:
+        """``adaptive_concurrency=False`` keeps ``concurrency`` fixed even under 429s (benchmarks compare both).
+        ``credential``: for auth_style ``entra``, an ``azure-identity`` credential to use instead of the one
+        ``entra_credential`` names."""
         self.config = config
         self.stats = ClientStats(concurrency_limit_lowest=config.concurrency)
         self.limiter = AdaptiveLimit(config.concurrency) if adaptive_concurrency else None
         self._transport = transport
         self._sleep = sleep
         self._http: httpx.AsyncClient | None = None
-        self._secrets = config.secrets()
+        self._secrets: list[str] = list(config.secrets())
+        """What is redacted everywhere; an Entra token source adds each token it hands out (the same list)."""
+        self._tokens: TokenSource | None = None
+        if config.auth_style == "entra":
+            self._tokens = TokenSource(config.entra_credential, config.entra_scope, credential=credential,
+                                       issued=self._secrets)
         self._log_filter = _RedactingFilter(self._secrets)
         self._policy = Policy.of(config)
         self._random = (rng or random.Random()).random
@@ -146,10 +161,12 @@ class AssistantsClient:
 
     async def __aenter__(self) -> AssistantsClient:
         c = self.config
+        if self._tokens is not None:  # a credential that cannot sign in ends the run before any request
+            await self._tokens.atoken()
         self._http = httpx.AsyncClient(
             base_url=c.api_root,
             headers=self._headers(),
-            params={"api-version": c.api_version} if c.auth_style == "azure" else None,
+            params={"api-version": c.api_version} if c.auth_style in ("azure", "entra") else None,
             timeout=httpx.Timeout(connect=c.connect_timeout, read=c.read_timeout, write=settings.WRITE_TIMEOUT,
                                   pool=settings.POOL_TIMEOUT),
             limits=httpx.Limits(max_connections=c.concurrency, max_keepalive_connections=c.concurrency),
@@ -177,8 +194,9 @@ class AssistantsClient:
                    "Accept-Encoding": ACCEPT_ENCODING}
         if c.auth_style == "azure":
             headers["api-key"] = c.api_key.reveal()
-        else:
+        elif c.auth_style == "bearer":
             headers["Authorization"] = f"Bearer {c.api_key.reveal()}"
+        # entra: each request carries the token of the moment (_read), never a default header
         if c.organization:
             headers["OpenAI-Organization"] = c.organization
         if c.project:
@@ -268,7 +286,8 @@ class AssistantsClient:
             if isinstance(item_id, str):
                 paginator.admit(item_id)
             label = item_id if isinstance(item_id, str) else f"list-item-{paginator.pages}-{index}"
-            verdict = judge_payload(item, text, expected_id=label, repeated=repeated.get(index))
+            verdict = judge_payload(item, text, expected_id=label, repeated=repeated.get(index),
+                                    dialect=self.config.dialect)
             if verdict.kind is Kind.INVALID:
                 label = self._clean(label)  # the server's words, not an assistant's stored ID
             result = self._payload_result(label, verdict, item, text, attempts, 200)
@@ -315,14 +334,16 @@ class AssistantsClient:
         """
         started = time.monotonic()
         budget = connect_budget
-        first = await self._attempt(path, params, expected_id, started, 1, budget)
+        tries = _Tries()
+        first = await self._attempt(path, params, expected_id, started, 1, budget, tries)
         if first.verdict.kind is not Kind.RETRY:  # the success path: no retry loop to set up (benchmarks/README.md)
             return first
         attempts = itertools.count(1)
 
         async def attempt() -> Attempted:
             number = next(attempts)
-            return first if number == 1 else await self._attempt(path, params, expected_id, started, number, budget)
+            return first if number == 1 else await self._attempt(path, params, expected_id, started, number,
+                                                                  budget, tries)
 
         ended: Attempted = await self._retrying(target, listing=expected_id is None)(attempt)
         return ended
@@ -347,22 +368,33 @@ class AssistantsClient:
         )
 
     async def _attempt(self, path: str, params: dict[str, Any] | None, expected_id: str | None,
-                       started: float, attempt: int, connect_budget: float | None = None) -> Attempted:
-        """Attempt ``attempt`` (1-based) and its verdict (a failure to get an answer is judged too, not raised)."""
-        answer: Answer | None = None
-        try:
-            answer = await self._send(path, params, self._policy.id_deadline - (time.monotonic() - started),
-                                      connect_budget)
-            if expected_id is not None:
-                self._canonicalize(answer)
-        except (httpx.TransportError, UnreadableResponse, RequestTimedOut) as failure:
-            verdict = judge_failure(failure, listing=expected_id is None, attempt=attempt,
-                                    elapsed=time.monotonic() - started, policy=self._policy, jitter=self._random(),
-                                    connect_budget=connect_budget)
-        else:
-            verdict = judge(answer, expected_id=expected_id, attempt=attempt, elapsed=time.monotonic() - started,
-                            policy=self._policy, jitter=self._random())
-        return Attempted(verdict, answer, attempt)
+                       started: float, attempt: int, connect_budget: float | None, tries: _Tries) -> Attempted:
+        """Attempt ``attempt`` (1-based) and its verdict (a failure to get an answer is judged too, not raised).
+
+        An Entra ID token the server refuses (verdict ``NEW_TOKEN``, once a request) is replaced and the attempt
+        sent again at once: a new token is no retry, so it is neither counted, waited for nor logged as one.
+        """
+        while True:
+            answer: Answer | None = None
+            token = await self._tokens.atoken() if self._tokens is not None else None
+            try:
+                answer = await self._send(path, params, self._policy.id_deadline - (time.monotonic() - started),
+                                          token, connect_budget)
+                if expected_id is not None:
+                    self._canonicalize(answer)
+            except (httpx.TransportError, UnreadableResponse, RequestTimedOut) as failure:
+                verdict = judge_failure(failure, listing=expected_id is None, attempt=attempt,
+                                        elapsed=time.monotonic() - started, policy=self._policy,
+                                        jitter=self._random(), connect_budget=connect_budget)
+            else:
+                verdict = judge(answer, expected_id=expected_id, attempt=attempt, elapsed=time.monotonic() - started,
+                                policy=self._policy, jitter=self._random(), refreshed=tries.refreshed)
+            if verdict.kind is Kind.NEW_TOKEN and self._tokens is not None and token is not None:
+                tries.refreshed = True
+                log.info("HTTP 401 for %s: getting a new Entra ID token and trying once more", path[:80])
+                await self._tokens.arefresh_after(token)
+                continue
+            return Attempted(verdict, answer, attempt)
 
     def _before_sleep(self, target: str) -> Callable[[RetryCallState], None]:
         """What happens before each wait: the retry is logged and counted."""
@@ -382,18 +414,19 @@ class AssistantsClient:
         return note
 
     async def _send(self, path: str, params: dict[str, Any] | None, left: float,
-                    connect_budget: float | None = None) -> Answer:
+                    token: str | None = None, connect_budget: float | None = None) -> Answer:
         """One HTTP request, inside a place of the adaptive limit (when there is one); ``left``: the seconds the
-        ID has left; ``connect_budget``: the longest a connection may take, when shorter than ``connect_timeout``."""
+        ID has left; ``token``: the Entra ID token to send (auth_style ``entra``); ``connect_budget``: the longest
+        a connection may take, when shorter than ``connect_timeout``."""
         if self.limiter is None:
             await self._take_slot()
-            return await self._request(path, params, left, connect_budget)
+            return await self._request(path, params, left, token, connect_budget)
         permit = await self.limiter.acquire()
         answered = False
         status = 0
         try:
             await self._take_slot()
-            answer = await self._request(path, params, left, connect_budget)
+            answer = await self._request(path, params, left, token, connect_budget)
             answered, status = True, answer.status
             return answer
         except UnreadableResponse:
@@ -408,7 +441,7 @@ class AssistantsClient:
                 log.info("HTTP 429: requests in flight limited to %d (configured %d)", rule.limit, rule.maximum)
 
     async def _request(self, path: str, params: dict[str, Any] | None, left: float,
-                       connect_budget: float | None = None) -> Answer:
+                       token: str | None = None, connect_budget: float | None = None) -> Answer:
         """One request within its wall-clock deadline: ``request_deadline``, or the ``left`` seconds of the ID's
         ``id_deadline`` when fewer. httpx's timeouts are per read, so without it a server that sends a byte now
         and then (in the headers or the body) holds the request, and the ID, for as long as it likes."""
@@ -417,20 +450,22 @@ class AssistantsClient:
             (max(left, 0.0), "id_deadline")
         try:
             async with asyncio.timeout(limit):
-                return await self._read(path, params, connect_budget)
+                return await self._read(path, params, token, connect_budget)
         except TimeoutError:
             what = (f"{_seconds(limit)} s ({setting})" if setting == "request_deadline" else
                     f"the {_seconds(limit)} s left of the ID's {_seconds(c.id_deadline)} s (id_deadline)")
             raise RequestTimedOut(f"no complete answer within {what}") from None
 
-    async def _read(self, path: str, params: dict[str, Any] | None, connect_budget: float | None = None) -> Answer:
+    async def _read(self, path: str, params: dict[str, Any] | None, token: str | None = None,
+                    connect_budget: float | None = None) -> Answer:
         assert self._http is not None, "use AssistantsClient as an async context manager"
         self.stats.requests += 1
         cap = self.config.max_response_bytes
         timeout = self._http.timeout
         if connect_budget is not None and connect_budget < self.config.connect_timeout:
             timeout = httpx.Timeout(connect=connect_budget, read=timeout.read, write=timeout.write, pool=timeout.pool)
-        async with self._http.stream("GET", path, params=params, timeout=timeout) as response:
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else None
+        async with self._http.stream("GET", path, params=params, headers=headers, timeout=timeout) as response:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > cap:
                 raise ResponseTooLarge(f"response of {int(declared):,} bytes exceeds the {cap:,}-byte cap "
@@ -493,6 +528,13 @@ class AssistantsClient:
         error_type, message = self._failure_text(verdict, answer)
         message = self._clean(message)
         status = answer.status if answer is not None else None
+        if verdict.kind is Kind.UNAUTHORIZED and self._tokens is not None:
+            what = "refused a fresh Entra ID token" if status == 401 else "denied access to the identity"
+            raise AuthenticationError(
+                f"the server {what} of {self._tokens.describe()} (HTTP {status}: {message[:200]}): give that "
+                f"identity a role on the Foundry project at {c.api_root} (such as Azure AI User), and check "
+                f"entra_scope ({c.entra_scope})"
+            )
         if verdict.kind is Kind.UNAUTHORIZED:
             what = "refused the API key" if status == 401 else "denied access with the API key"
             raise AuthenticationError(
@@ -539,7 +581,7 @@ class AssistantsClient:
         content_hash = content_hash_of_canonical(canonical if canonical is not None else
                                                  canonical_json_normalized(payload))
         return FetchResult(assistant_id, Outcome.OK, now, attempts, status, body=text, payload=payload,
-                           content_hash=content_hash, unknown_fields=unknown_fields(payload))
+                           content_hash=content_hash, unknown_fields=unknown_fields(payload, self.config.dialect))
 
     def _failure_text(self, verdict: Verdict, answer: Answer | None) -> tuple[str, str]:
         """``(error_type, message)``: the verdict's own words, else the server's error body."""
@@ -640,7 +682,7 @@ class _RedactingFilter(logging.Filter):
     are theirs to quote, and a hostile server puts the key there too. Filters run only for records a logger's
     level lets through, so this costs nothing unless DEBUG or INFO logging of httpx/httpcore is on."""
 
-    def __init__(self, secrets: tuple[str, ...]) -> None:
+    def __init__(self, secrets: Sequence[str]) -> None:
         super().__init__()
         self._secrets = secrets
 

@@ -26,8 +26,8 @@ from assistants_export.connectors.core.errors import ConfigError
 
 from . import settings
 
-AuthStyle = Literal["bearer", "azure"]
-AUTH_STYLES: tuple[AuthStyle, ...] = ("bearer", "azure")
+AuthStyle = Literal["bearer", "azure", "entra"]
+AUTH_STYLES: tuple[AuthStyle, ...] = ("bearer", "azure", "entra")
 
 
 class Secret:
@@ -93,17 +93,23 @@ class ClientConfig:
     not_found_pattern: str = settings.NOT_FOUND_PATTERN
     preflight: bool = settings.DEFAULT_PREFLIGHT
     """A bad key or a gone endpoint then stops the run after one request instead of thousands."""
+    entra_credential: str = settings.DEFAULT_ENTRA_CREDENTIAL
+    """auth_style ``entra``: which ``azure-identity`` credential signs in (:mod:`.entra`)."""
+    entra_scope: str = settings.DEFAULT_ENTRA_SCOPE
 
     def __post_init__(self) -> None:
         if self.run_deadline == math.inf:  # "none" where None already means "not given, take the default"
             object.__setattr__(self, "run_deadline", None)
         _check_base_url(self.base_url)
-        if not isinstance(self.api_key, Secret) or not self.api_key:
+        if self.auth_style == "entra":
+            self._check_entra()
+        elif not isinstance(self.api_key, Secret) or not self.api_key:
             raise ConfigError(
                 f"{self.api_key_env} is not set: export the API key in that variable "
                 "(it is never printed or stored)"
             )
-        _check_key(self.api_key.reveal(), self.api_key.origin or f"${self.api_key_env}")
+        else:
+            _check_key(self.api_key.reveal(), self.api_key.origin or f"${self.api_key_env}")
         if self.auth_style not in AUTH_STYLES:
             raise ConfigError(f"auth_style must be one of {', '.join(AUTH_STYLES)}, got {self.auth_style!r}")
         if self.auth_style == "azure" and not self.api_version:
@@ -126,9 +132,29 @@ class ClientConfig:
                 raise ConfigError(f"extra header {name!r} is not a valid HTTP header name/value (its value must be "
                                   "printable ASCII, without control characters)")
 
+    def _check_entra(self) -> None:
+        from .entra import CREDENTIALS  # no azure-identity import: only the names
+
+        if not self.api_version:
+            raise ConfigError("auth_style 'entra' needs api_version (Foundry's api-version query parameter, "
+                              f"{settings.DEFAULT_FOUNDRY_API_VERSION!r})")
+        if self.entra_credential not in CREDENTIALS:
+            raise ConfigError(f"entra_credential must be one of {', '.join(CREDENTIALS)}, "
+                              f"got {self.entra_credential!r}")
+        if not isinstance(self.entra_scope, str) or not self.entra_scope.strip() or not _header_safe(self.entra_scope):
+            raise ConfigError(f"entra_scope must be an OAuth2 scope such as {settings.DEFAULT_ENTRA_SCOPE}, "
+                              f"got {self.entra_scope!r}")
+
+    @property
+    def dialect(self) -> str:
+        """Which schema the bodies are held to: ``foundry`` (Foundry's Agent) for auth_style ``entra``, else
+        ``openai``."""
+        return "foundry" if self.auth_style == "entra" else "openai"
+
     @property
     def api_root(self) -> str:
-        """The URL the ``/assistants`` paths are appended to (Azure adds ``/openai``)."""
+        """The URL the ``/assistants`` paths are appended to (Azure adds ``/openai``; for ``entra`` it is the
+        Foundry project endpoint as given, ``https://<aiservices-id>.services.ai.azure.com/api/projects/<project>``)."""
         root = self.base_url.rstrip("/")
         if self.auth_style == "azure" and not root.endswith(settings.AZURE_PATH_PREFIX):
             root += settings.AZURE_PATH_PREFIX
@@ -138,7 +164,8 @@ class ClientConfig:
         """Values that must never be written anywhere (for :func:`errors.redact`): the key, and the value of any
         extra header named like a credential (``Authorization``, ``X-Api-Key``, ``Cookie``...)."""
         extra = (value for name, value in self.extra_headers.items() if _CREDENTIAL_HEADER.search(name))
-        return (self.api_key.reveal(), *extra)
+        key = (self.api_key.reveal(),) if isinstance(self.api_key, Secret) and self.api_key else ()
+        return (*key, *extra)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> ClientConfig:
@@ -159,10 +186,14 @@ class ClientConfig:
             "project": env.get("OPENAI_PROJECT_ID") or None,
             "api_version": env.get("OPENAI_API_VERSION") or None,
             "auth_style": env.get("ASSISTANTS_AUTH_STYLE") or settings.DEFAULT_AUTH_STYLE,
+            "entra_credential": env.get("ASSISTANTS_ENTRA_CREDENTIAL") or settings.DEFAULT_ENTRA_CREDENTIAL,
+            "entra_scope": env.get("ASSISTANTS_ENTRA_SCOPE") or settings.DEFAULT_ENTRA_SCOPE,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values["auth_style"] == "azure" and not values["api_version"]:
             values["api_version"] = settings.DEFAULT_AZURE_API_VERSION
+        if values["auth_style"] == "entra" and not values["api_version"]:
+            values["api_version"] = settings.DEFAULT_FOUNDRY_API_VERSION
         return cls(**values)  # type: ignore[arg-type]
 
 
@@ -170,7 +201,8 @@ HELP: Mapping[str, str] = {
     "api_key": "The API key.",
     "base_url": "API root.",
     "api_key_env": "Environment variable holding the API key; its name (never the key) appears in messages.",
-    "auth_style": "'bearer' (OpenAI) or 'azure' (api-key header, api-version parameter, /openai path).",
+    "auth_style": "'bearer' (OpenAI), 'azure' (api-key header, api-version parameter, /openai path) or 'entra' "
+                  "(Azure AI Foundry Agent Service: Entra ID token, api-version parameter, the project endpoint).",
     "api_version": "Azure api-version (the api-version query parameter).",
     "organization": "OpenAI-Organization header.",
     "project": "OpenAI-Project header.",
@@ -191,6 +223,9 @@ HELP: Mapping[str, str] = {
     "max_response_bytes": "Largest body accepted.",
     "not_found_pattern": "Regex a 404 message must match to mean 'assistant not found'.",
     "preflight": "Probe GET /assistants?limit=1 before fetching IDs.",
+    "entra_credential": "auth_style 'entra': the azure-identity credential: default (DefaultAzureCredential), "
+                        "environment, workload_identity, managed_identity or azure_cli.",
+    "entra_scope": "auth_style 'entra': the OAuth2 scope tokens are asked for.",
 }
 """The one-line help of each :class:`ClientConfig` setting, shared by the resource and the CLI."""
 

@@ -59,6 +59,12 @@ from .results import FetchResult
 
 RESOURCE_FILE = "code_interpreter_file"
 RESOURCE_VECTOR_STORE = "file_search_vector_store"
+RESOURCE_DATA_SOURCE = "code_interpreter_data_source"
+RESOURCE_STORE_CONFIG = "file_search_vector_store_config"
+RESOURCE_STORE_DATA_SOURCE = "file_search_data_source"
+RESOURCE_SEARCH_INDEX = "azure_ai_search_index"
+_INDEX_FIELDS = ("index_connection_id", "index_name", "index_asset_id", "query_type", "top_k", "filter")
+_FOUNDRY_RESOURCE_COLUMNS = ("asset_type", "vector_store_name", *_INDEX_FIELDS)
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -148,12 +154,13 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch,
     resources = _Columns(ASSISTANT_TOOL_RESOURCES)
     resource_owner: list[int] = []
     r_type, r_id, r_position = (resources.columns[n] for n in ("resource_type", "resource_id", "position"))
+    r_foundry = [resources.columns[n] for n in _FOUNDRY_RESOURCE_COLUMNS]
 
     for row, (content_hash, payload) in enumerate(decoded):
         get = payload.get
         extras: dict[str, Any] = {}
         tool_extras: dict[Any, dict[str, Any]] = {}
-        for path, value in model.undeclared(payload):
+        for path, value in model.undeclared(payload, model.FLATTENED):
             if path[0] == "tools":  # declared, so this is ("tools", index, ...): the tool row's extras
                 _put(tool_extras.setdefault(path[1], {}), path[2:], value)
             else:
@@ -168,6 +175,7 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch,
             m_key.extend(meta.keys())
             m_value.extend(meta.values())
         file_ids, store_ids = _tool_resources(get("tool_resources"))
+        added = len(r_type)
         if file_ids:
             resource_owner.extend([row] * len(file_ids))
             r_type.extend([RESOURCE_FILE] * len(file_ids))
@@ -178,6 +186,17 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch,
             r_type.extend([RESOURCE_VECTOR_STORE] * len(store_ids))
             r_id.extend(store_ids)
             r_position.extend(range(len(store_ids)))
+        for column in r_foundry:
+            column.extend([None] * (len(r_type) - added))
+        foundry_rows = _foundry_resources(get("tool_resources"))
+        if foundry_rows:
+            resource_owner.extend([row] * len(foundry_rows))
+            for kind, resource_id, position, values in foundry_rows:
+                r_type.append(kind)
+                r_id.append(resource_id)
+                r_position.append(position)
+                for column, value in zip(r_foundry, values, strict=True):
+                    column.append(value)
         for name, column, convert in scalars:
             column.append(convert(get(name)))
         rf_type, rf_name, rf_description, rf_strict, rf_schema = _response_format(get("response_format"))
@@ -301,12 +320,21 @@ def errors_table(snapshot_date: dt.date, results: Iterable[FetchResult]) -> pa.T
     return table.table()
 
 
+_FOUNDRY_TOOL_COLUMNS = tuple(f.name for f in ASSISTANT_TOOLS.schema
+                              if f.name.startswith(("bing_", "openapi_", "connected_agent_", "azure_function_")))
+"""The columns only Foundry's tool types fill; null on every other row."""
+
+
 def _add_tool(columns: dict[str, list[Any]], index: int, tool: dict[str, Any], extras: dict[str, Any] | None) -> None:
     """Append one ``assistant_tools`` row (all but the key columns) for ``tool``, its unknown fields ``extras``."""
     tool_type = str(tool.get("type"))
     name = description = parameters = strict = max_results = ranker = threshold = None
-    if tool_type == "function":
-        function = tool.get("function") or {}
+    foundry = _foundry_tool(tool_type, tool)
+    for column in _FOUNDRY_TOOL_COLUMNS:
+        columns[column].append(foundry.get(column))
+    if tool_type in ("function", "azure_function"):
+        function = (tool.get("function") if tool_type == "function"
+                    else (tool.get("azure_function") or {}).get("function")) or {}
         name = function.get("name")
         description = function.get("description")
         if "parameters" in function:
@@ -328,6 +356,67 @@ def _add_tool(columns: dict[str, list[Any]], index: int, tool: dict[str, Any], e
     columns["file_search_ranker"].append(ranker)
     columns["file_search_score_threshold"].append(threshold)
     columns["extra_fields"].append(canonical_json(extras) if extras else None)
+
+
+def _foundry_tool(tool_type: str, tool: dict[str, Any]) -> dict[str, Any]:
+    """The Foundry-only columns of one tool (absent keys are null), by the model's column names."""
+    out: dict[str, Any] = {}
+    if tool_type == "bing_grounding":
+        configurations = (tool.get("bing_grounding") or {}).get("search_configurations") or []
+        if configurations:  # at most one (maxItems 1)
+            first = configurations[0]
+            out = {"bing_connection_id": first.get("connection_id"), "bing_market": first.get("market"),
+                   "bing_set_lang": first.get("set_lang"), "bing_count": first.get("count"),
+                   "bing_freshness": first.get("freshness")}
+    elif tool_type == "openapi":
+        openapi = tool.get("openapi") or {}
+        auth = openapi.get("auth") or {}
+        scheme = auth.get("security_scheme") or {}
+        out = {"openapi_name": openapi.get("name"), "openapi_description": openapi.get("description"),
+               "openapi_auth_type": auth.get("type"), "openapi_connection_id": scheme.get("connection_id"),
+               "openapi_audience": scheme.get("audience"), "openapi_default_params": openapi.get("default_params")}
+        for key in ("spec", "functions"):
+            if key in openapi:
+                out[f"openapi_{key}"] = canonical_json_normalized(openapi[key])
+    elif tool_type == "connected_agent":
+        agent = tool.get("connected_agent") or {}
+        out = {"connected_agent_id": agent.get("id"), "connected_agent_name": agent.get("name"),
+               "connected_agent_description": agent.get("description")}
+    elif tool_type == "azure_function":
+        definition = tool.get("azure_function") or {}
+        for direction in ("input", "output"):
+            queue = (definition.get(f"{direction}_binding") or {}).get("storage_queue") or {}
+            out[f"azure_function_{direction}_queue_endpoint"] = queue.get("queue_service_endpoint")
+            out[f"azure_function_{direction}_queue_name"] = queue.get("queue_name")
+    return out
+
+
+def _foundry_resources(resources: Any) -> list[tuple[str, str, int, tuple[Any, ...]]]:
+    """Foundry's tool resources as ``assistant_tool_resources`` rows: ``(type, id, position, other columns)``."""
+    if not isinstance(resources, dict):
+        return []
+    rows: list[tuple[str, str, int, tuple[Any, ...]]] = []
+    blank = (None,) * len(_INDEX_FIELDS)
+    code = resources.get("code_interpreter")
+    if isinstance(code, dict):
+        for position, source in enumerate(code.get("data_sources") or []):
+            rows.append((RESOURCE_DATA_SOURCE, source.get("uri"), position, (source.get("type"), None, *blank)))
+    search = resources.get("file_search")
+    if isinstance(search, dict):
+        for position, store in enumerate(search.get("vector_stores") or []):
+            name = store.get("name")
+            rows.append((RESOURCE_STORE_CONFIG, name, position, (None, None, *blank)))
+            sources = (store.get("configuration") or {}).get("data_sources") or []
+            for index, source in enumerate(sources):
+                rows.append((RESOURCE_STORE_DATA_SOURCE, source.get("uri"), index,
+                             (source.get("type"), name, *blank)))
+    indexes = resources.get("azure_ai_search")
+    if isinstance(indexes, dict):
+        for position, index in enumerate(indexes.get("indexes") or []):
+            values = tuple(index.get(key) for key in _INDEX_FIELDS)
+            resource_id = index.get("index_name") or index.get("index_asset_id") or index.get("index_connection_id")
+            rows.append((RESOURCE_SEARCH_INDEX, resource_id or "", position, (None, None, *values)))
+    return rows
 
 
 def _tool_resources(resources: Any) -> tuple[list[str] | None, list[str] | None]:

@@ -30,6 +30,14 @@ DEFAULT_AUTH_STYLE: Final = "bearer"
 
 AZURE_PATH_PREFIX = "/openai"
 DEFAULT_AZURE_API_VERSION = "2024-05-01-preview"
+DEFAULT_FOUNDRY_API_VERSION = "v1"
+"""Azure AI Foundry Agent Service's stable ``api-version`` (auth_style ``entra``)."""
+DEFAULT_ENTRA_SCOPE: Final = "https://ai.azure.com/.default"
+"""The OAuth2 scope of Foundry Agent Service's Entra ID tokens (its Swagger's ``OAuth2Auth`` scope)."""
+DEFAULT_ENTRA_CREDENTIAL: Final = "default"
+"""``DefaultAzureCredential``: environment, workload identity, managed identity, Azure CLI..."""
+ENTRA_REFRESH_MARGIN: Final = 300.0
+"""Seconds before its expiry a token is replaced (half its lifetime for a shorter-lived one)."""
 
 NOT_FOUND_PATTERN = r"(?i)no assistant found"
 """A 404 whose error message matches this is a missing assistant; any other 404 means the endpoint is gone."""

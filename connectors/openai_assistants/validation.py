@@ -43,7 +43,7 @@ from collections.abc import Callable
 from typing import Any, Final, TypeGuard
 
 from assistants_export.connectors.core.assistant_model import (
-    ASSISTANT,
+    DIALECTS,
     Choice,
     Document,
     Flag,
@@ -53,6 +53,7 @@ from assistants_export.connectors.core.assistant_model import (
     Number,
     Object,
     Path,
+    Records,
     Tagged,
     Text,
     TextList,
@@ -80,20 +81,22 @@ Quick = Callable[[Any], bool]
 # --- Public API -----------------------------------------------------------
 
 
-def validate_assistant(obj: object) -> list[str]:
-    """Return every way ``obj`` violates the AssistantObject schema; empty when it is valid.
+def validate_assistant(obj: object, dialect: str = "openai") -> list[str]:
+    """Return every way ``obj`` violates the AssistantObject schema (Foundry's Agent for dialect ``foundry``);
+    empty when it is valid.
 
     Each problem reads ``"<path>: <what is wrong>"``, the path being ``$`` for the root,
     ``model``, ``tools[3].function.name``, ``metadata.team`` and so on. At most
     ``MAX_VALIDATION_PROBLEMS`` lines come back; when more were found the last line
     says how many were left out.
     """
-    if _valid_assistant(obj):
+    quick, full = _CHECKS[dialect]
+    if quick(obj):
         return []
     if not isinstance(obj, dict):
         return [f"$: expected object, got {_json_type(obj)}"]
     problems: list[str] = []
-    _check_assistant(obj, "", problems)
+    full(obj, "", problems)
     if len(problems) <= MAX_VALIDATION_PROBLEMS:
         return problems
     listed = problems[: MAX_VALIDATION_PROBLEMS - 1]
@@ -122,7 +125,7 @@ def nesting_problem(obj: object, text: str, limit: int = MAX_JSON_DEPTH) -> str 
     return None
 
 
-def unknown_fields(obj: dict[str, Any]) -> list[str]:
+def unknown_fields(obj: dict[str, Any], dialect: str = "openai") -> list[str]:
     """Return the paths of fields in ``obj`` that the schema does not declare.
 
     Unknown fields are allowed (the raw payload keeps them); counting them shows when the
@@ -133,7 +136,7 @@ def unknown_fields(obj: dict[str, Any]) -> list[str]:
     (:func:`~assistants_export.connectors.core.assistant_model.undeclared`), which the flattener's
     ``extra_fields`` come from too.
     """
-    return [_path(parts) for parts, _ in undeclared(obj)]
+    return [_path(parts) for parts, _ in undeclared(obj, DIALECTS[dialect])]
 
 
 # --- Checks compiled from the model ---------------------------------------
@@ -160,17 +163,17 @@ def _compile(node: Node, nullable: bool) -> tuple[Quick, Check]:
     if isinstance(node, TextMap):
         return _quick(node, nullable), _nullable(_text_map, nullable, "object")
     if isinstance(node, Document):
-        return _document(nullable)
+        return _document(nullable, node.any_type)
     if isinstance(node, Object):
         return _quick(node, nullable), _nullable(_object(node), nullable, "object")
     if isinstance(node, Tagged):
         return _quick(node, nullable), _nullable(_tagged(node), nullable, "object")
-    if isinstance(node, Items):
+    if isinstance(node, Items | Records):
         return _quick(node, nullable), _nullable(_items(node), nullable, "array")
     return _literal_or(node, nullable)
 
 
-def _quick(node: TextList | TextMap | Object | Tagged | Items, nullable: bool) -> Quick:
+def _quick(node: TextList | TextMap | Object | Tagged | Items | Records, nullable: bool) -> Quick:
     """The quick test of a container: true only when it and everything in it is valid.
 
     It builds no path and no message; on a valid body the whole tree is checked by these
@@ -182,9 +185,9 @@ def _quick(node: TextList | TextMap | Object | Tagged | Items, nullable: bool) -
     return quick
 
 
-def _quick_container(node: TextList | TextMap | Object | Tagged | Items) -> Quick:
+def _quick_container(node: TextList | TextMap | Object | Tagged | Items | Records) -> Quick:
     if isinstance(node, TextList):
-        max_items = node.max_items
+        max_items = node.max_items if node.max_items is not None else math.inf
 
         def text_list(v: Any) -> bool:
             return v.__class__ is list and len(v) <= max_items and all(item.__class__ is str for item in v)
@@ -213,17 +216,27 @@ def _quick_container(node: TextList | TextMap | Object | Tagged | Items) -> Quic
         return obj
     if isinstance(node, Tagged):
         tag, variants = node.tag, {kind: _quick_container(variant) for kind, variant in node.variants.items()}
+        fallback = _quick_container(node.fallback) if node.open else None
 
         def tagged(v: Any) -> bool:
             if v.__class__ is not dict:
                 return False
             kind = v.get(tag)
-            variant = variants.get(kind) if kind.__class__ is str else None
+            variant = (variants.get(kind, fallback)) if kind.__class__ is str else None
             return variant is not None and variant(v)
 
         return tagged
-    max_items, of = node.max_items, node.of
+    if isinstance(node, Records):
+        limit = node.max_items if node.max_items is not None else math.inf
+        record = _quick_container(node.of)
+
+        def records(v: Any) -> bool:
+            return v.__class__ is list and len(v) <= limit and all(record(item) for item in v)
+
+        return records
+    max_items, of = node.max_items if node.max_items is not None else math.inf, node.of
     tag, variants = of.tag, {kind: _quick_container(variant) for kind, variant in of.variants.items()}
+    other = _quick_container(of.fallback) if of.open else None
 
     def items(v: Any) -> bool:
         if v.__class__ is not list or len(v) > max_items:
@@ -232,7 +245,7 @@ def _quick_container(node: TextList | TextMap | Object | Tagged | Items) -> Quic
             if item.__class__ is not dict:
                 return False
             kind = item.get(tag)
-            variant = variants.get(kind) if kind.__class__ is str else None
+            variant = variants.get(kind, other) if kind.__class__ is str else None
             if variant is None or not variant(item):
                 return False
         return True
@@ -275,11 +288,12 @@ def _tagged(node: Tagged) -> Check:
     """The ``oneOf`` of objects with disjoint constant tags: the tag picks the one to match."""
     tag = node.tag
     variants = {name: _object(variant) for name, variant in node.variants.items()}
-    _, check_tag = _choice(tuple(sorted(variants)), nullable=False)
+    _, check_tag = _text(None, nullable=False) if node.open else _choice(tuple(sorted(variants)), nullable=False)
+    fallback = _object(node.fallback) if node.open else None
 
     def check(obj: dict[str, Any], path: str, problems: list[str]) -> None:
         kind = obj.get(tag, _MISSING)
-        variant = variants.get(kind) if kind.__class__ is str else None
+        variant = variants.get(kind, fallback) if kind.__class__ is str else None
         if variant is not None:
             variant(obj, path, problems)
         elif kind is _MISSING:
@@ -290,8 +304,8 @@ def _tagged(node: Tagged) -> Check:
     return check
 
 
-def _items(node: Items) -> Check:
-    max_items = node.max_items
+def _items(node: Items | Records) -> Check:
+    max_items = node.max_items if node.max_items is not None else math.inf
     _, check_item = _compile(node.of, nullable=False)
 
     def check(items: list[Any], path: str, problems: list[str]) -> None:
@@ -402,8 +416,13 @@ def _flag(nullable: bool) -> tuple[Quick, Check]:
     return (lambda v: v.__class__ is bool or v is None) if nullable else (lambda v: v.__class__ is bool), check
 
 
-def _document(nullable: bool) -> tuple[Quick, Check]:
-    """A free-form JSON object: only its type is checked, its contents are the user's."""
+def _document(nullable: bool, any_type: bool = False) -> tuple[Quick, Check]:
+    """A free-form JSON object: only its type is checked, its contents are the user's (any value: ``any_type``)."""
+    if any_type:
+        def anything(value: Any, path: str, problems: list[str]) -> None:
+            return None
+
+        return (lambda v: True), anything
     expected = "object or null" if nullable else "object"
 
     def check(value: Any, path: str, problems: list[str]) -> None:
@@ -413,11 +432,11 @@ def _document(nullable: bool) -> tuple[Quick, Check]:
     return (lambda v: v.__class__ is dict or v is None) if nullable else (lambda v: v.__class__ is dict), check
 
 
-def _text_list(max_items: int) -> Check:
+def _text_list(max_items: int | None) -> Check:
     """``type: array`` of strings with ``maxItems``: the file and vector store ID lists."""
 
     def check(value: list[Any], path: str, problems: list[str]) -> None:
-        if len(value) > max_items:
+        if max_items is not None and len(value) > max_items:
             problems.append(f"{path}: {len(value)} items, at most {max_items} allowed")
         for index, item in enumerate(value):
             if not isinstance(item, str):
@@ -433,8 +452,8 @@ def _text_map(value: dict[Any, Any], path: str, problems: list[str]) -> None:
             problems.append(_wrong_type(_join(path, key), "string", item))
 
 
-_check_assistant: Final = _object(ASSISTANT)
-_valid_assistant: Final = _quick_container(ASSISTANT)
+_CHECKS: Final = {dialect: (_quick_container(root), _object(root)) for dialect, root in DIALECTS.items()}
+"""Each dialect's quick test and full check of a whole body."""
 
 
 def _is_number(value: object) -> TypeGuard[float]:

@@ -79,6 +79,8 @@ class Kind(enum.Enum):
     """Whole run: the base URL does not serve the Assistants API."""
     UNREACHABLE = "unreachable"
     """Whole run: the listing got no usable answer after every attempt."""
+    NEW_TOKEN = "new_token"  # noqa: S105 - a verdict's name, not a credential
+    """auth_style ``entra``: get a new Entra ID token and send the request once more (a first 401)."""
 
     @property
     def stops_the_run(self) -> bool:
@@ -145,26 +147,35 @@ class Policy:
     initial_retry_delay: float
     max_retry_delay: float
     not_found: re.Pattern[str]
+    dialect: str = "openai"
+    """The schema a body is held to (``foundry`` for auth_style ``entra``)."""
+    entra: bool = False
+    """Tokens that can be renewed: a first 401 asks for a new one rather than stopping the run."""
 
     @classmethod
     def of(cls, config: ClientConfig) -> Policy:
         return cls(config.max_attempts, config.id_deadline, config.retry_after_cap, config.initial_retry_delay,
-                   config.max_retry_delay, re.compile(config.not_found_pattern))
+                   config.max_retry_delay, re.compile(config.not_found_pattern), config.dialect,
+                   config.auth_style == "entra")
 
 
 # --- HTTP answers ---------------------------------------------------------------------------------------
 
 def judge(answer: Answer, *, expected_id: str | None, attempt: int, elapsed: float, policy: Policy,
-          jitter: float, clock: Callable[[], float] = time.time) -> Verdict:
+          jitter: float, clock: Callable[[], float] = time.time, refreshed: bool = False) -> Verdict:
     """What ``answer`` means.
 
     ``expected_id`` is the assistant ID asked for, ``None`` for the listing. ``attempt``
     is this answer's attempt (1-based) and ``elapsed`` the seconds spent on the request
     so far, this attempt included. ``jitter`` (from 0 to 1) takes that share of 25 % off
     a backoff delay; ``clock`` (the wall clock) is read only for a ``Retry-After`` that is
-    an HTTP date.
+    an HTTP date. ``refreshed``: this request already got a new Entra ID token after a 401.
     """
     status, body = answer.status, answer.json
+    # Entra (auth_style entra): a first 401 of a request means its token was refused (expired early, a rotated
+    # key): one new token and one more try, whatever else the answer says; a second 401 stops the run (below).
+    if status == 401 and policy.entra and not refreshed:
+        return Verdict(Kind.NEW_TOKEN, "Entra: first 401")
     server_says = answer.headers.get("x-should-retry", "").strip().lower() if status >= 400 else ""
     tries = (attempt, elapsed, policy, jitter, expected_id is None, clock)
     # Rule 1: the server's x-should-retry: true wins (on an error status).
@@ -199,6 +210,10 @@ def _final(answer: Answer, expected_id: str | None, policy: Policy) -> Verdict:
     # Whole run, endpoint gone: 410.
     if status == 410:
         return Verdict(Kind.ENDPOINT_GONE, "410")
+    # Whole run, endpoint gone: a 400 about the api-version parameter (Foundry's or Azure's AgentV1Error with
+    # param "api-version", or its message naming it): every request would get it.
+    if status == 400 and names_api_version(body):
+        return Verdict(Kind.ENDPOINT_GONE, "api-version refused")
     # not_found: a 404 for one ID whose message matches not_found_pattern ("No assistant found").
     if status == 404 and expected_id is not None and is_not_found(body, policy.not_found):
         return Verdict(Kind.NOT_FOUND, "No assistant found")
@@ -211,7 +226,7 @@ def _final(answer: Answer, expected_id: str | None, policy: Policy) -> Verdict:
     # ok or invalid: a 200 is judged by its content (an invalid object is never retried).
     if status == 200:
         return judge_payload(body, answer.text, expected_id=expected_id, overflow=answer.overflow,
-                             repeated=answer.repeated)
+                             repeated=answer.repeated, dialect=policy.dialect)
     # failed: any other status (400, 422, a 5xx the server said not to retry...) for this ID alone.
     return Verdict(Kind.GIVE_UP, "final status")
 
@@ -227,6 +242,15 @@ def is_not_found(body: Any, pattern: re.Pattern[str]) -> bool:
     error = body.get("error") if isinstance(body, dict) else None
     message = error.get("message") if isinstance(error, dict) else None
     return isinstance(message, str) and bool(pattern.search(message))
+
+
+def names_api_version(body: Any) -> bool:
+    """Whether an error body is about the ``api-version`` query parameter (an unsupported or missing version)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return False
+    words = " ".join(str(error.get(key) or "") for key in ("param", "code", "message")).lower()
+    return "api-version" in words or "apiversion" in words.replace("_", "").replace(" ", "")
 
 
 def is_list_page(body: Any) -> bool:
@@ -365,10 +389,11 @@ _VALID = Verdict(Kind.OK, "valid assistant")
 
 
 def judge_payload(payload: Any, text: str, *, expected_id: str, overflow: bool = False,
-                  repeated: model.Path | None = None) -> Verdict:
+                  repeated: model.Path | None = None, dialect: str = "openai") -> Verdict:
     """``ok``, or ``invalid`` with the reasons: a key twice in one object (``repeated``, its path), schema and
     limits, storability, the ID answered for."""
-    problems = _too_deep(payload, text) or validate_assistant(payload) or _unstorable(payload, text, overflow)
+    problems = (_too_deep(payload, text) or validate_assistant(payload, dialect)
+                or _unstorable(payload, text, overflow))
     # invalid: a key twice in one object, which JSON parsers read differently (Python's json keeps the last, DuckDB
     # the first): what is stored must mean one thing.
     if repeated is not None:

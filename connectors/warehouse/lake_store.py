@@ -52,6 +52,8 @@ from assistants_export.connectors.core.schemas import (
     STORED_TABLES,
     VIEW_TABLES,
     TableSpec,
+    conform,
+    present,
 )
 
 from .location import WarehouseLocation
@@ -191,7 +193,11 @@ class LakeStore:
         where = _on(snapshot_date)
         if wanted is not None:
             where = where & pc.field("assistant_id").isin(pa.array(wanted, pa.string()))
-        return dataset.to_table(columns=schema.names, filter=where).cast(schema)
+        have = set(dataset.schema.names)
+        table = dataset.to_table(columns=[name for name in schema.names if name in have], filter=where)
+        # A column a newer version added that no writer has added to the table yet reads as null.
+        columns = [table.column(f.name) if f.name in have else pa.nulls(table.num_rows, f.type) for f in schema]
+        return pa.Table.from_arrays(columns, names=schema.names).cast(schema)
 
     def iter_batches(self, spec: TableSpec, snapshot_date: dt.date, batch_size: int = settings.BATCH_SIZE, *,
                      columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
@@ -200,11 +206,11 @@ class LakeStore:
         if dataset is None:
             return
         schema = spec.schema if columns is None else pa.schema([spec.schema.field(c) for c in columns])
-        scanner = dataset.scanner(columns=schema.names, filter=_on(snapshot_date), batch_size=batch_size,
-                                  use_threads=False, batch_readahead=1, fragment_readahead=1)
+        scanner = dataset.scanner(columns=present(schema, dataset.schema), filter=_on(snapshot_date),
+                                  batch_size=batch_size, use_threads=False, batch_readahead=1, fragment_readahead=1)
         for batch in scanner.to_batches():
             if batch.num_rows:
-                yield batch.cast(schema)
+                yield conform(batch, schema)
 
     def read_table_file(self, spec: TableSpec, columns: list[str] | None = None) -> pa.Table | None:
         """A whole unpartitioned table (the SCD2 versions), or ``None`` when it was never written."""

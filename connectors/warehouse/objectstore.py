@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
-from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Schema, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from assistants_export.connectors.core import settings
@@ -202,9 +202,9 @@ class DeltaDateTable(_DeltaTable):
         A writer creates every table before it pins versions (:meth:`LakeStore.commit_lock`), so its reads and
         commits always have a version to conflict on, even on the night a warehouse is born.
         """
-        known = self.version()
-        if known is not None:
-            return known
+        table = self._open()
+        if table is not None:
+            return self._add_new_columns(table)
         try:
             DeltaTable.create(self.uri, self.schema, mode="ignore", partition_by=[PARTITION_COLUMN],
                               configuration=TABLE_CONFIGURATION, storage_options=self._options)
@@ -215,6 +215,24 @@ class DeltaDateTable(_DeltaTable):
         version = self.version()
         assert version is not None
         return version
+
+    def _add_new_columns(self, table: DeltaTable) -> int:
+        """Add the columns the schema defines and the table lacks (nullable ones, added by a newer version: the
+        approval columns of ``snapshot_runs``, say); returns the latest version. Rows stored before read them as
+        null."""
+        have = {f.name for f in table.schema().fields}
+        missing = [f for f in self.schema if f.name not in have]
+        if not missing:
+            return table.version()
+        try:
+            table.alter.add_columns(list(Schema.from_arrow(pa.schema(missing)).fields))
+        except CommitFailedError:  # another writer added them in the same moment
+            pass
+        except OSError as exc:
+            raise WarehouseWriteError(f"{self.uri}: cannot write ({exc})") from None
+        latest = self._open()
+        assert latest is not None
+        return latest.version()
 
     def commit_date(self, snapshot_date: dt.date, data: pa.Table | pa.RecordBatchReader, *,
                     read_version: int | None = None, metadata: Mapping[str, str] | None = None) -> int:
@@ -289,7 +307,9 @@ class DeltaDateTable(_DeltaTable):
         if dataset is None:
             return self.schema.empty_table()
         table = dataset.to_table(filter=pc.field(PARTITION_COLUMN) == pa.scalar(snapshot_date, pa.date32()))
-        return table.select(self.schema.names).cast(self.schema)
+        columns = [table.column(f.name) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+                   for f in self.schema]  # a column a newer version added and no writer has added yet: null
+        return pa.Table.from_arrays(columns, names=self.schema.names).cast(self.schema)
 
     def dataset(self, *, version: int | None = None) -> ds.Dataset | None:
         """Every committed row as an Arrow dataset (what DuckDB registers; its ``httpfs``/``delta`` need a download)."""

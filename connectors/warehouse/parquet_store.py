@@ -45,6 +45,8 @@ from assistants_export.connectors.core.schemas import (
     STORED_DATE_TABLES,
     VIEW_TABLES,
     TableSpec,
+    conform,
+    present,
 )
 
 from .location import local_root
@@ -269,9 +271,17 @@ class ParquetStore:
         Decoded on the calling thread: with Arrow's threads, a consumer slowed by a busy machine let decoded
         row groups pile up ahead of it (the history's peak RSS rose by 11 MB at 4,000 assistants, sometimes).
         """
+        schema = spec.schema if columns is None else pa.schema([spec.schema.field(c) for c in columns])
         for path in self.partition_files(spec.name, snapshot_date):
             with pq.ParquetFile(path) as parquet:
-                yield from parquet.iter_batches(batch_size=batch_size, columns=columns, use_threads=False)
+                have = parquet.schema_arrow
+                if set(schema.names) <= set(have.names):
+                    yield from parquet.iter_batches(batch_size=batch_size, columns=columns, use_threads=False)
+                    continue
+                # written before a column existed: read what it has, the rest is null
+                for batch in parquet.iter_batches(batch_size=batch_size, columns=present(schema, have),
+                                                  use_threads=False):
+                    yield conform(batch, schema)
 
     @contextlib.contextmanager
     def commit_lock(self) -> Iterator[None]:

@@ -53,6 +53,8 @@ VIEW_NAMES: tuple[str, ...] = (
     "model_usage",
     "metadata_keys",
     "vector_store_usage",
+    "search_indexes",
+    "connected_agents",
     "file_usage",
     "response_formats",
     "instruction_stats",

@@ -134,12 +134,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "copy-warehouse": ("copying", "Copy every stored date and the history to another location, then build its "
                        "DuckDB cache (no API calls)."),
     "diff": ("history", "A summary table of what changed after --from up to --to."),
+    "held": ("held", "List, show, approve or discard the runs a blocking gate held back (their answers wait under "
+             "held/)."),
     "history": ("history", "The timeline of one assistant: every version and what changed when it began."),
     "migrate": ("migrate", "Write every archived assistant as a Responses API request body (JSON Lines), with "
                 "warnings."),
     "query": ("query", "Run a SQL query (or a query file, or show a view) over the warehouse and print the result."),
     "rebuild-duckdb": ("rebuild", "Build assistants.duckdb again from the stored Parquet files (no API calls), then "
                        "swap it in."),
+    "report": ("report", "Write the audit report: one HTML file with charts of the fleet, its changes, timelines and "
+               "run health."),
     "snapshot": ("snapshot", "Fetch, flatten and load one day's snapshot of each source, then update its history."),
     "upgrade": ("upgrade", "Store each payload once in a warehouse written by an older version, and reload its "
                 "DuckDB file."),

@@ -33,7 +33,7 @@ from assistants_export.connectors.core.errors import ConfigError, ConnectorError
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE, SOURCES_FILE_ENV
 from assistants_export.connectors.openai_assistants import settings
 from assistants_export.connectors.openai_assistants.client import RETRIES_LOGGER
-from assistants_export.connectors.openai_assistants.config import ClientConfig, default, describe
+from assistants_export.connectors.openai_assistants.config import AUTH_STYLES, ClientConfig, default, describe
 from assistants_export.connectors.openai_assistants.ids import clean_ids, read_ids_file
 from assistants_export.connectors.warehouse.location import check_local_folder
 from assistants_export.connectors.warehouse.sources import source_root
@@ -88,7 +88,7 @@ ENDPOINT_FIELDS = ("base_url", "auth_style", "api_version", "api_key_env")
               help=describe("concurrency"))
 @click.option("--requests-per-minute", type=float, default=default("requests_per_minute"),
               help=describe("requests_per_minute"))
-@click.option("--auth-style", type=click.Choice(["bearer", "azure"]),
+@click.option("--auth-style", type=click.Choice(list(AUTH_STYLES)),
               help=f"{describe('auth_style')} Default $ASSISTANTS_AUTH_STYLE, else {default('auth_style')}.")
 @click.option("--api-version", help=f"{describe('api_version')} Default $OPENAI_API_VERSION.")
 @click.option("--api-key-env", default=default("api_key_env"), show_default=True, help=describe("api_key_env"))
@@ -110,6 +110,10 @@ ENDPOINT_FIELDS = ("base_url", "auth_style", "api_version", "api_key_env")
 @click.option("--mass-deletion-threshold", type=SHARE,
               default=warehouse_settings.DEFAULT_MASS_DELETION_THRESHOLD, show_default=True,
               help="Share of the live assistants one snapshot may delete before the run is held back.")
+@click.option("--held-max-age-days", type=click.FloatRange(min=0), metavar="DAYS",
+              default=warehouse_settings.HELD_MAX_AGE_DAYS, show_default=True,
+              help="Remove the source's held-back runs held longer ago than this before fetching (the summary "
+                   "names them).")
 @writer_wait_option
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's logs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no retry lines and no summary.")
@@ -119,8 +123,8 @@ def snapshot(ctx: click.Context, snapshot_date: str | None, sources: tuple[str, 
              requests_per_minute: float | None, auth_style: str | None, api_version: str | None,
              api_key_env: str, max_attempts: int, no_preflight: bool, run_deadline: float | None,
              force: bool, max_failed_share: float, allow_failures: bool, allow_empty: bool,
-             allow_mass_deletion: bool, mass_deletion_threshold: float, writer_wait: float | None, verbose: bool,
-             quiet: bool) -> None:
+             allow_mass_deletion: bool, mass_deletion_threshold: float, held_max_age_days: float,
+             writer_wait: float | None, verbose: bool, quiet: bool) -> None:
     """Fetch, flatten and load one day's snapshot of each source, then update its history.
 
     With several sources (a sources file), each runs on its own, one after another: one that fails is named on
@@ -154,7 +158,7 @@ def snapshot(ctx: click.Context, snapshot_date: str | None, sources: tuple[str, 
     resources = {"api": api, "warehouse": warehouse_resource}
     gates = {"force": force, "max_failed_share": max_failed_share, "allow_failures": allow_failures,
              "allow_empty": allow_empty, "allow_mass_deletion": allow_mass_deletion,
-             "mass_deletion_threshold": mass_deletion_threshold}
+             "mass_deletion_threshold": mass_deletion_threshold, "held_max_age_days": held_max_age_days}
     history = {"allow_mass_deletion": allow_mass_deletion, "mass_deletion_threshold": mass_deletion_threshold}
     assets = build_snapshot_assets([spec.name for spec in chosen])
     console = Console(stderr=True)
@@ -499,6 +503,19 @@ def _print_summary(result: ExecuteInProcessResult, date: dt.date, warehouse: str
         for name, count in _json_metadata(result, asset, key).items():
             table.add_row(name, str(count))
         show_table(console, table)
+    pruned = _metadata_value(result, "raw_assistants", "pruned_held_runs")
+    if pruned:
+        console.print(f"Removed {len(pruned)} held-back run(s) older than the held runs' age limit: "
+                      f"{', '.join(map(str, pruned))}", highlight=False)
+
+
+def _metadata_value(result: ExecuteInProcessResult, asset: str, key: str) -> Any:
+    """A metadata entry's value of an asset's materialization in this run (``None`` when absent)."""
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        if materialization.asset_key.to_user_string() == asset:
+            return getattr(materialization.metadata.get(key), "data", None)
+    return None
 
 
 def _json_metadata(result: ExecuteInProcessResult, asset: str, key: str) -> dict[str, Any]:

@@ -41,6 +41,50 @@ WITH src AS (
                        {'k': 'strict', 'v': to_json(coalesce(json_extract(t, '$.function.strict')::VARCHAR = 'true', false))}
                    ], lambda e: e.v IS NOT NULL))),
                    'warning': NULL::JSON}
+               WHEN 'azure_function' THEN {
+                   'tool': to_json(map_from_entries(list_filter([
+                       {'k': 'type', 'v': to_json('function')},
+                       {'k': 'name', 'v': json_extract(t, '$.azure_function.function.name')},
+                       {'k': 'description',
+                        'v': nullif(json_extract(t, '$.azure_function.function.description'), 'null')},
+                       {'k': 'parameters',
+                        'v': coalesce(nullif(json_extract(t, '$.azure_function.function.parameters'), 'null'),
+                                      '{"type":"object","properties":{},"additionalProperties":false}')},
+                       {'k': 'strict', 'v': to_json(coalesce(
+                           json_extract(t, '$.azure_function.function.strict')::VARCHAR = 'true', false))}
+                   ], lambda e: e.v IS NOT NULL))),
+                   'warning': json_object('code', 'azure_function_queues_dropped', 'message',
+                       'tool ' || CAST(i - 1 AS VARCHAR) || ' (azure_function): kept as the function tool '
+                       || coalesce(CAST(json_extract(t, '$.azure_function.function.name') AS VARCHAR), 'null')
+                       || '; its storage queue '
+                       || coalesce(CAST(json_extract(t, '$.azure_function.input_binding.storage_queue.queue_name')
+                                        AS VARCHAR), 'null')
+                       || ' does not carry over: your code must call the Azure Function and return its output')}
+               WHEN 'bing_grounding' THEN {
+                   'tool': NULL::JSON,
+                   'warning': json_object('code', 'bing_grounding_unsupported', 'message',
+                       'tool ' || CAST(i - 1 AS VARCHAR) || ' (bing_grounding): Grounding with Bing Search through a '
+                       || 'Foundry connection has no Responses API tool; the tool is left out: the web_search tool '
+                       || 'searches without that connection')}
+               WHEN 'azure_ai_search' THEN {
+                   'tool': NULL::JSON,
+                   'warning': json_object('code', 'azure_ai_search_unsupported', 'message',
+                       'tool ' || CAST(i - 1 AS VARCHAR) || ' (azure_ai_search): the Responses API has no Azure AI '
+                       || 'Search tool; the tool is left out: reach the index through a function tool or an MCP server')}
+               WHEN 'connected_agent' THEN {
+                   'tool': NULL::JSON,
+                   'warning': json_object('code', 'connected_agent_unsupported', 'message',
+                       'tool ' || CAST(i - 1 AS VARCHAR) || ' (connected_agent): calls the agent '
+                       || coalesce(CAST(json_extract(t, '$.connected_agent.id') AS VARCHAR), 'null')
+                       || '; the Responses API has no connected agents, so the tool is left out: call the other '
+                       || 'agent''s request from your code')}
+               WHEN 'openapi' THEN {
+                   'tool': NULL::JSON,
+                   'warning': json_object('code', 'openapi_unsupported', 'message',
+                       'tool ' || CAST(i - 1 AS VARCHAR) || ' (openapi): the OpenAPI tool '
+                       || coalesce(CAST(json_extract(t, '$.openapi.name') AS VARCHAR), 'null')
+                       || ' has no Responses API equivalent; the tool is left out: describe its operations as '
+                       || 'function tools')}
                WHEN 'file_search' THEN CASE
                    WHEN coalesce(json_array_length(vector_store_ids), 0) = 0 THEN {
                        'tool': NULL::JSON,

@@ -26,7 +26,8 @@ from assistants_export.pipelines.resources import AssistantsApiResource
 
 CLIENT_FIELDS = [f.name for f in dataclasses.fields(ClientConfig)]
 
-FROM_ENVIRONMENT = {"base_url", "auth_style", "api_version", "organization", "project"}
+FROM_ENVIRONMENT = {"base_url", "auth_style", "api_version", "organization", "project", "entra_credential",
+                    "entra_scope"}
 """Resource fields and CLI options left None by default: the documented variable decides, then ClientConfig."""
 
 CLI_SETTINGS = {"--base-url": "base_url", "--concurrency": "concurrency", "--requests-per-minute":

@@ -254,3 +254,25 @@ def test_the_readme_documents_every_warning_code():
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.MULTILINE))
     assert set(WARNING_CODES) <= documented
     assert 'responses.create(**line["request"], input=' in section
+
+
+def test_foundry_agents_migrate_to_valid_requests_with_a_warning_per_tool_without_an_equivalent():
+    from assistants_export.sandbox.foundry import FoundryCatalog
+
+    catalog = FoundryCatalog(30, seed=2)
+    for agent in (catalog.build(i) for i in range(len(catalog))):
+        migration = to_responses_request(agent)
+        assert_valid(migration.request)
+        by_tool = {w.message.split(":", 1)[0]: w.code for w in migration.warnings if w.message.startswith("tool ")}
+        for index, tool in enumerate(agent["tools"]):
+            where = f"tool {index} ({tool['type']})"
+            expected = {"bing_grounding": "bing_grounding_unsupported",
+                        "azure_ai_search": "azure_ai_search_unsupported",
+                        "connected_agent": "connected_agent_unsupported", "openapi": "openapi_unsupported",
+                        "azure_function": "azure_function_queues_dropped",
+                        "sharepoint_grounding": "tool_unsupported"}.get(tool["type"])
+            if expected is not None:
+                assert by_tool.get(where) == expected, (agent["id"], where)
+        functions = [t["name"] for t in migration.request["tools"] if t["type"] == "function"]
+        azure = [t["azure_function"]["function"]["name"] for t in agent["tools"] if t["type"] == "azure_function"]
+        assert set(azure) <= set(functions)

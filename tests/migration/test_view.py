@@ -79,6 +79,19 @@ EVERY_WARNING = [
     body(10, response_format={"type": "json_object"}, instructions="", metadata=None, tool_resources=None),
     body(11, metadata={f"k{i}": str(i) for i in range(15)}, model="o3", temperature=1, top_p=1.0),
     body(12, metadata={"source_assistant_id": "asst_view012"}, response_format={"type": "text"}),
+    body(13, tools=[  # Foundry's tools
+        {"type": "bing_grounding", "bing_grounding": {"search_configurations": [{"connection_id": "c/bing"}]}},
+        {"type": "azure_ai_search"},
+        {"type": "connected_agent", "connected_agent": {"id": "asst_helper", "name": "helper", "description": "d"}},
+        {"type": "openapi", "openapi": {"name": "weather", "spec": {"openapi": "3.0.1"},
+                                        "auth": {"type": "anonymous"}}},
+        {"type": "azure_function", "azure_function": {
+            "function": {"name": "convert", "parameters": {"type": "object"}},
+            "input_binding": {"type": "storage_queue", "storage_queue": {"queue_service_endpoint": "https://q",
+                                                                         "queue_name": "in"}},
+            "output_binding": {"type": "storage_queue", "storage_queue": {"queue_service_endpoint": "https://q",
+                                                                          "queue_name": "out"}}}},
+    ], tool_resources={"azure_ai_search": {"indexes": [{"index_name": "docs"}]}}),
 ]
 
 
@@ -114,3 +127,14 @@ def generation_schema():
 def test_the_view_equals_the_python_mapping_on_generated_assistants(con, payload):
     payload["id"] = "asst_generated"
     assert through_view(con, [payload]) == through_python([payload])
+
+
+def test_the_view_equals_the_python_mapping_on_a_foundry_catalogue(con):
+    from assistants_export.sandbox.foundry import FoundryCatalog
+
+    catalog = FoundryCatalog(40, seed=5)
+    agents = [catalog.build(i) for i in range(len(catalog))]
+    assert through_view(con, agents) == through_python(agents)
+    codes = {w["code"] for line in through_python(agents) for w in line["warnings"]}
+    assert {"azure_function_queues_dropped", "bing_grounding_unsupported", "azure_ai_search_unsupported",
+            "connected_agent_unsupported", "openapi_unsupported", "tool_unsupported"} <= codes

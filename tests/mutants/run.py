@@ -204,6 +204,20 @@ MUTANTS = (
          f"{SAFETY}::test_a_dead_endpoint_without_preflight_changes_nothing_even_after_a_backfill"),
     ),
     Mutant(
+        "stale-held-run-approved-without-force", "Held runs: a date stored since by a newer run needs --force",
+        (Edit("connectors/held.py", "                and not force:\n", "                and False:\n"),),
+        ("tests/reliability/test_held_runs.py::test_a_held_run_of_a_date_a_newer_run_stored_since_needs_force",),
+    ),
+    Mutant(
+        "held-folder-removed-before-the-history", "Held runs: an approval killed midway is approved again",
+        (Edit("connectors/held.py",
+              "        result = rebuild_history(warehouse, date, source_name=source_name)\n"
+              "        approval.run.remove()",
+              "        approval.run.remove()\n"
+              "        result = rebuild_history(warehouse, date, source_name=source_name)"),),
+        ("tests/reliability/test_held_runs.py::test_an_approval_killed_midway_is_approved_again_and_ends_the_same",),
+    ),
+    Mutant(
         "views-define-deleted-on-their-own", "A worse run never replaces a better snapshot: views follow the history",
         (Edit("sql/views/current_assistants.sql",
               "    WHERE is_current AND NOT is_deleted\n", "    WHERE is_current\n"),),
@@ -326,7 +340,7 @@ def check_imports_from(tree: Path, modules: Sequence[str]) -> None:
 
 
 def run_tests(tree: Path, tests: Sequence[str]) -> tuple[int, str]:
-    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+    command = [sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-p", "no:cacheprovider",
                f"--basetemp={tree.parent / 'pytest'}", *tests]
     try:
         done = subprocess.run(command, cwd=tree, env=environment(tree), capture_output=True, text=True,

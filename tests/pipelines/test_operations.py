@@ -189,6 +189,11 @@ def test_every_check_passes_on_a_clean_run(api, tmp_path):
         assert evaluated[(table, checks.UNIQUE_KEY)] and evaluated[(table, checks.REQUIRED_NOT_NULL)]
     assert evaluated[("raw_assistants", checks.FAILED_SHARE)]
     assert evaluated[("assistant_history", checks.MASS_DELETION_GUARD)]
+    history = next(m for m in result.asset_materializations_for_node("update_history")
+                   if m.asset_key.to_user_string() == "assistant_history")
+    assert history.metadata["night_created"].value == len(FIXTURES)  # the first night creates every assistant
+    assert f"| live | {len(FIXTURES)} |" in history.metadata["night_summary"].value
+    assert history.metadata["report"].value.startswith("assistants-export report --warehouse ")
 
 
 def test_too_many_failures_stop_before_flatten_load_and_history(tmp_path, monkeypatch):
@@ -237,7 +242,7 @@ def test_failed_share_and_schema_drift_and_freshness_on_crafted_data(tmp_path):
         "snapshot_date": TODAY, "run_id": "r", "mode": "ids", "base_url": "http://x",
         "started_at": dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC),
         "finished_at": dt.datetime(2026, 11, 20, 2, 5, tzinfo=dt.UTC), "ok_count": 90, "failed_count": 10,
-        "approved_gates": []}
+        "approved_gates": [], "approved_by": None, "approved_at": None}
     store.write(SNAPSHOT_RUNS, TODAY, pa.Table.from_pylist([run_row], schema=SNAPSHOT_RUNS.schema))
     assert checks.failed_share_result(store, TODAY, 0.1).passed
     assert not checks.failed_share_result(store, TODAY, 0.05).passed

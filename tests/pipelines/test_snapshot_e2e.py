@@ -198,11 +198,12 @@ def test_faults_are_retried_until_every_assistant_lands_once(tmp_path, fixtures)
                             Fault.UNAVAILABLE, Fault.RESET, Fault.TRUNCATED, Fault.HTML),
                      always_fail_ids=frozenset({fixtures[0]["id"]}),
                      scripted={fixtures[1]["id"]: [Fault.NO_RETRY]})
-    with SandboxServer(StaticCatalog(fixtures), api_key=KEY, faults=plan) as srv:
+    with SandboxServer(StaticCatalog(fixtures), api_key=KEY, faults=plan) as srv, \
+            DagsterInstance.ephemeral(tempdir=str(tmp_path / "dagster")) as instance:
         api = AssistantsApiResource(api_key=KEY, base_url=srv.base_url, initial_retry_delay=0.01,
                                     max_retry_delay=0.02, max_attempts=4)
         result = materialize(list(build_snapshot_assets()), partition_key=partition_key(DATE),
-                             instance=DagsterInstance.ephemeral(tempdir=str(tmp_path / "dagster")),
+                             instance=instance,
                              resources={"api": api, "warehouse": WarehouseResource(path=str(tmp_path))},
                              run_config={"ops": {"fetch_assistants": {"config": {"force": True,
                                  "assistant_ids": [a["id"] for a in fixtures]}}}})

@@ -101,7 +101,7 @@ def test_the_file_gives_each_source_its_settings_in_the_files_order(sources_file
                             ids_file=str(path.parent / "ids" / "eu.csv"), file=str(path))
     assert sources["default"] == SourceSpec(name="default", discover=True, file=str(path))
     assert set(SOURCE_KEYS) == {"base_url", "auth_style", "api_key_env", "api_version", "organization", "project",
-                                "ids_file", "discover"}
+                                "entra_credential", "entra_scope", "ids_file", "discover"}
 
 
 def test_a_relative_ids_file_is_read_from_the_files_folder_whatever_the_working_folder(sources_file, tmp_path,
@@ -158,7 +158,12 @@ def test_an_unknown_source_lists_the_configured_ones(sources_file, monkeypatch):
     ('[sources.eu]\nbase_url = "https://eu.example.com/v1\n', r": not valid TOML: .*line 2"),
     ('[sources.eu]\nids_file = "a.txt"\ndiscover = true\n', r":3: \[sources.eu\] give ids_file or discover, not both"),
     ('[sources.eu]\ndiscover = "yes"\n', r":2: \[sources.eu\] discover must be true or false"),
-    ('[sources.eu]\nauth_style = "basic"\n', r":2: \[sources.eu\] auth_style must be one of bearer, azure"),
+    ('[sources.eu]\nauth_style = "basic"\n', r":2: \[sources.eu\] auth_style must be one of bearer, azure, entra"),
+    ('[sources.ai]\nauth_style = "entra"\nentra_credential = "client_secret"\n',
+     r":3: \[sources.ai\] entra_credential must be one of default, environment, workload_identity, managed_identity, "
+     r"azure_cli, got 'client_secret'"),
+    ('[sources.ai]\nauth_style = "entra"\nentra_secret = "x"\n',
+     r":3: \[sources.ai\] entra_secret: the API key is never written in the sources file"),
     ('[sources.eu]\nbase_url = "ftp://eu.example.com"\n', r":2: \[sources.eu\] base_url 'ftp://eu.example.com' is "
                                                           r"not an http\(s\) URL"),
     ('[sources.eu]\nproject = 7\n', r":2: \[sources.eu\] project must be a non-empty string"),

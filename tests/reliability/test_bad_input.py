@@ -225,8 +225,8 @@ def test_an_ids_file_that_cannot_be_read_is_one_clear_line(env, tmp_path, capsys
     (["--run-deadline", "0"], {}, 1, "run_deadline must be a positive number"),
     (["--run-deadline", "-5"], {}, 1, "run_deadline must be a positive number"),
     (["--run-deadline", "nan"], {}, 1, "run_deadline must be a positive number"),
-    (["--auth-style", "oauth"], {}, 2, "'oauth' is not one of 'bearer', 'azure'"),
-    ([], {"ASSISTANTS_AUTH_STYLE": "oauth"}, 1, "auth_style must be one of bearer, azure, got 'oauth'"),
+    (["--auth-style", "oauth"], {}, 2, "'oauth' is not one of 'bearer', 'azure', 'entra'"),
+    ([], {"ASSISTANTS_AUTH_STYLE": "oauth"}, 1, "auth_style must be one of bearer, azure, entra, got 'oauth'"),
     (["--ids", "a", "--discover"], {}, 2, "give only one of --ids, --ids-file, --discover"),
     (["--date", "2026-02-30"], {}, 2, "is not a date"),
 ])

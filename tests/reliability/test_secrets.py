@@ -38,7 +38,7 @@ from hostile_server import ScriptedServer, api_error, echo_body, echo_forms, lis
 from assistants_export.connectors.core.errors import AuthenticationError, ConfigError
 from assistants_export.connectors.openai_assistants.client import ERROR_BODY_LIMIT, MESSAGE_LIMIT, AssistantsClient
 from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
-from assistants_export.connectors.snapshot import IdSource, fetch_snapshot
+from assistants_export.connectors.snapshot import IdSource, fetch_snapshot, flatten_snapshot, load_duckdb
 from assistants_export.pipelines.assets import build_snapshot_assets
 from assistants_export.pipelines.cli import run
 from assistants_export.pipelines.partitions import partition_key
@@ -180,6 +180,7 @@ def echo(refuse=False):
     hits = {}
 
     def answer(path, credential):
+        path = path.replace("api-version=v1&", "").replace("?api-version=v1", "")  # Foundry's, for the entra test
         if refuse:
             return api_error(401, f"Incorrect API key provided: {credential}", code=credential)
         if path.startswith("/v1/assistants?"):
@@ -472,3 +473,44 @@ def test_a_sources_file_key_and_the_dagster_resource_are_checked_the_same_way(tm
                     if e.is_step_failure]
         assert any("api_key holds a non-ASCII character" in f for f in failures), failures
         assert_nowhere(tmp_path / "dagster", texts=failures)
+
+
+# --- Entra ID tokens (auth_style entra, Azure AI Foundry) ---------------------------------------------------
+
+
+def test_an_entra_token_is_nowhere_after_a_hostile_echo_and_a_401(tmp_path, monkeypatch, debug_log):
+    """A token is a key for an hour: echoed by a server in bodies, messages and a 401, it is stored, logged and
+    shown nowhere, in any disguise; nor is the service principal's secret that obtained it."""
+    from assistants_export.connectors.gates import Gates
+    from assistants_export.sandbox.entra import TokenServer
+
+    warehouse = tmp_path / "wh"
+    with TokenServer(tmp_path / "tls") as tokens:
+        for name, value in tokens.environment().items():
+            monkeypatch.setenv(name, value)
+
+        def config(server):
+            return ClientConfig.from_env(api_key=Secret(""), base_url=server.base_url, auth_style="entra",
+                                        entra_credential="environment", max_attempts=2, initial_retry_delay=0.01)
+
+        with echo() as server:
+            fetch_snapshot(config(server), IdSource(ids=("echo500", "echo404", "echo429", "echo_invalid", "echo_cut",
+                                                         "asst_ok")),
+                           DATE, warehouse, gates=Gates(max_failed_share=1.0, allow_failures=True))
+        flatten_snapshot(DATE, warehouse)
+        load_duckdb(DATE, warehouse)
+        with echo(refuse=True) as server, pytest.raises(AuthenticationError) as refused:
+            fetch_snapshot(config(server), IdSource(discover=True), DATE, warehouse)
+        needles = [*tokens.all_issued(), tokens.client_secret]
+        assert len(tokens.all_issued()) >= 1
+    assert "refused a fresh Entra ID token of EnvironmentCredential" in str(refused.value)
+    texts = [exception_text(refused.value), "\n".join(debug_log)]
+    for path, content in decoded_files(warehouse):
+        texts.append(content.decode("latin-1") if isinstance(content, bytes) else content)
+    for text in texts:
+        for candidate in undisguised(text):
+            for needle in needles:
+                assert needle not in candidate, needle[:12]
+    with duckdb.connect(str(warehouse / "assistants.duckdb"), read_only=True) as con:
+        stored = con.execute("SELECT count(*) FROM fetch_errors WHERE body LIKE '%[REDACTED]%'").fetchall()
+    assert stored[0][0] >= 2  # the echoes were stored, with the token taken out

@@ -17,7 +17,10 @@ def _put_extras(target, extras_json):
 
 def _merge(target, extras):
     for key, value in extras.items():
-        if isinstance(target.get(key), dict) and isinstance(value, dict):
+        if isinstance(target, list):  # an unknown key inside a list item: extras key it by the item's index
+            _merge(target[int(key)], value)
+            continue
+        if isinstance(target.get(key), dict | list) and isinstance(value, dict):
             _merge(target[key], value)
         elif key in target and target[key] is None and isinstance(value, dict):
             target[key] = value
@@ -44,6 +47,8 @@ def rebuild(tables, assistant_id):
         resources["code_interpreter"] = {"file_ids": row["code_interpreter_file_ids"]}
     if row["file_search_vector_store_ids"] is not None:
         resources["file_search"] = {"vector_store_ids": row["file_search_vector_store_ids"]}
+    own_rows = [r for r in tables["assistant_tool_resources"] if r["assistant_id"] == assistant_id]
+    _rebuild_foundry_resources(resources, own_rows)
     out["tool_resources"] = resources or None
     rf_type = row["response_format_type"]
     if rf_type in (None, "auto"):
@@ -71,14 +76,76 @@ def rebuild(tables, assistant_id):
     return out
 
 
+def _by_position(rows, kind):
+    return sorted((r for r in rows if r["resource_type"] == kind), key=lambda r: r["position"])
+
+
+def _source(r):
+    return {"uri": r["resource_id"], "type": r["asset_type"]}
+
+
+def _rebuild_foundry_resources(resources, rows):
+    """Foundry's resources from their ``assistant_tool_resources`` rows and columns alone."""
+    sources = _by_position(rows, "code_interpreter_data_source")
+    if sources:
+        resources.setdefault("code_interpreter", {})["data_sources"] = [_source(r) for r in sources]
+    stores = _by_position(rows, "file_search_vector_store_config")
+    if stores:
+        resources.setdefault("file_search", {})["vector_stores"] = [
+            {"name": store["resource_id"], "configuration": {"data_sources": [
+                _source(r) for r in _by_position(rows, "file_search_data_source")
+                if r["vector_store_name"] == store["resource_id"]]}}
+            for store in stores]
+    indexes = _by_position(rows, "azure_ai_search_index")
+    if indexes:
+        resources["azure_ai_search"] = {"indexes": [
+            {key: r[key] for key in ("index_connection_id", "index_name", "query_type", "top_k", "filter",
+                                     "index_asset_id") if r[key] is not None} for r in indexes]}
+
+
+def _function(t):
+    function = {"name": t["function_name"], "description": t["function_description"],
+                "strict": t["function_strict"]}
+    if t["function_parameters"] is not None:
+        function["parameters"] = json.loads(t["function_parameters"])
+    return function
+
+
+def _queue(t, direction):
+    return {"type": "storage_queue", "storage_queue": {
+        "queue_service_endpoint": t[f"azure_function_{direction}_queue_endpoint"],
+        "queue_name": t[f"azure_function_{direction}_queue_name"]}}
+
+
 def _rebuild_tool(t):
     tool = {"type": t["type"]}
     if t["type"] == "function":
-        function = {"name": t["function_name"], "description": t["function_description"],
-                    "strict": t["function_strict"]}
-        if t["function_parameters"] is not None:
-            function["parameters"] = json.loads(t["function_parameters"])
-        tool["function"] = function
+        tool["function"] = _function(t)
+    elif t["type"] == "azure_function":
+        tool["azure_function"] = {"function": _function(t), "input_binding": _queue(t, "input"),
+                                  "output_binding": _queue(t, "output")}
+    elif t["type"] == "bing_grounding":
+        configuration = {"connection_id": t["bing_connection_id"]}
+        for key in ("market", "set_lang", "count", "freshness"):
+            if t[f"bing_{key}"] is not None:
+                configuration[key] = t[f"bing_{key}"]
+        tool["bing_grounding"] = {"search_configurations": [configuration] if t["bing_connection_id"] else []}
+    elif t["type"] == "connected_agent":
+        tool["connected_agent"] = {"id": t["connected_agent_id"], "name": t["connected_agent_name"],
+                                   "description": t["connected_agent_description"]}
+    elif t["type"] == "openapi":
+        auth = {"type": t["openapi_auth_type"]}
+        if t["openapi_connection_id"] is not None:
+            auth["security_scheme"] = {"connection_id": t["openapi_connection_id"]}
+        if t["openapi_audience"] is not None:
+            auth["security_scheme"] = {"audience": t["openapi_audience"]}
+        openapi = {"name": t["openapi_name"], "description": t["openapi_description"],
+                   "spec": json.loads(t["openapi_spec"]), "auth": auth}
+        if t["openapi_default_params"] is not None:
+            openapi["default_params"] = t["openapi_default_params"]
+        if t["openapi_functions"] is not None:
+            openapi["functions"] = json.loads(t["openapi_functions"])
+        tool["openapi"] = openapi
     elif t["type"] == "file_search":
         overrides = {}
         if t["file_search_max_num_results"] is not None:
@@ -104,10 +171,12 @@ def expected(payload):
             resources[kind] = {key: sub[key]}
         if isinstance(sub, dict):
             for extra, value in sub.items():
-                if extra != key:
+                if extra != key and not (extra in ("data_sources", "vector_stores") and value == []):
+                    # (an empty Foundry list leaves no row: absent and empty are one)
                     resources.setdefault(kind, {})[extra] = value
     for extra, value in (p.get("tool_resources") or {}).items():
-        if extra not in ("code_interpreter", "file_search"):
+        if extra not in ("code_interpreter", "file_search") and not (extra == "azure_ai_search" and (
+                not value or not value.get("indexes"))):
             resources[extra] = value
     out["tool_resources"] = resources or None
     rf = out["response_format"]
@@ -125,6 +194,12 @@ def _expected_tool(tool):
     if tool["type"] == "function":
         f = tool["function"]
         tool["function"] = {**f, "description": f.get("description"), "strict": f.get("strict")}
+    elif tool["type"] == "azure_function":
+        f = tool["azure_function"]["function"]
+        tool["azure_function"] = {**tool["azure_function"], "function": {
+            **f, "description": f.get("description"), "strict": f.get("strict")}}
+    elif tool["type"] == "openapi":
+        tool["openapi"] = {**tool["openapi"], "description": tool["openapi"].get("description")}
     elif tool["type"] == "file_search":
         overrides = dict(tool.get("file_search") or {})
         if "ranking_options" in overrides:

@@ -37,6 +37,8 @@ KEY = "sk-views-5tHq8RzW2nLc"
 D1, D2, D3 = dt.date(2026, 11, 20), dt.date(2026, 11, 21), dt.date(2026, 11, 22)
 UNKNOWN = "asst_nobodyhome00000000000007"
 NEW_MODEL = "gpt-4.1-nano"
+FOUNDRY_VIEWS = ("search_indexes", "connected_agents")
+"""Views of Foundry's tools: empty on this scenario's OpenAI assistants."""
 
 
 def take_snapshot(warehouse, date, bodies, *, ids=None, faults=None):
@@ -266,7 +268,7 @@ def test_both_sources_and_the_database_itself_give_identical_views(warehouse):
         for name in VIEW_NAMES:
             statement = f"SELECT * FROM {name}"
             from_session = session.sql(statement).to_arrow_table()
-            assert from_session.num_rows > 0, name
+            assert from_session.num_rows > 0 or name in FOUNDRY_VIEWS, name  # those: test_foundry_views.py
             assert from_session.to_pylist() == files.sql(statement).to_arrow_table().to_pylist(), name
             assert from_session.to_pylist() == database.sql(statement).to_arrow_table().to_pylist(), name
 

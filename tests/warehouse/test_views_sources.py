@@ -72,15 +72,23 @@ def function(name: str, **properties: str) -> dict:
         "required": sorted(properties)[:1]}}}
 
 
+INDEX = {"index_connection_id": "conn/search", "index_name": "docs", "query_type": "semantic", "top_k": 5,
+         "filter": "lang eq 'en'"}
+"""A Foundry search index both sources' SAME read (a view that loses the source would count it twice)."""
+CALLS_LATE = {"type": "connected_agent", "connected_agent": {"id": LATE, "name": "late", "description": "d"}}
+"""A Foundry connected agent: both sources' SAME call their own LATE."""
+
 SAME_DEF1 = assistant(SAME, "Same (default)", "gpt-4o", BRIEF,
-                      [function("lookup_order", order_id="string"), {"type": "file_search"}],
-                      {"file_search": {"vector_store_ids": ["vs_shared"]}}, {"team": "support"})
+                      [function("lookup_order", order_id="string"), {"type": "file_search"}, CALLS_LATE],
+                      {"file_search": {"vector_store_ids": ["vs_shared"]}, "azure_ai_search": {"indexes": [INDEX]}},
+                      {"team": "support"})
 SAME_DEF2 = {**SAME_DEF1, "model": "gpt-4o-mini"}
 SAME_EU1 = assistant(SAME, "Same (eu)", "gpt-4.1", BRIEF,
                      [{"type": "code_interpreter"}, function("refund", amount="number", reason="string"),
-                      {"type": "file_search"}],
+                      {"type": "file_search"}, CALLS_LATE],
                      {"code_interpreter": {"file_ids": ["file-shared"]},
-                      "file_search": {"vector_store_ids": ["vs_shared", "vs_eu"]}},
+                      "file_search": {"vector_store_ids": ["vs_shared", "vs_eu"]},
+                      "azure_ai_search": {"indexes": [INDEX]}},
                      {"team": "billing", "region": "eu"},
                      {"type": "json_schema", "json_schema": {"name": "answer", "strict": True,
                                                              "schema": {"type": "object"}}})
@@ -242,8 +250,10 @@ def check_the_date_views_have_one_row_per_member_and_no_doubling(con, load: Load
     assert resources == sorted(
         (s, d, b["id"], kind, rid, i) for (s, d), bodies in MEMBERS.items() for b in bodies
         for kind, tool, key in (("code_interpreter_file", "code_interpreter", "file_ids"),
-                                ("file_search_vector_store", "file_search", "vector_store_ids"))
-        for i, rid in enumerate(b["tool_resources"].get(tool, {}).get(key, [])))
+                                ("file_search_vector_store", "file_search", "vector_store_ids"),
+                                ("azure_ai_search_index", "azure_ai_search", "indexes"))
+        for i, rid in enumerate(x["index_name"] if isinstance(x, dict) else x
+                                for x in b["tool_resources"].get(tool, {}).get(key, [])))
 
 
 def check_assistant_history_has_each_source_s_versions(con, load: Load) -> None:
@@ -274,9 +284,9 @@ def check_current_tools_and_function_catalog_keep_the_sources_apart(con, load: L
 def check_model_usage_counts_per_source(con, load: Load) -> None:
     got = [tuple(r.values()) for r in rows(con, "SELECT * FROM model_usage")]
     assert got == [
-        ("default", D1, "gpt-4o", 2, 4), ("default", D2, "gpt-4o-mini", 2, 2),
-        ("eu", D1, "gpt-4.1", 1, 3), ("eu", D1, "gpt-4o", 1, 2), ("eu", D1, "gpt-4o-mini", 1, 0),
-        ("eu", D2, "gpt-4.1", 1, 3), ("eu", D2, "gpt-4o-mini", 1, 0)]
+        ("default", D1, "gpt-4o", 2, 5), ("default", D2, "gpt-4o-mini", 2, 3),
+        ("eu", D1, "gpt-4.1", 1, 4), ("eu", D1, "gpt-4o", 1, 2), ("eu", D1, "gpt-4o-mini", 1, 0),
+        ("eu", D2, "gpt-4.1", 1, 4), ("eu", D2, "gpt-4o-mini", 1, 0)]
 
 
 def check_metadata_keys_count_per_source(con, load: Load) -> None:
@@ -293,6 +303,15 @@ def check_resource_usage_counts_per_source(con, load: Load) -> None:
     files = [tuple(r.values()) for r in rows(con, "SELECT * FROM file_usage")]
     # TWIN's file and store count in default (current there at D1), not in eu, where TWIN is deleted.
     assert files == [("default", "file-shared", 1, [TWIN]), ("eu", "file-shared", 1, [SAME])]
+
+
+def check_the_foundry_views_keep_the_sources_apart(con, load: Load) -> None:
+    indexes = [tuple(r.values()) for r in rows(con, "SELECT * FROM search_indexes")]
+    assert indexes == [(source, "conn/search", "docs", None, 1, [SAME], ["semantic"], [5], 1)
+                       for source in ("default", "eu")]
+    calls = [(r["source"], r["caller_id"], r["callee_id"], r["callee_name"], r["callee_live"])
+             for r in rows(con, "SELECT * FROM connected_agents")]
+    assert calls == [(source, SAME, LATE, "Late", True) for source in ("default", "eu")]
 
 
 def check_response_formats_count_per_source(con, load: Load) -> None:
@@ -378,11 +397,12 @@ def check_the_migration_reads_one_payload_per_source_and_assistant(con, load: Lo
 
 def check_the_examples_count_per_source(con, load: Load) -> None:
     per_model = [tuple(r.values()) for r in rows(con, load("examples/assistants_per_model"), snapshot_date=D1)]
-    assert per_model == [("default", "gpt-4o", 2, 4), ("eu", "gpt-4.1", 1, 3), ("eu", "gpt-4o", 1, 2),
+    assert per_model == [("default", "gpt-4o", 2, 5), ("eu", "gpt-4.1", 1, 4), ("eu", "gpt-4o", 1, 2),
                          ("eu", "gpt-4o-mini", 1, 0)]
     by_type = [tuple(r.values()) for r in rows(con, load("examples/tools_by_type"), snapshot_date=D2)]
-    assert by_type == [("default", "file_search", 1, 1), ("default", "function", 1, 1),
-                       ("eu", "code_interpreter", 1, 1), ("eu", "file_search", 1, 1), ("eu", "function", 1, 1)]
+    assert by_type == [("default", "connected_agent", 1, 1), ("default", "file_search", 1, 1),
+                       ("default", "function", 1, 1), ("eu", "code_interpreter", 1, 1),
+                       ("eu", "connected_agent", 1, 1), ("eu", "file_search", 1, 1), ("eu", "function", 1, 1)]
     problems = [(r["source"], r["outcome"], r["assistant_id"])
                 for r in rows(con, load("examples/fetch_problems"), snapshot_date=D2)]
     assert problems == [("eu", "not_found", TWIN)]

@@ -24,3 +24,16 @@ def load_assistant_schema() -> dict[str, Any]:
     text = resources.files(__name__).joinpath(SCHEMA_FILENAME).read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
+
+
+FOUNDRY_SLICE_FILENAME = "foundry_agent.swagger.json"
+"""A slice of Azure AI Foundry Agent Service's Swagger (MIT, see ``LICENSE-azure-rest-api-specs``; its
+``x-source`` names the repository, path and commit): the facts the ``foundry`` dialect of the model is checked
+against (``tests/connectors/test_foundry_model.py``)."""
+
+
+def load_foundry_slice() -> dict[str, Any]:
+    """Return a fresh copy of the vendored Foundry Agent slice (Swagger 2.0 ``definitions`` and two operations)."""
+    text = resources.files(__name__).joinpath(FOUNDRY_SLICE_FILENAME).read_text(encoding="utf-8")
+    slice_: dict[str, Any] = json.loads(text)
+    return slice_
