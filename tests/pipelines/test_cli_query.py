@@ -25,6 +25,8 @@ from assistants_export.connectors.warehouse.views import VIEW_NAMES
 from assistants_export.pipelines.cli import run
 from assistants_export.pipelines.cli.output import TABLE_MAX_ROWS, write_result
 from assistants_export.sandbox import SandboxServer, StaticCatalog, bundled_assistants
+from assistants_export.sandbox.entra import TokenServer
+from assistants_export.sandbox.foundry import FoundryCatalog
 
 KEY = "sk-query-Vb7nQ2xK9pLm"
 DATE = dt.date(2026, 11, 20)
@@ -218,7 +220,34 @@ def readme_commands():
     return commands
 
 
-def test_the_readme_examples_run_as_shown(capsys, home, monkeypatch):
+@pytest.fixture(scope="module")
+def readme_home(tmp_path_factory, fixtures):
+    """A folder whose ``data/`` holds the bundled assistants (source ``default``) and a sandbox Azure AI Foundry
+    project's agents (source ``foundry``, through Entra ID), so every view of the README's examples has rows."""
+    root = tmp_path_factory.mktemp("readme")
+    warehouse = root / "data"
+    with SandboxServer(StaticCatalog(fixtures), api_key=KEY) as srv:
+        fetch_snapshot(ClientConfig(api_key=Secret(KEY), base_url=srv.base_url),
+                       IdSource(ids=tuple(a["id"] for a in fixtures)), DATE, warehouse)
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        with TokenServer(root / "tls") as tokens, \
+                SandboxServer(FoundryCatalog(30, seed=4), auth_style="entra", token_check=tokens.check) as project:
+            for name, value in tokens.environment().items():
+                monkeypatch.setenv(name, value)
+            config = ClientConfig.from_env({}, api_key=Secret(""), base_url=project.base_url, auth_style="entra",
+                                           entra_credential="environment")
+            fetch_snapshot(config, IdSource(discover=True), DATE, warehouse, source_name="foundry")
+    finally:
+        monkeypatch.undo()
+    for source in ("default", "foundry"):
+        load_duckdb(DATE, warehouse, source_name=source)
+        rebuild_history(warehouse, DATE, source_name=source)
+    return root
+
+
+def test_the_readme_examples_run_as_shown(capsys, readme_home, monkeypatch):
+    home = readme_home
     commands = readme_commands()
     assert len(commands) >= len(VIEW_NAMES) + 1
     assert {v for v in VIEW_NAMES if any(v in c for c in commands)} == set(VIEW_NAMES), "an example per view"
