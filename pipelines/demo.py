@@ -57,6 +57,7 @@ from assistants_export.sandbox.server import CONTROL_DATE_PATH
 from .checks import SCHEMA_DRIFT
 from .cli import run
 from .cli.outfile import OutputTarget
+from .cli.output import results_console, show_table
 from .instance import write_instance_home
 
 DEMO_KEY = "sk-demo-sandbox-key"
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warehouse = args.warehouse or (FOUNDRY_WAREHOUSE if args.foundry else DEMO_WAREHOUSE)
     today = dt.datetime.now(dt.UTC).date()
-    console = Console()
+    console = results_console()
     home = write_instance_home(warehouse)
     with _environment(DAGSTER_HOME=str(home)):
         if args.foundry:
@@ -223,7 +224,7 @@ def _print_query(console: Console, store: DuckDBStore, name: str, params: dict[s
     table = Table(*result.column_names, title=title or f"sql/{name}.sql")
     for row in result.to_pylist():
         table.add_row(*("" if v is None else str(v) for v in row.values()))
-    console.print(table)
+    show_table(console, table)
 
 
 def _explain_checks(console: Console, home: Path) -> None:

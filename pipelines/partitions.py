@@ -18,22 +18,20 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-import re
 from collections.abc import Sequence
 
 from dagster import DailyPartitionsDefinition, MultiPartitionKey, MultiPartitionsDefinition, StaticPartitionsDefinition
 
 from assistants_export.connectors.core import settings
-from assistants_export.connectors.core.errors import ConfigError, ConnectorError
+from assistants_export.connectors.core.errors import ConnectorError
 from assistants_export.connectors.core.schemas import SNAPSHOT_RUNS
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
 from assistants_export.connectors.warehouse import open_store
 from assistants_export.connectors.warehouse.stores import stored_sources
 
-START_DATE_ENV = "ASSISTANTS_START_DATE"
-EARLIEST_START = "2023-11-06"
-"""The day the Assistants API was announced: no snapshot can be older. The CLI, which takes explicit dates,
-lays its partitions out from here (see :mod:`assistants_export.pipelines.cli`)."""
+from .start_date import EARLIEST_START as EARLIEST_START
+from .start_date import START_DATE_ENV as START_DATE_ENV
+from .start_date import check_start_date
 
 FETCH_WINDOW = dt.timedelta(hours=36)
 """How long after a day ends it may still be fetched. The API only shows the present, so a fetch
@@ -61,23 +59,6 @@ def start_date() -> str:
     if not value:
         return default_start_date().isoformat()
     return check_start_date(value).isoformat()
-
-
-def check_start_date(value: str, today: dt.date | None = None) -> dt.date:
-    """``value`` as the first partition's date: ``YYYY-MM-DD``, today (UTC) or earlier."""
-    shown = value if len(value) <= 40 and value.isprintable() else f"{value[:40]!r}..."
-    try:
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-            raise ValueError(value)
-        date = dt.date.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"{START_DATE_ENV}={shown}: not a date like {EARLIEST_START}; set it to the first day the "
-                          "partitions should start (YYYY-MM-DD), or unset it") from None
-    today = today or dt.datetime.now(dt.UTC).date()
-    if date > today:
-        raise ConfigError(f"{START_DATE_ENV}={shown}: in the future (today is {today} in UTC), so there would be no "
-                          "partition to snapshot; set it to today or an earlier day, or unset it")
-    return date
 
 
 daily_partitions = DailyPartitionsDefinition(

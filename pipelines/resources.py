@@ -11,7 +11,6 @@ when a run starts, for the source the run's partition names.
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 from dagster import ConfigurableResource
@@ -20,12 +19,7 @@ from pydantic import Field
 from assistants_export.connectors.core import settings as warehouse_settings
 from assistants_export.connectors.openai_assistants import settings
 from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret, default, describe
-from assistants_export.connectors.warehouse.location import (
-    check_local_folder,
-    duckdb_path,
-    local_root,
-    parse_warehouse_uri,
-)
+from assistants_export.connectors.warehouse.location import warehouse_root
 from assistants_export.connectors.warehouse.writer_lock import writer_wait
 
 from .sources import ENVIRONMENT_SOURCE, SourceSpec
@@ -118,17 +112,8 @@ class WarehouseResource(ConfigurableResource):
     def root(self) -> str:
         """The folder as written (``./data`` stays ``./data``; ``file://`` becomes its path), or the URI.
 
-        A location that cannot be a warehouse fails here, in one line, before any request.
+        A location that cannot be a warehouse fails here, in one line, before any request
+        (:func:`~assistants_export.connectors.warehouse.location.warehouse_root`, which the commands that run no
+        Dagster call themselves).
         """
-        env = os.environ.get(warehouse_settings.DEFAULT_WAREHOUSE_ENV)
-        root = self.path or env or warehouse_settings.DEFAULT_WAREHOUSE
-        location = parse_warehouse_uri(root)
-        if location.is_local:
-            folder = str(local_root(root)) if "://" in root else root
-            check_local_folder(folder, "warehouse", "give a folder (it is created if missing) or s3://bucket/prefix "
-                               f"(--warehouse, ${warehouse_settings.DEFAULT_WAREHOUSE_ENV})")
-            return folder
-        cache = duckdb_path(location.uri).parent
-        check_local_folder(cache, f"the DuckDB cache of {location.uri},",
-                           f"set {warehouse_settings.DUCKDB_CACHE_ENV} to a folder (created if missing)")
-        return location.uri
+        return warehouse_root(self.path)

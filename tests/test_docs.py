@@ -35,7 +35,7 @@ from assistants_export.connectors.core.schemas import table_reference_markdown
 from assistants_export.connectors.openai_assistants import settings
 from assistants_export.connectors.openai_assistants.config import ClientConfig
 from assistants_export.pipelines import demo, partitions, schedules
-from assistants_export.pipelines.cli import DEBUG_ENV, cli, run
+from assistants_export.pipelines.cli import DEBUG_ENV, all_commands, run
 from assistants_export.pipelines.config import HistoryConfig, SnapshotConfig
 from assistants_export.pipelines.instance import write_instance_home
 from assistants_export.pipelines.resources import AssistantsApiResource, WarehouseResource
@@ -146,7 +146,7 @@ def test_option_names_are_matched_whole():
 
 
 def test_every_cli_option_is_documented():
-    for command in cli.commands.values():
+    for command in all_commands().values():
         for param in command.params:
             for option in param.opts:
                 if option.startswith("-"):
@@ -283,7 +283,7 @@ def test_command_option_defaults_match_the_code(monkeypatch):
     assert {"snapshot", "query"} <= set(tables)
     effective = _effective_defaults()
     for name, table in tables.items():
-        command = cli.commands[name]
+        command = all_commands()[name]
         for key, default in table.items():
             options = re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", key)
             params = {_click_option(command, option).name: _click_option(command, option) for option in options}

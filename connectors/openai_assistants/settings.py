@@ -48,6 +48,11 @@ READ_TIMEOUT = 60.0
 REQUEST_DEADLINE = 120.0
 """Seconds one request may take as a whole, from sending it to the last byte of the body: what a body trickled
 a byte at a time cannot outlive. Ample for the largest body (8 MiB) over a slow link."""
+PREFLIGHT_CONNECT_BUDGET = 3.0
+"""Seconds the preflight keeps trying to reach a host that refuses connections or never completes one before
+the run stops, naming the host and port: a server that is not there fails in seconds, not after every ID's
+retry budget. A server that answers, even with errors, gets the usual retries. Also the preflight's connect
+timeout when ``connect_timeout`` is longer."""
 WRITE_TIMEOUT = 60.0
 """Sending a request (a GET without a body: never the bottleneck). Not configurable."""
 POOL_TIMEOUT = 60.0

@@ -42,8 +42,10 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import enum
+import errno
 import math
 import re
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -257,9 +259,14 @@ def is_list_page(body: Any) -> bool:
 
 # --- Attempts without an answer --------------------------------------------------------------------------
 
+CONNECT_BUDGET_SPENT = "no connection within the connect budget"
+"""The rule of a preflight that could not connect within ``connect_budget`` (the run stops, naming the host)."""
+
+
 def judge_failure(exc: httpx.TransportError | UnreadableResponse | RequestTimedOut, *, listing: bool, attempt: int,
-                  elapsed: float, policy: Policy, jitter: float) -> Verdict:
-    """What an attempt that got no usable answer means (``listing``: the request was ``GET /assistants``)."""
+                  elapsed: float, policy: Policy, jitter: float, connect_budget: float | None = None) -> Verdict:
+    """What an attempt that got no usable answer means (``listing``: the request was ``GET /assistants``;
+    ``connect_budget``: the seconds the preflight may spend failing to connect)."""
     # Body cap: a body over max_response_bytes, on the wire or decoded, is refused and never retried.
     if isinstance(exc, ResponseTooLarge):
         return _give_up("body over the cap", listing, exc.error_type, str(exc))
@@ -267,6 +274,13 @@ def judge_failure(exc: httpx.TransportError | UnreadableResponse | RequestTimedO
     if isinstance(exc, UnreadableResponse):
         return _give_up("body not decodable", listing, exc.error_type, str(exc))
     tries = (attempt, elapsed, policy, jitter, listing, time.time)
+    # Rule 4: the preflight stops once failing to connect (refused, or no handshake) has taken connect_budget,
+    # the coming wait included: a host that is not there fails in seconds, not after the per-ID budget.
+    if connect_budget is not None and isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        verdict = _again("connection error", {}, tries, error_type="connection_error", message=connect_problem(exc))
+        if verdict.kind is not Kind.RETRY or elapsed + verdict.wait < connect_budget:
+            return verdict  # retried, or out of attempts first
+        return Verdict(Kind.UNREACHABLE, CONNECT_BUDGET_SPENT, 0.0, "connection_error", connect_problem(exc))
     # Rule 2: timeouts are retried, a request that outlived its wall-clock deadline too.
     if isinstance(exc, RequestTimedOut):
         return _again("timeout", {}, tries, error_type="timeout", message=str(exc))
@@ -276,6 +290,26 @@ def judge_failure(exc: httpx.TransportError | UnreadableResponse | RequestTimedO
     # Rule 2: connection errors (every other transport error) are retried.
     return _again("connection error", {}, tries, error_type="connection_error",
                   message=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+
+
+def connect_problem(exc: httpx.ConnectError | httpx.ConnectTimeout) -> str:
+    """What went wrong connecting, in a few words: ``connection refused``, ``no answer to the connection``...
+    (httpx says "All connection attempts failed"; the operating system's error is in the chain of causes)."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "no answer to the connection (a firewall, or a host that is down)"
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return "the host name does not resolve"
+        if isinstance(cause, OSError) and cause.errno in _CONNECT_ERRNOS:
+            return _CONNECT_ERRNOS[cause.errno]
+        cause = cause.__cause__ or cause.__context__
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+_CONNECT_ERRNOS = {errno.ECONNREFUSED: "connection refused", errno.EHOSTUNREACH: "no route to host",
+                   errno.ENETUNREACH: "network is unreachable", errno.ECONNRESET: "connection reset",
+                   errno.ETIMEDOUT: "no answer to the connection (a firewall, or a host that is down)"}
 
 
 # --- Retry or give up (rules 3 and 4) ----------------------------------------------------------------------
@@ -308,6 +342,12 @@ def _again(rule: str, headers: Mapping[str, str], tries: _Tries, *, error_type: 
 def _give_up(rule: str, listing: bool, error_type: str | None, message: str | None) -> Verdict:
     # failed for one ID; for the listing the whole run stops (the endpoint is unreachable).
     return Verdict(Kind.UNREACHABLE if listing else Kind.GIVE_UP, rule, 0.0, error_type, message)
+
+
+def give_up(verdict: Verdict, listing: bool) -> Verdict:
+    """Rule 4 for a retry verdict whose attempts ran out elsewhere (the retry loop's stop rule): the give-up
+    :func:`judge` says on the last attempt, with the same words."""
+    return _give_up(f"{verdict.rule}, attempts exhausted", listing, verdict.error_type, verdict.message)
 
 
 def parse_retry_after(headers: Mapping[str, str], clock: Callable[[], float] = time.time) -> float | None:

@@ -164,3 +164,22 @@ def check_local_folder(path: str | os.PathLike[str], name: str, fix: str) -> Non
             return
         what = "it is" if probe == real else f"{probe} is"
         raise ConfigError(f"{name} {text}: {what} {file_kind(mode)}, not a folder: {fix}")
+
+
+def warehouse_root(path: str | None = None) -> str:
+    """The warehouse ``path`` names (default ``$ASSISTANTS_WAREHOUSE``, else ``./data``): the folder as written
+    (``./data`` stays ``./data``; ``file://`` becomes its path), or the URI.
+
+    A location that cannot be a warehouse fails here, in one line (:class:`ConfigError`), before any request.
+    """
+    root = path or os.environ.get(settings.DEFAULT_WAREHOUSE_ENV) or settings.DEFAULT_WAREHOUSE
+    location = parse_warehouse_uri(root)
+    if location.is_local:
+        folder = str(local_root(root)) if "://" in root else root
+        check_local_folder(folder, "warehouse", "give a folder (it is created if missing) or s3://bucket/prefix "
+                           f"(--warehouse, ${settings.DEFAULT_WAREHOUSE_ENV})")
+        return folder
+    cache = duckdb_path(location.uri).parent
+    check_local_folder(cache, f"the DuckDB cache of {location.uri},",
+                       f"set {settings.DUCKDB_CACHE_ENV} to a folder (created if missing)")
+    return location.uri

@@ -8,6 +8,7 @@ stderr that says what to fix.
 from __future__ import annotations
 
 import errno
+import importlib
 import math
 import os
 import sys
@@ -23,7 +24,8 @@ from assistants_export.connectors.core import settings
 from assistants_export.connectors.core.errors import ConnectorError, SourceBusyError
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
 
-from .output import silence_stdout
+from ..start_date import EARLIEST_START, START_DATE_ENV, check_start_date
+from .stdout import silence_stdout
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -125,7 +127,64 @@ class SourceRuns:
             ctx.exit(EXIT_TEMPFAIL if self.busy == self.failed else EXIT_FAILURE)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+COMMANDS: dict[str, tuple[str, str]] = {
+    "as-of": ("history", "Time travel: every assistant's configuration as it was on DATE."),
+    "backfill": ("backfill", "Rebuild the tables and the history of stored dates from their raw payloads (no API "
+                 "calls)."),
+    "copy-warehouse": ("copying", "Copy every stored date and the history to another location, then build its "
+                       "DuckDB cache (no API calls)."),
+    "diff": ("history", "A summary table of what changed after --from up to --to."),
+    "held": ("held", "List, show, approve or discard the runs a blocking gate held back (their answers wait under "
+             "held/)."),
+    "history": ("history", "The timeline of one assistant: every version and what changed when it began."),
+    "migrate": ("migrate", "Write every archived assistant as a Responses API request body (JSON Lines), with "
+                "warnings."),
+    "query": ("query", "Run a SQL query (or a query file, or show a view) over the warehouse and print the result."),
+    "rebuild-duckdb": ("rebuild", "Build assistants.duckdb again from the stored Parquet files (no API calls), then "
+                       "swap it in."),
+    "report": ("report", "Write the audit report: one HTML file with charts of the fleet, its changes, timelines and "
+               "run health."),
+    "snapshot": ("snapshot", "Fetch, flatten and load one day's snapshot of each source, then update its history."),
+    "upgrade": ("upgrade", "Store each payload once in a warehouse written by an older version, and reload its "
+                "DuckDB file."),
+    "vacuum": ("vacuum", "Delete files no recent version of a bucket's tables reads (replaced dates, dead writers' "
+               "files), for every stored source."),
+    "views": ("query", "List the bundled views, one line each (the same views in every warehouse)."),
+}
+"""Each command's module (in this package) and the first sentence of its help: a command's module is imported
+only when the command runs, so ``--help`` and the commands that read the warehouse start without Dagster
+(``tests/pipelines/test_startup.py`` keeps these sentences equal to the commands' own)."""
+
+
+class _LazyGroup(click.Group):
+    """The command group; a command's module is imported when the command is looked up, and ``--help`` lists
+    :data:`COMMANDS` without importing any."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(f"{__name__}.{COMMANDS[cmd_name][0]}")  # registers it on ``cli``
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [(name, click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit))
+                for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def all_commands() -> dict[str, click.Command]:
+    """Every command, each module imported (for the documentation tests, which read every option)."""
+    context = click.Context(cli)
+    for name in COMMANDS:
+        cli.get_command(context, name)
+    return dict(cli.commands)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="assistants-export")
 def cli() -> None:
     """Export OpenAI Assistants API configurations to Parquet and DuckDB."""
@@ -145,9 +204,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     if _SETTINGS_ERROR is not None:
         click.echo(f"error: {_SETTINGS_ERROR}", err=True)
         return EXIT_FAILURE
+    arguments = list(argv) if argv is not None else sys.argv[1:]
     try:
-        status = cli.main(args=list(argv) if argv is not None else None, prog_name="assistants-export",
-                          standalone_mode=False)
+        _import_command(arguments)
+        status = cli.main(args=arguments, prog_name="assistants-export", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("error: interrupted: a snapshot in progress was not stored (its date is as it was); "
                    "run the command again to finish", err=True)
@@ -170,6 +230,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         click.echo(f"error: {unexpected(exc)}", err=True)
         return EXIT_FAILURE
     return status if isinstance(status, int) else 0
+
+
+def _import_command(arguments: Sequence[str]) -> None:
+    """Import the module of the command ``arguments`` name before click parses them: a Ctrl-C or a bad setting
+    while it is imported (Dagster, for some) then ends in run()'s one line, not inside click's parsing."""
+    name = next((argument for argument in arguments if not argument.startswith("-")), None)
+    if name in COMMANDS:
+        importlib.import_module(f"{__name__}.{COMMANDS[name][0]}")
 
 
 _ERRNO_HINTS = {
@@ -220,27 +288,13 @@ def main() -> None:
 # The CLI takes explicit dates (and refuses a date outside the fetch window unless --force), so its partitions
 # reach back to the API's launch; the Dagster UI's start where data can exist (pipelines.partitions). This must
 # run before the commands import the assets, which build the partitions.
-# (Literals, because importing pipelines.partitions would build the partitions first; a test keeps them equal to
-# partitions.START_DATE_ENV and partitions.EARLIEST_START.)
-if not os.environ.get("ASSISTANTS_START_DATE", "").strip():  # unset or empty: the CLI's own start
-    os.environ["ASSISTANTS_START_DATE"] = "2023-11-06"
+if not os.environ.get(START_DATE_ENV, "").strip():  # unset or empty: the CLI's own start
+    os.environ[START_DATE_ENV] = EARLIEST_START
 
-# Commands register themselves on ``cli`` when imported. A setting read while they are imported (a bad
-# ASSISTANTS_START_DATE lays out no partitions) fails every command with its one line, from run().
+# A setting every command depends on that is wrong fails every command with its one line, from run(), before any
+# command's module is imported (a bad ASSISTANTS_START_DATE lays out no partitions).
 _SETTINGS_ERROR: ConnectorError | None = None
 try:
-    from . import (  # noqa: F401
-        backfill,
-        copying,
-        held,
-        history,
-        migrate,
-        query,
-        rebuild,
-        report,
-        snapshot,
-        upgrade,
-        vacuum,
-    )
+    check_start_date(os.environ[START_DATE_ENV].strip())
 except ConnectorError as _error:
     _SETTINGS_ERROR = _error

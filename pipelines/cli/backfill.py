@@ -11,7 +11,6 @@ snapshots (or the ones ``--source`` names), one after another.
 from __future__ import annotations
 
 import click
-from rich.console import Console
 
 from assistants_export.connectors.core.schemas import RAW_ASSISTANTS
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
@@ -24,6 +23,7 @@ from assistants_export.connectors.warehouse.writer_lock import writer_lock
 from ..assets import build_snapshot_assets
 from ..resources import WarehouseResource
 from . import SHARE, SourceRuns, cli, warehouse_option, writer_wait_option
+from .output import results_console
 from .snapshot import parse_date, raise_if_interrupted, run_assets, run_failure
 
 
@@ -63,7 +63,7 @@ def backfill(ctx: click.Context, from_date: str, to_date: str, sources: tuple[st
     assets = build_snapshot_assets(names)
     history_config = {"ops": {"update_history": {"config": {"allow_mass_deletion": allow_mass_deletion,
                                                             "mass_deletion_threshold": mass_deletion_threshold}}}}
-    console = Console()
+    console = results_console()
     runs = SourceRuns(names)
     for name in names:
         named = f" ({name})" if len(names) > 1 or name != DEFAULT_SOURCE else ""

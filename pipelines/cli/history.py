@@ -19,10 +19,11 @@ from rich.table import Table
 
 from assistants_export import sql
 from assistants_export.connectors.warehouse import DuckDBStore
+from assistants_export.connectors.warehouse.location import warehouse_root
 from assistants_export.connectors.warehouse.views import open_source
 
-from ..resources import WarehouseResource
 from . import cli, warehouse_option
+from .output import cut, results_console, show_table
 from .query import note
 
 VALUE_WIDTH = 60
@@ -37,8 +38,8 @@ def history(assistant_id: str, warehouse: str | None) -> None:
     if not versions:
         raise click.ClickException(f"no history for {assistant_id!r} in the warehouse")
     changes = _query(warehouse, "audit/changes_of_assistant", assistant_id=assistant_id)
-    console = Console()
-    console.print(f"History of {assistant_id}")
+    console = results_console()
+    console.print(f"History of {assistant_id}", markup=False)
     named = bool(_source_column(versions))  # the same ID in two sources is two assistants: say whose each version is
     for version in versions:
         until = version["valid_to"] or "now"
@@ -51,8 +52,9 @@ def history(assistant_id: str, warehouse: str | None) -> None:
         if rows:
             table = Table("field", "before", "after")
             for change in rows:
-                table.add_row(change["field"], _short(change["old_value"]), _short(change["new_value"]))
-            console.print(table)
+                table.add_row(change["field"], _short(change["old_value"], console),
+                              _short(change["new_value"], console))
+            show_table(console, table)
 
 
 @cli.command(name="diff")
@@ -66,13 +68,13 @@ def diff_command(from_date: str, to_date: str, warehouse: str | None) -> None:
         raise click.BadParameter("--to must not be before --from", param_hint="--to")
     rows = _query(warehouse, "audit/changes_between", from_date=start, to_date=end)
     source = _source_column(rows)
+    console = results_console()
     table = Table(*source, "assistant_id", "name", "change", "fields changed",
                   title=f"Changes after {start} up to {end}")
     for row in rows:
         table.add_row(*(row[c] for c in source), row["assistant_id"], str(row["name"] or ""), row["change_types"],
-                      _short(row["fields"] or "", VALUE_WIDTH))
-    console = Console()
-    console.print(table)
+                      _short(row["fields"] or "", console))
+    show_table(console, table)
     console.print(f"{len(rows)} assistant(s) changed")
 
 
@@ -87,10 +89,10 @@ def as_of(date: str, warehouse: str | None, as_json: bool) -> None:
     if not rows:  # an empty answer is true only on a day the history covers
         first = _query(warehouse, "migration/history_start")[0]["first_date"]
         if first is None:
-            raise click.ClickException(f"the history of {WarehouseResource(path=warehouse).root()} is empty: "
+            raise click.ClickException(f"the history of {warehouse_root(warehouse)} is empty: "
                                        "run assistants-export snapshot first")
         if day < first:
-            raise click.ClickException(f"{day} is before the history of {WarehouseResource(path=warehouse).root()}"
+            raise click.ClickException(f"{day} is before the history of {warehouse_root(warehouse)}"
                                        f" begins (it starts on {first})")
     if as_json:
         for row in rows:
@@ -101,7 +103,7 @@ def as_of(date: str, warehouse: str | None, as_json: bool) -> None:
     for row in rows:
         table.add_row(*(row[c] for c in source), row["assistant_id"], str(row["name"] or ""), str(row["model"]),
                       str(row["tool_count"]), str(row["valid_from"]))
-    Console().print(table)
+    show_table(results_console(), table)
 
 
 def _source_column(rows: list[dict[str, Any]]) -> list[str]:
@@ -110,7 +112,7 @@ def _source_column(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _query(warehouse: str | None, name: str, **params: Any) -> list[dict[str, Any]]:
-    root = WarehouseResource(path=warehouse).root()
+    root = warehouse_root(warehouse)
     if not DuckDBStore(root).path.is_file():
         raise click.ClickException(f"no warehouse at {root}: run assistants-export snapshot first")
     con, _ = open_source(root, notice=note)  # a snapshot writing the database: the stored files are read
@@ -129,7 +131,8 @@ def _date(value: str, hint: str) -> dt.date:
         raise click.BadParameter(f"{value!r} is not a date like 2026-11-21", param_hint=hint) from None
 
 
-def _short(value: str | None, width: int = VALUE_WIDTH) -> str:
+def _short(value: str | None, console: Console) -> str:
+    """A value in a table: cut to :data:`VALUE_WIDTH` on a terminal, whole anywhere else."""
     if value is None:
         return "—"
-    return value if len(value) <= width else value[: width - 1] + "…"
+    return cut(value, VALUE_WIDTH, console)

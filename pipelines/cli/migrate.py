@@ -20,9 +20,9 @@ import click
 from assistants_export.connectors.migration.responses import REASONING_MODELS
 from assistants_export.connectors.migration.warehouse import MigratedAssistant, migrate_warehouse
 from assistants_export.connectors.openai_assistants.ids import read_ids_file
+from assistants_export.connectors.warehouse.location import warehouse_root
 from assistants_export.connectors.warehouse.views import SOURCES, Source
 
-from ..resources import WarehouseResource
 from . import cli, warehouse_option
 from .outfile import OutputTarget
 
@@ -57,7 +57,7 @@ def migrate(target: str, as_of: str | None, ids: str | None, ids_file: str | Non
     elif ids_file is not None:
         wanted = list(read_ids_file(ids_file))
     families = [name.strip() for name in reasoning_models.split(",") if name.strip()]
-    root = WarehouseResource(path=warehouse).root()
+    root = warehouse_root(warehouse)
     destination = OutputTarget.parse(output, keep_out=[] if "://" in root else [root])  # refused before any work
     migrated = migrate_warehouse(root, as_of=day, ids=wanted, reasoning_models=families,
                                  source=cast(Source | None, source))

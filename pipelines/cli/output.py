@@ -17,19 +17,19 @@ import datetime as dt
 import decimal
 import json
 import math
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from rich import box
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from .stdout import silence_stdout as silence_stdout
 
 FORMATS: tuple[str, ...] = ("table", "csv", "json", "parquet")
 TABLE_MAX_ROWS = 1000
@@ -39,6 +39,42 @@ CELL_WIDTH = 60
 NULL = "NULL"
 
 _SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".txt": "table"}
+
+
+WHOLE_WIDTH = 1_000_000
+"""The width of a console whose output is not a terminal: wide enough that rich never wraps or cuts a line."""
+
+
+def results_console(*, stderr: bool = False) -> Console:
+    """The console a command prints its results (or, ``stderr``, its remarks) on.
+
+    On a terminal, rich as it is: the terminal's width, colour, tables that fold to fit. Anywhere else (a pipe, a
+    file) nothing is ever cut: lines as long as their text (a hint stays on one line), no colour and tables in
+    plain ASCII (:func:`show_table`), whole whatever ``COLUMNS`` says.
+    """
+    stream = sys.stderr if stderr else sys.stdout
+    console = Console(file=stream)
+    if console.is_terminal:
+        return console
+    return Console(file=stream, width=WHOLE_WIDTH, no_color=True, highlight=False, soft_wrap=True,
+                   emoji=False)
+
+
+def show_table(console: Console, table: Table) -> None:
+    """Print ``table``: as it is on a terminal; in plain ASCII, each column as wide as its widest cell, when the
+    output is not a terminal (:func:`results_console`)."""
+    if not console.is_terminal:
+        table.box = box.ASCII
+        for column in table.columns:
+            column.no_wrap, column.overflow = True, "ignore"
+    console.print(table, soft_wrap=False)
+
+
+def cut(value: str, width: int, console: Console) -> str:
+    """``value`` cut to ``width`` characters with an ellipsis, on a terminal; whole anywhere else."""
+    if not console.is_terminal or len(value) <= width:
+        return value
+    return value[: width - 1] + "…"
 
 
 def choose_format(requested: str | None, output: str | None) -> str:
@@ -135,10 +171,10 @@ def text(value: Any, null: str = "") -> str:
     return converted if isinstance(converted, str) else str(converted)
 
 
-def _cell(value: Any) -> str:
-    """A table cell: one line, at most :data:`CELL_WIDTH` terminal cells."""
+def _cell(value: Any, whole: bool = False) -> str:
+    """A table cell: one line, at most :data:`CELL_WIDTH` terminal cells (``whole``: every cell)."""
     shown = text(value, NULL).replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
-    if cell_len(shown) > CELL_WIDTH:
+    if not whole and cell_len(shown) > CELL_WIDTH:
         shown = set_cell_size(shown, CELL_WIDTH - 1).rstrip() + "…"
     return shown
 
@@ -177,6 +213,8 @@ def _write_json(reader: pa.RecordBatchReader, stream: IO[str]) -> int:
 
 def _write_parquet(reader: pa.RecordBatchReader, path: str | IO[bytes]) -> int:
     rows = 0
+    import pyarrow.parquet as pq  # here: importing it costs every command a tenth of a second at start
+
     with pq.ParquetWriter(path, reader.schema, compression="zstd") as writer:
         for batch in reader:
             writer.write_batch(batch)
@@ -184,14 +222,14 @@ def _write_parquet(reader: pa.RecordBatchReader, path: str | IO[bytes]) -> int:
     return rows
 
 
-def _table_rows(reader: pa.RecordBatchReader) -> tuple[list[list[str]], int]:
-    """Up to :data:`TABLE_MAX_ROWS` rows as cells, and the total row count."""
+def _table_rows(reader: pa.RecordBatchReader, whole: bool = False) -> tuple[list[list[str]], int]:
+    """Up to :data:`TABLE_MAX_ROWS` rows as cells (``whole``: never cut), and the total row count."""
     shown: list[list[str]] = []
     total = 0
     for batch in reader:
         if len(shown) < TABLE_MAX_ROWS:
             room = TABLE_MAX_ROWS - len(shown)
-            shown.extend([_cell(v) for v in row] for row in python_rows(batch.slice(0, room)))
+            shown.extend([_cell(v, whole) for v in row] for row in python_rows(batch.slice(0, room)))
         total += batch.num_rows
     return shown, total
 
@@ -204,10 +242,10 @@ def _footer(shown: int, total: int) -> str:
 
 
 def _write_text_table(reader: pa.RecordBatchReader, stream: IO[str]) -> int:
-    """Columns padded to their widest cell, numbers right-aligned; for pipes and files."""
+    """Columns padded to their widest cell, numbers right-aligned, no cell cut; for pipes and files."""
     names = reader.schema.names
     numeric = [_is_numeric(field.type) for field in reader.schema]
-    rows, total = _table_rows(reader)
+    rows, total = _table_rows(reader, whole=True)
     widths = [max([cell_len(name), *(cell_len(row[i]) for row in rows)]) for i, name in enumerate(names)]
 
     def line(cells: list[str]) -> str:
@@ -233,12 +271,3 @@ def _write_rich_table(reader: pa.RecordBatchReader, console: Console) -> int:
     table.caption = _footer(len(rows), total)
     console.print(table)
     return total
-
-
-def silence_stdout() -> None:
-    """Point stdout at the null device, so the interpreter's final flush does not fail on the closed pipe."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # no real file descriptor (captured output): nothing will be flushed
-        pass

@@ -27,10 +27,10 @@ import pyarrow as pa
 from rich.console import Console
 
 from assistants_export import sql
+from assistants_export.connectors.warehouse.location import warehouse_root
 from assistants_export.connectors.warehouse.read_only import check_statement, refused_path
 from assistants_export.connectors.warehouse.views import SOURCES, VIEW_NAMES, Source, get_view, open_source, views
 
-from ..resources import WarehouseResource
 from . import cli, warehouse_option
 from .outfile import OutputTarget
 from .output import FORMATS, choose_format, write_result
@@ -86,7 +86,7 @@ def query(statement: str | None, sql_file: str | None, params: tuple[str, ...], 
     fmt = choose_format(output_format, None if to_stdout else output)
     if fmt == "parquet" and output is None:
         raise click.UsageError("--format parquet writes a file: add --output FILE (or -o - for standard output)")
-    root = WarehouseResource(path=warehouse).root()
+    root = warehouse_root(warehouse)
     target = OutputTarget.parse(output, keep_out=_local(root))
     try:
         con, _ = open_source(root, cast(Source | None, source), allow_read=allow_read, notice=note)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import math
 import os
 import signal
@@ -31,6 +32,7 @@ from assistants_export.connectors.core import settings as warehouse_settings
 from assistants_export.connectors.core.errors import ConfigError, ConnectorError, SourceBusyError
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE, SOURCES_FILE_ENV
 from assistants_export.connectors.openai_assistants import settings
+from assistants_export.connectors.openai_assistants.client import RETRIES_LOGGER
 from assistants_export.connectors.openai_assistants.config import AUTH_STYLES, ClientConfig, default, describe
 from assistants_export.connectors.openai_assistants.ids import clean_ids, read_ids_file
 from assistants_export.connectors.warehouse.location import check_local_folder
@@ -44,6 +46,7 @@ from ..progress import ProgressDisplay
 from ..resources import AssistantsApiResource, WarehouseResource
 from ..sources import ENVIRONMENT_SOURCE, SourceSpec, configured_sources, get_source
 from . import EXIT_INTERRUPTED, SHARE, InterruptedRun, SourceBusy, SourceRuns, cli, warehouse_option, writer_wait_option
+from .output import results_console, show_table
 
 
 class SecondsOrNone(click.ParamType):
@@ -113,7 +116,7 @@ ENDPOINT_FIELDS = ("base_url", "auth_style", "api_version", "api_key_env")
                    "names them).")
 @writer_wait_option
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's logs.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar, no retry lines and no summary.")
 @click.pass_context
 def snapshot(ctx: click.Context, snapshot_date: str | None, sources: tuple[str, ...], ids: str | None,
              ids_file: str | None, discover: bool, base_url: str | None, warehouse: str | None, concurrency: int,
@@ -174,7 +177,8 @@ def snapshot(ctx: click.Context, snapshot_date: str | None, sources: tuple[str, 
                 run_id = str(uuid.uuid4())
                 try:
                     with writer_lock(root, spec.name, run_id=run_id, wait=wait), \
-                            _progress_display(console, id_config, enabled=not quiet and console.is_terminal):
+                            _progress_display(console, id_config, enabled=not quiet and console.is_terminal), \
+                            _retry_lines(enabled=not quiet and not console.is_terminal):
                         result = run_assets(assets, run_config, resources, date, verbose=verbose, source=spec.name,
                                             run_id=run_id)
                 except interrupts.Interrupted:  # while it waited for another run of the source: nothing written
@@ -417,6 +421,23 @@ def count_ids(id_config: dict[str, Any]) -> int | None:
 
 
 @contextmanager
+def _retry_lines(*, enabled: bool) -> Iterator[None]:
+    """One line per retry wave on stderr (the client's :data:`RETRIES_LOGGER`) while no progress display shows
+    the retries: when stderr is not a terminal."""
+    if not enabled:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger(RETRIES_LOGGER)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+@contextmanager
 def _progress_display(console: Console, id_config: dict[str, Any], *, enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
@@ -472,7 +493,7 @@ def failure_message(result: ExecuteInProcessResult) -> str:
 
 
 def _print_summary(result: ExecuteInProcessResult, date: dt.date, warehouse: str, source: SourceSpec) -> None:
-    console = Console()
+    console = results_console()
     named = f" of source {source.name}" if source.file is not None else ""
     where = warehouse if "://" in warehouse else os.path.abspath(warehouse)
     console.print(f"Snapshot {date}{named} written to {where}")
@@ -481,7 +502,7 @@ def _print_summary(result: ExecuteInProcessResult, date: dt.date, warehouse: str
         table = Table(heading, "count", title=title)
         for name, count in _json_metadata(result, asset, key).items():
             table.add_row(name, str(count))
-        console.print(table)
+        show_table(console, table)
     pruned = _metadata_value(result, "raw_assistants", "pruned_held_runs")
     if pruned:
         console.print(f"Removed {len(pruned)} held-back run(s) older than the held runs' age limit: "

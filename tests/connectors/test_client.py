@@ -285,3 +285,18 @@ def test_non_finite_numbers_are_quarantined_not_a_crash(literal):
     rec = Recorder(lambda req, n: httpx.Response(200, text=text, headers={"content-type": "application/json"}))
     result = run(rec, lambda c: c.retrieve("asst_1"))
     assert result.outcome is Outcome.INVALID and "NaN or Infinity" in result.message
+
+
+def test_tenacity_runs_the_attempts_and_its_stop_rule_ends_as_the_verdicts_give_up(monkeypatch):
+    """The verdicts decide, tenacity runs the loop: a ladder that says "retry" for ever is still stopped after
+    max_attempts, with the give-up the verdicts would have said, every wait passed to the client's sleep."""
+    from assistants_export.connectors.openai_assistants.verdicts import Kind, Verdict
+
+    monkeypatch.setattr(client_module, "judge", lambda answer, **_: Verdict(Kind.RETRY, "always", 0.25))
+    assert client_module.AsyncRetrying.__module__.startswith("tenacity")
+    rec = Recorder(lambda req, n: httpx.Response(500, json={"error": {"message": "down", "type": "server_error"}}))
+    result = run(rec, lambda c: c.retrieve("asst_1"), max_attempts=4)
+    assert result.outcome is Outcome.FAILED and result.attempts == 4 and len(rec.requests) == 4
+    assert rec.sleeps == [0.25, 0.25, 0.25] and all(type(s) is float for s in rec.sleeps)
+    with pytest.raises(EndpointUnreachableError, match="after 4 attempts"):
+        run(Recorder(lambda req, n: httpx.Response(500, text="down")), lambda c: c.preflight(), max_attempts=4)

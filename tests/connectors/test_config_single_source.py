@@ -20,7 +20,7 @@ from assistants_export.connectors.gates import Gates
 from assistants_export.connectors.openai_assistants import settings
 from assistants_export.connectors.openai_assistants.client import AssistantsClient
 from assistants_export.connectors.openai_assistants.config import HELP, ClientConfig, Secret, default, describe
-from assistants_export.pipelines.cli import cli
+from assistants_export.pipelines.cli import all_commands
 from assistants_export.pipelines.config import HistoryConfig, SnapshotConfig
 from assistants_export.pipelines.resources import AssistantsApiResource
 
@@ -37,13 +37,13 @@ CLI_SETTINGS = {"--base-url": "base_url", "--concurrency": "concurrency", "--req
 
 
 def _option(command: str, name: str) -> click.Option:
-    found = [p for p in cli.commands[command].params if name in p.opts]
+    found = [p for p in all_commands()[command].params if name in p.opts]
     assert len(found) == 1 and isinstance(found[0], click.Option), f"{command} {name}"
     return found[0]
 
 
 def _click_default(command: str, name: str) -> object:
-    value = _option(command, name).get_default(click.Context(cli.commands[command]), call=True)
+    value = _option(command, name).get_default(click.Context(all_commands()[command]), call=True)
     return None if value is getattr(click.core, "UNSET", object()) else value
 
 

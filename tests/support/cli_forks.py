@@ -22,8 +22,9 @@ from pathlib import Path
 
 RUNNER = r"""
 import json, os, sys
-from assistants_export.pipelines.cli import run
+from assistants_export.pipelines.cli import all_commands, run
 from assistants_export.connectors.core import failpoints
+all_commands()  # every command's module (and Dagster) imported here, once, not in each child
 
 for line in sys.stdin:
     request = json.loads(line)
