@@ -17,11 +17,10 @@ import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import duckdb
 import pyarrow as pa
-import pyarrow.dataset as ds
 
 from assistants_export import sql
 from assistants_export.connectors.core import failpoints, settings
@@ -39,6 +38,9 @@ from .duckdb_claim import claim, writer_claim_path
 from .location import duckdb_path
 from .stored import apply_stored_views
 from .views import apply_views
+
+if TYPE_CHECKING:  # pyarrow.dataset imports pandas: the read-only commands start without them
+    import pyarrow.dataset as ds
 
 _DUCKDB_TYPE = re.compile(r"^[A-Z0-9_(), \[\]]+$")
 
@@ -248,7 +250,7 @@ class DuckDBStore:
             return con.sql(statement, params=parameters or None).to_arrow_table()
 
 
-Loadable: TypeAlias = list[Path] | ds.Dataset
+Loadable: TypeAlias = "list[Path] | ds.Dataset"
 """What a load reads for one table: its Parquet files (a folder warehouse) or an Arrow dataset (a Delta table)."""
 
 _ARROW_SOURCE = "_stored_rows"

@@ -34,10 +34,10 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -61,6 +61,9 @@ from .objectstore import ConcurrentCommitError, DeltaDateTable, DeltaWholeTable,
 from .parquet_store import CommitOnExit
 from .stored import read_view_date
 from .writer_lock import check_not_lost
+
+if TYPE_CHECKING:  # pyarrow.dataset imports pandas: the read-only commands start without them
+    import pyarrow.dataset as ds
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +242,8 @@ class LakeStore:
         dataset = table.dataset()
         if dataset is None:
             return {}, {}
+        import pyarrow.dataset as ds  # here: it imports pandas, which the read-only commands never need
+
         tokens: dict[dt.date, list[str]] = {}
         for fragment in dataset.get_fragments():
             date = ds.get_partition_keys(fragment.partition_expression).get("snapshot_date")

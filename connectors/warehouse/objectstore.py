@@ -30,11 +30,11 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 from deltalake import CommitProperties, DeltaTable, Schema, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
@@ -43,6 +43,9 @@ from assistants_export.connectors.core import settings
 from assistants_export.connectors.core.errors import ConfigError, WarehouseUnreachableError, WarehouseWriteError
 
 from .location import OBJECT_STORE_SCHEMES, WarehouseLocation, parse_warehouse_uri
+
+if TYPE_CHECKING:  # pyarrow.dataset imports pandas: the read-only commands start without them
+    import pyarrow.dataset as ds
 
 __all__ = ["OBJECT_STORE_SCHEMES", "ConcurrentCommitError", "DeltaDateTable", "DeltaWholeTable", "StorageOptions",
            "WarehouseLocation", "open_filesystem", "parse_warehouse_uri"]

@@ -31,10 +31,9 @@ import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from assistants_export.connectors.core import failpoints, settings
@@ -51,6 +50,9 @@ from assistants_export.connectors.core.schemas import (
 
 from .location import local_root
 from .stored import read_view_date
+
+if TYPE_CHECKING:  # pyarrow.dataset imports pandas: the read-only commands start without them
+    import pyarrow.dataset as ds
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +139,8 @@ class ParquetStore:
         folder = self.parquet_root / spec.name
         if not folder.is_dir() or next(folder.rglob("*.parquet"), None) is None:
             return None
+        import pyarrow.dataset as ds  # here: it imports pandas, which the read-only commands never need
+
         return ds.dataset(folder, schema=spec.schema, format="parquet")
 
     def date_sources(self, snapshot_date: dt.date) -> dict[str, list[Path]]:

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from assistants_export import sql
 from assistants_export.connectors.core import settings
@@ -35,6 +34,8 @@ from assistants_export.connectors.core.schemas import (
 )
 
 if TYPE_CHECKING:
+    import pyarrow.dataset as ds
+
     from .stores import Store
 
 STORED_VIEW_NAMES: tuple[str, ...] = ("payload_home", *VIEW_TABLES)
