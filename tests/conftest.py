@@ -13,6 +13,18 @@ ISOLATED_VARIABLES = ("DAGSTER_HOME", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPEN
                       "OPENAI_API_VERSION", "ASSISTANTS_AUTH_STYLE", "ASSISTANTS_WAREHOUSE", "ASSISTANTS_IDS_FILE",
                       "ASSISTANTS_DISCOVER", "ASSISTANTS_DUCKDB_CACHE", "ASSISTANTS_SOURCES_FILE")
 
+SLOWEST_FIRST = ("tests/history/test_history_scenario.py", "tests/reliability/test_readers_and_writers.py",
+                 "tests/reliability/test_crash_safety.py", "tests/test_wheel.py", "tests/pipelines/test_dg.py",
+                 "tests/pipelines/test_sources_e2e.py", "tests/test_docs.py", "tests/pipelines/test_operations.py",
+                 "tests/reliability/test_snapshot_safety.py")
+"""The files that take minutes, longest first (measured with ``--durations``). pytest-xdist hands out whole files
+in collection order; started first, they run beside the many short files instead of alone at the end."""
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {path: i for i, path in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable: files keep their order
+
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch):
