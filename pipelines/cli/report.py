@@ -16,9 +16,9 @@ from typing import cast
 import click
 
 from assistants_export.connectors.report import build_report
+from assistants_export.connectors.warehouse.location import warehouse_root
 from assistants_export.connectors.warehouse.views import SOURCES, Source
 
-from ..resources import WarehouseResource
 from . import cli, warehouse_option
 from .outfile import OutputTarget
 from .query import note
@@ -47,7 +47,7 @@ def report(output: str, from_date: str | None, to_date: str | None, last: str | 
     final = _date(to_date, "--to") if to_date is not None else None
     if first is not None and final is not None and final < first:
         raise click.BadParameter(f"{final} is before --from {first}", param_hint="--to")
-    root = WarehouseResource(path=warehouse).root()
+    root = warehouse_root(warehouse)
     target = OutputTarget.parse(output, keep_out=[] if "://" in root else [root])  # refused before any work
     started = time.perf_counter()
     page, data = build_report(root, first=first, last=final, last_days=days, source=cast(Source | None, source),
