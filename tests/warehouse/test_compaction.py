@@ -1,0 +1,133 @@
+"""Compaction of a folder warehouse: closed months merged into one file per table, every answer unchanged.
+
+A twin copy of the warehouse is never compacted; both then go through the same operations (a re-run of a date
+inside a compacted month, the history replay, the DuckDB rebuild) and must answer the same, row for row.
+"""
+
+import datetime as dt
+import re
+import shutil
+
+import pytest
+from snapshot_days import snapshot_days
+from warehouse_state import comparable, duckdb_state, parquet_state
+
+from assistants_export.connectors.core.schemas import PAYLOADS, SNAPSHOT_MEMBERS
+from assistants_export.connectors.warehouse import ParquetStore
+from assistants_export.connectors.warehouse.compaction import (
+    compact_folder,
+    first_open_month,
+    vacuum_folder,
+)
+from assistants_export.connectors.warehouse.rebuild import rebuild_duckdb
+from assistants_export.connectors.warehouse.views import open_parquet
+from assistants_export.sandbox import bundled_assistants
+
+KEY = "sk-compact-7Hq2Lm"
+DAYS = (dt.date(2026, 1, 30), dt.date(2026, 1, 31), dt.date(2026, 2, 1), dt.date(2026, 3, 2))
+QUERIES = (
+    "SELECT * FROM current_assistants",
+    "SELECT * FROM assistant_history",
+    "SELECT * FROM assistants",
+    "SELECT * FROM assistant_tools",
+    "SELECT * FROM assistant_changes",
+    "SELECT * FROM raw_assistants WHERE snapshot_date = DATE '2026-01-31'",
+)
+
+
+def nights(fixtures):
+    """Four nights over three months: one assistant renamed each night, one gone every other night."""
+    return {day: [{**fixtures[0], "name": f"night {i}"}, *fixtures[1:5 - (i % 2)]] for i, day in enumerate(DAYS)}
+
+
+def answers(root):
+    """What a reader of the Parquet files sees through the views (the history and as-of answers included)."""
+    with open_parquet(root) as con:
+        out = {}
+        for statement in QUERIES:
+            cursor = con.execute(statement)
+            names = [c[0] for c in cursor.description]
+            out[statement] = comparable(dict(zip(names, row, strict=True)) for row in cursor.fetchall())
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("built") / "wh"
+    fixtures = bundled_assistants()[:6]
+    snapshot_days(root, KEY, [a["id"] for a in fixtures], nights(fixtures))
+    return root, fixtures
+
+
+def twins(built, tmp_path):
+    root, fixtures = built
+    plain, compacted = tmp_path / "plain", tmp_path / "compacted"
+    shutil.copytree(root, plain)
+    shutil.copytree(root, compacted)
+    return plain, compacted, fixtures
+
+
+def portless(state):
+    """A state without the sandbox's URL, whose port differs between the twins' re-runs."""
+    return {key: sorted(re.sub(r'"base_url": "[^"]*"', "", row) for row in rows) for key, rows in state.items()}
+
+
+def live_files(root, table):
+    return ParquetStore(root).live_files(table)
+
+
+def test_closed_months_become_one_file_per_table_and_every_answer_stays(built, tmp_path):
+    plain, compacted, _ = twins(built, tmp_path)
+    before = (parquet_state(plain), answers(plain), duckdb_state(plain))
+    store = ParquetStore(compacted)
+    assert [r.files_before for r in compact_folder(store, dt.date(2026, 3, 1), dry_run=True)] == [4] * 8
+    assert not (compacted / "parquet" / "payloads" / "_compacted.json").exists()  # a dry run writes nothing
+
+    done = compact_folder(store, dt.date(2026, 3, 1))
+    assert {(r.table, r.files_before, r.files_after, r.months) for r in done} == {
+        (r.table, 4, 3, ("2026-01", "2026-02")) for r in done}
+    assert [p.parent.name for p in live_files(compacted, PAYLOADS.name)] == ["_compacted", "_compacted",
+                                                                             "snapshot_date=2026-03-02"]
+    assert (parquet_state(compacted), answers(compacted)) == before[:2]
+    assert store.partition_dates(SNAPSHOT_MEMBERS.name) == list(DAYS)
+    assert store.read(SNAPSHOT_MEMBERS, DAYS[1]).equals(ParquetStore(plain).read(SNAPSHOT_MEMBERS, DAYS[1]))
+    assert compact_folder(store, dt.date(2026, 3, 1))[0].months == ()  # nothing left to merge
+
+    rebuild_duckdb(compacted)  # DuckDB loaded again from the compacted files
+    assert duckdb_state(compacted) == before[2]
+
+    assert sum(vacuum_folder(store, dt.timedelta(days=1)).values()) == 0  # replaced files younger than the delay
+    assert sum(vacuum_folder(store, dt.timedelta(0)).values()) == 3 * 8  # each table's three per-date files
+    assert not (compacted / "parquet" / "payloads" / "snapshot_date=2026-01-30").exists()
+    assert (parquet_state(compacted), answers(compacted)) == before[:2]
+
+
+def test_a_date_of_a_compacted_month_runs_again_as_in_a_warehouse_never_compacted(built, tmp_path):
+    plain, compacted, fixtures = twins(built, tmp_path)
+    store = ParquetStore(compacted)
+    compact_folder(store, dt.date(2026, 3, 1))
+    vacuum_folder(store, dt.timedelta(0))
+    again = {DAYS[1]: [{**fixtures[0], "name": "re-run"}, *fixtures[2:6]]}  # a re-run replaces Jan 31, history too
+    for root in (plain, compacted):
+        snapshot_days(root, KEY, [a["id"] for a in fixtures], again)
+    assert portless(parquet_state(compacted)) == portless(parquet_state(plain))
+    assert answers(compacted) == answers(plain)
+    assert portless(duckdb_state(compacted)) == portless(duckdb_state(plain))
+    month = store.manifest(SNAPSHOT_MEMBERS.name).months["2026-01"]
+    assert month.dates == (DAYS[0],)  # Jan 31 is its own folder's again, the month file rewritten without it
+    assert [p.parent.name for p in live_files(compacted, SNAPSHOT_MEMBERS.name)] == [
+        "_compacted", "_compacted", "snapshot_date=2026-01-31", "snapshot_date=2026-03-02"]
+
+    compact_folder(store, dt.date(2026, 3, 1))  # merged again, the replaced month file waits for the vacuum
+    assert len(live_files(compacted, SNAPSHOT_MEMBERS.name)) == 3
+    assert answers(compacted) == answers(plain)
+    vacuum_folder(store, dt.timedelta(0))
+    assert len(list((compacted / "parquet" / SNAPSHOT_MEMBERS.name / "_compacted").iterdir())) == 2
+    rebuild_duckdb(compacted)
+    assert portless(duckdb_state(compacted)) == portless(duckdb_state(plain))
+
+
+def test_the_open_months_are_the_current_and_the_previous_one():
+    assert first_open_month(dt.date(2026, 3, 17)) == dt.date(2026, 2, 1)
+    assert first_open_month(dt.date(2026, 1, 5)) == dt.date(2025, 12, 1)
+    assert first_open_month(dt.date(2026, 1, 5), 1) == dt.date(2026, 1, 1)
