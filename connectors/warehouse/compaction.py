@@ -64,12 +64,20 @@ def first_open_month(today: dt.date, open_months: int = OPEN_MONTHS) -> dt.date:
 
 
 def closed_months_pending(store: ParquetStore, before: dt.date) -> int:
-    """How many per-date files of months before ``before`` are not compacted yet (over every table)."""
-    pending = 0
-    for table in COMPACTED_TABLES:
-        covered = store.manifest(table).covered()
-        pending += sum(1 for d in store._folder_dates(table) if d < before and d not in covered)
-    return pending
+    """How many months before ``before`` have dates to merge, summed over the tables."""
+    return sum(len(_months_to_merge(store, table, before)) for table in COMPACTED_TABLES)
+
+
+def _months_to_merge(store: ParquetStore, table: str, before: dt.date) -> list[str]:
+    """The months before ``before`` whose merge would leave fewer files: two dates or more in their own folders,
+    or one beside the month's file (a date re-run since)."""
+    manifest = store.manifest(table)
+    covered = manifest.covered()
+    own: dict[str, int] = {}
+    for date in store._folder_dates(table):
+        if date < before and date not in covered:
+            own[month_key(date)] = own.get(month_key(date), 0) + 1
+    return sorted(key for key, count in own.items() if count >= 2 or key in manifest.months)
 
 
 def compact_folder(store: ParquetStore, before: dt.date, *, dry_run: bool = False) -> list[TableCompaction]:
@@ -88,7 +96,7 @@ def compact_folder(store: ParquetStore, before: dt.date, *, dry_run: bool = Fals
             before_files = store.live_files(table, manifest)
             covered = manifest.covered()
             dates = store.partition_dates(table)
-            months = sorted({month_key(d) for d in dates if d < before and d not in covered})
+            months = _months_to_merge(store, table, before)
             if not dry_run and months:
                 spec = _spec(table)
                 for key in months:

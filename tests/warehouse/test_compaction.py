@@ -21,6 +21,7 @@ from assistants_export.connectors.warehouse.compaction import (
 )
 from assistants_export.connectors.warehouse.rebuild import rebuild_duckdb
 from assistants_export.connectors.warehouse.views import open_parquet
+from assistants_export.pipelines.cli import run
 from assistants_export.sandbox import bundled_assistants
 
 KEY = "sk-compact-7Hq2Lm"
@@ -85,9 +86,9 @@ def test_closed_months_become_one_file_per_table_and_every_answer_stays(built, t
 
     done = compact_folder(store, dt.date(2026, 3, 1))
     assert {(r.table, r.files_before, r.files_after, r.months) for r in done} == {
-        (r.table, 4, 3, ("2026-01", "2026-02")) for r in done}
-    assert [p.parent.name for p in live_files(compacted, PAYLOADS.name)] == ["_compacted", "_compacted",
-                                                                             "snapshot_date=2026-03-02"]
+        (r.table, 4, 3, ("2026-01",)) for r in done}  # February's one date stays as it is: no file to spare
+    assert [p.parent.name for p in live_files(compacted, PAYLOADS.name)] == [
+        "_compacted", "snapshot_date=2026-02-01", "snapshot_date=2026-03-02"]
     assert (parquet_state(compacted), answers(compacted)) == before[:2]
     assert store.partition_dates(SNAPSHOT_MEMBERS.name) == list(DAYS)
     assert store.read(SNAPSHOT_MEMBERS, DAYS[1]).equals(ParquetStore(plain).read(SNAPSHOT_MEMBERS, DAYS[1]))
@@ -97,7 +98,7 @@ def test_closed_months_become_one_file_per_table_and_every_answer_stays(built, t
     assert duckdb_state(compacted) == before[2]
 
     assert sum(vacuum_folder(store, dt.timedelta(days=1)).values()) == 0  # replaced files younger than the delay
-    assert sum(vacuum_folder(store, dt.timedelta(0)).values()) == 3 * 8  # each table's three per-date files
+    assert sum(vacuum_folder(store, dt.timedelta(0)).values()) == 2 * 8  # each table's two per-date files
     assert not (compacted / "parquet" / "payloads" / "snapshot_date=2026-01-30").exists()
     assert (parquet_state(compacted), answers(compacted)) == before[:2]
 
@@ -116,13 +117,13 @@ def test_a_date_of_a_compacted_month_runs_again_as_in_a_warehouse_never_compacte
     month = store.manifest(SNAPSHOT_MEMBERS.name).months["2026-01"]
     assert month.dates == (DAYS[0],)  # Jan 31 is its own folder's again, the month file rewritten without it
     assert [p.parent.name for p in live_files(compacted, SNAPSHOT_MEMBERS.name)] == [
-        "_compacted", "_compacted", "snapshot_date=2026-01-31", "snapshot_date=2026-03-02"]
+        "_compacted", "snapshot_date=2026-01-31", "snapshot_date=2026-02-01", "snapshot_date=2026-03-02"]
 
     compact_folder(store, dt.date(2026, 3, 1))  # merged again, the replaced month file waits for the vacuum
     assert len(live_files(compacted, SNAPSHOT_MEMBERS.name)) == 3
     assert answers(compacted) == answers(plain)
     vacuum_folder(store, dt.timedelta(0))
-    assert len(list((compacted / "parquet" / SNAPSHOT_MEMBERS.name / "_compacted").iterdir())) == 2
+    assert len(list((compacted / "parquet" / SNAPSHOT_MEMBERS.name / "_compacted").iterdir())) == 1
     rebuild_duckdb(compacted)
     assert portless(duckdb_state(compacted)) == portless(duckdb_state(plain))
 
@@ -131,3 +132,34 @@ def test_the_open_months_are_the_current_and_the_previous_one():
     assert first_open_month(dt.date(2026, 3, 17)) == dt.date(2026, 2, 1)
     assert first_open_month(dt.date(2026, 1, 5)) == dt.date(2025, 12, 1)
     assert first_open_month(dt.date(2026, 1, 5), 1) == dt.date(2026, 1, 1)
+
+
+def test_the_compact_command_prints_a_line_per_table_and_vacuums(built, tmp_path, capsys):
+    _, compacted, _ = twins(built, tmp_path)
+    before = answers(compacted)
+    assert run(["compact", "--warehouse", str(compacted), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"{compacted}: 32 -> 24 file(s) (dry run: nothing changed)" in out  # Feb and Mar have one date each
+    assert "  payloads: 4 -> 3 file(s)" in out and "(would merge 2026-01)" in out
+    assert not list((compacted / "parquet").glob("*/_compacted.json"))
+
+    assert run(["compact", "--warehouse", str(compacted), "--vacuum", "--retain-days", "0"]) == 0
+    out = capsys.readouterr().out
+    assert f"{compacted}: 32 -> 24 file(s)\n" in out
+    assert "vacuum: deleted 16 replaced file(s)" in out
+    assert answers(compacted) == before
+    assert sorted(p.relative_to(compacted / "parquet" / "payloads").parts[0]
+                  for p in (compacted / "parquet" / "payloads").rglob("*.parquet")) == [
+        "_compacted", "snapshot_date=2026-02-01", "snapshot_date=2026-03-02"]
+    assert run(["compact", "--warehouse", str(compacted)]) == 0
+    assert f"{compacted}: 24 -> 24 file(s)" in capsys.readouterr().out  # nothing left to merge
+
+
+def test_the_nightly_history_step_compacts_a_month_that_closed(built, tmp_path):
+    plain, compacted, _ = twins(built, tmp_path)
+    # the night of Mar 2 leaves February and March open: January (two dates) is merged, nothing else
+    assert run(["backfill", "--warehouse", str(compacted), "--from", "2026-03-02", "--to", "2026-03-02"]) == 0
+    store = ParquetStore(compacted)
+    assert list(store.manifest(PAYLOADS.name).months) == ["2026-01"]
+    assert len(store.live_files(PAYLOADS.name)) == 3
+    assert answers(compacted) == answers(plain)
