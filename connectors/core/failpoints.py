@@ -57,7 +57,8 @@ POINTS: dict[str, str] = {
     "compact.uncover": "a date of a compacted month written again: its own file in place and its month's file "
                        "rewritten without it, before the manifest's rename",
     "lake.compact": "a bucket's compaction merged one Delta table's files, before the next table",
-    "vacuum.delete": "a vacuum about to delete one replaced file (``vacuum.delete@3``: two deleted, the rest not)",
+    "vacuum.delete": "a vacuum about to delete one replaced file of a folder, or one Delta table's "
+                     "(``vacuum.delete@3``: two done, the rest not)",
 }
 """Every crash point and where it sits; :func:`parse` refuses any other name."""
 

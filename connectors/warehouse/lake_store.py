@@ -324,6 +324,7 @@ class LakeStore:
         """
         done = {}
         for name in (*STORED_DATE_TABLES, ASSISTANT_CHANGES.name, REPLAYED):
+            failpoints.reach("vacuum.delete")
             done[name] = len(self.date_table(name).vacuum(retain, dry_run=dry_run))
         done[ASSISTANT_VERSIONS.name] = len(self.whole_table(ASSISTANT_VERSIONS.name).vacuum(retain, dry_run=dry_run))
         lease = DeltaWholeTable(self.location, settings.WRITER_LEASE_TABLE, pa.schema([]), self._environ)
