@@ -86,5 +86,5 @@ class HistoryConfig(Config):
     compact: bool = Field(default=True, description="After the history, compact the source when it is due: on a "
                           "folder when a closed month has dates not merged yet, on a bucket on the first night of "
                           "a month (assistants-export compact does it on demand).")
-    open_months: int = Field(default=2, ge=1, description="Months the nightly compaction leaves as they are, the "
+    open_months: int = Field(default=1, ge=1, description="Months the nightly compaction leaves as they are, the "
                              "snapshot date's own included.")

@@ -30,8 +30,10 @@ from .parquet_store import ParquetStore, _fsync_dir
 COMPACTED_TABLES: tuple[str, ...] = (*STORED_DATE_TABLES, ASSISTANT_CHANGES.name)
 """The tables stored one partition per date: what compaction merges (``assistant_versions`` is one file)."""
 
-OPEN_MONTHS = 2
-"""Months left as they are: the current one and the previous one (a late re-run or backfill is most likely there)."""
+OPEN_MONTHS = 1
+"""Months left as they are: the current one. A month is merged on the first night after it ends, so a table keeps
+at most 31 per-date files and one file per earlier month (a late re-run of a merged date takes it out of its month's
+file again, see :meth:`ParquetStore.uncover`, and the next night merges it back)."""
 
 DEFAULT_RETAIN = dt.timedelta(days=7)
 """How long a replaced file stays readable before the vacuum deletes it (Delta Lake's own default)."""

@@ -2,7 +2,7 @@
 
 For each stored source (or the ones ``--source`` names), one after another, holding the source's writer lock as a
 run does (exit status 75 when a run keeps it longer than ``--writer-wait``). A folder's closed months (every month
-before the previous one, ``--open-months``) become one file per table and month; a bucket's Delta tables are
+before the current one, ``--open-months``) become one file per table and month; a bucket's Delta tables are
 compacted and checkpointed. One line per table: files before -> after, bytes.
 """
 

@@ -128,10 +128,10 @@ def test_a_date_of_a_compacted_month_runs_again_as_in_a_warehouse_never_compacte
     assert portless(duckdb_state(compacted)) == portless(duckdb_state(plain))
 
 
-def test_the_open_months_are_the_current_and_the_previous_one():
-    assert first_open_month(dt.date(2026, 3, 17)) == dt.date(2026, 2, 1)
-    assert first_open_month(dt.date(2026, 1, 5)) == dt.date(2025, 12, 1)
-    assert first_open_month(dt.date(2026, 1, 5), 1) == dt.date(2026, 1, 1)
+def test_the_open_month_is_the_current_one_unless_told():
+    assert first_open_month(dt.date(2026, 3, 17)) == dt.date(2026, 3, 1)
+    assert first_open_month(dt.date(2026, 1, 5), 2) == dt.date(2025, 12, 1)
+    assert first_open_month(dt.date(2026, 1, 5), 14) == dt.date(2024, 12, 1)
 
 
 def test_the_compact_command_prints_a_line_per_table_and_vacuums(built, tmp_path, capsys):
@@ -157,7 +157,7 @@ def test_the_compact_command_prints_a_line_per_table_and_vacuums(built, tmp_path
 
 def test_the_nightly_history_step_compacts_a_month_that_closed(built, tmp_path):
     plain, compacted, _ = twins(built, tmp_path)
-    # the night of Mar 2 leaves February and March open: January (two dates) is merged, nothing else
+    # the night of Mar 2: January (two dates) is merged; February has one date, no file to spare
     assert run(["backfill", "--warehouse", str(compacted), "--from", "2026-03-02", "--to", "2026-03-02"]) == 0
     store = ParquetStore(compacted)
     assert list(store.manifest(PAYLOADS.name).months) == ["2026-01"]
