@@ -118,12 +118,44 @@ def lake(_moto_endpoint, tmp_path_factory):
 
 
 @pytest.mark.parametrize("scenario", sorted(LAKE_POINTS))
-def test_a_killed_bucket_compaction_or_vacuum_changes_no_answer(lake, scenario):
+def test_a_killed_bucket_compaction_or_vacuum_changes_no_answer(lake, scenario, capsys):
     bucket, _, stored, seen = lake
     target = f"crash-{LAKE_POINTS[scenario][0].replace('@', '-').replace('.', '-')}"
     bucket.copy("built", target)
     root = bucket.uri(target)
     killed(root, LAKE_POINTS[scenario][0])
     assert parquet_state(root) == stored and answers(root) == seen
+    capsys.readouterr()
     assert run(["compact", "--warehouse", root, "--vacuum", "--retain-days", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "  snapshot_members: " in out and "vacuum: deleted " in out
     assert parquet_state(root) == stored and answers(root) == seen
+
+
+WRITE_A_DATE = """
+import datetime as dt, sys
+from assistants_export.connectors.core.schemas import SNAPSHOT_MEMBERS
+from assistants_export.connectors.warehouse import ParquetStore
+store = ParquetStore(sys.argv[1])
+date = dt.date.fromisoformat(sys.argv[2])
+store.write(SNAPSHOT_MEMBERS, date, store.read(SNAPSHOT_MEMBERS, date).slice(1))
+"""
+
+
+def test_a_date_of_a_compacted_month_killed_while_it_leaves_its_month_reads_as_before(folder, tmp_path):
+    built, stored, seen = folder
+    root = tmp_path / "wh"
+    shutil.copytree(built, root)
+    compact_folder(ParquetStore(root), dt.date(2026, 12, 1))
+    env = {**os.environ, "ASSISTANTS_FAILPOINTS": "compact.uncover"}
+    done = subprocess.run([CLI[0], "-c", WRITE_A_DATE, str(root), DAYS[1].isoformat()], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    # the date's own file is written and its month's file rewritten without it, but the manifest still names
+    # the old one: every reader sees the date as it was
+    assert len(list((root / "parquet" / "snapshot_members" / "_compacted").glob("*.parquet"))) == 3
+    assert parquet_state(root) == stored and answers(root) == seen
+
+    assert run(["compact", "--warehouse", str(root), "--vacuum", "--retain-days", "0"]) == 0
+    assert parquet_state(root) == stored and answers(root) == seen
+    no_orphans(root)
