@@ -163,3 +163,38 @@ def test_the_nightly_history_step_compacts_a_month_that_closed(built, tmp_path):
     assert list(store.manifest(PAYLOADS.name).months) == ["2026-01"]
     assert len(store.live_files(PAYLOADS.name)) == 3
     assert answers(compacted) == answers(plain)
+
+
+def test_approving_a_held_run_of_a_compacted_date_stores_exactly_its_answers(tmp_path, capsys):
+    from assistants_export.connectors.core.errors import HeldBackError
+    from assistants_export.connectors.core.schemas import RAW_ASSISTANTS
+    from assistants_export.connectors.held_runs import held_runs
+    from assistants_export.connectors.history import rebuild_history
+    from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret
+    from assistants_export.connectors.snapshot import IdSource, fetch_snapshot, load_duckdb
+    from assistants_export.connectors.warehouse.views import open_duckdb
+    from assistants_export.sandbox import SandboxServer, StaticCatalog
+
+    wh, fixtures = str(tmp_path / "wh"), bundled_assistants()[:8]
+    with SandboxServer(StaticCatalog(fixtures), api_key=KEY) as server:
+        config = ClientConfig(api_key=Secret(KEY), base_url=server.base_url, max_attempts=1)
+        for day in DAYS[:2]:
+            fetch_snapshot(config, IdSource(discover=True), day, wh)
+            load_duckdb(day, wh)
+            rebuild_history(wh, day)
+        compact_folder(ParquetStore(wh), dt.date(2026, 2, 1))
+        server.catalog = StaticCatalog(fixtures[:4])  # half the account gone: the gate holds Jan 31 back
+        with pytest.raises(HeldBackError):
+            fetch_snapshot(config, IdSource(discover=True), DAYS[1], wh)
+    [held] = held_runs(wh)
+    held_raw = held.read(RAW_ASSISTANTS)
+    assert run(["held", "approve", held.run_id, "--by", "alice", "--warehouse", wh]) == 0, capsys.readouterr().err
+    store = ParquetStore(wh)
+    key = "assistant_id"
+    assert sorted(store.read(RAW_ASSISTANTS, DAYS[1]).to_pylist(), key=lambda r: r[key]) == sorted(
+        held_raw.to_pylist(), key=lambda r: r[key])
+    assert store.manifest(SNAPSHOT_MEMBERS.name).months["2026-01"].dates == (DAYS[0],)  # out of its month
+    kept = {a["id"] for a in fixtures[:4]}
+    for opener in (open_duckdb, open_parquet):
+        with opener(wh) as con:
+            assert {r[0] for r in con.sql("SELECT assistant_id FROM current_assistants").fetchall()} == kept
