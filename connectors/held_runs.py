@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from assistants_export.connectors.core import settings
 from assistants_export.connectors.core.errors import InputError
+from assistants_export.connectors.core.hashing import content_hash_normalized, loads_normalized
 from assistants_export.connectors.core.schemas import FETCH_ERRORS, RAW_ASSISTANTS, SNAPSHOT_RUNS, TableSpec
 from assistants_export.connectors.gates import ABORTED
 from assistants_export.connectors.warehouse.location import parse_warehouse_uri
@@ -200,3 +201,16 @@ def prune_held(warehouse: str | os.PathLike[str], max_age: dt.timedelta, *,
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def held_hashes(warehouse: str | os.PathLike[str], source_name: str = settings.DEFAULT_SOURCE) -> set[str]:
+    """The content hashes of every held run's answers, computed from the bodies as the fetch computes them: payloads
+    an approval may need, which retention never removes."""
+    found: set[str] = set()
+    for run in held_runs(warehouse, source_name):
+        if run.missing():
+            continue
+        for batch in run.iter_raw():
+            found.update(content_hash_normalized(loads_normalized(body))
+                         for body in batch.column("raw_json").to_pylist())
+    return found

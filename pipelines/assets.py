@@ -355,6 +355,8 @@ def _history_step(context: AssetExecutionContext, config: HistoryConfig,
         return
     except ConnectorError as exc:
         raise _fail(context, exc) from None
+    if result.note:
+        context.log.warning(result.note)
     compacted = _nightly_compaction(context, config, warehouse, part)
     replayed = [d.isoformat() for d in result.dates]
     context.log.info("history of %s: replayed %s; %d versions opened, %d closed; changes %s", part.source,

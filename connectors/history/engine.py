@@ -49,6 +49,7 @@ from assistants_export.connectors.deletions import (
     snapshot_deletions,
 )
 from assistants_export.connectors.warehouse import DuckDBStore, Store, Writer, open_store
+from assistants_export.connectors.warehouse.retention import retention_horizon
 from assistants_export.connectors.warehouse.stored import payload_bodies
 from assistants_export.connectors.warehouse.upgrade import upgrade_warehouse
 from assistants_export.connectors.warehouse.writer_lock import writer_lock
@@ -86,6 +87,8 @@ class HistoryResult:
     field_changes: int = 0
     versions_total: int = 0
     current_live: int = 0
+    note: str | None = None
+    """One line when the replay was cut at the retention horizon (the dates before it were removed)."""
 
 
 @dataclass
@@ -115,9 +118,16 @@ def _rebuild(warehouse: str | Path, from_date: dt.date | None, allow_mass_deleti
              source_name: str) -> HistoryResult:
     store = open_store(warehouse, source_name)
     upgrade_warehouse(store)
-    dates = _replayable_dates(store)
+    horizon = retention_horizon(store)
+    dates = _replayable_dates(store, horizon)
     start = _start_date(store, dates, from_date)
-    result = HistoryResult(start)
+    note = None
+    if start is not None and horizon is not None and start < horizon:
+        note = (f"history replayed from {horizon}, not {start}: the dates before {horizon} were removed by "
+                "retention (compact --keep-days)")
+        log.warning("%s", note)
+        start = horizon
+    result = HistoryResult(start, note=note)
     if start is None:
         return result
     existing = store.read_table_file(ASSISTANT_VERSIONS)
@@ -141,15 +151,18 @@ def _rebuild(warehouse: str | Path, from_date: dt.date | None, allow_mass_deleti
 
 # --- where to start ----------------------------------------------------------------
 
-def _replayable_dates(store: Store) -> list[dt.date]:
+def _replayable_dates(store: Store, horizon: dt.date | None = None) -> list[dt.date]:
     """Dates whose snapshot is complete: its run recorded (``snapshot_runs``) *and* its membership stored.
 
     The fetch step stores the membership, then the run. A date missing its membership would look like an
     empty listing, and in discover mode an empty listing deletes everyone, so such a date waits for a re-run.
+    Dates before the retention ``horizon`` (:func:`retention_horizon`) are not replayed again.
     """
     with_members = set(store.membership_dates())
     dates = []
     for date in store.dates(SNAPSHOT_RUNS.name):
+        if horizon is not None and date < horizon:
+            continue
         if date in with_members:
             dates.append(date)
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistants_export.connectors.core import settings
@@ -24,7 +25,9 @@ from .compaction import (
     first_open_month,
     vacuum_folder,
 )
+from .duckdb_store import DuckDBStore
 from .parquet_store import ParquetStore
+from .retention import Retained, apply_retention
 from .stores import Store, open_store
 from .writer_lock import writer_lock
 
@@ -92,3 +95,24 @@ def nightly_due(store: Store, snapshot_date: dt.date, open_months: int = OPEN_MO
     if isinstance(store, ParquetStore):
         return closed_months_pending(store, first_open_month(snapshot_date, open_months)) > 0
     return snapshot_date.day == 1
+
+
+def retain_source(root: str | os.PathLike[str], source: str = settings.DEFAULT_SOURCE, *, keep_days: int | None,
+                  held: Callable[[], set[str]], dry_run: bool = False, wait: float | None = None) -> Retained:
+    """Apply retention to one source (:func:`.retention.apply_retention`; ``keep_days`` ``None``: collect the
+    orphan payloads only), holding its writer lock; ``held()``: the held runs' hashes, read under the lock.
+
+    DuckDB then loads every date retention rewrote again (the same replace a re-run does), so its tables answer as
+    the stored files do.
+    """
+    with writer_lock(root, source, wait=wait):
+        store = open_store(root, source)
+        done = apply_retention(store, keep_days, keep=held(), dry_run=dry_run)
+        database = DuckDBStore(os.fspath(root))
+        if dry_run or not done.touched or not database.path.is_file():
+            return done
+        loaded = database.loaded_runs(source)
+        for date in sorted(done.touched):
+            if date in loaded:
+                database.load_date(date, store.date_sources(date), source_name=source)
+        return done

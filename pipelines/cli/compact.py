@@ -3,21 +3,25 @@
 For each stored source (or the ones ``--source`` names), one after another, holding the source's writer lock as a
 run does (exit status 75 when a run keeps it longer than ``--writer-wait``). A folder's closed months (every month
 before the current one, ``--open-months``) become one file per table and month; a bucket's Delta tables are
-compacted and checkpointed. One line per table: files before -> after, bytes.
+compacted and checkpointed. One line per table: files before -> after, bytes. With ``--keep-days N`` (retention,
+off by default) the dates older than N days lose their snapshot rows first, and the payloads nothing needs any more
+are removed (:mod:`assistants_export.connectors.warehouse.retention`); ``--collect-payloads`` does the latter alone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import click
 
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
+from assistants_export.connectors.held_runs import held_hashes
 from assistants_export.connectors.snapshot import warehouse_errors
 from assistants_export.connectors.warehouse.compaction import DEFAULT_RETAIN, OPEN_MONTHS
 from assistants_export.connectors.warehouse.sources import check_source_name, source_root
 from assistants_export.connectors.warehouse.stores import stored_sources
-from assistants_export.connectors.warehouse.upkeep import compact_source
+from assistants_export.connectors.warehouse.upkeep import compact_source, retain_source
 
 from ..resources import WarehouseResource
 from . import SourceRuns, cli, warehouse_option, writer_wait_option
@@ -33,11 +37,18 @@ from . import SourceRuns, cli, warehouse_option, writer_wait_option
               "than --retain-days.")
 @click.option("--retain-days", type=click.FloatRange(min=0), default=DEFAULT_RETAIN.days, show_default=True,
               help="With --vacuum: keep replaced files this long (a reader that listed them can finish).")
+@click.option("--keep-days", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Retention (off by default): first remove the snapshot rows (members, fetch errors) of the dates "
+              "more than N days older than the newest stored date, which is always kept, then the payloads no "
+              "kept date, history version or held run needs. snapshot_runs and the history are kept.")
+@click.option("--collect-payloads", is_flag=True, help="Without --keep-days: remove only the payloads no stored "
+              "date, history version or held run needs (a --force re-run can leave some).")
 @click.option("--dry-run", is_flag=True, help="Say what would be merged and deleted; change nothing.")
 @writer_wait_option
 @click.pass_context
 def compact(ctx: click.Context, warehouse: str | None, sources: tuple[str, ...], open_months: int, vacuum: bool,
-            retain_days: float, dry_run: bool, writer_wait: float | None) -> None:
+            retain_days: float, keep_days: int | None, collect_payloads: bool, dry_run: bool,
+            writer_wait: float | None) -> None:
     """Merge the small files of closed months into one per table and month (a bucket: Delta's compaction and a
     checkpoint), for every stored source."""
     resource = WarehouseResource(path=warehouse, writer_wait=writer_wait)
@@ -49,10 +60,14 @@ def compact(ctx: click.Context, warehouse: str | None, sources: tuple[str, ...],
     for name in names:
         target = source_root(root, name)
         with runs.source(name), warehouse_errors(target):
+            retained = None
+            if keep_days is not None or collect_payloads:
+                retained = retain_source(root, name, keep_days=keep_days, dry_run=dry_run, wait=wait,
+                                         held=functools.partial(held_hashes, root, name))
             done = compact_source(root, name, today=today, open_months=open_months, vacuum=vacuum,
                                   retain=dt.timedelta(days=retain_days), dry_run=dry_run, wait=wait)
             click.echo(f"{target}: {done.files_before} -> {done.files_after} file(s)"
                        + (" (dry run: nothing changed)" if dry_run else ""))
-            for line in done.lines():
+            for line in [*(retained.lines() if retained else []), *done.lines()]:
                 click.echo(f"  {line}")
     runs.finish(ctx)
