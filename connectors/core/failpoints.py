@@ -59,6 +59,9 @@ POINTS: dict[str, str] = {
     "lake.compact": "a bucket's compaction merged one Delta table's files, before the next table",
     "vacuum.delete": "a vacuum about to delete one replaced file of a folder, or one Delta table's "
                      "(``vacuum.delete@3``: two done, the rest not)",
+    "retention.date": "retention just removed one table's rows of an old date (``retention.date@1``: the date's "
+                      "members gone, its fetch errors not)",
+    "retention.payloads": "retention just rewrote one payload partition without the payloads nothing needs",
 }
 """Every crash point and where it sits; :func:`parse` refuses any other name."""
 

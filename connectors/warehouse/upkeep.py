@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from assistants_export import sql
 from assistants_export.connectors.core import settings
 
 from .compaction import (
@@ -27,7 +28,7 @@ from .compaction import (
 )
 from .duckdb_store import DuckDBStore
 from .parquet_store import ParquetStore
-from .retention import Retained, apply_retention
+from .retention import Retained, apply_retention, retention_horizon
 from .stores import Store, open_store
 from .writer_lock import writer_lock
 
@@ -109,9 +110,13 @@ def retain_source(root: str | os.PathLike[str], source: str = settings.DEFAULT_S
         store = open_store(root, source)
         done = apply_retention(store, keep_days, keep=held(), dry_run=dry_run)
         database = DuckDBStore(os.fspath(root))
-        if dry_run or not done.touched or not database.path.is_file():
+        if dry_run or not database.path.is_file():
             return done
         loaded = database.loaded_runs(source)
+        horizon = retention_horizon(store)
+        if horizon is not None and loaded:  # dates a killed retention removed before DuckDB loaded them again
+            stale = database.query(sql.load("warehouse/member_dates_before"), {"source": source, "before": horizon})
+            done.touched.update(stale.column("snapshot_date").to_pylist())
         for date in sorted(done.touched):
             if date in loaded:
                 database.load_date(date, store.date_sources(date), source_name=source)
