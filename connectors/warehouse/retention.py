@@ -142,10 +142,11 @@ def apply_retention(store: Store, keep_days: int | None, *, keep: set[str] | fro
     wanted = pa.array(sorted(needed), pa.string())
     for spec in PAYLOAD_TABLES:
         done.payload_rows[spec.name] = 0
-        for date in store.partition_dates(spec.name):
-            hashes = store.read(spec, date, columns=["content_hash"]).column("content_hash")
-            if pc.all(pc.is_in(hashes, value_set=wanted)).as_py() is not False:
-                continue
+        dataset = store.dataset(spec)
+        if dataset is None:
+            continue
+        unneeded = dataset.to_table(columns=["snapshot_date"], filter=~pc.field("content_hash").isin(wanted))
+        for date in sorted(set(unneeded.column("snapshot_date").to_pylist())):  # one scan finds the dates to rewrite
             table = store.read(spec, date)
             mask = pc.is_in(table.column("content_hash"), value_set=wanted)
             kept = table.filter(mask)
@@ -164,10 +165,13 @@ def apply_retention(store: Store, keep_days: int | None, *, keep: set[str] | fro
 def _needed_hashes(store: Store, gone: set[dt.date]) -> set[str]:
     """The hashes a kept date's membership or a history version names."""
     needed: set[str] = set()
-    for date in store.membership_dates():
-        if date not in gone:
-            needed.update(store.read(SNAPSHOT_MEMBERS, date, columns=["content_hash"])
-                          .column("content_hash").to_pylist())
+    members = store.dataset(SNAPSHOT_MEMBERS)
+    if members is not None:
+        kept = members.to_table(columns=["snapshot_date", "content_hash"])
+        if gone:
+            kept = kept.filter(pc.invert(pc.is_in(kept.column("snapshot_date"),
+                                                  value_set=pa.array(sorted(gone), pa.date32()))))
+        needed.update(kept.column("content_hash").to_pylist())
     versions = store.read_table_file(ASSISTANT_VERSIONS, columns=["content_hash"])
     if versions is not None:
         needed.update(h for h in versions.column("content_hash").to_pylist() if h is not None)
