@@ -9,8 +9,8 @@ as before; ``raw_assistants`` and the flattened views have no rows for the remov
 
 Then the payload tables are collected: a payload row whose hash no kept date names, no history version names and
 no held run needs (``keep``) is removed, each payload partition rewritten without those rows in one commit. Such
-orphans also arise without retention (a ``--force`` re-run of a date that no longer names a payload), so the
-collection runs with ``--keep-days`` whatever its value.
+orphans also arise without retention (a ``--force`` re-run of a date that no longer names a payload): the same
+collection runs with every ``--keep-days``, and alone with ``--collect-payloads``.
 
 The history knows where retention stopped (:func:`retention_horizon`): a replayed date whose run stored answers
 and whose membership has no rows was removed by retention, so the history never replays from before the first date

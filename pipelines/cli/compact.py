@@ -50,7 +50,8 @@ def compact(ctx: click.Context, warehouse: str | None, sources: tuple[str, ...],
             retain_days: float, keep_days: int | None, collect_payloads: bool, dry_run: bool,
             writer_wait: float | None) -> None:
     """Merge the small files of closed months into one per table and month (a bucket: Delta's compaction and a
-    checkpoint), for every stored source."""
+    checkpoint), for every stored source; with --keep-days, first remove the snapshot rows of older dates and the
+    payloads nothing needs any more (retention, off by default)."""
     resource = WarehouseResource(path=warehouse, writer_wait=writer_wait)
     root = resource.root()
     wait = resource.writer_wait_seconds()
