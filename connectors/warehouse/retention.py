@@ -56,8 +56,10 @@ class Retained:
     """The first date kept; the dates before it lost their snapshot rows."""
     dates: list[dt.date] = field(default_factory=list)
     payload_rows: dict[str, int] = field(default_factory=dict)
-    bytes: int = 0
-    """Arrow bytes of the rows removed (members, errors and payloads)."""
+    date_bytes: int = 0
+    """Arrow bytes of the removed dates' rows (members and errors)."""
+    payload_bytes: int = 0
+    """Arrow bytes of the payload rows removed."""
     touched: set[dt.date] = field(default_factory=set)
     """Dates some table of which was rewritten: what DuckDB loads again."""
     dry_run: bool = False
@@ -70,13 +72,13 @@ class Retained:
                 span = (f"{self.dates[0]}" if len(self.dates) == 1 else
                         f"{len(self.dates)} dates, {self.dates[0]} .. {self.dates[-1]}")
                 out.append(f"retention ({self.keep_days} days, kept from {self.horizon}): {verb} the snapshot "
-                           f"rows of {span}")
+                           f"rows of {span}, {_size(self.date_bytes)}")
             else:
                 out.append(f"retention ({self.keep_days} days): no date to remove")
         rows = sum(self.payload_rows.values())
         detail = ", ".join(f"{name} {count}" for name, count in self.payload_rows.items() if count)
         out.append(f"payloads no kept date, history or held run needs: {verb} {rows} row(s)"
-                   + (f" ({detail})" if detail else "") + f", {_size(self.bytes)}")
+                   + (f" ({detail})" if detail else "") + f", {_size(self.payload_bytes)}")
         return out
 
 
@@ -132,7 +134,7 @@ def apply_retention(store: Store, keep_days: int | None, *, keep: set[str] | fro
                 if not store.has_partition(spec.name, date):
                     continue
                 rows = store.read(spec, date)
-                done.bytes += rows.nbytes
+                done.date_bytes += rows.nbytes
                 if not dry_run:
                     store.remove_partition(spec.name, date)
                     failpoints.reach("retention.date")
@@ -151,7 +153,7 @@ def apply_retention(store: Store, keep_days: int | None, *, keep: set[str] | fro
             mask = pc.is_in(table.column("content_hash"), value_set=wanted)
             kept = table.filter(mask)
             done.payload_rows[spec.name] += table.num_rows - kept.num_rows
-            done.bytes += table.nbytes - kept.nbytes
+            done.payload_bytes += table.nbytes - kept.nbytes
             done.touched.add(date)
             if dry_run:
                 continue
