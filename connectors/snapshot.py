@@ -20,17 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import errno
 import itertools
 import json
 import logging
-import os
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -46,7 +43,6 @@ from assistants_export.connectors.core.errors import (
     HeldBackError,
     InputError,
     RunAbortedError,
-    WarehouseWriteError,
 )
 from assistants_export.connectors.core.schemas import (
     FETCH_ERRORS,
@@ -70,11 +66,11 @@ from assistants_export.connectors.openai_assistants.flatten import (
 )
 from assistants_export.connectors.openai_assistants.ids import IdStats, RejectedId, clean_ids, read_ids_file
 from assistants_export.connectors.openai_assistants.results import FetchResult, Outcome
-from assistants_export.connectors.warehouse import DuckDBStore, Store, Writer, open_store
-from assistants_export.connectors.warehouse.parquet_store import PART_FILE, all_or_none
+from assistants_export.connectors.warehouse import DuckDBStore, Store, Writer
+from assistants_export.connectors.warehouse.parquet_store import PART_FILE
+from assistants_export.connectors.warehouse.store import all_or_none
 from assistants_export.connectors.warehouse.stored import payload_bodies, stored_hashes
-from assistants_export.connectors.warehouse.upgrade import upgrade_warehouse
-from assistants_export.connectors.warehouse.writer_lock import writer_lock
+from assistants_export.connectors.warehouse.writing import opened_for_writing
 
 log = logging.getLogger(__name__)
 
@@ -352,12 +348,8 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
     are removed first (``None`` keeps them), and named in :attr:`FetchSummary.pruned_held`.
     """
     gates = gates or Gates()
-    store = open_store(warehouse, source_name)
     run_id = run_id or uuid.uuid4().hex
-    with warehouse_errors(store.root), writer_lock(warehouse, source_name, run_id=run_id):
-        for action in store.recover():
-            log.warning("recovered from an interrupted run: %s", action)
-        upgrade_warehouse(store)
+    with opened_for_writing(warehouse, source_name, run_id=run_id) as store:
         summary = FetchSummary(snapshot_date, run_id, source.mode, _public_url(config.api_root), _utcnow())
         if held_max_age is not None:
             summary.pruned_held = [f"{run.snapshot_date}/{run.run_id}"
@@ -407,30 +399,6 @@ def fetch_snapshot(config: ClientConfig, source: IdSource, snapshot_date: dt.dat
 
 def _runs_table(summary: FetchSummary) -> pa.Table:
     return pa.Table.from_pylist([summary.row()], schema=SNAPSHOT_RUNS.schema)
-
-
-_WAREHOUSE_ERRNOS = {
-    errno.EACCES: "permission denied: run as a user who may write it, or choose another --warehouse",
-    errno.EPERM: "permission denied: run as a user who may write it, or choose another --warehouse",
-    errno.EROFS: "the file system is read-only: choose a writable --warehouse",
-    errno.ENOSPC: "the disk is full: free space (or move the warehouse) and re-run the date",
-    errno.EDQUOT: "the disk quota is exceeded: free space and re-run the date",
-    errno.EIO: "the disk reported an input/output error: check it (dmesg, SMART) and re-run the date",
-}
-
-
-@contextmanager
-def warehouse_errors(root: Path | str) -> Iterator[None]:
-    """Turn the operating system's refusals to write the warehouse into one line that says what to fix."""
-    try:
-        yield
-    except OSError as exc:
-        hint = _WAREHOUSE_ERRNOS.get(exc.errno or 0)
-        if hint is None:
-            raise
-        where = root if isinstance(root, str) and "://" in root else os.path.abspath(root)
-        raise WarehouseWriteError(f"cannot write the warehouse at {where}: {hint} "
-                                  "(the date's stored snapshot is unchanged)") from None
 
 
 async def _fetch_within_deadline(config: ClientConfig, source: IdSource, sink: _BatchSink,
@@ -529,10 +497,8 @@ def flatten_snapshot(snapshot_date: dt.date, warehouse: str | Path, *, source_na
     flattener wrote (the nightly case: the fetch step just wrote them) would come out the same, so
     they are left as they are unless ``force`` is given.
     """
-    store = open_store(warehouse, source_name)
-    with warehouse_errors(store.root), writer_lock(warehouse, source_name):
+    with opened_for_writing(warehouse, source_name) as store:
         failpoints.reach("flatten")
-        upgrade_warehouse(store)
         if snapshot_date not in store.membership_dates():
             raise ConfigError(f"no raw snapshot stored for {snapshot_date}: fetch that date first")
         with store.commit_lock():
@@ -570,10 +536,8 @@ def _flatten(store: Store, snapshot_date: dt.date, batch_size: int) -> dict[str,
 def load_duckdb(snapshot_date: dt.date, warehouse: str | Path, *,
                 source_name: str = settings.DEFAULT_SOURCE) -> dict[str, int]:
     """Replace the source's date in every stored DuckDB table with its stored partitions, in one transaction."""
-    parquet = open_store(warehouse, source_name)
-    with warehouse_errors(parquet.root), writer_lock(warehouse, source_name):
-        upgrade_warehouse(parquet)
-        return DuckDBStore(warehouse).load_date(snapshot_date, parquet.date_sources(snapshot_date),
+    with opened_for_writing(warehouse, source_name) as store:
+        return DuckDBStore(warehouse).load_date(snapshot_date, store.date_sources(snapshot_date),
                                                 source_name=source_name)
 
 

@@ -50,7 +50,6 @@ from assistants_export.connectors.core.schemas import (
     SNAPSHOT_RUNS,
     STORED_DATE_TABLES,
     STORED_TABLES,
-    VIEW_TABLES,
     TableSpec,
     conform,
     present,
@@ -58,8 +57,8 @@ from assistants_export.connectors.core.schemas import (
 
 from .location import WarehouseLocation
 from .objectstore import ConcurrentCommitError, DeltaDateTable, DeltaWholeTable, open_filesystem
-from .parquet_store import CommitOnExit
-from .stored import read_view_date
+from .store import CommitOnExit
+from .stored import ServesViews
 from .writer_lock import check_not_lost
 
 if TYPE_CHECKING:  # pyarrow.dataset imports pandas: the read-only commands start without them
@@ -80,8 +79,8 @@ REPLAYED_SCHEMA = pa.schema([pa.field("snapshot_date", pa.date32(), nullable=Fal
                              pa.field("replayed_at", pa.timestamp("us", tz="UTC"), nullable=False)])
 
 
-class LakeStore:
-    """Reads and writes a warehouse kept as Delta tables in an object store."""
+class LakeStore(ServesViews):
+    """Reads and writes a warehouse kept as Delta tables in an object store: a :class:`~.store.Store`."""
 
     is_lake = True
 
@@ -143,12 +142,6 @@ class LakeStore:
             return self.date_table(name).dataset(version=self._version(name))
         return self.whole_table(spec.name).dataset()
 
-    def dates(self, table: str) -> list[dt.date]:
-        """Snapshot dates stored for ``table`` (for a view over the membership, its dates)."""
-        if table in VIEW_TABLES and table != "assistant_history":
-            table = SNAPSHOT_MEMBERS.name
-        return self.partition_dates(table)
-
     def partition_dates(self, table: str) -> list[dt.date]:
         """The dates with rows in ``table``, oldest first (read at the pinned version inside a transaction)."""
         version = self._version(table)
@@ -183,11 +176,9 @@ class LakeStore:
         found = self.date_table(table).date_metadata(snapshot_date)
         return [found] if found else []
 
-    def read(self, spec: TableSpec, snapshot_date: dt.date, *, columns: list[str] | None = None,
-             ids: Iterable[str] | None = None) -> pa.Table:
-        """One partition (empty when absent), optionally only some columns and some assistant IDs."""
-        if spec.name in VIEW_TABLES:
-            return read_view_date(self, spec, snapshot_date, columns=columns, ids=ids)
+    def read_stored(self, spec: TableSpec, snapshot_date: dt.date, *, columns: list[str] | None = None,
+                    ids: Iterable[str] | None = None) -> pa.Table:
+        """One partition of a stored table (empty when absent), optionally only some columns and assistant IDs."""
         schema = spec.schema if columns is None else pa.schema([spec.schema.field(c) for c in columns])
         wanted = None if ids is None else list(ids)
         dataset = self.dataset(spec)

@@ -30,8 +30,7 @@ import shutil
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -42,14 +41,14 @@ from assistants_export.connectors.core.schemas import (
     ASSISTANT_VERSIONS,
     SNAPSHOT_MEMBERS,
     STORED_DATE_TABLES,
-    VIEW_TABLES,
     TableSpec,
     conform,
     present,
 )
 
 from .location import local_root
-from .stored import read_view_date
+from .store import CommitOnExit
+from .stored import ServesViews
 
 if TYPE_CHECKING:  # pyarrow.dataset imports pandas: the read-only commands start without them
     import pyarrow.dataset as ds
@@ -62,12 +61,11 @@ _REPLAYING_FILE = ".history-replaying"
 """At a source's root while a history step rewrites the change log (:meth:`ParquetStore.replaying`)."""
 
 
-class ParquetStore:
-    """Reads and writes the Parquet side of a warehouse folder.
+class ParquetStore(ServesViews):
+    """Reads and writes the Parquet side of a warehouse folder: a :class:`~.store.Store`.
 
-    :class:`~assistants_export.connectors.warehouse.lake_store.LakeStore` has the same methods for a warehouse in an
-    object
-    store, except those that hand out local paths; :func:`open_store` picks one from the warehouse location.
+    :class:`~assistants_export.connectors.warehouse.lake_store.LakeStore` is the other, for a warehouse in an object
+    store; what only this one has hands out local paths. :func:`~.stores.open_store` picks one from the location.
     """
 
     is_lake = False
@@ -173,12 +171,6 @@ class ParquetStore:
         folder = self.partition_dir(table, snapshot_date)
         return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
-    def dates(self, table: str) -> list[dt.date]:
-        """Snapshot dates stored for ``table``, oldest first (for a view over the membership, its dates)."""
-        if table in VIEW_TABLES and table != "assistant_history":
-            table = SNAPSHOT_MEMBERS.name
-        return self.partition_dates(table)
-
     def partition_dates(self, table: str) -> list[dt.date]:
         """The dates of the partition folders stored under ``parquet/<table>/``, oldest first."""
         folder = self.parquet_root / table
@@ -221,15 +213,9 @@ class ParquetStore:
             out.write(table)
         return self.partition_dir(spec.name, snapshot_date)
 
-    def read(self, spec: TableSpec, snapshot_date: dt.date, *, columns: list[str] | None = None,
-             ids: Iterable[str] | None = None) -> pa.Table:
-        """One partition (empty when absent), optionally only some columns and some assistant IDs.
-
-        A table served by a view over the stored tables (``assistants``, ``raw_assistants``, ...) is read
-        through that view, over this date's membership and the payloads it names.
-        """
-        if spec.name in VIEW_TABLES:
-            return read_view_date(self, spec, snapshot_date, columns=columns, ids=ids)
+    def read_stored(self, spec: TableSpec, snapshot_date: dt.date, *, columns: list[str] | None = None,
+                    ids: Iterable[str] | None = None) -> pa.Table:
+        """One partition of a stored table (empty when absent), optionally only some columns and assistant IDs."""
         files = self.partition_files(spec.name, snapshot_date)
         schema = spec.schema if columns is None else pa.schema([spec.schema.field(c) for c in columns])
         if not files:
@@ -329,26 +315,6 @@ class ParquetStore:
         return actions
 
 
-class CommitOnExit:
-    """A staged partition used as a context manager: committed when the block ends, discarded if it raises."""
-
-    def commit(self) -> object:
-        raise NotImplementedError
-
-    def discard(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.discard()
-
-
 class PartitionWriter(CommitOnExit):
     """Streams batches into a staged file; :meth:`commit` swaps it into place.
 
@@ -424,31 +390,6 @@ class PartitionWriter(CommitOnExit):
     def discard(self) -> None:
         self._writer.close()
         self._job.close()
-
-
-@contextlib.contextmanager
-def all_or_none(writers: Iterable[Committable]) -> Iterator[None]:
-    """Commit every writer, in the order given, when the block ends; discard them all if it raises.
-
-    Writers already committed when a later commit fails stay committed (each partition is whole either way).
-    """
-    writers = list(writers)
-    try:
-        yield
-        for writer in writers:
-            writer.commit()
-    except BaseException:
-        for writer in writers:
-            writer.discard()
-        raise
-
-
-class Committable(Protocol):
-    """A staged partition of either store: committed or discarded whole."""
-
-    def commit(self) -> object: ...
-
-    def discard(self) -> None: ...
 
 
 _LOCK_SUFFIX = ".lock"

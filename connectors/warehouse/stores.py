@@ -5,34 +5,27 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
 
 from assistants_export.connectors.core import settings
 
 from .location import parse_warehouse_uri
 from .parquet_store import ParquetStore
 from .sources import SOURCE_NAME, source_root
+from .store import Store, Writer
 
-if TYPE_CHECKING:
-    from .lake_store import LakePartitionWriter, LakeStore
-    from .parquet_store import PartitionWriter
-
-Store: TypeAlias = "ParquetStore | LakeStore"
-"""Either store: the snapshot, the history and the views use only the methods both have."""
-
-Writer: TypeAlias = "PartitionWriter | LakePartitionWriter"
+__all__ = ["Store", "Writer", "open_store", "stored_sources"]
 
 
 def open_store(warehouse: str | os.PathLike[str], source_name: str = settings.DEFAULT_SOURCE) -> Store:
     """The stored tables of one source of the warehouse (:mod:`.sources`): a :class:`ParquetStore` for a folder
     (or ``file://``), a :class:`LakeStore` for ``s3://``, ``gs://``, ``az://``.
-
-    The lake store imports ``deltalake``, so a local warehouse never needs it.
     """
     warehouse = source_root(warehouse, source_name)
     location = parse_warehouse_uri(warehouse)
     if location.is_local:
         return ParquetStore(os.fspath(warehouse))
+    # Here, not at the top: the lake store imports deltalake and the object-store SDKs (lazy loading of heavy
+    # modules), which a local warehouse never needs and the CLI's start-up must not pay for.
     from .lake_store import LakeStore
     return LakeStore(location)
 
@@ -54,6 +47,7 @@ def _source_folders(warehouse: str | os.PathLike[str]) -> list[str]:
         folder = Path(os.fspath(warehouse)) if "://" not in os.fspath(warehouse) else Path(location.root)
         folder = folder / settings.SOURCES_FOLDER
         return [p.name for p in folder.iterdir() if p.is_dir()] if folder.is_dir() else []
+    # Here, not at the top: lazy loading of the object-store code (see open_store).
     import pyarrow.fs as pafs
 
     from .objectstore import open_filesystem

@@ -13,10 +13,10 @@ import datetime as dt
 import click
 
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
-from assistants_export.connectors.snapshot import warehouse_errors
 from assistants_export.connectors.warehouse import open_store
 from assistants_export.connectors.warehouse.sources import source_root
 from assistants_export.connectors.warehouse.stores import stored_sources
+from assistants_export.connectors.warehouse.writing import warehouse_errors
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option
