@@ -44,11 +44,14 @@ class WarehouseLocation:
         return self.uri
 
 
-def parse_warehouse_uri(text: str | os.PathLike[str]) -> WarehouseLocation:
+def parse_warehouse_uri(text: str | os.PathLike[str] | WarehouseLocation) -> WarehouseLocation:
     """A local path (relative, ``~``, or ``file://``) or ``s3://``/``gs://``/``az://`` bucket and prefix.
 
-    Anything else is a :class:`ConfigError` whose one line says what is accepted.
+    Anything else is a :class:`ConfigError` whose one line says what is accepted. A location resolved already is
+    returned as it is, so a caller that resolved it once passes it down instead of the text.
     """
+    if isinstance(text, WarehouseLocation):
+        return text
     raw = os.fspath(text).strip()
     if not raw:
         raise ConfigError("the warehouse location is empty: give a folder or s3://bucket/prefix")

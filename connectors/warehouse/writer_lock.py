@@ -51,8 +51,8 @@ from assistants_export.connectors.core.errors import (
     WarehouseWriteError,
 )
 
-from .location import WarehouseLocation, parse_warehouse_uri
-from .sources import source_root
+from .location import WarehouseLocation
+from .sources import source_location
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ _HELD_GUARD = threading.Lock()
 
 
 @contextlib.contextmanager
-def writer_lock(warehouse: str | os.PathLike[str], source_name: str = settings.DEFAULT_SOURCE, *,
+def writer_lock(warehouse: str | os.PathLike[str] | WarehouseLocation, source_name: str = settings.DEFAULT_SOURCE, *,
                 run_id: str | None = None, wait: float | None = None) -> Iterator[Holder]:
     """Hold ``source_name``'s writer lock inside the block; yields who holds it (this run).
 
@@ -181,9 +181,9 @@ def check_not_lost(root: str) -> None:
             "writing it now: run it again once that one has ended")
 
 
-def _lock_for(warehouse: str | os.PathLike[str], source_name: str) -> tuple[str, _Lock]:
+def _lock_for(warehouse: str | os.PathLike[str] | WarehouseLocation, source_name: str) -> tuple[str, _Lock]:
     """The key of the source's lock in this process (its root, as a resolved path or a URI), and the lock."""
-    location = parse_warehouse_uri(source_root(warehouse, source_name))
+    location = source_location(warehouse, source_name)
     if location.is_local:
         return location.root, _FolderLock(Path(location.root))
     return location.uri, _BucketLease(location)

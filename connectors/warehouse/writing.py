@@ -19,6 +19,7 @@ from pathlib import Path
 from assistants_export.connectors.core import settings
 from assistants_export.connectors.core.errors import WarehouseWriteError
 
+from .location import WarehouseLocation, parse_warehouse_uri
 from .store import Store
 from .stores import open_store
 from .upgrade import needs_upgrade, upgrade_warehouse
@@ -51,8 +52,9 @@ def warehouse_errors(root: Path | str) -> Iterator[None]:
 
 
 @contextmanager
-def opened_for_writing(warehouse: str | os.PathLike[str], source_name: str = settings.DEFAULT_SOURCE, *,
-                       run_id: str | None = None, upgraded: list[str] | None = None) -> Iterator[Store]:
+def opened_for_writing(warehouse: str | os.PathLike[str] | WarehouseLocation,
+                       source_name: str = settings.DEFAULT_SOURCE, *, run_id: str | None = None,
+                       upgraded: list[str] | None = None) -> Iterator[Store]:
     """The store of ``source_name``, under the source's writer lock for the block, recovered and in the current
     layout.
 
@@ -62,8 +64,9 @@ def opened_for_writing(warehouse: str | os.PathLike[str], source_name: str = set
     :class:`OSError` the system raised for a reason the user can fix becomes one line
     (:class:`~assistants_export.connectors.core.errors.WarehouseWriteError`).
     """
-    store = open_store(warehouse, source_name)
-    with warehouse_errors(store.root), writer_lock(warehouse, source_name, run_id=run_id):
+    location = parse_warehouse_uri(warehouse)  # once: the store and the lock name the same place
+    store = open_store(location, source_name)
+    with warehouse_errors(store.root), writer_lock(location, source_name, run_id=run_id):
         for action in store.recover():
             log.warning("recovered from an interrupted run: %s", action)
         done = upgrade_warehouse(store)
