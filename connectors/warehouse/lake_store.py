@@ -57,7 +57,7 @@ from assistants_export.connectors.core.schemas import (
 
 from .location import WarehouseLocation
 from .objectstore import ConcurrentCommitError, DeltaDateTable, DeltaWholeTable, open_filesystem
-from .store import CommitOnExit
+from .store import StagedFile
 from .stored import ServesViews
 from .writer_lock import check_not_lost
 
@@ -349,7 +349,7 @@ class LakeStore(ServesViews):
         return self.held_dir(snapshot_date, run_id)
 
 
-class LakePartitionWriter(CommitOnExit):
+class LakePartitionWriter(StagedFile):
     """Streams batches into a local staged file; :meth:`commit` publishes it as the date's partition.
 
     The staged file is on the local disk (a temporary folder), so a date of any size is written in bounded
@@ -364,33 +364,13 @@ class LakePartitionWriter(CommitOnExit):
         self.metadata = metadata
         self.rows = 0
         self._folder = Path(tempfile.mkdtemp(prefix="assistants-stage-"))
-        self._path = self._folder / PART_FILE
-        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self._path, spec.schema,
-                                                                  compression=settings.PARQUET_COMPRESSION)
-
-    def write(self, table: pa.Table | pa.RecordBatch) -> None:
-        if table.num_rows:
-            if isinstance(table, pa.RecordBatch):
-                table = pa.Table.from_batches([table])
-            assert self._writer is not None
-            self._writer.write_table(table.cast(self.spec.schema))
-            self.rows += table.num_rows
-
-    def _close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-    def staged_batches(self, batch_size: int = settings.BATCH_SIZE) -> Iterator[pa.RecordBatch]:
-        """Finish the staged file and stream it back (to merge it with what another run stored)."""
-        self._close()
-        with pq.ParquetFile(self._path) as parquet:
-            yield from parquet.iter_batches(batch_size=batch_size)
+        self._staged_path = self._folder / PART_FILE
+        self._writer = pq.ParquetWriter(self._staged_path, spec.schema, compression=settings.PARQUET_COMPRESSION)
 
     def commit(self) -> str:
-        self._close()
+        self._finish()
         failpoints.reach("parquet.staged")
-        with pq.ParquetFile(self._path) as parquet:
+        with pq.ParquetFile(self._staged_path) as parquet:
             reader = pa.RecordBatchReader.from_batches(
                 self.spec.schema, (b.cast(self.spec.schema) for b in parquet.iter_batches(settings.BATCH_SIZE)))
             self.store._commit(self.spec.name, self.snapshot_date, reader, self.metadata)
@@ -401,15 +381,15 @@ class LakePartitionWriter(CommitOnExit):
 
     def hold(self, folder: Path) -> Path:
         """Move the staged file to ``folder/<table>/`` (a local folder :meth:`LakeStore.keep_held` uploads)."""
-        self._close()
+        self._finish()
         target = folder / self.spec.name
         target.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(self._path), target / PART_FILE)
+        shutil.move(str(self._staged_path), target / PART_FILE)
         self.discard()
         return target
 
     def discard(self) -> None:
-        self._close()
+        self._finish()
         shutil.rmtree(self._folder, ignore_errors=True)
 
 

@@ -47,7 +47,7 @@ from assistants_export.connectors.core.schemas import (
 )
 
 from .location import local_root
-from .store import CommitOnExit
+from .store import StagedFile
 from .stored import ServesViews
 
 if TYPE_CHECKING:  # pyarrow.dataset imports pandas: the read-only commands start without them
@@ -315,7 +315,7 @@ class ParquetStore(ServesViews):
         return actions
 
 
-class PartitionWriter(CommitOnExit):
+class PartitionWriter(StagedFile):
     """Streams batches into a staged file; :meth:`commit` swaps it into place.
 
     Used as a context manager it commits on success and discards on error.
@@ -333,20 +333,8 @@ class PartitionWriter(CommitOnExit):
         self._stage = self._job.path / "new"
         self._stage.mkdir()
         schema = spec.schema.with_metadata(metadata) if metadata else spec.schema
-        self._writer = pq.ParquetWriter(self._stage / PART_FILE, schema, compression=settings.PARQUET_COMPRESSION)
-
-    def write(self, table: pa.Table | pa.RecordBatch) -> None:
-        if table.num_rows:
-            if isinstance(table, pa.RecordBatch):
-                table = pa.Table.from_batches([table])
-            self._writer.write_table(table.cast(self.spec.schema))
-            self.rows += table.num_rows
-
-    def staged_batches(self, batch_size: int = settings.BATCH_SIZE) -> Iterator[pa.RecordBatch]:
-        """Finish the staged file and stream it back (to merge it with what another run stored)."""
-        self._writer.close()
-        with pq.ParquetFile(self._stage / PART_FILE) as parquet:
-            yield from parquet.iter_batches(batch_size=batch_size)
+        self._staged_path = self._stage / PART_FILE
+        self._writer = pq.ParquetWriter(self._staged_path, schema, compression=settings.PARQUET_COMPRESSION)
 
     def commit(self) -> Path:
         """Make the staged partition the date's: one rename, so the partition's file name never stops existing.
@@ -383,12 +371,12 @@ class PartitionWriter(CommitOnExit):
 
     def _close_durably(self) -> None:
         """Finish the staged file and make it and its folder durable before any rename makes it visible."""
-        self._writer.close()
-        _fsync_file(self._stage / PART_FILE)
+        self._finish()
+        _fsync_file(self._staged_path)
         _fsync_dir(self._stage)
 
     def discard(self) -> None:
-        self._writer.close()
+        self._finish()
         self._job.close()
 
 

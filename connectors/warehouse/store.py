@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from assistants_export.connectors.core import settings
 from assistants_export.connectors.core.schemas import TableSpec
@@ -53,6 +54,36 @@ class CommitOnExit:
             self.commit()
         else:
             self.discard()
+
+
+class StagedFile(CommitOnExit):
+    """A partition staged in one local Parquet file, as both stores' writers stage it: written a batch at a time,
+    read back to be merged with what another run stored. The subclass opens ``_writer`` on ``_staged_path``."""
+
+    spec: TableSpec
+    rows: int
+    _staged_path: Path
+    _writer: pq.ParquetWriter | None
+
+    def write(self, table: pa.Table | pa.RecordBatch) -> None:
+        if table.num_rows:
+            if isinstance(table, pa.RecordBatch):
+                table = pa.Table.from_batches([table])
+            assert self._writer is not None, "a staged partition was written after it was finished"
+            self._writer.write_table(table.cast(self.spec.schema))
+            self.rows += table.num_rows
+
+    def _finish(self) -> None:
+        """Close the staged file (once; later calls do nothing)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def staged_batches(self, batch_size: int = settings.BATCH_SIZE) -> Iterator[pa.RecordBatch]:
+        """Finish the staged file and stream it back (to merge it with what another run stored)."""
+        self._finish()
+        with pq.ParquetFile(self._staged_path) as parquet:
+            yield from parquet.iter_batches(batch_size=batch_size)
 
 
 @contextlib.contextmanager
