@@ -9,7 +9,6 @@ call :func:`ensure_current_layout` first.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from pathlib import Path
 from assistants_export.connectors.core import settings
 from assistants_export.connectors.core.errors import WarehouseWriteError
 
-from .location import WarehouseLocation, parse_warehouse_uri
+from .location import WRITE_REFUSALS, WarehouseLocation, parse_warehouse_uri
 from .store import Store
 from .stores import open_store
 from .upgrade import needs_upgrade, upgrade_warehouse
@@ -27,23 +26,13 @@ from .writer_lock import writer_lock
 
 log = logging.getLogger(__name__)
 
-_WAREHOUSE_ERRNOS = {
-    errno.EACCES: "permission denied: run as a user who may write it, or choose another --warehouse",
-    errno.EPERM: "permission denied: run as a user who may write it, or choose another --warehouse",
-    errno.EROFS: "the file system is read-only: choose a writable --warehouse",
-    errno.ENOSPC: "the disk is full: free space (or move the warehouse) and re-run the date",
-    errno.EDQUOT: "the disk quota is exceeded: free space and re-run the date",
-    errno.EIO: "the disk reported an input/output error: check it (dmesg, SMART) and re-run the date",
-}
-
-
 @contextmanager
 def warehouse_errors(root: Path | str) -> Iterator[None]:
     """Turn the operating system's refusals to write the warehouse into one line that says what to fix."""
     try:
         yield
     except OSError as exc:
-        hint = _WAREHOUSE_ERRNOS.get(exc.errno or 0)
+        hint = WRITE_REFUSALS.get(exc.errno or 0)
         if hint is None:
             raise
         where = root if isinstance(root, str) and "://" in root else os.path.abspath(root)
