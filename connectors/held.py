@@ -49,11 +49,11 @@ from assistants_export.connectors.held_runs import HeldRun, find_held, utcnow
 from assistants_export.connectors.history.changes import FieldChange, diff
 from assistants_export.connectors.history.engine import HistoryResult, rebuild_history
 from assistants_export.connectors.openai_assistants.flatten import FLATTENED_BY, stored_batch
-from assistants_export.connectors.snapshot import commit_staged, load_duckdb, warehouse_errors
+from assistants_export.connectors.snapshot import commit_staged, load_duckdb
 from assistants_export.connectors.warehouse import Store, open_store, pending_loads
 from assistants_export.connectors.warehouse.stored import stored_hashes
-from assistants_export.connectors.warehouse.upgrade import upgrade_warehouse
 from assistants_export.connectors.warehouse.writer_lock import writer_lock
+from assistants_export.connectors.warehouse.writing import opened_for_writing
 
 log = logging.getLogger(__name__)
 
@@ -171,11 +171,7 @@ def approve_held(warehouse: str | os.PathLike[str], run_id: str, *, approved_by:
     approved_by = " ".join(approved_by.split())
     if not approved_by:
         raise InputError("say who approves the held run (--by NAME)")
-    store = open_store(warehouse, source_name)
-    with warehouse_errors(store.root), writer_lock(warehouse, source_name):
-        for action in store.recover():
-            log.warning("recovered from an interrupted run: %s", action)
-        upgrade_warehouse(store)
+    with opened_for_writing(warehouse, source_name) as store:
         run = find_held(warehouse, run_id, source_name)
         lacking = run.missing()
         if lacking:

@@ -27,7 +27,7 @@ from assistants_export.connectors.core.schemas import (
 )
 
 from .stores import Store, open_store, stored_sources
-from .upgrade import upgrade_warehouse
+from .writing import ensure_current_layout
 
 
 @dataclass
@@ -53,7 +53,7 @@ def copy_warehouse(source: str | os.PathLike[str], target: str | os.PathLike[str
     if stored_sources(target):
         raise ConfigError(f"{destination.root} already holds a warehouse: copy into an empty location "
                           "(a copy stopped half-way is finished by deleting the target and copying again)")
-    upgrade_warehouse(origin)  # an older layout is brought to the current one first
+    ensure_current_layout(source)  # an older layout is brought to the current one first
     done = Copied()
     for name in names:
         _copy_source(open_store(source, name), open_store(target, name), done)

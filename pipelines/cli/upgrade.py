@@ -11,13 +11,12 @@ from __future__ import annotations
 import click
 
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
-from assistants_export.connectors.snapshot import load_duckdb, warehouse_errors
-from assistants_export.connectors.warehouse import DuckDBStore, open_store, pending_loads
+from assistants_export.connectors.snapshot import load_duckdb
+from assistants_export.connectors.warehouse import DuckDBStore, pending_loads
 from assistants_export.connectors.warehouse.rebuild import load_history
 from assistants_export.connectors.warehouse.sources import source_root
 from assistants_export.connectors.warehouse.stores import stored_sources
-from assistants_export.connectors.warehouse.upgrade import upgrade_warehouse
-from assistants_export.connectors.warehouse.writer_lock import writer_lock
+from assistants_export.connectors.warehouse.writing import opened_for_writing
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option
@@ -29,10 +28,9 @@ def upgrade(warehouse: str | None) -> None:
     """Store each payload once in a warehouse written by an older version, and reload its DuckDB file."""
     root = WarehouseResource(path=warehouse).root()
     for name in stored_sources(root) or [DEFAULT_SOURCE]:
-        store = open_store(root, name)
-        with writer_lock(root, name):  # the source's one writer, as a snapshot (waits $ASSISTANTS_WRITER_WAIT)
-            with warehouse_errors(store.root):
-                done = upgrade_warehouse(store)
+        done: list[str] = []
+        # the source's one writer, as a snapshot (waits $ASSISTANTS_WRITER_WAIT); opening it upgrades it
+        with opened_for_writing(root, name, upgraded=done) as store:
             for date in pending_loads(root, source_name=name):
                 load_duckdb(date, root, source_name=name)
             load_history(store, DuckDBStore(root), name)
