@@ -5,6 +5,7 @@
   declare (in code, messages or docstrings), and no product module but the registry spells one out as a whole
   string or a keyword to read or set it: they go through its :class:`Setting`.
 * What the code falls back to when a variable is unset is the registry's default.
+* The Docker deployment's variables (``deploy/``) are written from it.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from assistants_export.connectors.core import settings as warehouse_settings
 from assistants_export.connectors.core import settings_registry as registry
 from assistants_export.connectors.openai_assistants.config import ClientConfig, describe
 from assistants_export.pipelines import schedules
+from assistants_export.pipelines.instance import COMPOSE_FILE, variant_settings, write_variants
 from assistants_export.pipelines.resources import AssistantsApiResource, WarehouseResource
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,3 +126,18 @@ def test_the_resource_describes_each_variable_with_its_registry_help() -> None:
                     registry.PROJECT, registry.ENTRA_CREDENTIAL, registry.ENTRA_SCOPE):
         description = fields[setting.name].description or ""
         assert description.startswith(setting.help) and f"${setting.env}" in description, setting.name
+
+
+def test_the_docker_deployment_takes_its_variables_from_the_registry() -> None:
+    """``deploy/`` is written from the registry (``python -m assistants_export.pipelines.instance``): the variables
+    handed to the run containers, and those the compose file sets for the code location and the daemon."""
+    assert write_variants(check=True) == [], "run python -m assistants_export.pipelines.instance"
+    launcher = variant_settings("docker")["run_launcher"]["config"]["env_vars"]
+    assert launcher == registry.deployment_variables("instance", "runs")
+    assert {"DAGSTER_PG_PASSWORD", "OPENAI_API_KEY", "ASSISTANTS_WAREHOUSE", "AWS_SECRET_ACCESS_KEY"} <= set(launcher)
+    compose = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    environment = compose["x-run-environment"]
+    written = dict(line.split(": ", 1) for line in registry.compose_environment())
+    assert {key: environment[key] for key in written} == written
+    assert set(environment) == set(written) | {s.variable for s in registry.DAGSTER_PG}
+    assert environment["OPENAI_API_KEY"].startswith("${OPENAI_API_KEY:?")
