@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,12 @@ def _sources(folders: tuple[str, ...] = FOLDERS) -> list[Path]:
     return sorted(path for folder in folders for path in (ROOT / folder).rglob("*.py"))
 
 
+@functools.cache
+def _named(path: Path) -> list[tuple[int, str, bool]]:
+    """:func:`names_in_source` of a file, parsed once for both tests."""
+    return list(names_in_source(path.read_text(encoding="utf-8"), str(path)))
+
+
 def test_the_readme_table_is_generated_from_the_registry() -> None:
     section = README.split("<!-- environment:start -->\n", 1)[1].split("<!-- environment:end -->", 1)[0]
     assert section == registry.environment_table_markdown(), (
@@ -70,7 +77,7 @@ def test_every_variable_a_module_names_is_declared_in_the_registry() -> None:
     undeclared = {
         f"{path.relative_to(ROOT)}:{line}: {name}"
         for path in _sources()
-        for line, name, _ in names_in_source(path.read_text(encoding="utf-8"), str(path))
+        for line, name, _ in _named(path)
         if name not in registry.BY_ENV
     }
     assert not undeclared, ("declare these variables in connectors/core/settings_registry.py:\n"
@@ -84,7 +91,7 @@ def test_only_the_registry_spells_a_variable_out_to_read_or_set_it() -> None:
     literal = {
         f"{path.relative_to(ROOT)}:{line}: {name}"
         for path in _sources(("connectors", "pipelines")) if path != REGISTRY
-        for line, name, whole in names_in_source(path.read_text(encoding="utf-8"), str(path))
+        for line, name, whole in _named(path)
         if whole
     }
     assert not literal, ("read or set these through their Setting (settings_registry.X.variable, .raw(), .text()):\n"

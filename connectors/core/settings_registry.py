@@ -28,7 +28,7 @@ AUTH_STYLES: tuple[AuthStyle, ...] = ("bearer", "azure", "entra")
 """The values of ``ASSISTANTS_AUTH_STYLE`` (and ``auth_style`` wherever it is set)."""
 DEFAULT_AUTH_STYLE: AuthStyle = "bearer"
 
-Group = Literal["client", "ids", "warehouse", "schedule", "dagster", "cli", "deployment", "testing"]
+Group = Literal["client", "gates", "ids", "warehouse", "schedule", "dagster", "cli", "deployment", "testing"]
 Deploy = Literal["", "runs", "services", "instance"]
 
 
@@ -237,12 +237,13 @@ PAUSE_DIR = Setting(
 # --- The gates (connectors/gates.py): settings without a variable ----------------------------------------------
 
 MAX_FAILED_SHARE = Setting(
-    "max_failed_share", None, "client", default="0.1", kind="share",
+    "max_failed_share", None, "gates", default="0.1", kind="share",
     help="Largest share of the IDs answered that may end failed before the run is held back (the date's tables "
          "are then left as they were).", readme=False)
 MASS_DELETION_THRESHOLD = Setting(
-    "mass_deletion_threshold", None, "client", default="0.2", kind="share",
-    help="Largest share of the live assistants one snapshot may delete before the run is held back.", readme=False)
+    "mass_deletion_threshold", None, "gates", default="0.2", kind="share",
+    help="Largest share of the live assistants one snapshot may delete before the run is held back (the history "
+         "step: before its replay stops).", readme=False)
 
 # --- The registry ----------------------------------------------------------------------------------------------
 
