@@ -148,3 +148,20 @@ def test_the_docker_deployment_takes_its_variables_from_the_registry() -> None:
     assert {key: environment[key] for key in written} == written
     assert set(environment) == set(written) | {s.variable for s in registry.DAGSTER_PG}
     assert environment["OPENAI_API_KEY"].startswith("${OPENAI_API_KEY:?")
+
+
+def test_the_cli_and_the_run_config_say_what_the_registry_says() -> None:
+    from assistants_export.pipelines.cli import all_commands
+    from assistants_export.pipelines.config import HistoryConfig, SnapshotConfig
+
+    options = {param.name: param for param in all_commands()["snapshot"].params}
+    for setting in (registry.BASE_URL, registry.AUTH_STYLE, registry.API_VERSION, registry.WAREHOUSE,
+                    registry.WRITER_WAIT, registry.MAX_FAILED_SHARE, registry.MASS_DELETION_THRESHOLD):
+        help_text = getattr(options[setting.name], "help", None) or ""
+        assert help_text.startswith(setting.help), setting.name
+        assert setting.env is None or f"${setting.env}" in help_text, setting.name
+    for config in (SnapshotConfig, HistoryConfig):
+        field = config.model_fields["mass_deletion_threshold"]
+        assert field.description == registry.MASS_DELETION_THRESHOLD.help
+        assert field.default == float(registry.MASS_DELETION_THRESHOLD.fallback)
+    assert SnapshotConfig.model_fields["max_failed_share"].description == registry.MAX_FAILED_SHARE.help
