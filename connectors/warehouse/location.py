@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from assistants_export.connectors.core import settings
+from assistants_export.connectors.core import settings_registry as registry
 from assistants_export.connectors.core.errors import ConfigError
 
 OBJECT_STORE_SCHEMES = ("s3", "gs", "az")
@@ -114,7 +115,7 @@ def duckdb_path(warehouse: str | os.PathLike[str], environ: Mapping[str, str] | 
         return local_root(text) / settings.DUCKDB_FILENAME
     location = parse_warehouse_uri(text)
     env = os.environ if environ is None else environ
-    cache = Path(env.get(settings.DUCKDB_CACHE_ENV) or settings.DEFAULT_DUCKDB_CACHE).expanduser()
+    cache = Path(registry.DUCKDB_CACHE.text(env)).expanduser()
     return cache / location.scheme / location.root / settings.DUCKDB_FILENAME
 
 
@@ -187,7 +188,7 @@ def warehouse_root(path: str | None = None) -> str:
 
     A location that cannot be a warehouse fails here, in one line (:class:`ConfigError`), before any request.
     """
-    root = path or os.environ.get(settings.DEFAULT_WAREHOUSE_ENV) or settings.DEFAULT_WAREHOUSE
+    root = path or settings.default_warehouse()
     location = parse_warehouse_uri(root)
     if location.is_local:
         folder = str(local_root(root)) if "://" in root else root
