@@ -64,8 +64,6 @@ from assistants_export.connectors.core.schemas import (
 
 from .results import FetchResult
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
 
 @dataclass(frozen=True, slots=True)
 class RawAssistant:
@@ -304,15 +302,6 @@ def _put(extras: dict[Any, Any], path: model.Path, value: Any) -> None:
     for key in path[:-1]:
         node = node.setdefault(key, {})
     node[path[-1]] = value
-
-
-def _timestamp(seconds: Any) -> dt.datetime | None:
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        return None
-    try:
-        return _EPOCH + dt.timedelta(seconds=int(seconds))
-    except OverflowError:
-        return None
 
 
 # --- The columns, compiled from the model ---------------------------------------------------------------
@@ -575,7 +564,7 @@ def _json_column(struct: pa.Array, values: list[_Value], items: list[Any], cache
 
 
 def _timestamps(seconds: pa.Array, kind: pa.DataType) -> pa.Array:
-    """Unix seconds as times (null outside years 1-9999, as :func:`_timestamp` has it)."""
+    """Unix seconds as times, null outside years 1-9999 (where Python's ``datetime`` ends)."""
     valid = pc.and_(pc.greater_equal(seconds, _TIMESTAMP_SECONDS[0]), pc.less_equal(seconds, _TIMESTAMP_SECONDS[1]))
     return pc.multiply(_masked(seconds, valid), 1_000_000).cast(kind)
 
