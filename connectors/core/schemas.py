@@ -239,13 +239,12 @@ SNAPSHOT_RUNS = TableSpec(
     key=("snapshot_date",),
 )
 
-HISTORY_CONFIG_COLUMNS: tuple[str, ...] = (
-    "object", "created_at", "name", "description", "model", "instructions", "temperature", "top_p",
-    "response_format_type", "response_format_json_schema_name", "response_format_json_schema_description",
-    "response_format_json_schema_strict", "response_format_json_schema", "tool_count", "metadata",
-    "code_interpreter_file_ids", "file_search_vector_store_ids", "extra_fields",
-)
-"""The configuration columns of ``assistants`` that every history version carries."""
+HISTORY_CONFIG_COLUMNS: tuple[str, ...] = tuple(
+    name for name in ASSISTANTS.schema.names
+    if name not in ("snapshot_date", "assistant_id", "snapshot_at", "content_hash", "raw_json"))
+"""The configuration columns of ``assistants`` that every history version carries: all of them but the key, the
+fetch time, the hash and the body (generated from :data:`ASSISTANTS`, so a new flattened column reaches
+``payloads`` and ``assistant_history`` by itself)."""
 
 ASSISTANT_HISTORY = TableSpec(
     "assistant_history",
