@@ -2,7 +2,8 @@
 
 1. :func:`fetch_snapshot` asks the API and stores the date: its membership
    (``snapshot_members``), the payloads not stored before (``payloads`` and its
-   child tables, flattened), ``fetch_errors`` and ``snapshot_runs``.
+   child tables, flattened, and ``responses_mappings``, each new payload mapped to
+   a Responses API request), ``fetch_errors`` and ``snapshot_runs``.
 2. :func:`flatten_snapshot` rebuilds the payload tables a date stored from their
    raw bodies (no network: after an upgrade that changes the flattening).
 3. :func:`load_duckdb` replaces the date in DuckDB with the Parquet partitions.
