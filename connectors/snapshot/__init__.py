@@ -20,7 +20,7 @@ from .fetch import fetch_snapshot
 from .flatten_step import flatten_snapshot
 from .load_step import load_duckdb
 from .run import FetchProgress, FetchSummary, IdSource, Progress
-from .sink import commit_payloads, commit_staged
+from .sink import commit_payloads, commit_staged, payload_writers, with_mappings
 
 __all__ = ["FetchProgress", "FetchSummary", "IdSource", "Progress", "commit_payloads", "commit_staged",
-           "fetch_snapshot", "flatten_snapshot", "load_duckdb"]
+           "fetch_snapshot", "flatten_snapshot", "load_duckdb", "payload_writers", "with_mappings"]

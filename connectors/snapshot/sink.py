@@ -21,10 +21,12 @@ from assistants_export.connectors.core.schemas import (
     PAYLOAD_TABLES,
     PAYLOADS,
     RAW_ASSISTANTS,
+    RESPONSES_MAPPINGS,
     SNAPSHOT_MEMBERS,
     SNAPSHOT_RUNS,
 )
 from assistants_export.connectors.gates import Answers
+from assistants_export.connectors.migration.stored import mapping_rows
 from assistants_export.connectors.openai_assistants.flatten import FLATTENED_BY, errors_table, raw_table, stored_batch
 from assistants_export.connectors.openai_assistants.results import FetchResult, Outcome
 from assistants_export.connectors.warehouse import Store, Writer
@@ -50,7 +52,7 @@ class BatchSink:
         self.store = store
         self.members = store.writer(SNAPSHOT_MEMBERS, snapshot_date)
         self.errors = store.writer(FETCH_ERRORS, snapshot_date)
-        self.payloads = {spec.name: store.writer(spec, snapshot_date, metadata=FLATTENED_BY) for spec in PAYLOAD_TABLES}
+        self.payloads = payload_writers(store, snapshot_date)
         self.known = stored_hashes(store)
         """Hashes stored already (by any date) or staged by this run: their payloads are not stored again."""
         self.answers = Answers(complete=summary.mode == "discover", outcomes=summary.outcomes)
@@ -112,7 +114,7 @@ class BatchSink:
         members, payloads = stored_batch(self.snapshot_date, raw_table(self.snapshot_date, batch), self.known,
                                          decoded)
         self.members.write(members)
-        for name, table in payloads.items():
+        for name, table in with_mappings(self.snapshot_date, payloads).items():
             self.payloads[name].write(table)
         self.errors.write(errors_table(self.snapshot_date, batch))
 
@@ -156,6 +158,19 @@ class BatchSink:
         self.errors.discard()
         for writer in self.payloads.values():
             writer.discard()
+
+
+def payload_writers(store: Store, snapshot_date: dt.date) -> dict[str, Writer]:
+    """The staged writers of a run's new payloads: the flattened payload tables and their Responses mappings."""
+    writers = {spec.name: store.writer(spec, snapshot_date, metadata=FLATTENED_BY) for spec in PAYLOAD_TABLES}
+    writers[RESPONSES_MAPPINGS.name] = store.writer(RESPONSES_MAPPINGS, snapshot_date)
+    return writers
+
+
+def with_mappings(snapshot_date: dt.date, tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """A batch's new payload tables and the ``responses_mappings`` rows of its new payloads: each payload is mapped
+    once, when it is first stored (:mod:`assistants_export.connectors.migration.stored`)."""
+    return {**tables, RESPONSES_MAPPINGS.name: mapping_rows(snapshot_date, tables[PAYLOADS.name])}
 
 
 def commit_staged(store: Store, snapshot_date: dt.date, payloads: dict[str, Writer], members: Writer,

@@ -21,6 +21,7 @@ from assistants_export.connectors.core.schemas import (
     ASSISTANT_VERSIONS,
     FETCH_ERRORS,
     PAYLOAD_TABLES,
+    RESPONSES_MAPPINGS,
     SNAPSHOT_MEMBERS,
     SNAPSHOT_RUNS,
     TableSpec,
@@ -66,7 +67,7 @@ def _copy_source(origin: Store, destination: Store, done: Copied) -> None:
     dates = sorted(set(origin.partition_dates(SNAPSHOT_RUNS.name)) | set(origin.partition_dates(SNAPSHOT_MEMBERS.name)))
     for date in dates:
         with destination.commit_lock():
-            for spec in (*PAYLOAD_TABLES, SNAPSHOT_MEMBERS, FETCH_ERRORS):
+            for spec in (*PAYLOAD_TABLES, RESPONSES_MAPPINGS, SNAPSHOT_MEMBERS, FETCH_ERRORS):
                 done.rows[spec.name] = done.rows.get(spec.name, 0) + _copy_date(origin, destination, spec, date)
         runs = origin.read(SNAPSHOT_RUNS, date)
         if runs.num_rows:
