@@ -82,7 +82,8 @@ def test_closed_months_become_one_file_per_table_and_every_answer_stays(built, t
     plain, compacted, _ = twins(built, tmp_path)
     before = (parquet_state(plain), answers(plain), duckdb_state(plain))
     store = ParquetStore(compacted)
-    assert [r.files_before for r in compact_folder(store, dt.date(2026, 3, 1), dry_run=True)] == [4] * len(COMPACTED_TABLES)
+    dry = compact_folder(store, dt.date(2026, 3, 1), dry_run=True)
+    assert [r.files_before for r in dry] == [4] * len(COMPACTED_TABLES)
     assert not (compacted / "parquet" / "payloads" / "_compacted.json").exists()  # a dry run writes nothing
 
     done = compact_folder(store, dt.date(2026, 3, 1))
@@ -99,7 +100,8 @@ def test_closed_months_become_one_file_per_table_and_every_answer_stays(built, t
     assert duckdb_state(compacted) == before[2]
 
     assert sum(vacuum_folder(store, dt.timedelta(days=1)).values()) == 0  # replaced files younger than the delay
-    assert sum(vacuum_folder(store, dt.timedelta(0)).values()) == 2 * len(COMPACTED_TABLES)  # each table's two per-date files
+    # each table's two per-date files
+    assert sum(vacuum_folder(store, dt.timedelta(0)).values()) == 2 * len(COMPACTED_TABLES)
     assert not (compacted / "parquet" / "payloads" / "snapshot_date=2026-01-30").exists()
     assert (parquet_state(compacted), answers(compacted)) == before[:2]
 
