@@ -30,11 +30,12 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from . import settings_registry as registry
 from .errors import ConfigError
 
-ENV_VAR = "ASSISTANTS_FAILPOINTS"
-PAUSE_VAR = "ASSISTANTS_PAUSEPOINTS"
-PAUSE_DIR_VAR = "ASSISTANTS_PAUSE_DIR"
+ENV_VAR = registry.FAILPOINTS.variable
+PAUSE_VAR = registry.PAUSEPOINTS.variable
+PAUSE_DIR_VAR = registry.PAUSE_DIR.variable
 
 POINTS: dict[str, str] = {
     "fetch": "each fetched ID handed to the batch writer (results staged, nothing committed)",

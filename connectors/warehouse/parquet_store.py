@@ -34,8 +34,7 @@ import shutil
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -47,7 +46,6 @@ from assistants_export.connectors.core.schemas import (
     SNAPSHOT_MEMBERS,
     STORED_DATE_TABLES,
     STORED_TABLES,
-    VIEW_TABLES,
     TableSpec,
     conform,
     present,
@@ -55,7 +53,8 @@ from assistants_export.connectors.core.schemas import (
 
 from .location import local_root
 from .manifest import COMPACTED_DIR, MANIFEST_FILE, Manifest, Month, manifest_lock, manifest_text, read_manifest
-from .stored import read_view_date
+from .store import StagedFile
+from .stored import ServesViews
 
 if TYPE_CHECKING:  # pyarrow.dataset imports pandas: the read-only commands start without them
     import pyarrow.dataset as ds
@@ -68,12 +67,11 @@ _REPLAYING_FILE = ".history-replaying"
 """At a source's root while a history step rewrites the change log (:meth:`ParquetStore.replaying`)."""
 
 
-class ParquetStore:
-    """Reads and writes the Parquet side of a warehouse folder.
+class ParquetStore(ServesViews):
+    """Reads and writes the Parquet side of a warehouse folder: a :class:`~.store.Store`.
 
-    :class:`~assistants_export.connectors.warehouse.lake_store.LakeStore` has the same methods for a warehouse in an
-    object
-    store, except those that hand out local paths; :func:`open_store` picks one from the warehouse location.
+    :class:`~assistants_export.connectors.warehouse.lake_store.LakeStore` is the other, for a warehouse in an object
+    store; what only this one has hands out local paths. :func:`~.stores.open_store` picks one from the location.
     """
 
     is_lake = False
@@ -236,12 +234,6 @@ class ParquetStore:
         folder = self.partition_dir(table, snapshot_date)
         return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
-    def dates(self, table: str) -> list[dt.date]:
-        """Snapshot dates stored for ``table``, oldest first (for a view over the membership, its dates)."""
-        if table in VIEW_TABLES and table != "assistant_history":
-            table = SNAPSHOT_MEMBERS.name
-        return self.partition_dates(table)
-
     def partition_dates(self, table: str) -> list[dt.date]:
         """The dates stored under ``parquet/<table>/`` (their folders', and a compacted month's), oldest first."""
         manifest = self.manifest(table)
@@ -296,15 +288,9 @@ class ParquetStore:
             out.write(table)
         return self.partition_dir(spec.name, snapshot_date)
 
-    def read(self, spec: TableSpec, snapshot_date: dt.date, *, columns: list[str] | None = None,
-             ids: Iterable[str] | None = None) -> pa.Table:
-        """One partition (empty when absent), optionally only some columns and some assistant IDs.
-
-        A table served by a view over the stored tables (``assistants``, ``raw_assistants``, ...) is read
-        through that view, over this date's membership and the payloads it names.
-        """
-        if spec.name in VIEW_TABLES:
-            return read_view_date(self, spec, snapshot_date, columns=columns, ids=ids)
+    def read_stored(self, spec: TableSpec, snapshot_date: dt.date, *, columns: list[str] | None = None,
+                    ids: Iterable[str] | None = None) -> pa.Table:
+        """One partition of a stored table (empty when absent), optionally only some columns and assistant IDs."""
         files = self.partition_files(spec.name, snapshot_date)
         schema = spec.schema if columns is None else pa.schema([spec.schema.field(c) for c in columns])
         if not files:
@@ -523,27 +509,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class CommitOnExit:
-    """A staged partition used as a context manager: committed when the block ends, discarded if it raises."""
-
-    def commit(self) -> object:
-        raise NotImplementedError
-
-    def discard(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.discard()
-
-
-class PartitionWriter(CommitOnExit):
+class PartitionWriter(StagedFile):
     """Streams batches into a staged file; :meth:`commit` swaps it into place.
 
     Used as a context manager it commits on success and discards on error.
@@ -561,20 +527,8 @@ class PartitionWriter(CommitOnExit):
         self._stage = self._job.path / "new"
         self._stage.mkdir()
         schema = spec.schema.with_metadata(metadata) if metadata else spec.schema
-        self._writer = pq.ParquetWriter(self._stage / PART_FILE, schema, compression=settings.PARQUET_COMPRESSION)
-
-    def write(self, table: pa.Table | pa.RecordBatch) -> None:
-        if table.num_rows:
-            if isinstance(table, pa.RecordBatch):
-                table = pa.Table.from_batches([table])
-            self._writer.write_table(table.cast(self.spec.schema))
-            self.rows += table.num_rows
-
-    def staged_batches(self, batch_size: int = settings.BATCH_SIZE) -> Iterator[pa.RecordBatch]:
-        """Finish the staged file and stream it back (to merge it with what another run stored)."""
-        self._writer.close()
-        with pq.ParquetFile(self._stage / PART_FILE) as parquet:
-            yield from parquet.iter_batches(batch_size=batch_size)
+        self._staged_path = self._stage / PART_FILE
+        self._writer = pq.ParquetWriter(self._staged_path, schema, compression=settings.PARQUET_COMPRESSION)
 
     def commit(self) -> Path:
         """Make the staged partition the date's: one rename, so the partition's file name never stops existing.
@@ -612,38 +566,13 @@ class PartitionWriter(CommitOnExit):
 
     def _close_durably(self) -> None:
         """Finish the staged file and make it and its folder durable before any rename makes it visible."""
-        self._writer.close()
-        _fsync_file(self._stage / PART_FILE)
+        self._finish()
+        _fsync_file(self._staged_path)
         _fsync_dir(self._stage)
 
     def discard(self) -> None:
-        self._writer.close()
+        self._finish()
         self._job.close()
-
-
-@contextlib.contextmanager
-def all_or_none(writers: Iterable[Committable]) -> Iterator[None]:
-    """Commit every writer, in the order given, when the block ends; discard them all if it raises.
-
-    Writers already committed when a later commit fails stay committed (each partition is whole either way).
-    """
-    writers = list(writers)
-    try:
-        yield
-        for writer in writers:
-            writer.commit()
-    except BaseException:
-        for writer in writers:
-            writer.discard()
-        raise
-
-
-class Committable(Protocol):
-    """A staged partition of either store: committed or discarded whole."""
-
-    def commit(self) -> object: ...
-
-    def discard(self) -> None: ...
 
 
 _LOCK_SUFFIX = ".lock"

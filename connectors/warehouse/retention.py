@@ -7,10 +7,10 @@ of ``snapshot_members`` and ``fetch_errors`` (:meth:`remove_partition`, out of a
 ``assistant_changes``) is not touched, so ``assistant_history``, ``assistant_changes`` and ``config_as_of`` answer
 as before; ``raw_assistants`` and the flattened views have no rows for the removed dates.
 
-Then the payload tables are collected: a payload row whose hash no kept date names, no history version names and
-no held run needs (``keep``) is removed, each payload partition rewritten without those rows in one commit. Such
-orphans also arise without retention (a ``--force`` re-run of a date that no longer names a payload): the same
-collection runs with every ``--keep-days``, and alone with ``--collect-payloads``.
+Then the payload tables (and ``responses_mappings``) are collected: a payload row whose hash no kept date names, no
+history version names and no held run needs (``keep``) is removed, each payload partition rewritten without those
+rows in one commit. Such orphans also arise without retention (a ``--force`` re-run of a date that no longer names a
+payload): the same collection runs with every ``--keep-days``, and alone with ``--collect-payloads``.
 
 The history knows where retention stopped (:func:`retention_horizon`): a replayed date whose run stored answers
 and whose membership has no rows was removed by retention, so the history never replays from before the first date
@@ -35,6 +35,7 @@ from assistants_export.connectors.core.schemas import (
     ASSISTANT_VERSIONS,
     FETCH_ERRORS,
     PAYLOAD_TABLES,
+    RESPONSES_MAPPINGS,
     SNAPSHOT_MEMBERS,
     SNAPSHOT_RUNS,
 )
@@ -44,6 +45,8 @@ from .stores import Store
 log = logging.getLogger(__name__)
 
 REMOVED_TABLES = (SNAPSHOT_MEMBERS, FETCH_ERRORS)
+COLLECTED_TABLES = (*PAYLOAD_TABLES, RESPONSES_MAPPINGS)
+"""The tables keyed by payload that the collection rewrites without the payloads nothing needs."""
 """What a date older than the retention loses (``snapshot_runs``, the audit trail, is kept)."""
 
 
@@ -142,7 +145,7 @@ def apply_retention(store: Store, keep_days: int | None, *, keep: set[str] | fro
     gone = set(done.dates)
     needed = _needed_hashes(store, gone) | set(keep)
     wanted = pa.array(sorted(needed), pa.string())
-    for spec in PAYLOAD_TABLES:
+    for spec in COLLECTED_TABLES:
         done.payload_rows[spec.name] = 0
         dataset = store.dataset(spec)
         if dataset is None:

@@ -13,6 +13,7 @@ import datetime as dt
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from assistants_export import sql
 from assistants_export.connectors.core import settings
@@ -31,6 +32,9 @@ from .parquet_store import ParquetStore
 from .retention import Retained, apply_retention, retention_horizon
 from .stores import Store, open_store
 from .writer_lock import writer_lock
+
+if TYPE_CHECKING:  # deltalake loads only for a bucket
+    from .lake_store import LakeStore
 
 
 @dataclass
@@ -72,10 +76,11 @@ def upkeep_store(store: Store, source: str = settings.DEFAULT_SOURCE, *, today: 
         done.tables = compact_folder(store, first_open_month(today, open_months), dry_run=dry_run)
         if vacuum:
             done.vacuumed = vacuum_folder(store, retain, dry_run=dry_run)
-    else:
-        done.tables = store.compact(dry_run=dry_run)
+    else:  # the only other store: Delta tables compact and vacuum themselves
+        lake = cast("LakeStore", store)
+        done.tables = lake.compact(dry_run=dry_run)
         if vacuum:
-            done.vacuumed = store.vacuum(retain, dry_run=dry_run)
+            done.vacuumed = lake.vacuum(retain, dry_run=dry_run)
     return done
 
 

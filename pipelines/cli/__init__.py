@@ -21,6 +21,7 @@ import click
 
 from assistants_export import __version__
 from assistants_export.connectors.core import settings
+from assistants_export.connectors.core import settings_registry as registry
 from assistants_export.connectors.core.errors import ConnectorError, SourceBusyError
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
 
@@ -66,17 +67,14 @@ SHARE = _Share(0, 1)
 def warehouse_option(function: Any) -> Any:
     """The ``--warehouse`` option every command shares."""
     return click.option("--warehouse", type=click.Path(file_okay=False), default=None,
-                        help=f"Warehouse folder, or s3://bucket/prefix (gs://, az://) (default "
-                             f"${settings.DEFAULT_WAREHOUSE_ENV} or {settings.DEFAULT_WAREHOUSE}).")(function)
+                        help=f"{registry.WAREHOUSE.help} {registry.WAREHOUSE.default_help()}")(function)
 
 
 def writer_wait_option(function: Any) -> Any:
     """``--writer-wait SECONDS``: how long a run waits for another run of its source (snapshot, backfill)."""
     return click.option(
         "--writer-wait", type=float, metavar="SECONDS", default=None,
-        help=f"Wait this long for another run writing the same source to end, then give up having written "
-             f"nothing (exit status 75). Default ${settings.WRITER_WAIT_ENV}, else "
-             f"{settings.WRITER_WAIT:g}.")(function)
+        help=f"{registry.WRITER_WAIT.help} {registry.WRITER_WAIT.default_help(f'{settings.WRITER_WAIT:g}')}")(function)
 
 
 class SourceRuns:
@@ -192,7 +190,7 @@ def cli() -> None:
     """Export OpenAI Assistants API configurations to Parquet and DuckDB."""
 
 
-DEBUG_ENV = "ASSISTANTS_DEBUG"
+DEBUG_ENV = registry.DEBUG.variable
 """Set to 1 to see the traceback of an unexpected failure (on stderr, before its one line)."""
 
 

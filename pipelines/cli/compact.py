@@ -17,11 +17,11 @@ import click
 
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
 from assistants_export.connectors.held_runs import held_hashes
-from assistants_export.connectors.snapshot import warehouse_errors
 from assistants_export.connectors.warehouse.compaction import DEFAULT_RETAIN, OPEN_MONTHS
 from assistants_export.connectors.warehouse.sources import check_source_name, source_root
 from assistants_export.connectors.warehouse.stores import stored_sources
 from assistants_export.connectors.warehouse.upkeep import compact_source, retain_source
+from assistants_export.connectors.warehouse.writing import warehouse_errors
 
 from ..resources import WarehouseResource
 from . import SourceRuns, cli, warehouse_option, writer_wait_option

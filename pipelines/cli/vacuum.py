@@ -11,19 +11,23 @@ tables are vacuumed, one source after another (each is a warehouse of its own un
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
-from assistants_export.connectors.snapshot import warehouse_errors
 from assistants_export.connectors.warehouse import ParquetStore, open_store
 from assistants_export.connectors.warehouse.compaction import vacuum_folder
 from assistants_export.connectors.warehouse.sources import source_root
 from assistants_export.connectors.warehouse.stores import stored_sources
 from assistants_export.connectors.warehouse.writer_lock import writer_lock
+from assistants_export.connectors.warehouse.writing import warehouse_errors
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option
+
+if TYPE_CHECKING:  # deltalake loads only for a bucket
+    from assistants_export.connectors.warehouse.lake_store import LakeStore
 
 DEFAULT_RETAIN_DAYS = 7
 """Delta Lake's own default retention: a week of versions stays readable."""
@@ -46,7 +50,7 @@ def vacuum(warehouse: str | None, retain_days: float, dry_run: bool) -> None:
                 with writer_lock(root, name):
                     done = vacuum_folder(store, dt.timedelta(days=retain_days), dry_run=dry_run)
             else:  # Delta's vacuum only deletes files no version younger than the delay reads
-                done = store.vacuum(dt.timedelta(days=retain_days), dry_run=dry_run)
+                done = cast("LakeStore", store).vacuum(dt.timedelta(days=retain_days), dry_run=dry_run)
         total = sum(done.values())
         verb = "would delete" if dry_run else "deleted"
         detail = ", ".join(f"{table} {count}" for table, count in done.items() if count)

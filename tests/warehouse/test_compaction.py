@@ -15,6 +15,7 @@ from warehouse_state import comparable, duckdb_state, parquet_state
 from assistants_export.connectors.core.schemas import PAYLOADS, SNAPSHOT_MEMBERS
 from assistants_export.connectors.warehouse import ParquetStore
 from assistants_export.connectors.warehouse.compaction import (
+    COMPACTED_TABLES,
     compact_folder,
     first_open_month,
     vacuum_folder,
@@ -81,7 +82,8 @@ def test_closed_months_become_one_file_per_table_and_every_answer_stays(built, t
     plain, compacted, _ = twins(built, tmp_path)
     before = (parquet_state(plain), answers(plain), duckdb_state(plain))
     store = ParquetStore(compacted)
-    assert [r.files_before for r in compact_folder(store, dt.date(2026, 3, 1), dry_run=True)] == [4] * 8
+    dry = compact_folder(store, dt.date(2026, 3, 1), dry_run=True)
+    assert [r.files_before for r in dry] == [4] * len(COMPACTED_TABLES)
     assert not (compacted / "parquet" / "payloads" / "_compacted.json").exists()  # a dry run writes nothing
 
     done = compact_folder(store, dt.date(2026, 3, 1))
@@ -98,7 +100,8 @@ def test_closed_months_become_one_file_per_table_and_every_answer_stays(built, t
     assert duckdb_state(compacted) == before[2]
 
     assert sum(vacuum_folder(store, dt.timedelta(days=1)).values()) == 0  # replaced files younger than the delay
-    assert sum(vacuum_folder(store, dt.timedelta(0)).values()) == 2 * 8  # each table's two per-date files
+    # each table's two per-date files
+    assert sum(vacuum_folder(store, dt.timedelta(0)).values()) == 2 * len(COMPACTED_TABLES)
     assert not (compacted / "parquet" / "payloads" / "snapshot_date=2026-01-30").exists()
     assert (parquet_state(compacted), answers(compacted)) == before[:2]
 
@@ -139,20 +142,20 @@ def test_the_compact_command_prints_a_line_per_table_and_vacuums(built, tmp_path
     before = answers(compacted)
     assert run(["compact", "--warehouse", str(compacted), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert f"{compacted}: 32 -> 24 file(s) (dry run: nothing changed)" in out  # Feb and Mar have one date each
+    assert f"{compacted}: 36 -> 27 file(s) (dry run: nothing changed)" in out  # Feb and Mar have one date each
     assert "  payloads: 4 -> 3 file(s)" in out and "(would merge 2026-01)" in out
     assert not list((compacted / "parquet").glob("*/_compacted.json"))
 
     assert run(["compact", "--warehouse", str(compacted), "--vacuum", "--retain-days", "0"]) == 0
     out = capsys.readouterr().out
-    assert f"{compacted}: 32 -> 24 file(s)\n" in out
-    assert "vacuum: deleted 16 replaced file(s)" in out
+    assert f"{compacted}: 36 -> 27 file(s)\n" in out
+    assert "vacuum: deleted 18 replaced file(s)" in out
     assert answers(compacted) == before
     assert sorted(p.relative_to(compacted / "parquet" / "payloads").parts[0]
                   for p in (compacted / "parquet" / "payloads").rglob("*.parquet")) == [
         "_compacted", "snapshot_date=2026-02-01", "snapshot_date=2026-03-02"]
     assert run(["compact", "--warehouse", str(compacted)]) == 0
-    assert f"{compacted}: 24 -> 24 file(s)" in capsys.readouterr().out  # nothing left to merge
+    assert f"{compacted}: 27 -> 27 file(s)" in capsys.readouterr().out  # nothing left to merge
 
 
 def test_the_nightly_history_step_compacts_a_month_that_closed(built, tmp_path):

@@ -54,9 +54,11 @@ def test_retention_keeps_every_history_answer_and_the_held_payload(warehouse_uri
     out = capsys.readouterr().out
     assert "payloads no kept date, history or held run needs: removed " in out and "payloads 1" in out
     assert not orphan & payload_hashes(store)
+    assert "responses_mappings 1" in out  # its Responses mapping goes with it
     assert both(root) == before
     assert apply_retention(store, None).payload_rows == {  # nothing left to collect
-        name: 0 for name in ("payloads", "payload_tools", "payload_metadata", "payload_tool_resources")}
+        name: 0 for name in ("payloads", "payload_tools", "payload_metadata", "payload_tool_resources",
+                             "responses_mappings")}
 
 
 def test_the_history_never_replays_from_before_the_retention_horizon(tmp_path, caplog):
