@@ -149,7 +149,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "DuckDB file."),
     "vacuum": ("vacuum", "Delete files no recent version of a bucket's tables reads (replaced dates, dead writers' "
                "files), for every stored source."),
-    "views": ("query", "List the bundled views, one line each (the same views in every warehouse)."),
+    "views": ("views", "List the bundled views, one line each (the same views in every warehouse)."),
 }
 """Each command's module (in this package) and the first sentence of its help: a command's module is imported
 only when the command runs, so ``--help`` and the commands that read the warehouse start without Dagster

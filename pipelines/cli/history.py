@@ -13,18 +13,15 @@ from typing import Any
 
 import click
 import duckdb
-import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
 from assistants_export import sql
-from assistants_export.connectors.warehouse import DuckDBStore
-from assistants_export.connectors.warehouse.location import warehouse_root
+from assistants_export.connectors.warehouse.location import duckdb_path, warehouse_root
 from assistants_export.connectors.warehouse.views import open_source
 
 from . import cli, warehouse_option
-from .output import cut, results_console, show_table
-from .query import note
+from .output import cut, note, results_console, show_table
 
 VALUE_WIDTH = 60
 
@@ -113,15 +110,22 @@ def _source_column(rows: list[dict[str, Any]]) -> list[str]:
 
 def _query(warehouse: str | None, name: str, **params: Any) -> list[dict[str, Any]]:
     root = warehouse_root(warehouse)
-    if not DuckDBStore(root).path.is_file():
+    if not duckdb_path(root).is_file():
         raise click.ClickException(f"no warehouse at {root}: run assistants-export snapshot first")
     con, _ = open_source(root, notice=note)  # a snapshot writing the database: the stored files are read
     try:
-        with con:
-            result: pa.Table = con.sql(sql.load(name), params=params or None).to_arrow_table()
+        with con:  # rows as Python values straight from DuckDB: no pyarrow (nor pandas, for time zones) to import
+            cursor = con.execute(sql.load(name), params or None)
+            columns = cursor.description or []
+            rows = cursor.fetchall()
     except duckdb.CatalogException:
         raise click.ClickException(f"{root} has no history yet: run assistants-export snapshot first") from None
-    return result.to_pylist()
+    names = [column[0] for column in columns]
+    maps = [i for i, column in enumerate(columns) if getattr(column[1], "id", None) == "map"]
+    if maps:  # a MAP as key-value pairs, as in the Parquet files (and as --json has always written it)
+        rows = [tuple(list(value.items()) if i in maps and value is not None else value
+                      for i, value in enumerate(row)) for row in rows]
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def _date(value: str, hint: str) -> dt.date:

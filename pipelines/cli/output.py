@@ -20,9 +20,9 @@ import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import pyarrow as pa
+import click
 from rich import box
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console
@@ -30,6 +30,9 @@ from rich.table import Table
 from rich.text import Text
 
 from .stdout import silence_stdout as silence_stdout
+
+if TYPE_CHECKING:  # imported where used: history, diff and as-of print their tables without pyarrow
+    import pyarrow as pa
 
 FORMATS: tuple[str, ...] = ("table", "csv", "json", "parquet")
 TABLE_MAX_ROWS = 1000
@@ -77,6 +80,11 @@ def cut(value: str, width: int, console: Console) -> str:
     return value[: width - 1] + "…"
 
 
+def note(message: str) -> None:
+    """A remark on stderr that is not an error (the query still runs), one line."""
+    click.echo(f"note: {message}", err=True)
+
+
 def choose_format(requested: str | None, output: str | None) -> str:
     """The format asked for; else the one the output file's extension names; else a table."""
     if requested is not None:
@@ -115,6 +123,8 @@ def python_rows(batch: pa.RecordBatch) -> Iterator[list[Any]]:
 
 
 def _plain(value: Any, type_: pa.DataType) -> Any:
+    import pyarrow as pa
+
     if value is None:
         return None
     if pa.types.is_map(type_):
@@ -138,7 +148,8 @@ def jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
-    if isinstance(value, pa.MonthDayNano):  # an INTERVAL, before tuples (it is a named tuple)
+    arrow = sys.modules.get("pyarrow")  # an Arrow value exists only once pyarrow is imported
+    if arrow is not None and isinstance(value, arrow.MonthDayNano):  # an INTERVAL, before tuples (a named tuple)
         return _iso_duration(value.months, value.days, value.nanoseconds / 1e9)
     if isinstance(value, dt.timedelta):
         return _iso_duration(0, value.days, value.seconds + value.microseconds / 1e6)
@@ -180,6 +191,8 @@ def _cell(value: Any, whole: bool = False) -> str:
 
 
 def _is_numeric(type_: pa.DataType) -> bool:
+    import pyarrow as pa
+
     return pa.types.is_integer(type_) or pa.types.is_floating(type_) or pa.types.is_decimal(type_)
 
 
