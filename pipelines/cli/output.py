@@ -17,6 +17,7 @@ import datetime as dt
 import decimal
 import json
 import math
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,9 +118,35 @@ def write_result(reader: pa.RecordBatchReader, fmt: str, stream: IO[str] | None,
 
 def python_rows(batch: pa.RecordBatch) -> Iterator[list[Any]]:
     """The rows of ``batch`` as Python values, maps as dicts (Arrow gives maps as lists of pairs)."""
-    columns = [[_plain(value, field.type) for value in batch.column(i).to_pylist()]
-               for i, field in enumerate(batch.schema)]
+    columns = [_values(batch.column(i), field.type) for i, field in enumerate(batch.schema)]
     return (list(row) for row in zip(*columns, strict=True)) if columns else iter(())
+
+
+def _values(column: pa.Array, type_: pa.DataType) -> list[Any]:
+    """A column's values. Time-zone aware timestamps (seconds to microseconds: DuckDB's TIMESTAMPTZ) are read as
+    the UTC instants they store and put in their zone here: pyarrow would import pandas (a quarter of a second)
+    to do the same."""
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(type_) and type_.tz is not None and type_.unit != "ns":
+        zone = _zone(type_.tz)
+        utc = column.view(pa.timestamp(type_.unit)).to_pylist()
+        return [None if value is None else value.replace(tzinfo=dt.UTC).astimezone(zone) for value in utc]
+    return [_plain(value, type_) for value in column.to_pylist()]
+
+
+_OFFSET = re.compile(r"([+-])([0-9]{2}):?([0-9]{2})")
+
+
+def _zone(name: str) -> dt.tzinfo:
+    """The time zone an Arrow type names: a fixed offset (``+02:00``) or a zone of the tz database (``UTC``)."""
+    offset = _OFFSET.fullmatch(name)
+    if offset:
+        sign = -1 if offset.group(1) == "-" else 1
+        return dt.timezone(sign * dt.timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3))))
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo(name)
 
 
 def _plain(value: Any, type_: pa.DataType) -> Any:
