@@ -31,10 +31,10 @@ VALUE_WIDTH = 60
 @warehouse_option
 def history(assistant_id: str, warehouse: str | None) -> None:
     """The timeline of one assistant: every version and what changed when it began."""
-    versions = _query(warehouse, "audit/assistant_timeline", assistant_id=assistant_id)
+    versions, changes = _queries(warehouse, ("audit/assistant_timeline", {"assistant_id": assistant_id}),
+                                 ("audit/changes_of_assistant", {"assistant_id": assistant_id}))
     if not versions:
         raise click.ClickException(f"no history for {assistant_id!r} in the warehouse")
-    changes = _query(warehouse, "audit/changes_of_assistant", assistant_id=assistant_id)
     console = results_console()
     console.print(f"History of {assistant_id}", markup=False)
     named = bool(_source_column(versions))  # the same ID in two sources is two assistants: say whose each version is
@@ -109,17 +109,27 @@ def _source_column(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _query(warehouse: str | None, name: str, **params: Any) -> list[dict[str, Any]]:
+    return _queries(warehouse, (name, params))[0]
+
+
+def _queries(warehouse: str | None, *queries: tuple[str, dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The rows of each ``(query name, parameters)``, from one session over the warehouse."""
     root = warehouse_root(warehouse)
     if not duckdb_path(root).is_file():
         raise click.ClickException(f"no warehouse at {root}: run assistants-export snapshot first")
     con, _ = open_source(root, notice=note)  # a snapshot writing the database: the stored files are read
+    results = []
     try:
         with con:  # rows as Python values straight from DuckDB: no pyarrow (nor pandas, for time zones) to import
-            cursor = con.execute(sql.load(name), params or None)
-            columns = cursor.description or []
-            rows = cursor.fetchall()
+            for name, params in queries:
+                cursor = con.execute(sql.load(name), params or None)
+                results.append(_rows(cursor.description or [], cursor.fetchall()))
     except duckdb.CatalogException:
         raise click.ClickException(f"{root} has no history yet: run assistants-export snapshot first") from None
+    return results
+
+
+def _rows(columns: list[Any], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     names = [column[0] for column in columns]
     maps = [i for i, column in enumerate(columns) if getattr(column[1], "id", None) == "map"]
     if maps:  # a MAP as key-value pairs, as in the Parquet files (and as --json has always written it)
