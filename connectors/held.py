@@ -38,7 +38,6 @@ from assistants_export.connectors.core.errors import InputError
 from assistants_export.connectors.core.hashing import content_hash_normalized, loads_normalized
 from assistants_export.connectors.core.schemas import (
     FETCH_ERRORS,
-    PAYLOAD_TABLES,
     RAW_ASSISTANTS,
     SNAPSHOT_MEMBERS,
     SNAPSHOT_RUNS,
@@ -48,12 +47,12 @@ from assistants_export.connectors.gates import ABORTED, GATES
 from assistants_export.connectors.held_runs import HeldRun, find_held, utcnow
 from assistants_export.connectors.history.changes import FieldChange, diff
 from assistants_export.connectors.history.engine import HistoryResult, rebuild_history
-from assistants_export.connectors.openai_assistants.flatten import FLATTENED_BY, stored_batch
-from assistants_export.connectors.snapshot import commit_staged, load_duckdb, warehouse_errors
+from assistants_export.connectors.openai_assistants.flatten import stored_batch
+from assistants_export.connectors.snapshot import commit_staged, load_duckdb, payload_writers, with_mappings
 from assistants_export.connectors.warehouse import Store, open_store, pending_loads
 from assistants_export.connectors.warehouse.stored import stored_hashes
-from assistants_export.connectors.warehouse.upgrade import upgrade_warehouse
 from assistants_export.connectors.warehouse.writer_lock import writer_lock
+from assistants_export.connectors.warehouse.writing import opened_for_writing
 
 log = logging.getLogger(__name__)
 
@@ -171,11 +170,7 @@ def approve_held(warehouse: str | os.PathLike[str], run_id: str, *, approved_by:
     approved_by = " ".join(approved_by.split())
     if not approved_by:
         raise InputError("say who approves the held run (--by NAME)")
-    store = open_store(warehouse, source_name)
-    with warehouse_errors(store.root), writer_lock(warehouse, source_name):
-        for action in store.recover():
-            log.warning("recovered from an interrupted run: %s", action)
-        upgrade_warehouse(store)
+    with opened_for_writing(warehouse, source_name) as store:
         run = find_held(warehouse, run_id, source_name)
         lacking = run.missing()
         if lacking:
@@ -231,12 +226,12 @@ def _commit(store: Store, run: HeldRun, date: dt.date, batch_size: int) -> int:
     known = stored_hashes(store)
     members = store.writer(SNAPSHOT_MEMBERS, date)
     errors = store.writer(FETCH_ERRORS, date)
-    payloads = {spec.name: store.writer(spec, date, metadata=FLATTENED_BY) for spec in PAYLOAD_TABLES}
+    payloads = payload_writers(store, date)
     try:
         for raw in run.iter_raw(batch_size):
             rows, tables = stored_batch(date, raw, known)
             members.write(rows)
-            for name, table in tables.items():
+            for name, table in with_mappings(date, tables).items():
                 payloads[name].write(table)
         errors.write(run.read(FETCH_ERRORS))
         commit_staged(store, date, payloads, members, errors)

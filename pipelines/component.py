@@ -29,7 +29,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 from dagster.components import Component, ComponentLoadContext, Model, Resolvable
 from pydantic import Field
 
-from assistants_export.connectors.openai_assistants import settings
+from assistants_export.connectors.core import settings_registry as registry
 
 from .assets import GROUP, HISTORY_GROUP, asset_checks, build_snapshot_assets
 from .config import SOURCE_TAG
@@ -71,13 +71,13 @@ class AssistantsExportComponent(Component, Model, Resolvable):
     (``$ASSISTANTS_SOURCES_FILE``, else ``default``).
     """
 
-    warehouse: str | None = Field(default=None, description="Warehouse folder; default $ASSISTANTS_WAREHOUSE, "
-                                  "else ./data.")
-    api_key_env: str = Field(default=settings.DEFAULT_API_KEY_ENV,
-                             description="Name of the environment variable holding the API key (the key itself "
-                             "is never written in YAML or stored by Dagster).")
-    base_url: str | None = Field(default=None, description=f"API root; default $OPENAI_BASE_URL, else "
-                                 f"{settings.DEFAULT_BASE_URL}.")
+    warehouse: str | None = Field(default=None, description=f"{registry.WAREHOUSE.help} "
+                                  f"{registry.WAREHOUSE.default_help()}")
+    api_key_env: str = Field(default=registry.API_KEY.fallback,
+                             description=f"{registry.API_KEY.help} The key itself is never written in YAML or stored "
+                             "by Dagster.")
+    base_url: str | None = Field(default=None, description=f"{registry.BASE_URL.help} "
+                                 f"{registry.BASE_URL.default_help()}")
 
     def build_defs(self, context: ComponentLoadContext) -> Definitions:
         return self.definitions()

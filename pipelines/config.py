@@ -8,6 +8,7 @@ from dagster import Config
 from pydantic import Field
 
 from assistants_export.connectors.core import settings
+from assistants_export.connectors.core import settings_registry as registry
 from assistants_export.connectors.core.errors import ConfigError
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
 from assistants_export.connectors.gates import Gates
@@ -39,11 +40,9 @@ class SnapshotConfig(Config):
     force: bool = Field(default=False, description="Fetch even when the partition's day ended more than 36 "
                         "hours ago (stores today's state under that date).")
     max_failed_share: float = Field(default=settings.DEFAULT_MAX_FAILED_SHARE, ge=0.0, le=1.0,
-                                    description="Largest share of the IDs answered that may end failed before "
-                                    "the run is held back (the date's tables are then left as they were).")
+                                    description=registry.MAX_FAILED_SHARE.help)
     mass_deletion_threshold: float = Field(default=settings.DEFAULT_MASS_DELETION_THRESHOLD, ge=0.0, le=1.0,
-                                           description="Largest share of the live assistants one snapshot may "
-                                           "delete before the run is held back.")
+                                           description=registry.MASS_DELETION_THRESHOLD.help)
     allow_empty: bool = Field(default=False, description="Store a snapshot in which no assistant was answered "
                               "(an empty ID source or listing) instead of failing.")
     allow_failures: bool = Field(default=False, description="Store the snapshot even when more than "
@@ -82,4 +81,9 @@ class HistoryConfig(Config):
                                       "more than mass_deletion_threshold of the live assistants (a snapshot whose "
                                       "fetch approved its deletions needs no second approval).")
     mass_deletion_threshold: float = Field(default=settings.DEFAULT_MASS_DELETION_THRESHOLD, ge=0.0, le=1.0,
-                                           description="Share of live assistants one snapshot may delete.")
+                                           description=registry.MASS_DELETION_THRESHOLD.help)
+    compact: bool = Field(default=True, description="After the history, compact the source when it is due: on a "
+                          "folder when a closed month has dates not merged yet, on a bucket on the first night of "
+                          "a month (assistants-export compact does it on demand).")
+    open_months: int = Field(default=1, ge=1, description="Months the nightly compaction leaves as they are, the "
+                             "snapshot date's own included.")

@@ -41,6 +41,7 @@ from rich.table import Table
 from assistants_export import sql
 from assistants_export.connectors import quality
 from assistants_export.connectors.core import settings
+from assistants_export.connectors.core import settings_registry as registry
 from assistants_export.connectors.report import build_report
 from assistants_export.connectors.warehouse import DuckDBStore, open_store
 from assistants_export.sandbox import (
@@ -96,12 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     today = dt.datetime.now(dt.UTC).date()
     console = results_console()
     home = write_instance_home(warehouse)
-    with _environment(DAGSTER_HOME=str(home)):
+    with _environment(**{registry.DAGSTER_HOME.variable: str(home)}):
         if args.foundry:
             nights = [today]
             status = _run_on_foundry(console, warehouse, today)
-        elif os.environ.get("OPENAI_API_KEY") and os.environ.get("OPENAI_BASE_URL"):
-            console.print(f"Using {os.environ['OPENAI_BASE_URL']} (discover mode)")
+        elif registry.API_KEY.raw() and registry.BASE_URL.raw():
+            console.print(f"Using {registry.BASE_URL.raw()} (discover mode)")
             status = run(["snapshot", "--discover", "--date", today.isoformat(), "--warehouse", warehouse])
             nights = [today]
         else:
@@ -132,7 +133,7 @@ def _run_on_sandbox(console: Console, warehouse: str, nights: list[dt.date]) -> 
     catalog = DemoCatalog(nights[0], invalid)
     asked: list[str] = []
     with SandboxServer(catalog, api_key=DEMO_KEY) as server, tempfile.TemporaryDirectory() as tmp, \
-            _environment(OPENAI_API_KEY=DEMO_KEY, OPENAI_BASE_URL=server.base_url):
+            _environment(**{registry.API_KEY.variable: DEMO_KEY, registry.BASE_URL.variable: server.base_url}):
         console.print(f"Sandbox API at {server.base_url}: {catalog.n} assistants that change from night to night "
                       f"(python -m assistants_export.sandbox --generated {catalog.n} --change-rate {CHANGE_RATE:g}), "
                       "plus "
@@ -166,8 +167,9 @@ def _run_on_foundry(console: Console, warehouse: str, today: dt.date) -> int:
     """Today's snapshot of a sandbox Foundry project, discovered, signed in through azure-identity."""
     with tempfile.TemporaryDirectory(prefix="demo-entra-") as tmp, TokenServer(Path(tmp), lifetime=600) as tokens, \
             SandboxServer(FoundryCatalog(FOUNDRY_AGENTS), auth_style="entra", token_check=tokens.check) as server, \
-            _environment(OPENAI_BASE_URL=server.base_url, ASSISTANTS_AUTH_STYLE="entra",
-                         ASSISTANTS_ENTRA_CREDENTIAL="environment", OPENAI_API_KEY="", **tokens.environment()):
+            _environment(**{registry.BASE_URL.variable: server.base_url, registry.AUTH_STYLE.variable: "entra",
+                            registry.ENTRA_CREDENTIAL.variable: "environment", registry.API_KEY.variable: "",
+                            **tokens.environment()}):
         console.print(f"Sandbox Foundry project at {server.base_url}: {FOUNDRY_AGENTS} agents with Foundry's tools "
                       f"(python -m assistants_export.sandbox --foundry); Entra ID tokens from {tokens.authority}")
         status = run(["snapshot", "--discover", "--date", today.isoformat(), "--warehouse", warehouse])

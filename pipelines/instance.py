@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from assistants_export.connectors.core import settings_registry as registry
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 INSTANCE_FILE = PROJECT_ROOT / "dagster.yaml"
 """The project's instance configuration (in a checkout; an installed wheel does not carry it)."""
@@ -71,6 +73,20 @@ def _merged(base: Any, overlay: Any) -> Any:
     return overlay
 
 
+FROM_REGISTRY = "from the settings registry"
+"""A variant's ``env_vars`` written so in ``deploy/instances.yaml`` become the variables the settings registry hands to
+every run container (:func:`~assistants_export.connectors.core.settings_registry.deployment_variables`)."""
+
+
+def _filled(settings: Any) -> Any:
+    """``settings`` with every ``env_vars: from the settings registry`` replaced by the registry's list."""
+    if isinstance(settings, dict):
+        return {key: (registry.deployment_variables("instance", "runs")
+                      if key == "env_vars" and value == FROM_REGISTRY else _filled(value))
+                for key, value in settings.items()}
+    return settings
+
+
 def variant_settings(name: str) -> dict[str, Any]:
     """The settings of the production instance ``name`` of ``deploy/instances.yaml``."""
     variants = yaml.safe_load(VARIANTS_FILE.read_text(encoding="utf-8"))
@@ -78,7 +94,7 @@ def variant_settings(name: str) -> dict[str, Any]:
     parent = own.pop("extends", None)
     base = (variant_settings(parent) if parent is not None else
             {key: value for key, value in instance_settings().items() if key not in LOCAL_ONLY})
-    merged: dict[str, Any] = _merged(base, own)
+    merged: dict[str, Any] = _filled(_merged(base, own))
     return merged
 
 
@@ -93,13 +109,31 @@ def variant_text(name: str) -> str:
             + yaml.safe_dump(variant_settings(name), sort_keys=False))
 
 
+COMPOSE_FILE = DEPLOY / "docker-compose.yaml"
+COMPOSE_START = ("  # Written from connectors/core/settings_registry.py by `python -m "
+                 "assistants_export.pipelines.instance`: edit that.\n")
+COMPOSE_END = "  # (end of the variables written from the settings registry)"
+
+
+def compose_text() -> str:
+    """``deploy/docker-compose.yaml`` with its run environment (between :data:`COMPOSE_START` and
+    :data:`COMPOSE_END`) written from the settings registry; the rest of the file as it is."""
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    head, found, rest = text.partition(COMPOSE_START)
+    _, ended, tail = rest.partition(COMPOSE_END)
+    if not (found and ended):
+        raise ValueError(f"{COMPOSE_FILE} has lost its markers {COMPOSE_START.strip()!r} ... {COMPOSE_END.strip()!r}")
+    lines = "".join(f"  {line}\n" for line in registry.compose_environment())
+    return f"{head}{COMPOSE_START}{lines}{COMPOSE_END}{tail}"
+
+
 def write_variants(check: bool = False) -> list[Path]:
-    """Write every variant to ``deploy/dagster.<name>.yaml``; with ``check``, write nothing and return the files that
-    differ from what would be written."""
+    """Write every variant to ``deploy/dagster.<name>.yaml``, and the compose file's run environment; with
+    ``check``, write nothing and return the files that differ from what would be written."""
     stale = []
-    for name in variant_names():
-        path = DEPLOY / f"dagster.{name}.yaml"
-        text = variant_text(name)
+    written = {DEPLOY / f"dagster.{name}.yaml": variant_text(name) for name in variant_names()}
+    written[COMPOSE_FILE] = compose_text()
+    for path, text in written.items():
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             stale.append(path)
             if not check:
@@ -110,7 +144,8 @@ def write_variants(check: bool = False) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assistants_export.pipelines.instance",
                                      description="Write deploy/dagster.<variant>.yaml from dagster.yaml and "
-                                     "deploy/instances.yaml.")
+                                     "deploy/instances.yaml, and deploy/docker-compose.yaml's run environment "
+                                     "from the settings registry.")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is out of date")
     check = parser.parse_args(argv).check
     for path in write_variants(check=check):

@@ -42,7 +42,7 @@ def default_start_date(warehouse: str | None = None, today: dt.date | None = Non
     """The first stored snapshot of any source of ``warehouse`` (default ``$ASSISTANTS_WAREHOUSE`` or
     ``./data``), or yesterday (UTC) when nothing older is stored: the first day a fetch can still reach."""
     today = today or dt.datetime.now(dt.UTC).date()
-    root = warehouse or os.environ.get(settings.DEFAULT_WAREHOUSE_ENV) or settings.DEFAULT_WAREHOUSE
+    root = warehouse or settings.default_warehouse()
     yesterday = today - dt.timedelta(days=1)
     try:
         stored = [date for name in stored_sources(root)

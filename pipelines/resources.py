@@ -17,7 +17,8 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from assistants_export.connectors.core import settings as warehouse_settings
-from assistants_export.connectors.openai_assistants import settings
+from assistants_export.connectors.core import settings_registry as registry
+from assistants_export.connectors.core.settings_registry import Setting
 from assistants_export.connectors.openai_assistants.config import ClientConfig, Secret, default, describe
 from assistants_export.connectors.warehouse.location import warehouse_root
 from assistants_export.connectors.warehouse.writer_lock import writer_wait
@@ -33,10 +34,9 @@ def _setting(name: str) -> Any:
     return Field(default=value, description=describe(name))
 
 
-def _from_environment(name: str, variable: str, fallback: str = "") -> Any:
-    """A resource field left unset (None) by default: the documented variable, else the client's default."""
-    otherwise = f", else {fallback}" if fallback else ""
-    return Field(default=None, description=f"{describe(name)} Default ${variable}{otherwise}.")
+def _from_environment(setting: Setting) -> Any:
+    """A resource field left unset (None) by default: the setting's variable, else its default."""
+    return Field(default=None, description=f"{describe(setting.name)} {setting.default_help()}")
 
 
 class AssistantsApiResource(ConfigurableResource):
@@ -53,11 +53,11 @@ class AssistantsApiResource(ConfigurableResource):
                                 "run's source) names, so Dagster never stores it.", repr=False)
     """Left out of ``repr`` and ``str``, so a logged or printed resource never shows the key."""
     api_key_env: str = _setting("api_key_env")
-    base_url: str | None = _from_environment("base_url", settings.DEFAULT_BASE_URL_ENV, settings.DEFAULT_BASE_URL)
-    auth_style: str | None = _from_environment("auth_style", "ASSISTANTS_AUTH_STYLE", settings.DEFAULT_AUTH_STYLE)
-    api_version: str | None = _from_environment("api_version", "OPENAI_API_VERSION")
-    organization: str | None = _from_environment("organization", "OPENAI_ORG_ID")
-    project: str | None = _from_environment("project", "OPENAI_PROJECT_ID")
+    base_url: str | None = _from_environment(registry.BASE_URL)
+    auth_style: str | None = _from_environment(registry.AUTH_STYLE)
+    api_version: str | None = _from_environment(registry.API_VERSION)
+    organization: str | None = _from_environment(registry.ORGANIZATION)
+    project: str | None = _from_environment(registry.PROJECT)
     extra_headers: dict[str, str] = _setting("extra_headers")
     concurrency: int = _setting("concurrency")
     requests_per_minute: float | None = _setting("requests_per_minute")
@@ -73,9 +73,8 @@ class AssistantsApiResource(ConfigurableResource):
     max_response_bytes: int = _setting("max_response_bytes")
     preflight: bool = _setting("preflight")
     not_found_pattern: str = _setting("not_found_pattern")
-    entra_credential: str | None = _from_environment("entra_credential", "ASSISTANTS_ENTRA_CREDENTIAL",
-                                                     settings.DEFAULT_ENTRA_CREDENTIAL)
-    entra_scope: str | None = _from_environment("entra_scope", "ASSISTANTS_ENTRA_SCOPE", settings.DEFAULT_ENTRA_SCOPE)
+    entra_credential: str | None = _from_environment(registry.ENTRA_CREDENTIAL)
+    entra_scope: str | None = _from_environment(registry.ENTRA_SCOPE)
 
     def client_config(self, source: SourceSpec = ENVIRONMENT_SOURCE) -> ClientConfig:
         """The connector's configuration for ``source``: its own settings over these fields over the documented
@@ -98,12 +97,10 @@ class AssistantsApiResource(ConfigurableResource):
 class WarehouseResource(ConfigurableResource):
     """Where the warehouse is: a folder holding ``parquet/`` and ``assistants.duckdb``, or an object-store URI."""
 
-    path: str | None = Field(default=None, description="A folder or s3://bucket/prefix (gs://, az://). "
-                             "Default $ASSISTANTS_WAREHOUSE, else ./data.")
-    writer_wait: float | None = Field(default=None, description="Seconds a run waits for another run of the same "
-                                      "source to end before it fails, having written nothing. Default "
-                                      f"${warehouse_settings.WRITER_WAIT_ENV}, else "
-                                      f"{warehouse_settings.WRITER_WAIT:g}.")
+    path: str | None = Field(default=None, description=f"{registry.WAREHOUSE.help} "
+                             f"{registry.WAREHOUSE.default_help()}")
+    writer_wait: float | None = Field(default=None, description=f"{registry.WRITER_WAIT.help} "
+                                      f"{registry.WRITER_WAIT.default_help(f'{warehouse_settings.WRITER_WAIT:g}')}")
 
     def writer_wait_seconds(self) -> float:
         """:attr:`writer_wait`, else ``$ASSISTANTS_WRITER_WAIT``, else the default (a bad value is one line)."""

@@ -34,6 +34,7 @@ from dagster import (
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from dagster._utils.schedules import is_valid_cron_schedule
 
+from assistants_export.connectors.core import settings_registry as registry
 from assistants_export.connectors.core.errors import ConfigError
 from assistants_export.connectors.core.schemas import SNAPSHOT_RUNS
 
@@ -42,10 +43,10 @@ from .config import SOURCE_TAG
 from .partitions import START_DATE_ENV, daily_partitions, partition_key
 from .sources import SourceSpec, get_source, source_names
 
-DEFAULT_CRON = "0 2 * * *"
-DEFAULT_TIMEZONE = "UTC"
-CRON_ENV = "ASSISTANTS_SCHEDULE_CRON"
-TIMEZONE_ENV = "ASSISTANTS_SCHEDULE_TIMEZONE"
+DEFAULT_CRON = registry.SCHEDULE_CRON.fallback
+DEFAULT_TIMEZONE = registry.SCHEDULE_TIMEZONE.fallback
+CRON_ENV = registry.SCHEDULE_CRON.variable
+TIMEZONE_ENV = registry.SCHEDULE_TIMEZONE.variable
 
 
 def partition_for_tick(scheduled: dt.datetime) -> str:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+from assistants_export.connectors.core import settings_registry as registry
 from assistants_export.connectors.core.errors import ConfigError
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE, SOURCES_FILE_ENV
 from assistants_export.connectors.openai_assistants.config import AUTH_STYLES, ClientConfig
@@ -38,8 +39,8 @@ from assistants_export.connectors.snapshot import IdSource
 from assistants_export.connectors.warehouse.location import file_kind
 from assistants_export.connectors.warehouse.sources import check_source_name
 
-IDS_FILE_ENV = "ASSISTANTS_IDS_FILE"
-DISCOVER_ENV = "ASSISTANTS_DISCOVER"
+IDS_FILE_ENV = registry.IDS_FILE.variable
+DISCOVER_ENV = registry.DISCOVER.variable
 MAX_SOURCES_FILE_BYTES = 1024 * 1024
 """A sources file holds a few tables; anything larger (or a device such as /dev/zero) is refused unread."""
 
@@ -266,7 +267,7 @@ class _Reader:
     def check_not_a_secret(self, name: str, key: str, line: int | None) -> None:
         squeezed = re.sub(r"[^a-z]", "", key.lower())
         if key not in ("api_key_env", "entra_credential") and (_KEY_LIKE.search(squeezed) or squeezed == "key"):
-            variable = re.sub(r"[^A-Z0-9]", "_", name.upper()) + "_OPENAI_API_KEY"
+            variable = re.sub(r"[^A-Z0-9]", "_", name.upper()) + "_" + registry.API_KEY.variable
             self.fail(f"[sources.{name}] {key}: the API key is never written in the sources file; export it in a "
                       f"variable and name that variable: api_key_env = \"{variable}\"", line)
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from assistants_export.connectors.core import settings_registry as registry
 from assistants_export.connectors.core.errors import ConfigError
 
-START_DATE_ENV = "ASSISTANTS_START_DATE"
+START_DATE_ENV = registry.START_DATE.variable
 EARLIEST_START = "2023-11-06"
 """The day the Assistants API was announced: no snapshot can be older. The CLI, which takes explicit dates,
 lays its partitions out from here (see :mod:`assistants_export.pipelines.cli`)."""

@@ -109,7 +109,7 @@ def test_the_sdist_builds_the_same_package_and_twine_accepts_both(dist: Path) ->
     (sdist,) = dist.glob("*.tar.gz")
     with tarfile.open(sdist) as archive:
         names = archive.getnames()
-    assert any(n.endswith("/assistants_export/connectors/snapshot.py") for n in names)
+    assert any(n.endswith("/assistants_export/connectors/snapshot/fetch.py") for n in names)
     assert any(n.endswith("/LICENSE") for n in names) and any(n.endswith("/CHANGELOG.md") for n in names)
     _run(sys.executable, "-m", "twine", "check", "--strict", *sorted(dist.iterdir()), cwd=ROOT)
 

@@ -8,8 +8,11 @@ resources, checked against the vendored slice ``schema/foundry_agent.swagger.jso
   this tree;
 * what is an unknown field is defined once, by :func:`undeclared` below: the client reports
   their paths and the flattener keeps their values in ``extra_fields``;
-* the flattener (:mod:`assistants_export.connectors.openai_assistants.flatten`) takes the field-to-column map
-  (``Field.column``) from it;
+* the flattener (:mod:`assistants_export.connectors.openai_assistants.flatten`) compiles every column and
+  every child row from it: ``Field.column`` (a value's column), ``Tagged.column``/``LiteralOr.column`` (a tag's
+  column), ``Items.rows``/``Items.count`` (the tool rows and the tool count), ``TextMap.rows`` (the metadata
+  rows), ``TextList.rows``/``Records.rows`` (the tool-resource rows, in :data:`RESOURCE_TYPES`' order) and
+  ``Records.first`` (a one-item list whose item's columns sit on its owner's row);
 * the quality check's :data:`EXTRA_CONTAINERS` and the history diff's :data:`WHOLE_VALUES`
   are computed from it below.
 
@@ -29,6 +32,7 @@ terms, and validation was never the cost of a body (decoding and hashing are).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -86,14 +90,24 @@ class Flag:
 
 @dataclass(frozen=True, slots=True)
 class TextList:
-    """An array of strings with ``maxItems`` (file and vector store IDs); ``None``: no limit."""
+    """An array of strings with ``maxItems`` (file and vector store IDs); ``None``: no limit.
+
+    ``rows``: each string is also one ``assistant_tool_resources`` row of this ``resource_type`` (the string its
+    ``resource_id``, its index its ``position``).
+    """
 
     max_items: int | None
+    rows: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class TextMap:
-    """An object of user-chosen keys and string values (``metadata``): user data, never searched for unknown keys."""
+    """An object of user-chosen keys and string values (``metadata``): user data, never searched for unknown keys.
+
+    ``rows``: each pair is also one row (``key``, ``value``) of that table.
+    """
+
+    rows: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +124,11 @@ class Document:
 class Field:
     """One declared key of an object.
 
-    ``column`` names the column of the table the flattener puts the value in (``assistants`` for the
-    assistant's own fields and its response format, ``assistant_tools`` for a tool's), or ``None`` when the
-    value is not one column (it becomes rows, a list column built by hand, or nothing).
+    ``column`` names the column of the table the flattener puts the value in: ``assistants`` for the
+    assistant's own fields, its response format and its tool resources' ID lists, ``assistant_tools`` for a
+    tool's, ``assistant_tool_resources`` for a field of an object that is a resource row (``Records.rows``).
+    A free-form value (:class:`Document`, or :class:`Records` with a column) lands as canonical JSON text; a
+    value that becomes rows only, or nothing, has none.
     """
 
     name: str
@@ -156,6 +172,8 @@ class Tagged:
     tag: str
     variants: dict[str, Object]
     open: bool = False
+    column: str | None = None
+    """The column the tag lands in (a tool's ``type``, an OpenAPI tool's ``openapi_auth_type``)."""
     fallback: Object = field(init=False)
 
     def __post_init__(self) -> None:
@@ -164,26 +182,47 @@ class Tagged:
 
 @dataclass(frozen=True, slots=True)
 class Items:
-    """An array of ``of`` with ``maxItems`` (``None``: no limit, as Foundry's ``tools``)."""
+    """An array of ``of`` with ``maxItems`` (``None``: no limit, as Foundry's ``tools``).
+
+    ``rows``: the table with one row per item (its index the ``index`` column); ``count``: the owner's column
+    holding how many there are.
+    """
 
     of: Tagged
     max_items: int | None
+    rows: str | None = None
+    index: str | None = None
+    count: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Records:
-    """An array of one kind of declared object with an optional ``maxItems`` (Foundry's index and data source lists)."""
+    """An array of one kind of declared object with an optional ``maxItems`` (Foundry's index and data source lists).
+
+    ``rows``: each item is one ``assistant_tool_resources`` row of this ``resource_type``, its fields in their
+    columns, its ``resource_id`` the first non-empty of the ``id_from`` fields (else empty), its index its
+    ``position``; ``carry`` puts a field of the item that holds the list into a column of each row
+    (``(column, field)``). ``first``: at most one item, whose columns sit on the owner's row (null without one).
+    """
 
     of: Object
     max_items: int | None = None
+    rows: str | None = None
+    id_from: tuple[str, ...] = ()
+    carry: tuple[tuple[str, str], ...] = ()
+    first: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class LiteralOr:
-    """A ``oneOf`` of one string constant and tagged objects (``response_format``: ``"auto"`` or a format)."""
+    """A ``oneOf`` of one string constant and tagged objects (``response_format``: ``"auto"`` or a format).
+
+    ``column``: the column holding the constant, or the object's tag.
+    """
 
     literal: str
     of: Tagged
+    column: str | None = None
 
 
 Node = Text | Number | Choice | Flag | TextList | TextMap | Document | Object | Tagged | Items | Records | LiteralOr
@@ -220,13 +259,26 @@ TOOL = Tagged("type", {
     "code_interpreter": Object((_type("code_interpreter"),)),
     "file_search": Object((_type("file_search"), Field("file_search", FILE_SEARCH))),
     "function": Object((_type("function"), Field("function", FUNCTION, required=True))),
-})
+}, column="type")
 """One item of ``tools``: the ``oneOf`` of tool kinds; the tool's ``type`` is the ``assistant_tools.type`` column."""
 
-CODE_INTERPRETER_RESOURCES = Object((Field("file_ids", TextList(MAX_CODE_INTERPRETER_FILES),
-                                           column="code_interpreter_file_ids"),))
-FILE_SEARCH_RESOURCES = Object((Field("vector_store_ids", TextList(MAX_VECTOR_STORES),
-                                      column="file_search_vector_store_ids"),))
+# The kinds of ``assistant_tool_resources`` row, in the order an assistant's rows are written.
+RESOURCE_FILE: Final = "code_interpreter_file"
+RESOURCE_VECTOR_STORE: Final = "file_search_vector_store"
+RESOURCE_DATA_SOURCE: Final = "code_interpreter_data_source"
+RESOURCE_STORE_CONFIG: Final = "file_search_vector_store_config"
+RESOURCE_STORE_DATA_SOURCE: Final = "file_search_data_source"
+RESOURCE_SEARCH_INDEX: Final = "azure_ai_search_index"
+RESOURCE_TYPES: Final = (RESOURCE_FILE, RESOURCE_VECTOR_STORE, RESOURCE_DATA_SOURCE, RESOURCE_STORE_CONFIG,
+                         RESOURCE_STORE_DATA_SOURCE, RESOURCE_SEARCH_INDEX)
+"""An assistant's resource rows come in this order; a vector store configuration's data sources follow it."""
+
+CODE_INTERPRETER_FILE_IDS = Field("file_ids", TextList(MAX_CODE_INTERPRETER_FILES, rows=RESOURCE_FILE),
+                                  column="code_interpreter_file_ids")
+VECTOR_STORE_IDS = Field("vector_store_ids", TextList(MAX_VECTOR_STORES, rows=RESOURCE_VECTOR_STORE),
+                         column="file_search_vector_store_ids")
+CODE_INTERPRETER_RESOURCES = Object((CODE_INTERPRETER_FILE_IDS,))
+FILE_SEARCH_RESOURCES = Object((VECTOR_STORE_IDS,))
 TOOL_RESOURCES = Object((
     Field("code_interpreter", CODE_INTERPRETER_RESOURCES),
     Field("file_search", FILE_SEARCH_RESOURCES),
@@ -244,7 +296,7 @@ RESPONSE_FORMAT = LiteralOr("auto", Tagged("type", {
     "text": Object((_type("text"),)),
     "json_object": Object((_type("json_object"),)),
     "json_schema": Object((_type("json_schema"), Field("json_schema", JSON_SCHEMA, required=True))),
-}))
+}), column="response_format_type")
 """``"auto"`` or a format object; ``"auto"`` or the object's ``type`` is the ``response_format_type`` column."""
 
 ASSISTANT = Object((
@@ -255,9 +307,10 @@ ASSISTANT = Object((
     Field("description", Text(MAX_DESCRIPTION_LENGTH), required=True, nullable=True, column="description"),
     Field("model", Text(), required=True, column="model"),
     Field("instructions", Text(MAX_INSTRUCTIONS_LENGTH), required=True, nullable=True, column="instructions"),
-    Field("tools", Items(TOOL, MAX_TOOLS), required=True),
+    Field("tools", Items(TOOL, MAX_TOOLS, rows="assistant_tools", index="tool_index", count="tool_count"),
+          required=True),
     Field("tool_resources", TOOL_RESOURCES, nullable=True),
-    Field("metadata", TextMap(), required=True, nullable=True, column="metadata"),
+    Field("metadata", TextMap(rows="assistant_metadata"), required=True, nullable=True, column="metadata"),
     Field("temperature", Number(*TEMPERATURE_RANGE), nullable=True, column="temperature"),
     Field("top_p", Number(*TOP_P_RANGE), nullable=True, column="top_p"),
     Field("response_format", RESPONSE_FORMAT, nullable=True),
@@ -313,7 +366,7 @@ OPENAPI_AUTH = Tagged("type", {
         Field("connection_id", Text(), required=True, column="openapi_connection_id"),)), required=True))),
     "managed_identity": Object((_type("managed_identity"), Field("security_scheme", Object((
         Field("audience", Text(), required=True, column="openapi_audience"),)), required=True))),
-})
+}, column="openapi_auth_type")
 """OpenApiAuthDetails; its ``type`` is the ``openapi_auth_type`` column."""
 
 OPENAPI = Object((
@@ -360,52 +413,59 @@ FOUNDRY_TOOL = Tagged("type", {
     "file_search": Object((_type("file_search"), Field("file_search", FOUNDRY_FILE_SEARCH))),
     "function": Object((_type("function"), Field("function", FOUNDRY_FUNCTION, required=True))),
     "bing_grounding": Object((_type("bing_grounding"), Field("bing_grounding", Object((
-        Field("search_configurations", Records(BING_SEARCH_CONFIGURATION, FOUNDRY_MAX_SEARCH_CONFIGURATIONS),
-              required=True),)), required=True))),
+        Field("search_configurations", Records(BING_SEARCH_CONFIGURATION, FOUNDRY_MAX_SEARCH_CONFIGURATIONS,
+                                               first=True), required=True),)), required=True))),
     "azure_ai_search": Object((_type("azure_ai_search"),)),
     "connected_agent": Object((_type("connected_agent"), Field("connected_agent", CONNECTED_AGENT, required=True))),
     "openapi": Object((_type("openapi"), Field("openapi", OPENAPI, required=True))),
     "azure_function": Object((_type("azure_function"), Field("azure_function", AZURE_FUNCTION, required=True))),
-}, open=True)
+}, open=True, column="type")
 """Foundry's ToolDefinition family: a discriminated base, so a type not listed is valid (kept, not quarantined)."""
 
 DATA_SOURCE = Object((
     Field("uri", Text(), required=True),
-    Field("type", Choice(FOUNDRY_ASSET_TYPES), required=True),
+    Field("type", Choice(FOUNDRY_ASSET_TYPES), required=True, column="asset_type"),
 ))
 """VectorStoreDataSource: one ``assistant_tool_resources`` row (``resource_id`` the URI, ``asset_type``)."""
 
 SEARCH_INDEX = Object((
-    Field("index_connection_id", Text()),
-    Field("index_name", Text()),
-    Field("query_type", Choice(FOUNDRY_QUERY_TYPES)),
-    Field("top_k", Number(integer=True)),
-    Field("filter", Text()),
-    Field("index_asset_id", Text()),
+    Field("index_connection_id", Text(), column="index_connection_id"),
+    Field("index_name", Text(), column="index_name"),
+    Field("query_type", Choice(FOUNDRY_QUERY_TYPES), column="query_type"),
+    Field("top_k", Number(integer=True), column="top_k"),
+    Field("filter", Text(), column="filter"),
+    Field("index_asset_id", Text(), column="index_asset_id"),
 ))
 """AISearchIndexResource: one ``azure_ai_search_index`` row of ``assistant_tool_resources``, a column per field."""
 
 FOUNDRY_TOOL_RESOURCES = Object((
     Field("code_interpreter", Object((
-        Field("file_ids", TextList(MAX_CODE_INTERPRETER_FILES), column="code_interpreter_file_ids"),
-        Field("data_sources", Records(DATA_SOURCE, FOUNDRY_MAX_DATA_SOURCES)),
+        CODE_INTERPRETER_FILE_IDS,
+        Field("data_sources", Records(DATA_SOURCE, FOUNDRY_MAX_DATA_SOURCES, rows=RESOURCE_DATA_SOURCE,
+                                      id_from=("uri",))),
     ))),
     Field("file_search", Object((
-        Field("vector_store_ids", TextList(MAX_VECTOR_STORES), column="file_search_vector_store_ids"),
+        VECTOR_STORE_IDS,
         Field("vector_stores", Records(Object((
             Field("name", Text(), required=True),
-            Field("configuration", Object((Field("data_sources", Records(DATA_SOURCE), required=True),)),
-                  required=True),
-        )), MAX_VECTOR_STORES)),
+            Field("configuration", Object((Field("data_sources", Records(
+                DATA_SOURCE, rows=RESOURCE_STORE_DATA_SOURCE, id_from=("uri",),
+                carry=(("vector_store_name", "name"),)), required=True),)), required=True),
+        )), MAX_VECTOR_STORES, rows=RESOURCE_STORE_CONFIG, id_from=("name",))),
     ))),
-    Field("azure_ai_search", Object((Field("indexes", Records(SEARCH_INDEX, FOUNDRY_MAX_INDEXES)),))),
+    Field("azure_ai_search", Object((Field("indexes", Records(
+        SEARCH_INDEX, FOUNDRY_MAX_INDEXES, rows=RESOURCE_SEARCH_INDEX,
+        id_from=("index_name", "index_asset_id", "index_connection_id"))),))),
 ))
 """Foundry's ToolResources: OpenAI's two plus data sources, vector store configurations and search indexes."""
 
 _FOUNDRY_REQUIRED: Final = frozenset({"tool_resources", "temperature", "top_p"})
 
+_TOOLS = ASSISTANT["tools"].node
+assert isinstance(_TOOLS, Items)
+
 FOUNDRY_AGENT = Object(tuple(
-    Field(f.name, Items(FOUNDRY_TOOL, None) if f.name == "tools"
+    Field(f.name, dataclasses.replace(_TOOLS, of=FOUNDRY_TOOL, max_items=None) if f.name == "tools"
           else FOUNDRY_TOOL_RESOURCES if f.name == "tool_resources" else f.node,
           required=f.required or f.name in _FOUNDRY_REQUIRED, nullable=f.nullable, column=f.column)
     for f in ASSISTANT.fields))
@@ -419,6 +479,9 @@ DIALECTS: Final[dict[str, Object]] = {"openai": ASSISTANT, "foundry": FOUNDRY_AG
 
 FLATTENED: Final = FOUNDRY_AGENT
 """The tree the flattener reads any stored body with: it declares every key either dialect declares."""
+
+FLATTENED_TOOL: Final = FOUNDRY_TOOL
+"""The tool the flattener reads each item of ``tools`` as: every tool type either dialect declares."""
 
 
 # --- What the other modules derive ----------------------------------------------------------------------

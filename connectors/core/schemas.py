@@ -239,13 +239,12 @@ SNAPSHOT_RUNS = TableSpec(
     key=("snapshot_date",),
 )
 
-HISTORY_CONFIG_COLUMNS: tuple[str, ...] = (
-    "object", "created_at", "name", "description", "model", "instructions", "temperature", "top_p",
-    "response_format_type", "response_format_json_schema_name", "response_format_json_schema_description",
-    "response_format_json_schema_strict", "response_format_json_schema", "tool_count", "metadata",
-    "code_interpreter_file_ids", "file_search_vector_store_ids", "extra_fields",
-)
-"""The configuration columns of ``assistants`` that every history version carries."""
+HISTORY_CONFIG_COLUMNS: tuple[str, ...] = tuple(
+    name for name in ASSISTANTS.schema.names
+    if name not in ("snapshot_date", "assistant_id", "snapshot_at", "content_hash", "raw_json"))
+"""The configuration columns of ``assistants`` that every history version carries: all of them but the key, the
+fetch time, the hash and the body (generated from :data:`ASSISTANTS`, so a new flattened column reaches
+``payloads`` and ``assistant_history`` by itself)."""
 
 ASSISTANT_HISTORY = TableSpec(
     "assistant_history",
@@ -378,11 +377,31 @@ ASSISTANT_VERSIONS = TableSpec(
     key=("assistant_id", "valid_from"),
 )
 
+RESPONSES_MAPPINGS = TableSpec(
+    "responses_mappings", "one row per distinct payload",
+    "Each payload as a Responses API request: what `to_responses_request` (`connectors/migration/responses.py`, "
+    "the one definition of the mapping) made of it, written with the payload; the view `responses_migration` "
+    "reads it. `assistants-export upgrade` and `rebuild-duckdb` map again the payloads of a warehouse that "
+    "predates this table or whose rows an older mapping version wrote.",
+    pa.schema([
+        *_stored_key(),
+        col("mapping_version", pa.int32(), "The version of the mapping that wrote the row (`MAPPING_VERSION`).",
+            nullable=False),
+        col("name", pa.string(), "The assistant's name, as the mapping's output line has it."),
+        col("description", pa.string(), "The assistant's description, as the mapping's output line has it."),
+        col("created_at", pa.int64(), "When the assistant was created, in Unix seconds as the API gave it."),
+        col("request", JSON_TEXT, "The Responses API request body (without `input`) as JSON text.", nullable=False),
+        col("warnings", JSON_TEXT, "The migration warnings as a JSON array of `{\"code\", \"message\"}`.",
+            nullable=False),
+    ]),
+    key=("snapshot_date", "content_hash"),
+)
+
 PAYLOAD_TABLES: tuple[TableSpec, ...] = (PAYLOADS, PAYLOAD_TOOLS, PAYLOAD_METADATA, PAYLOAD_TOOL_RESOURCES)
 """A date's new payloads, flattened: written with its snapshot, rebuilt by the flatten step."""
 
 STORED_DATE_TABLES: dict[str, TableSpec] = {t.name: t for t in (SNAPSHOT_MEMBERS, FETCH_ERRORS, SNAPSHOT_RUNS,
-                                                                *PAYLOAD_TABLES)}
+                                                                *PAYLOAD_TABLES, RESPONSES_MAPPINGS)}
 """The tables stored with one partition per snapshot date, loaded into DuckDB a date at a time."""
 
 STORED_TABLES: dict[str, TableSpec] = {**STORED_DATE_TABLES, ASSISTANT_VERSIONS.name: ASSISTANT_VERSIONS,

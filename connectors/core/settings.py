@@ -7,10 +7,19 @@ Assistant's field limits) live in :mod:`assistants_export.connectors.openai_assi
 
 from __future__ import annotations
 
+from . import settings_registry as registry
+
 # --- Writing --------------------------------------------------------------
 
-DEFAULT_WAREHOUSE = "./data"
-DEFAULT_WAREHOUSE_ENV = "ASSISTANTS_WAREHOUSE"
+DEFAULT_WAREHOUSE = registry.WAREHOUSE.fallback
+DEFAULT_WAREHOUSE_ENV = registry.WAREHOUSE.variable
+
+
+def default_warehouse() -> str:
+    """Where a warehouse that is not named is: ``$ASSISTANTS_WAREHOUSE``, else ``./data`` (resolved here only)."""
+    return registry.WAREHOUSE.text()
+
+
 DEFAULT_SOURCE = "default"
 """The name of the source a single-source warehouse holds: it is stored at the warehouse's root, so every
 warehouse written before there were several sources is this source's, as it is."""
@@ -19,7 +28,7 @@ SOURCES_FOLDER = "sources"
 SOURCE_NAME_PATTERN = r"[a-z][a-z0-9_-]{0,39}"
 """A source's name becomes a folder, a prefix and a Dagster partition key: a lowercase letter, then up to 39
 lowercase letters, digits, ``_`` or ``-``."""
-SOURCES_FILE_ENV = "ASSISTANTS_SOURCES_FILE"
+SOURCES_FILE_ENV = registry.SOURCES_FILE.variable
 """The TOML file naming the sources (``pipelines/sources.py``); unset, the environment configures one source."""
 BATCH_SIZE = 1000
 """Assistants held in memory before a batch is written; bounds memory whatever the ID count."""
@@ -31,9 +40,9 @@ HELD_MAX_AGE_DAYS = 30.0
 
 PARQUET_COMPRESSION = "zstd"
 DUCKDB_FILENAME = "assistants.duckdb"
-DUCKDB_CACHE_ENV = "ASSISTANTS_DUCKDB_CACHE"
+DUCKDB_CACHE_ENV = registry.DUCKDB_CACHE.variable
 """Where ``assistants.duckdb`` of a warehouse in an object store is kept (a local cache, rebuilt at will)."""
-DEFAULT_DUCKDB_CACHE = "~/.cache/assistants-export"
+DEFAULT_DUCKDB_CACHE = registry.DUCKDB_CACHE.fallback
 DUCKDB_LOCK_WAIT = 15.0
 """Seconds a step waits for another process to release assistants.duckdb before it gives up (the Parquet side
 is stored either way). Covers the moments two processes touch the file at once; a notebook that keeps it open
@@ -41,9 +50,9 @@ still ends the step with one line."""
 DUCKDB_READ_WAIT = 2.0
 """Seconds a reader (``query``, ``read_table``, the ``history`` commands) waits for a writer to let go of
 assistants.duckdb before it reads the same views over the stored files instead (and says so on stderr)."""
-WRITER_WAIT = 60.0
+WRITER_WAIT = float(registry.WRITER_WAIT.fallback)
 """Seconds a run waits for another run of the same source to end before it gives up, writing nothing (exit 75)."""
-WRITER_WAIT_ENV = "ASSISTANTS_WRITER_WAIT"
+WRITER_WAIT_ENV = registry.WRITER_WAIT.variable
 """Overrides :data:`WRITER_WAIT` (seconds; ``0`` gives up at once); the CLI's ``--writer-wait`` and the Dagster
 resource's ``writer_wait`` override it in turn."""
 WRITER_LOCK_FILE = ".writer.lock"
@@ -69,7 +78,7 @@ waited in memory for the commit."""
 
 # --- Blocking gates (connectors/gates.py) ---------------------------------
 
-DEFAULT_MAX_FAILED_SHARE = 0.1
+DEFAULT_MAX_FAILED_SHARE = float(registry.MAX_FAILED_SHARE.fallback)
 """Largest share of the IDs answered that may end ``failed`` before a run is held back."""
-DEFAULT_MASS_DELETION_THRESHOLD = 0.2
+DEFAULT_MASS_DELETION_THRESHOLD = float(registry.MASS_DELETION_THRESHOLD.fallback)
 """Largest share of the live assistants one snapshot may delete before it is held back."""

@@ -48,10 +48,9 @@ from assistants_export.connectors.deletions import (
     mass_deletion_problem,
     snapshot_deletions,
 )
-from assistants_export.connectors.warehouse import DuckDBStore, Store, Writer, open_store
+from assistants_export.connectors.warehouse import DuckDBStore, Store, Writer
 from assistants_export.connectors.warehouse.stored import payload_bodies
-from assistants_export.connectors.warehouse.upgrade import upgrade_warehouse
-from assistants_export.connectors.warehouse.writer_lock import writer_lock
+from assistants_export.connectors.warehouse.writing import opened_for_writing
 
 from .changes import diff
 
@@ -107,14 +106,13 @@ def rebuild_history(warehouse: str | Path, from_date: dt.date | None = None, *, 
 
     Each source (``source_name``) has its own history: its snapshots alone are replayed.
     """
-    with writer_lock(warehouse, source_name):  # the source's one writer (a run holds it already: this counts)
-        return _rebuild(warehouse, from_date, allow_mass_deletion, threshold, source_name)
+    # the source's one writer (a run holds it already: this counts)
+    with opened_for_writing(warehouse, source_name) as store:
+        return _rebuild(store, warehouse, from_date, allow_mass_deletion, threshold, source_name)
 
 
-def _rebuild(warehouse: str | Path, from_date: dt.date | None, allow_mass_deletion: bool, threshold: float,
-             source_name: str) -> HistoryResult:
-    store = open_store(warehouse, source_name)
-    upgrade_warehouse(store)
+def _rebuild(store: Store, warehouse: str | Path, from_date: dt.date | None, allow_mass_deletion: bool,
+             threshold: float, source_name: str) -> HistoryResult:
     dates = _replayable_dates(store)
     start = _start_date(store, dates, from_date)
     result = HistoryResult(start)

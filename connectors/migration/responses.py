@@ -12,9 +12,11 @@ Not carried over, because the Responses API has no place for them in a request: 
 messages and runs; the contents of files and vector stores (only their IDs move); the code
 behind function tools.
 
-The SQL view ``responses_migration`` (``sql/views/responses_migration.sql``) is the same mapping
-in DuckDB SQL, for people who only have SQL; tests hold the two equal on every sandbox assistant
-and on generated ones. Change a rule here and there together.
+This is the only definition of the mapping. The SQL view ``responses_migration`` reads what this
+function made of each payload, stored once per payload in ``responses_mappings``
+(:mod:`assistants_export.connectors.migration.stored`) when the payload is first stored. Change a
+rule here and raise :data:`MAPPING_VERSION`: ``assistants-export upgrade`` (or ``rebuild-duckdb``)
+then maps the stored payloads again.
 """
 
 from __future__ import annotations
@@ -27,13 +29,17 @@ from typing import Any
 
 Json = dict[str, Any]
 
+MAPPING_VERSION = 1
+"""The version of the rules below, stored with every row of ``responses_mappings``: raise it with any change
+that alters a request or a warning, so that stored rows of an older version are mapped again."""
+
 REASONING_MODELS: tuple[str, ...] = ("o1", "o3", "o4-mini", "gpt-5")
 """Model families that accept only the default ``temperature`` and ``top_p`` (1) and accept ``reasoning``.
 
 A model belongs to a family when it is the family's name or starts with it followed by ``-`` or
 ``.`` (``o3`` covers ``o3-mini`` and ``o3-2025-04-16``; ``gpt-5`` covers ``gpt-5-mini`` and
 ``gpt-5.1``, but not ``gpt-50``). Override per call (``reasoning_models=``) or on the command line
-(``--reasoning-models``); the SQL view uses this default list.
+(``--reasoning-models``); the stored mapping (and so the SQL view) uses this default list.
 """
 
 SOURCE_ID_METADATA_KEY = "source_assistant_id"
@@ -114,12 +120,10 @@ class Migration:
 def reasoning_model_pattern(families: Iterable[str] = REASONING_MODELS) -> str:
     """The regular expression a whole model ID matches when it belongs to one of ``families``.
 
-    The same text works in Python (``re.fullmatch``) and in DuckDB (``regexp_full_match``, RE2),
-    which is how the SQL view writes it.
     """
     names = sorted({f for f in families if f}, key=lambda f: (-len(f), f))
     if not names:
-        return r"(?!)"  # matches nothing (Python only; the view always uses the default list)
+        return r"(?!)"  # matches nothing
     return "(?s)(" + "|".join(re.escape(name) for name in names) + r")([-.].*)?"
 
 
@@ -129,7 +133,7 @@ def is_reasoning_model(model: str, families: Iterable[str] = REASONING_MODELS) -
 
 
 def _show(value: Any) -> str:
-    """A value as JSON text in a warning (the SQL view writes it the same way)."""
+    """A value as JSON text in a warning."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 

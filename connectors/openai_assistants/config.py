@@ -19,15 +19,15 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
+from assistants_export.connectors.core import settings_registry as registry
 from assistants_export.connectors.core.errors import ConfigError
+from assistants_export.connectors.core.settings_registry import AUTH_STYLES as AUTH_STYLES
+from assistants_export.connectors.core.settings_registry import AuthStyle as AuthStyle
 
 from . import settings
-
-AuthStyle = Literal["bearer", "azure", "entra"]
-AUTH_STYLES: tuple[AuthStyle, ...] = ("bearer", "azure", "entra")
 
 
 class Secret:
@@ -63,6 +63,13 @@ class Secret:
 
     def __bool__(self) -> bool:
         return bool(self._value)
+
+
+ENVIRONMENT: tuple[registry.Setting, ...] = (
+    registry.BASE_URL, registry.ORGANIZATION, registry.PROJECT, registry.API_VERSION, registry.AUTH_STYLE,
+    registry.ENTRA_CREDENTIAL, registry.ENTRA_SCOPE)
+"""The client settings a variable sets (besides the key's): read by :meth:`ClientConfig.from_env`, and by the
+``api`` resource and the CLI for the fields left unset."""
 
 
 @dataclass(frozen=True)
@@ -171,23 +178,16 @@ class ClientConfig:
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> ClientConfig:
         """Build from the documented environment variables, then apply ``overrides``.
 
-        Variables: ``OPENAI_API_KEY`` (or the one named by ``api_key_env``),
-        ``OPENAI_BASE_URL``, ``OPENAI_ORG_ID``, ``OPENAI_PROJECT_ID``,
-        ``OPENAI_API_VERSION``, ``ASSISTANTS_AUTH_STYLE``. ``None`` overrides
-        are ignored so CLI flags that were not given fall back to the environment.
+        Variables: the key's (``OPENAI_API_KEY``, or the one named by ``api_key_env``) and every other
+        variable of :data:`ENVIRONMENT` (the settings registry's client group), each else its default. ``None``
+        overrides are ignored so CLI flags that were not given fall back to the environment.
         """
         env = os.environ if environ is None else environ
         key_env = str(overrides.pop("api_key_env", None) or settings.DEFAULT_API_KEY_ENV)
         values: dict[str, object] = {
             "api_key": Secret(env.get(key_env, "")),
             "api_key_env": key_env,
-            "base_url": env.get(settings.DEFAULT_BASE_URL_ENV) or settings.DEFAULT_BASE_URL,
-            "organization": env.get("OPENAI_ORG_ID") or None,
-            "project": env.get("OPENAI_PROJECT_ID") or None,
-            "api_version": env.get("OPENAI_API_VERSION") or None,
-            "auth_style": env.get("ASSISTANTS_AUTH_STYLE") or settings.DEFAULT_AUTH_STYLE,
-            "entra_credential": env.get("ASSISTANTS_ENTRA_CREDENTIAL") or settings.DEFAULT_ENTRA_CREDENTIAL,
-            "entra_scope": env.get("ASSISTANTS_ENTRA_SCOPE") or settings.DEFAULT_ENTRA_SCOPE,
+            **{setting.name: setting.value(env) for setting in ENVIRONMENT},
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values["auth_style"] == "azure" and not values["api_version"]:
@@ -199,13 +199,7 @@ class ClientConfig:
 
 HELP: Mapping[str, str] = {
     "api_key": "The API key.",
-    "base_url": "API root.",
-    "api_key_env": "Environment variable holding the API key; its name (never the key) appears in messages.",
-    "auth_style": "'bearer' (OpenAI), 'azure' (api-key header, api-version parameter, /openai path) or 'entra' "
-                  "(Azure AI Foundry Agent Service: Entra ID token, api-version parameter, the project endpoint).",
-    "api_version": "Azure api-version (the api-version query parameter).",
-    "organization": "OpenAI-Organization header.",
-    "project": "OpenAI-Project header.",
+    **{setting.name: setting.help for setting in (registry.API_KEY, *ENVIRONMENT)},
     "extra_headers": "More headers for every request.",
     "concurrency": "Requests in flight at most.",
     "requests_per_minute": "Cap on request starts per minute; none by default.",
@@ -223,11 +217,9 @@ HELP: Mapping[str, str] = {
     "max_response_bytes": "Largest body accepted.",
     "not_found_pattern": "Regex a 404 message must match to mean 'assistant not found'.",
     "preflight": "Probe GET /assistants?limit=1 before fetching IDs.",
-    "entra_credential": "auth_style 'entra': the azure-identity credential: default (DefaultAzureCredential), "
-                        "environment, workload_identity, managed_identity or azure_cli.",
-    "entra_scope": "auth_style 'entra': the OAuth2 scope tokens are asked for.",
 }
-"""The one-line help of each :class:`ClientConfig` setting, shared by the resource and the CLI."""
+"""The one-line help of each :class:`ClientConfig` setting, shared by the resource and the CLI (the settings
+registry's for those a variable sets)."""
 
 _FIELDS = {f.name: f for f in fields(ClientConfig)}
 
@@ -251,7 +243,7 @@ def _check_base_url(url: str) -> None:
     parts = urlsplit(url) if isinstance(url, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
-            f"base URL {url!r} is not an http(s) URL: set OPENAI_BASE_URL or --base-url "
+            f"base URL {url!r} is not an http(s) URL: set {registry.BASE_URL.variable} or --base-url "
             "to something like https://api.openai.com/v1"
         )
     if parts.query or parts.fragment:

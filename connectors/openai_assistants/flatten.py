@@ -8,8 +8,13 @@ lands in a column; fields the API schema does not define land in
 This runs once per stored assistant, so it is written for speed (profile and
 numbers in ``benchmarks/README.md``):
 
-* columns are plain Python lists appended to directly and turned into Arrow
-  arrays once per batch (no per-row dicts or keyword arguments);
+* every column and child row is compiled from the one model
+  (:mod:`assistants_export.connectors.core.assistant_model`: ``Field.column``, the tags' columns, the
+  ``rows`` of tools, metadata and tool resources) into a plan per table, and read column-wise: Arrow
+  converts a batch's bodies (and its tools) into struct arrays of the declared fields in one call each, and
+  Arrow compute takes each column out of them, a variant's columns only where its tag says so. What stays
+  per body is what must: gathering the tools, the unknown-field walk and the canonical JSON text of
+  free-form documents (``python -m benchmarks.flatten_micro`` measures it);
 * the columns that are copies of ``raw_assistants`` (the ID, the fetch time, the
   body) are taken from the stored Arrow batch as they are, never converted to
   Python objects and back;
@@ -27,9 +32,10 @@ import hashlib
 import inspect
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Final
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -46,6 +52,7 @@ from assistants_export.connectors.core.schemas import (
     ASSISTANT_TOOLS,
     ASSISTANTS,
     FETCH_ERRORS,
+    JSON_TEXT,
     PAYLOAD_METADATA,
     PAYLOAD_TOOL_RESOURCES,
     PAYLOAD_TOOLS,
@@ -56,18 +63,6 @@ from assistants_export.connectors.core.schemas import (
 )
 
 from .results import FetchResult
-
-RESOURCE_FILE = "code_interpreter_file"
-RESOURCE_VECTOR_STORE = "file_search_vector_store"
-RESOURCE_DATA_SOURCE = "code_interpreter_data_source"
-RESOURCE_STORE_CONFIG = "file_search_vector_store_config"
-RESOURCE_STORE_DATA_SOURCE = "file_search_data_source"
-RESOURCE_SEARCH_INDEX = "azure_ai_search_index"
-_INDEX_FIELDS = ("index_connection_id", "index_name", "index_asset_id", "query_type", "top_k", "filter")
-_FOUNDRY_RESOURCE_COLUMNS = ("asset_type", "vector_store_name", *_INDEX_FIELDS)
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +122,11 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch,
 
     ``decoded`` holds the rows' hashes and payloads when the caller decoded the bodies already (the
     fetch step: the client decoded each body once); without it each body is parsed here.
+
+    Column-wise: one Python pass per body gathers its tools and walks it for unknown fields (what must be per
+    body), then Arrow converts all the bodies (and all the tools) at once into struct arrays of the declared
+    fields (:data:`_ASSISTANT_PLAN`, :data:`_TOOL_PLAN`, compiled from the model) and every column is read from
+    them with Arrow compute; only free-form JSON values are turned into canonical text one by one.
     """
     id_array = batch.column("assistant_id")
     raw_array = batch.column("raw_json")
@@ -135,29 +135,26 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch,
                    for payload in map(loads_normalized, raw_array.to_pylist())]
     count = len(decoded)
 
-    assistants = _Columns(ASSISTANTS)
-    a = assistants.columns
-    scalars = [(name, a[column], convert) for name, column, convert in _SCALAR_COLUMNS]
-    a_rf_type, a_rf_name = a["response_format_type"], a["response_format_json_schema_name"]
-    a_rf_description = a["response_format_json_schema_description"]
-    a_rf_strict, a_rf_schema = a["response_format_json_schema_strict"], a["response_format_json_schema"]
-    a_tool_count, a_metadata = a["tool_count"], a["metadata"]
-    a_files, a_stores = a["code_interpreter_file_ids"], a["file_search_vector_store_ids"]
-    a_extra, a_hash = a["extra_fields"], a["content_hash"]
-
-    tools = _Columns(ASSISTANT_TOOLS)
-    t = tools.columns
+    payloads: list[dict[str, Any]] = []
+    hashes: list[str] = []
+    extra_column: list[str | None] = []
+    tools: list[Any] = []
     tool_owner: list[int] = []
-    metadata = _Columns(ASSISTANT_METADATA)
-    meta_owner: list[int] = []
-    m_key, m_value = metadata.columns["key"], metadata.columns["value"]
-    resources = _Columns(ASSISTANT_TOOL_RESOURCES)
-    resource_owner: list[int] = []
-    r_type, r_id, r_position = (resources.columns[n] for n in ("resource_type", "resource_id", "position"))
-    r_foundry = [resources.columns[n] for n in _FOUNDRY_RESOURCE_COLUMNS]
-
+    tool_index: list[int] = []
+    tool_count: list[int] = []
+    tool_extra: list[str | None] = []
     for row, (content_hash, payload) in enumerate(decoded):
-        get = payload.get
+        payloads.append(payload)
+        hashes.append(content_hash)
+        tool_list = payload.get("tools") or []
+        first = len(tools)
+        length = len(tool_list)
+        tool_count.append(length)
+        if length:
+            tools.extend(tool_list)
+            tool_owner.extend([row] * length)
+            tool_index.extend(range(length))
+            tool_extra.extend([None] * length)
         extras: dict[str, Any] = {}
         tool_extras: dict[Any, dict[str, Any]] = {}
         for path, value in model.undeclared(payload, model.FLATTENED):
@@ -165,71 +162,46 @@ def flatten_batch(snapshot_date: dt.date, batch: pa.Table | pa.RecordBatch,
                 _put(tool_extras.setdefault(path[1], {}), path[2:], value)
             else:
                 _put(extras, path, value)
-        tool_list = get("tools") or []
-        for index, tool in enumerate(tool_list):
-            tool_owner.append(row)
-            _add_tool(t, index, tool, tool_extras.get(index))
-        meta = get("metadata")
-        if meta:
-            meta_owner.extend([row] * len(meta))
-            m_key.extend(meta.keys())
-            m_value.extend(meta.values())
-        file_ids, store_ids = _tool_resources(get("tool_resources"))
-        added = len(r_type)
-        if file_ids:
-            resource_owner.extend([row] * len(file_ids))
-            r_type.extend([RESOURCE_FILE] * len(file_ids))
-            r_id.extend(file_ids)
-            r_position.extend(range(len(file_ids)))
-        if store_ids:
-            resource_owner.extend([row] * len(store_ids))
-            r_type.extend([RESOURCE_VECTOR_STORE] * len(store_ids))
-            r_id.extend(store_ids)
-            r_position.extend(range(len(store_ids)))
-        for column in r_foundry:
-            column.extend([None] * (len(r_type) - added))
-        foundry_rows = _foundry_resources(get("tool_resources"))
-        if foundry_rows:
-            resource_owner.extend([row] * len(foundry_rows))
-            for kind, resource_id, position, values in foundry_rows:
-                r_type.append(kind)
-                r_id.append(resource_id)
-                r_position.append(position)
-                for column, value in zip(r_foundry, values, strict=True):
-                    column.append(value)
-        for name, column, convert in scalars:
-            column.append(convert(get(name)))
-        rf_type, rf_name, rf_description, rf_strict, rf_schema = _response_format(get("response_format"))
-        a_rf_type.append(rf_type)
-        a_rf_name.append(rf_name)
-        a_rf_description.append(rf_description)
-        a_rf_strict.append(rf_strict)
-        a_rf_schema.append(rf_schema)
-        a_tool_count.append(len(tool_list))
-        a_metadata.append(None if meta is None else list(meta.items()))
-        a_files.append(file_ids)
-        a_stores.append(store_ids)
-        a_extra.append(canonical_json(extras) if extras else None)
-        a_hash.append(content_hash)
+        for index, found in tool_extras.items():
+            tool_extra[first + index] = canonical_json(found)
+        extra_column.append(canonical_json(extras) if extras else None)
 
     date_scalar = pa.scalar(snapshot_date, pa.date32())
+    id_array = id_array.combine_chunks() if isinstance(id_array, pa.ChunkedArray) else id_array
+    ids = id_array.cast(pa.string())
 
-    def keys(owner: list[int] | None, length: int) -> dict[str, pa.Array]:
-        ids = id_array if owner is None else id_array.take(pa.array(owner, pa.int64()))
-        if isinstance(ids, pa.ChunkedArray):
-            ids = ids.combine_chunks()
-        return {"snapshot_date": pa.repeat(date_scalar, length), "assistant_id": ids.cast(pa.string())}
+    def keys(owner: np.ndarray | None, length: int) -> dict[str, pa.Array]:
+        return {"snapshot_date": pa.repeat(date_scalar, length),
+                "assistant_id": ids if owner is None else ids.take(pa.array(owner, pa.int64()))}
 
+    main = _ASSISTANT_PLAN.convert(payloads)
+    columns = _ASSISTANT_PLAN.columns(main, payloads)
+    columns["tool_count"] = pa.array(tool_count, pa.int32())
+    columns["extra_fields"] = pa.array(extra_column, JSON_TEXT)
+    columns["content_hash"] = pa.array(hashes, pa.string())
     fetched = batch.column("fetched_at")
     raw = raw_array
     if isinstance(fetched, pa.ChunkedArray):
         fetched, raw = fetched.combine_chunks(), raw.combine_chunks()
+    columns["snapshot_at"] = fetched.cast(ASSISTANTS.schema.field("snapshot_at").type)
+    columns["raw_json"] = raw.cast(pa.large_string())
+
+    tool_struct = _TOOL_PLAN.convert(tools)
+    tool_columns = _TOOL_PLAN.columns(tool_struct, tools)
+    tool_columns["tool_index"] = pa.array(tool_index, pa.int32())
+    tool_columns["extra_fields"] = pa.array(tool_extra, JSON_TEXT)
+
+    metadata = columns["metadata"]
+    meta_owner = _parents(metadata)
+    meta_start = metadata.offsets.to_numpy()[0] if len(metadata) else 0
     return {
-        ASSISTANTS.name: assistants.table({**keys(None, count), "snapshot_at": fetched.cast(
-            ASSISTANTS.schema.field("snapshot_at").type), "raw_json": raw.cast(pa.large_string())}),
-        ASSISTANT_TOOLS.name: tools.table(keys(tool_owner, len(tool_owner))),
-        ASSISTANT_METADATA.name: metadata.table(keys(meta_owner, len(meta_owner))),
-        ASSISTANT_TOOL_RESOURCES.name: resources.table(keys(resource_owner, len(resource_owner))),
+        ASSISTANTS.name: _table(ASSISTANTS, {**keys(None, count), **columns}),
+        ASSISTANT_TOOLS.name: _table(ASSISTANT_TOOLS, {
+            **keys(np.asarray(tool_owner, np.int64), len(tools)), **tool_columns}),
+        ASSISTANT_METADATA.name: _table(ASSISTANT_METADATA, {
+            **keys(meta_owner, len(meta_owner)), "key": metadata.keys.slice(meta_start, len(meta_owner)),
+            "value": metadata.items.slice(meta_start, len(meta_owner))}),
+        ASSISTANT_TOOL_RESOURCES.name: _resource_table(main, keys),
     }
 
 
@@ -320,132 +292,6 @@ def errors_table(snapshot_date: dt.date, results: Iterable[FetchResult]) -> pa.T
     return table.table()
 
 
-_FOUNDRY_TOOL_COLUMNS = tuple(f.name for f in ASSISTANT_TOOLS.schema
-                              if f.name.startswith(("bing_", "openapi_", "connected_agent_", "azure_function_")))
-"""The columns only Foundry's tool types fill; null on every other row."""
-
-
-def _add_tool(columns: dict[str, list[Any]], index: int, tool: dict[str, Any], extras: dict[str, Any] | None) -> None:
-    """Append one ``assistant_tools`` row (all but the key columns) for ``tool``, its unknown fields ``extras``."""
-    tool_type = str(tool.get("type"))
-    name = description = parameters = strict = max_results = ranker = threshold = None
-    foundry = _foundry_tool(tool_type, tool)
-    for column in _FOUNDRY_TOOL_COLUMNS:
-        columns[column].append(foundry.get(column))
-    if tool_type in ("function", "azure_function"):
-        function = (tool.get("function") if tool_type == "function"
-                    else (tool.get("azure_function") or {}).get("function")) or {}
-        name = function.get("name")
-        description = function.get("description")
-        if "parameters" in function:
-            parameters = canonical_json_normalized(function["parameters"])
-        strict = function.get("strict")
-    elif tool_type == "file_search":
-        overrides = tool.get("file_search") or {}
-        ranking = overrides.get("ranking_options") or {}
-        max_results = overrides.get("max_num_results")
-        ranker = ranking.get("ranker")
-        threshold = _float(ranking.get("score_threshold"))
-    columns["tool_index"].append(index)
-    columns["type"].append(tool_type)
-    columns["function_name"].append(name)
-    columns["function_description"].append(description)
-    columns["function_parameters"].append(parameters)
-    columns["function_strict"].append(strict)
-    columns["file_search_max_num_results"].append(max_results)
-    columns["file_search_ranker"].append(ranker)
-    columns["file_search_score_threshold"].append(threshold)
-    columns["extra_fields"].append(canonical_json(extras) if extras else None)
-
-
-def _foundry_tool(tool_type: str, tool: dict[str, Any]) -> dict[str, Any]:
-    """The Foundry-only columns of one tool (absent keys are null), by the model's column names."""
-    out: dict[str, Any] = {}
-    if tool_type == "bing_grounding":
-        configurations = (tool.get("bing_grounding") or {}).get("search_configurations") or []
-        if configurations:  # at most one (maxItems 1)
-            first = configurations[0]
-            out = {"bing_connection_id": first.get("connection_id"), "bing_market": first.get("market"),
-                   "bing_set_lang": first.get("set_lang"), "bing_count": first.get("count"),
-                   "bing_freshness": first.get("freshness")}
-    elif tool_type == "openapi":
-        openapi = tool.get("openapi") or {}
-        auth = openapi.get("auth") or {}
-        scheme = auth.get("security_scheme") or {}
-        out = {"openapi_name": openapi.get("name"), "openapi_description": openapi.get("description"),
-               "openapi_auth_type": auth.get("type"), "openapi_connection_id": scheme.get("connection_id"),
-               "openapi_audience": scheme.get("audience"), "openapi_default_params": openapi.get("default_params")}
-        for key in ("spec", "functions"):
-            if key in openapi:
-                out[f"openapi_{key}"] = canonical_json_normalized(openapi[key])
-    elif tool_type == "connected_agent":
-        agent = tool.get("connected_agent") or {}
-        out = {"connected_agent_id": agent.get("id"), "connected_agent_name": agent.get("name"),
-               "connected_agent_description": agent.get("description")}
-    elif tool_type == "azure_function":
-        definition = tool.get("azure_function") or {}
-        for direction in ("input", "output"):
-            queue = (definition.get(f"{direction}_binding") or {}).get("storage_queue") or {}
-            out[f"azure_function_{direction}_queue_endpoint"] = queue.get("queue_service_endpoint")
-            out[f"azure_function_{direction}_queue_name"] = queue.get("queue_name")
-    return out
-
-
-def _foundry_resources(resources: Any) -> list[tuple[str, str, int, tuple[Any, ...]]]:
-    """Foundry's tool resources as ``assistant_tool_resources`` rows: ``(type, id, position, other columns)``."""
-    if not isinstance(resources, dict):
-        return []
-    rows: list[tuple[str, str, int, tuple[Any, ...]]] = []
-    blank = (None,) * len(_INDEX_FIELDS)
-    code = resources.get("code_interpreter")
-    if isinstance(code, dict):
-        for position, source in enumerate(code.get("data_sources") or []):
-            rows.append((RESOURCE_DATA_SOURCE, source.get("uri"), position, (source.get("type"), None, *blank)))
-    search = resources.get("file_search")
-    if isinstance(search, dict):
-        for position, store in enumerate(search.get("vector_stores") or []):
-            name = store.get("name")
-            rows.append((RESOURCE_STORE_CONFIG, name, position, (None, None, *blank)))
-            sources = (store.get("configuration") or {}).get("data_sources") or []
-            for index, source in enumerate(sources):
-                rows.append((RESOURCE_STORE_DATA_SOURCE, source.get("uri"), index,
-                             (source.get("type"), name, *blank)))
-    indexes = resources.get("azure_ai_search")
-    if isinstance(indexes, dict):
-        for position, index in enumerate(indexes.get("indexes") or []):
-            values = tuple(index.get(key) for key in _INDEX_FIELDS)
-            resource_id = index.get("index_name") or index.get("index_asset_id") or index.get("index_connection_id")
-            rows.append((RESOURCE_SEARCH_INDEX, resource_id or "", position, (None, None, *values)))
-    return rows
-
-
-def _tool_resources(resources: Any) -> tuple[list[str] | None, list[str] | None]:
-    if not isinstance(resources, dict):
-        return None, None
-    code = resources.get("code_interpreter")
-    search = resources.get("file_search")
-    file_ids = store_ids = None
-    if isinstance(code, dict):
-        file_ids = code.get("file_ids")
-    if isinstance(search, dict):
-        store_ids = search.get("vector_store_ids")
-    return file_ids, store_ids
-
-
-_NO_RESPONSE_FORMAT: tuple[Any, None, None, None, None] = (None, None, None, None, None)
-
-
-def _response_format(value: Any) -> tuple[Any, Any, Any, Any, str | None]:
-    """``(type, json_schema name, description, strict, schema as canonical JSON)``."""
-    if value is None or isinstance(value, str):
-        return (value, None, None, None, None) if value is not None else _NO_RESPONSE_FORMAT
-    schema = value.get("json_schema")
-    if not isinstance(schema, dict):
-        return value.get("type"), None, None, None, None
-    text = canonical_json_normalized(schema["schema"]) if "schema" in schema else None
-    return value.get("type"), schema.get("name"), schema.get("description"), schema.get("strict"), text
-
-
 def _put(extras: dict[Any, Any], path: model.Path, value: Any) -> None:
     """Put an unknown field's ``value`` into ``extras`` at ``path`` (keys of declared objects, then its own key).
 
@@ -458,36 +304,345 @@ def _put(extras: dict[Any, Any], path: model.Path, value: Any) -> None:
     node[path[-1]] = value
 
 
-def _timestamp(seconds: Any) -> dt.datetime | None:
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+# --- The columns, compiled from the model ---------------------------------------------------------------
+#
+# Each table's columns are read from Arrow struct arrays built from the decoded bodies in one call per batch
+# (``pa.array(bodies, type=...)``, C++ reading each dict): the struct type holds exactly the declared fields that
+# land in a column, decide a variant (a tag) or become rows, typed by the columns they land in. A variant's
+# columns are read only where its tag says the object is that variant, so a key that another variant declares is
+# an unknown field here (in ``extra_fields``), never a column.
+
+Step = str | int
+"""A key of an object, or ``0``: the one item of a :attr:`~model.Records.first` list."""
+
+When = tuple[tuple[tuple[Step, ...], str], ...]
+"""The tags that must hold for a value to be read: ``(path of the tag, variant)`` pairs."""
+
+_TIMESTAMP_SECONDS = (-62_135_596_800, 253_402_300_799)
+"""The Unix times of 0001-01-01 and 9999-12-31T23:59:59: a ``created_at`` outside is null (kept in ``raw_json``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Value:
+    """One column's value at one place: ``path`` from the plan's object, read where every ``when`` holds."""
+
+    column: str
+    path: tuple[Step, ...]
+    when: When
+    node: model.Node
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """A list of the plan's object whose items become ``assistant_tool_resources`` rows of one ``kind``."""
+
+    kind: str
+    path: tuple[Step, ...]
+    node: model.TextList | model.Records
+    plan: _Plan | None
+    """The item's columns and nested rows (``Records``); ``None`` for a list of strings."""
+
+
+@dataclass(slots=True)
+class _Plan:
+    """How one table's columns come out of one kind of object (an assistant, a tool, a response format)."""
+
+    spec: TableSpec
+    values: list[_Value] = field(default_factory=list)
+    rows: list[_Rows] = field(default_factory=list)
+    choices: list[tuple[tuple[Step, ...], model.LiteralOr]] = field(default_factory=list)
+    type: pa.StructType = field(init=False)
+    subplans: dict[str, _Plan] = field(default_factory=dict)
+    """A :class:`~model.LiteralOr`'s object part, by its column."""
+
+    def finish(self, strings: Iterable[tuple[Step, ...]] = ()) -> _Plan:
+        """Build the struct type of what the plan reads (``strings``: more text fields it needs)."""
+        tree: dict[Any, Any] = {}
+        for path in strings:
+            _insert(tree, path, pa.string())
+        for value in self.values:
+            if not _is_json(value.node):
+                _insert(tree, value.path, self._arrow_type(value))
+            for tag_path, _ in value.when:
+                _insert(tree, tag_path, pa.string())
+        for rows in self.rows:
+            item = pa.string() if rows.plan is None else rows.plan.type
+            _insert(tree, rows.path, pa.list_(item))
+        self.type = _struct(tree)
+        return self
+
+    def _arrow_type(self, value: _Value) -> pa.DataType:
+        kind = self.spec.schema.field(value.column).type
+        return pa.int64() if pa.types.is_timestamp(kind) else kind
+
+    def convert(self, items: list[Any]) -> pa.StructArray:
+        """The items as one struct array of the declared fields (a tool whose keys another variant declares with
+        another shape is first cut to its own variant's keys)."""
+        try:
+            return pa.array(items, self.type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            return pa.array([self._cleaned(item) for item in items], self.type)
+
+    def _cleaned(self, item: Any) -> Any:
+        """``item`` with what no column may hold left out: for a tool, the keys its variant does not declare; a
+        time beyond 64 bits (null in its column anyway)."""
+        if item.__class__ is not dict:
+            return None
+        if self.spec is ASSISTANT_TOOLS:
+            tags = model.FLATTENED_TOOL
+            variant = tags.variants.get(str(item.get(tags.tag)), tags.fallback)
+            item = {key: value for key, value in item.items() if key in variant.keys}
+        for value in self.values:
+            if pa.types.is_timestamp(self.spec.schema.field(value.column).type) and len(value.path) == 1:
+                seconds = item.get(value.path[0])
+                if seconds.__class__ is int and not -2**63 <= seconds < 2**63:
+                    item = {**item, value.path[0]: None}
+        return item
+
+    def columns(self, struct: pa.StructArray, items: list[Any]) -> dict[str, pa.Array]:
+        """Every column this plan fills, by name."""
+        out: dict[str, pa.Array] = {}
+        cache: dict[Any, pa.Array | None] = {}
+        by_column: dict[str, list[_Value]] = {}
+        for value in self.values:
+            by_column.setdefault(value.column, []).append(value)
+        for column, values in by_column.items():
+            kind = self.spec.schema.field(column).type
+            if _is_json(values[0].node):
+                out[column] = pa.array(_json_column(struct, values, items, cache), kind)
+                continue
+            parts = [_masked(_read(struct, v.path, cache), _mask(struct, v.when, cache)) for v in values]
+            array = parts[0] if len(parts) == 1 else pc.coalesce(*parts)
+            if pa.types.is_timestamp(kind):
+                array = _timestamps(array, kind)
+            out[column] = array
+        for path, choice in self.choices:
+            assert choice.column is not None
+            found = [_dig(item, path) for item in items]
+            tag = choice.of.tag
+            out[choice.column] = pa.array(
+                [v if v.__class__ is str else v.get(tag) if v.__class__ is dict else None for v in found],
+                self.spec.schema.field(choice.column).type)
+            objects = [v if v.__class__ is dict else None for v in found]
+            sub = self.subplans[choice.column]
+            out.update(sub.columns(sub.convert(objects), objects))
+        return out
+
+
+def _is_json(node: model.Node) -> bool:
+    return isinstance(node, model.Document | model.Records)
+
+
+def _insert(tree: dict[Any, Any], path: tuple[Step, ...], kind: pa.DataType) -> None:
+    node = tree
+    for step in path[:-1]:
+        node = node.setdefault(step, {})
+        if not isinstance(node, dict):
+            raise TypeError(f"the model reads {path} below a value")
+    last = path[-1]
+    if last in node and node[last] != kind:
+        raise TypeError(f"the model reads {path} as {node[last]} and as {kind}")
+    node[last] = kind
+
+
+def _struct(tree: dict[Any, Any]) -> pa.StructType:
+    fields = []
+    for key, child in tree.items():
+        if key == 0:
+            continue
+        if isinstance(child, dict):
+            child = pa.list_(_struct(child[0])) if set(child) == {0} else _struct(child)
+        fields.append(pa.field(key, child))
+    return pa.struct(fields)
+
+
+def _compile(spec: TableSpec, node: model.Object | model.Tagged) -> _Plan:
+    plan = _Plan(spec)
+    _walk(plan, node, (), ())
+    return plan.finish()
+
+
+def _walk(plan: _Plan, node: model.Node, path: tuple[Step, ...], when: When) -> None:
+    if isinstance(node, model.Tagged):
+        tag_path = (*path, node.tag)
+        if node.column:
+            plan.values.append(_Value(node.column, tag_path, when, model.Text()))
+        for name, variant in node.variants.items():
+            _walk(plan, variant, path, (*when, (tag_path, name)))
+        return
+    if not isinstance(node, model.Object):
+        return
+    for f in node.fields:
+        child, where = f.node, (*path, f.name)
+        if isinstance(child, model.Items):
+            continue  # its own table (the tool plan); its count is taken while the bodies are gathered
+        if isinstance(child, model.LiteralOr):
+            assert child.column is not None
+            plan.choices.append((where, child))
+            plan.subplans[child.column] = _compile(plan.spec, child.of)
+            continue
+        if f.column is not None:
+            plan.values.append(_Value(f.column, where, when, child))
+        if isinstance(child, model.TextList) and child.rows:
+            plan.rows.append(_Rows(child.rows, where, child, None))
+        elif isinstance(child, model.Records) and child.rows:
+            item = _Plan(ASSISTANT_TOOL_RESOURCES)
+            _walk(item, child.of, (), ())
+            carried = [(name,) for nested in item.rows if isinstance(nested.node, model.Records)
+                       for _, name in nested.node.carry]
+            item.finish([*((name,) for name in child.id_from), *carried])
+            plan.rows.append(_Rows(child.rows, where, child, item))
+        elif isinstance(child, model.Records) and child.first:
+            _walk(plan, child.of, (*where, 0), when)
+        elif isinstance(child, model.Object | model.Tagged):
+            _walk(plan, child, where, when)
+
+
+def _read(struct: pa.Array, path: tuple[Step, ...], cache: dict[Any, Any] | None = None) -> pa.Array:
+    """The values at ``path`` (null where a step is missing or null); ``cache`` keeps every prefix read."""
+    if cache is None:
+        cache = {}
+    array = struct
+    for end, step in enumerate(path, 1):
+        known = cache.get(path[:end])
+        if known is None:
+            known = cache[path[:end]] = _first(array) if step == 0 else pc.struct_field(array, [step])
+        array = known
+    return array
+
+
+def _first(lists: pa.Array) -> pa.Array:
+    """Each list's first item, null for an empty or null list."""
+    offsets = lists.offsets.to_numpy()
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
+    if not len(lists.values):
+        return pa.nulls(len(lists), lists.type.value_type)
+    return lists.values.take(pa.array(offsets[:-1], mask=lengths == 0))
+
+
+def _mask(struct: pa.Array, when: When, cache: dict[Any, Any]) -> pa.Array | None:
+    """Where every tag of ``when`` holds (``None``: everywhere)."""
+    if not when:
         return None
-    try:
-        return _EPOCH + dt.timedelta(seconds=int(seconds))
-    except OverflowError:
-        return None
+    if ("when", when) not in cache:
+        mask = None
+        for tag_path, variant in when:
+            holds = pc.fill_null(pc.equal(_read(struct, tag_path, cache), variant), False)
+            mask = holds if mask is None else pc.and_(mask, holds)
+        cache["when", when] = mask
+    return cache["when", when]
 
 
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
+def _masked(values: pa.Array, mask: pa.Array | None) -> pa.Array:
+    return values if mask is None else pc.if_else(mask, values, pa.scalar(None, values.type))
 
 
-def _as_is(value: Any) -> Any:
-    return value
+def _dig(item: Any, path: tuple[Step, ...]) -> Any:
+    for step in path:
+        if step == 0:
+            item = item[0] if item.__class__ is list and item else None
+        else:
+            item = item.get(step) if item.__class__ is dict else None
+    return item
 
 
-def _converter(column: str) -> Any:
-    """How a JSON value becomes a value of the column, by the column's Arrow type."""
-    kind = ASSISTANTS.schema.field(column).type
-    if pa.types.is_timestamp(kind):
-        return _timestamp
-    if pa.types.is_floating(kind):
-        return _float
-    return _as_is
+def _json_column(struct: pa.Array, values: list[_Value], items: list[Any], cache: dict[Any, Any]) -> list[str | None]:
+    """A free-form value as canonical JSON text where it is present (a JSON ``null`` too: ``"null"``), read only
+    from the items whose tags say it may be there."""
+    out: list[str | None] = [None] * len(items)
+    for value in values:
+        *steps, key = value.path
+        parents = tuple(steps)
+        mask = _mask(struct, value.when, cache)
+        rows = range(len(items)) if mask is None else np.flatnonzero(mask.to_numpy(zero_copy_only=False)).tolist()
+        encode = canonical_json_normalized
+        for row in rows:
+            holder = _dig(items[row], parents)
+            if holder.__class__ is dict and key in holder:
+                out[row] = encode(holder[key])
+    return out
 
 
-_SCALAR_COLUMNS = tuple((f.name, f.column, _converter(f.column)) for f in model.ASSISTANT.fields
-                        if f.column is not None and isinstance(f.node, model.Text | model.Number | model.Choice))
-"""The assistant's own scalar fields and their ``assistants`` columns, from the model's column map."""
+def _timestamps(seconds: pa.Array, kind: pa.DataType) -> pa.Array:
+    """Unix seconds as times, null outside years 1-9999 (where Python's ``datetime`` ends)."""
+    valid = pc.and_(pc.greater_equal(seconds, _TIMESTAMP_SECONDS[0]), pc.less_equal(seconds, _TIMESTAMP_SECONDS[1]))
+    return pc.multiply(_masked(seconds, valid), 1_000_000).cast(kind)
+
+
+def _parents(lists: pa.Array) -> np.ndarray:
+    """For each item of the lists (or maps), the index of the list that holds it."""
+    offsets = lists.offsets.to_numpy()
+    return np.repeat(np.arange(len(lists), dtype=np.int64), np.diff(offsets))
+
+
+def _table(spec: TableSpec, columns: dict[str, pa.Array]) -> pa.Table:
+    length = len(columns["snapshot_date"])
+    return pa.Table.from_arrays([columns[f.name] if f.name in columns else pa.nulls(length, f.type)
+                                 for f in spec.schema], schema=spec.schema)
+
+
+_RANK = {kind: rank for rank, kind in enumerate(model.RESOURCE_TYPES)}
+
+
+def _resource_blocks(struct: pa.Array, plan: _Plan, owner: np.ndarray, group: tuple[int, np.ndarray] | None,
+                     carried: dict[str, pa.Array]) -> list[dict[str, Any]]:
+    """The resource rows of the lists ``plan`` declares in ``struct`` (one item per ``owner`` entry)."""
+    blocks = []
+    for rows in plan.rows:
+        lists = _read(struct, rows.path)
+        parent = _parents(lists)
+        start = lists.offsets.to_numpy()[0]
+        items = lists.values.slice(start, len(parent))
+        position = np.arange(len(parent), dtype=np.int64) - (lists.offsets.to_numpy()[:-1] - start)[parent]
+        block: dict[str, Any] = {"_owner": owner[parent], "position": position,
+                                 "resource_type": pa.repeat(pa.scalar(rows.kind), len(parent))}
+        if group is None:
+            block["_rank"], block["_group"], block["_sub"] = _RANK[rows.kind], position, -1
+        else:
+            block["_rank"], block["_group"], block["_sub"] = group[0], group[1][parent], position
+        block.update({column: array.take(pa.array(parent)) for column, array in carried.items()})
+        if rows.plan is None:
+            block["resource_id"] = items
+        else:
+            block.update(rows.plan.columns(items, []))
+            assert isinstance(rows.node, model.Records)
+            ids = [pc.if_else(pc.equal(_read(items, (name,)), ""), pa.scalar(None, pa.string()),
+                              _read(items, (name,))) for name in rows.node.id_from]
+            block["resource_id"] = pc.fill_null(ids[0] if len(ids) == 1 else pc.coalesce(*ids), "")
+            for nested in rows.plan.rows:
+                assert isinstance(nested.node, model.Records)
+                carry = {column: _read(items, (name,)) for column, name in nested.node.carry}
+                inner = _Plan(plan.spec, rows=[nested])
+                blocks += _resource_blocks(items, inner, owner[parent],
+                                           (_RANK[rows.kind], position) if group is None else group, carry)
+        blocks.append(block)
+    return blocks
+
+
+def _resource_table(struct: pa.Array, keys: Any) -> pa.Table:
+    """``assistant_tool_resources``: every declared resource list's items, an assistant's rows in the model's order."""
+    blocks = _resource_blocks(struct, _ASSISTANT_PLAN, np.arange(len(struct), dtype=np.int64), None, {})
+    length = sum(len(b["_owner"]) for b in blocks)
+    helper = {name: np.concatenate([np.broadcast_to(np.asarray(b[name], np.int64), len(b["_owner"]))
+                                    for b in blocks]) if blocks else np.empty(0, np.int64)
+              for name in ("_owner", "_rank", "_group", "_sub")}
+    order = np.lexsort((helper["_sub"], helper["_group"], helper["_rank"], helper["_owner"]))
+    columns: dict[str, pa.Array] = {}
+    for f in ASSISTANT_TOOL_RESOURCES.schema:
+        if f.name in ("snapshot_date", "assistant_id"):
+            continue
+        parts = [b[f.name] if f.name in b else pa.nulls(len(b["_owner"]), f.type) for b in blocks]
+        parts = [pa.array(p, f.type) if isinstance(p, np.ndarray) else p.cast(f.type) for p in parts]
+        joined = pa.concat_arrays(parts) if parts else pa.array([], f.type)
+        columns[f.name] = joined.take(pa.array(order))
+    return _table(ASSISTANT_TOOL_RESOURCES, {**keys(helper["_owner"][order], length), **columns})
+
+
+_ASSISTANT_PLAN: Final = _compile(ASSISTANTS, model.FLATTENED)
+"""The ``assistants`` columns and the resource rows, from the model's assistant (either dialect's keys)."""
+
+_TOOL_PLAN: Final = _compile(ASSISTANT_TOOLS, model.FLATTENED_TOOL)
+"""The ``assistant_tools`` columns, from the model's tool (every tool type of either dialect)."""
 
 
 def _fingerprint() -> str:

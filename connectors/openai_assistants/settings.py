@@ -10,29 +10,31 @@ from __future__ import annotations
 
 from typing import Final
 
+from assistants_export.connectors.core import settings_registry as registry
+
 # --- Endpoint -------------------------------------------------------------
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_BASE_URL = registry.BASE_URL.fallback
 """The hosted API (sunset 2026-08-26); Azure OpenAI and compatible servers take a base URL."""
 
-DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
+DEFAULT_API_KEY_ENV = registry.API_KEY.variable
 """Environment variable the API key is read from. Its *name* is logged, never its value."""
 
-DEFAULT_BASE_URL_ENV = "OPENAI_BASE_URL"
+DEFAULT_BASE_URL_ENV = registry.BASE_URL.variable
 
 ASSISTANTS_BETA_HEADER = ("OpenAI-Beta", "assistants=v2")
 """Required by every Assistants endpoint; without it the API answers 400."""
 
-DEFAULT_AUTH_STYLE: Final = "bearer"
+DEFAULT_AUTH_STYLE: Final[registry.AuthStyle] = registry.DEFAULT_AUTH_STYLE
 """``Authorization: Bearer``; ``azure`` sends the key in ``api-key`` instead."""
 
 AZURE_PATH_PREFIX = "/openai"
 DEFAULT_AZURE_API_VERSION = "2024-05-01-preview"
 DEFAULT_FOUNDRY_API_VERSION = "v1"
 """Azure AI Foundry Agent Service's stable ``api-version`` (auth_style ``entra``)."""
-DEFAULT_ENTRA_SCOPE: Final = "https://ai.azure.com/.default"
+DEFAULT_ENTRA_SCOPE: Final = registry.ENTRA_SCOPE.fallback
 """The OAuth2 scope of Foundry Agent Service's Entra ID tokens (its Swagger's ``OAuth2Auth`` scope)."""
-DEFAULT_ENTRA_CREDENTIAL: Final = "default"
+DEFAULT_ENTRA_CREDENTIAL: Final = registry.ENTRA_CREDENTIAL.fallback
 """``DefaultAzureCredential``: environment, workload identity, managed identity, Azure CLI..."""
 ENTRA_REFRESH_MARGIN: Final = 300.0
 """Seconds before its expiry a token is replaced (half its lifetime for a shorter-lived one)."""

@@ -21,13 +21,14 @@ from assistants_export.connectors.core.schemas import (
     ASSISTANT_VERSIONS,
     FETCH_ERRORS,
     PAYLOAD_TABLES,
+    RESPONSES_MAPPINGS,
     SNAPSHOT_MEMBERS,
     SNAPSHOT_RUNS,
     TableSpec,
 )
 
 from .stores import Store, open_store, stored_sources
-from .upgrade import upgrade_warehouse
+from .writing import ensure_current_layout
 
 
 @dataclass
@@ -53,7 +54,7 @@ def copy_warehouse(source: str | os.PathLike[str], target: str | os.PathLike[str
     if stored_sources(target):
         raise ConfigError(f"{destination.root} already holds a warehouse: copy into an empty location "
                           "(a copy stopped half-way is finished by deleting the target and copying again)")
-    upgrade_warehouse(origin)  # an older layout is brought to the current one first
+    ensure_current_layout(source)  # an older layout is brought to the current one first
     done = Copied()
     for name in names:
         _copy_source(open_store(source, name), open_store(target, name), done)
@@ -66,7 +67,7 @@ def _copy_source(origin: Store, destination: Store, done: Copied) -> None:
     dates = sorted(set(origin.partition_dates(SNAPSHOT_RUNS.name)) | set(origin.partition_dates(SNAPSHOT_MEMBERS.name)))
     for date in dates:
         with destination.commit_lock():
-            for spec in (*PAYLOAD_TABLES, SNAPSHOT_MEMBERS, FETCH_ERRORS):
+            for spec in (*PAYLOAD_TABLES, RESPONSES_MAPPINGS, SNAPSHOT_MEMBERS, FETCH_ERRORS):
                 done.rows[spec.name] = done.rows.get(spec.name, 0) + _copy_date(origin, destination, spec, date)
         runs = origin.read(SNAPSHOT_RUNS, date)
         if runs.num_rows:

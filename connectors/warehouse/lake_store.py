@@ -50,16 +50,16 @@ from assistants_export.connectors.core.schemas import (
     SNAPSHOT_RUNS,
     STORED_DATE_TABLES,
     STORED_TABLES,
-    VIEW_TABLES,
     TableSpec,
     conform,
     present,
 )
 
+from .compaction import TableCompaction
 from .location import WarehouseLocation
 from .objectstore import ConcurrentCommitError, DeltaDateTable, DeltaWholeTable, open_filesystem
-from .parquet_store import CommitOnExit
-from .stored import read_view_date
+from .store import StagedFile
+from .stored import ServesViews
 from .writer_lock import check_not_lost
 
 if TYPE_CHECKING:  # pyarrow.dataset imports pandas: the read-only commands start without them
@@ -80,8 +80,8 @@ REPLAYED_SCHEMA = pa.schema([pa.field("snapshot_date", pa.date32(), nullable=Fal
                              pa.field("replayed_at", pa.timestamp("us", tz="UTC"), nullable=False)])
 
 
-class LakeStore:
-    """Reads and writes a warehouse kept as Delta tables in an object store."""
+class LakeStore(ServesViews):
+    """Reads and writes a warehouse kept as Delta tables in an object store: a :class:`~.store.Store`."""
 
     is_lake = True
 
@@ -143,12 +143,6 @@ class LakeStore:
             return self.date_table(name).dataset(version=self._version(name))
         return self.whole_table(spec.name).dataset()
 
-    def dates(self, table: str) -> list[dt.date]:
-        """Snapshot dates stored for ``table`` (for a view over the membership, its dates)."""
-        if table in VIEW_TABLES and table != "assistant_history":
-            table = SNAPSHOT_MEMBERS.name
-        return self.partition_dates(table)
-
     def partition_dates(self, table: str) -> list[dt.date]:
         """The dates with rows in ``table``, oldest first (read at the pinned version inside a transaction)."""
         version = self._version(table)
@@ -183,11 +177,9 @@ class LakeStore:
         found = self.date_table(table).date_metadata(snapshot_date)
         return [found] if found else []
 
-    def read(self, spec: TableSpec, snapshot_date: dt.date, *, columns: list[str] | None = None,
-             ids: Iterable[str] | None = None) -> pa.Table:
-        """One partition (empty when absent), optionally only some columns and some assistant IDs."""
-        if spec.name in VIEW_TABLES:
-            return read_view_date(self, spec, snapshot_date, columns=columns, ids=ids)
+    def read_stored(self, spec: TableSpec, snapshot_date: dt.date, *, columns: list[str] | None = None,
+                    ids: Iterable[str] | None = None) -> pa.Table:
+        """One partition of a stored table (empty when absent), optionally only some columns and assistant IDs."""
         schema = spec.schema if columns is None else pa.schema([spec.schema.field(c) for c in columns])
         wanted = None if ids is None else list(ids)
         dataset = self.dataset(spec)
@@ -323,10 +315,28 @@ class LakeStore:
         """
         done = {}
         for name in (*STORED_DATE_TABLES, ASSISTANT_CHANGES.name, REPLAYED):
+            failpoints.reach("vacuum.delete")
             done[name] = len(self.date_table(name).vacuum(retain, dry_run=dry_run))
         done[ASSISTANT_VERSIONS.name] = len(self.whole_table(ASSISTANT_VERSIONS.name).vacuum(retain, dry_run=dry_run))
         lease = DeltaWholeTable(self.location, settings.WRITER_LEASE_TABLE, pa.schema([]), self._environ)
         done[settings.WRITER_LEASE_TABLE] = len(lease.vacuum(retain, dry_run=dry_run))  # the writer lease's old rows
+        return done
+
+    def compact(self, *, dry_run: bool = False) -> list[TableCompaction]:
+        """Compact every Delta table of the source (``optimize.compact`` and a checkpoint); one result per table.
+
+        A Delta table is partitioned by date, so its files are at least one per date; compaction merges the files
+        a partition gathered (a date written in parts, or appended to) and keeps the log short.
+        """
+        done = []
+        tables: list[DeltaDateTable | DeltaWholeTable] = [
+            *(self.date_table(name) for name in (*STORED_DATE_TABLES, ASSISTANT_CHANGES.name, REPLAYED)),
+            self.whole_table(ASSISTANT_VERSIONS.name)]
+        for table in tables:
+            files_before, bytes_before, files_after, bytes_after = table.compact(dry_run=dry_run)
+            if files_before or files_after:
+                done.append(TableCompaction(table.name, files_before, files_after, bytes_before, bytes_after))
+            failpoints.reach("lake.compact")
         return done
 
     def recover(self) -> list[str]:
@@ -358,7 +368,7 @@ class LakeStore:
         return self.held_dir(snapshot_date, run_id)
 
 
-class LakePartitionWriter(CommitOnExit):
+class LakePartitionWriter(StagedFile):
     """Streams batches into a local staged file; :meth:`commit` publishes it as the date's partition.
 
     The staged file is on the local disk (a temporary folder), so a date of any size is written in bounded
@@ -373,33 +383,13 @@ class LakePartitionWriter(CommitOnExit):
         self.metadata = metadata
         self.rows = 0
         self._folder = Path(tempfile.mkdtemp(prefix="assistants-stage-"))
-        self._path = self._folder / PART_FILE
-        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self._path, spec.schema,
-                                                                  compression=settings.PARQUET_COMPRESSION)
-
-    def write(self, table: pa.Table | pa.RecordBatch) -> None:
-        if table.num_rows:
-            if isinstance(table, pa.RecordBatch):
-                table = pa.Table.from_batches([table])
-            assert self._writer is not None
-            self._writer.write_table(table.cast(self.spec.schema))
-            self.rows += table.num_rows
-
-    def _close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-    def staged_batches(self, batch_size: int = settings.BATCH_SIZE) -> Iterator[pa.RecordBatch]:
-        """Finish the staged file and stream it back (to merge it with what another run stored)."""
-        self._close()
-        with pq.ParquetFile(self._path) as parquet:
-            yield from parquet.iter_batches(batch_size=batch_size)
+        self._staged_path = self._folder / PART_FILE
+        self._writer = pq.ParquetWriter(self._staged_path, spec.schema, compression=settings.PARQUET_COMPRESSION)
 
     def commit(self) -> str:
-        self._close()
+        self._finish()
         failpoints.reach("parquet.staged")
-        with pq.ParquetFile(self._path) as parquet:
+        with pq.ParquetFile(self._staged_path) as parquet:
             reader = pa.RecordBatchReader.from_batches(
                 self.spec.schema, (b.cast(self.spec.schema) for b in parquet.iter_batches(settings.BATCH_SIZE)))
             self.store._commit(self.spec.name, self.snapshot_date, reader, self.metadata)
@@ -410,15 +400,15 @@ class LakePartitionWriter(CommitOnExit):
 
     def hold(self, folder: Path) -> Path:
         """Move the staged file to ``folder/<table>/`` (a local folder :meth:`LakeStore.keep_held` uploads)."""
-        self._close()
+        self._finish()
         target = folder / self.spec.name
         target.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(self._path), target / PART_FILE)
+        shutil.move(str(self._staged_path), target / PART_FILE)
         self.discard()
         return target
 
     def discard(self) -> None:
-        self._close()
+        self._finish()
         shutil.rmtree(self._folder, ignore_errors=True)
 
 

@@ -6,6 +6,7 @@ object-store commit itself is in :mod:`assistants_export.connectors.warehouse.ob
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from assistants_export.connectors.core import settings
+from assistants_export.connectors.core import settings_registry as registry
 from assistants_export.connectors.core.errors import ConfigError
 
 OBJECT_STORE_SCHEMES = ("s3", "gs", "az")
@@ -44,11 +46,14 @@ class WarehouseLocation:
         return self.uri
 
 
-def parse_warehouse_uri(text: str | os.PathLike[str]) -> WarehouseLocation:
+def parse_warehouse_uri(text: str | os.PathLike[str] | WarehouseLocation) -> WarehouseLocation:
     """A local path (relative, ``~``, or ``file://``) or ``s3://``/``gs://``/``az://`` bucket and prefix.
 
-    Anything else is a :class:`ConfigError` whose one line says what is accepted.
+    Anything else is a :class:`ConfigError` whose one line says what is accepted. A location resolved already is
+    returned as it is, so a caller that resolved it once passes it down instead of the text.
     """
+    if isinstance(text, WarehouseLocation):
+        return text
     raw = os.fspath(text).strip()
     if not raw:
         raise ConfigError("the warehouse location is empty: give a folder or s3://bucket/prefix")
@@ -110,8 +115,19 @@ def duckdb_path(warehouse: str | os.PathLike[str], environ: Mapping[str, str] | 
         return local_root(text) / settings.DUCKDB_FILENAME
     location = parse_warehouse_uri(text)
     env = os.environ if environ is None else environ
-    cache = Path(env.get(settings.DUCKDB_CACHE_ENV) or settings.DEFAULT_DUCKDB_CACHE).expanduser()
+    cache = Path(registry.DUCKDB_CACHE.text(env)).expanduser()
     return cache / location.scheme / location.root / settings.DUCKDB_FILENAME
+
+
+WRITE_REFUSALS = {
+    errno.EACCES: "permission denied: run as a user who may write it, or choose another --warehouse",
+    errno.EPERM: "permission denied: run as a user who may write it, or choose another --warehouse",
+    errno.EROFS: "the file system is read-only: choose a writable --warehouse",
+    errno.ENOSPC: "the disk is full: free space (or move the warehouse) and re-run the date",
+    errno.EDQUOT: "the disk quota is exceeded: free space and re-run the date",
+    errno.EIO: "the disk reported an input/output error: check it (dmesg, SMART) and re-run the date",
+}
+"""What to do when the system refuses to write a local warehouse, by the refusal's ``errno``."""
 
 
 VIRTUAL_FILE_SYSTEMS = ("/proc", "/sys")
@@ -172,7 +188,7 @@ def warehouse_root(path: str | None = None) -> str:
 
     A location that cannot be a warehouse fails here, in one line (:class:`ConfigError`), before any request.
     """
-    root = path or os.environ.get(settings.DEFAULT_WAREHOUSE_ENV) or settings.DEFAULT_WAREHOUSE
+    root = path or settings.default_warehouse()
     location = parse_warehouse_uri(root)
     if location.is_local:
         folder = str(local_root(root)) if "://" in root else root

@@ -16,7 +16,6 @@ when it exists. ``date`` and ``as_of`` reach SQL as bound parameters.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,7 +50,7 @@ def read_arrow(name: str, *, warehouse: str | Path | None = None, date: dt.date 
         raise ConfigError(f"unknown table or view {name!r}: choose one of {', '.join(NAMES)}")
     if date is not None and as_of is not None:
         raise ConfigError("give date or as_of, not both")
-    root = warehouse or os.environ.get(settings.DEFAULT_WAREHOUSE_ENV) or settings.DEFAULT_WAREHOUSE
+    root = warehouse or settings.default_warehouse()
     con, _ = open_source(root, source)
     with con:
         if date is None and as_of is None:

@@ -29,7 +29,7 @@ from assistants_export.connectors.core.schemas import ASSISTANT_VERSIONS, SNAPSH
 
 from .duckdb_store import DuckDBStore
 from .stores import Store, open_store, stored_sources
-from .upgrade import upgrade_warehouse
+from .writing import ensure_current_layout
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Rebuilt:
 def rebuild_duckdb(warehouse: str | Path) -> Rebuilt:
     """Build ``assistants.duckdb`` again from every source's stored dates and history files, then swap it in."""
     target = DuckDBStore(warehouse)
-    upgrade_warehouse(open_store(warehouse))  # a warehouse of an older layout is brought to the current one first
+    ensure_current_layout(warehouse)  # a warehouse of an older layout is brought to the current one first
     home = target.path.parent  # the warehouse folder, or the local cache of a lake's database
     for leftover in home.glob(f"{REBUILD_PREFIX}*"):  # a killed rebuild's half-built database
         shutil.rmtree(leftover, ignore_errors=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 from assistants_export.connectors.core import settings
 from assistants_export.connectors.core.errors import ConfigError
 
-from .location import parse_warehouse_uri
+from .location import WarehouseLocation, parse_warehouse_uri
 
 SOURCE_NAME = re.compile(settings.SOURCE_NAME_PATTERN)
 """What a source's name may be."""
@@ -31,13 +31,24 @@ def check_source_name(name: str) -> str:
     return name
 
 
+def source_location(warehouse: str | os.PathLike[str] | WarehouseLocation,
+                    name: str = settings.DEFAULT_SOURCE) -> WarehouseLocation:
+    """Where ``name``'s own tables are: the warehouse itself for the default source, else ``sources/<name>/``
+    below it (a folder, or a prefix of the bucket)."""
+    check_source_name(name)
+    location = parse_warehouse_uri(warehouse)
+    if name == settings.DEFAULT_SOURCE:
+        return location
+    return WarehouseLocation(location.scheme, "/".join([location.root.rstrip("/"), settings.SOURCES_FOLDER, name]))
+
+
 def source_root(warehouse: str | os.PathLike[str], name: str = settings.DEFAULT_SOURCE) -> str:
-    """The location of ``name``'s own tables: the warehouse itself for the default source."""
+    """The location of ``name``'s own tables as text, for what is shown: a folder as the warehouse was written
+    (``./data`` stays relative), a URI otherwise; where it is, :func:`source_location`."""
     check_source_name(name)
     text = os.fspath(warehouse)
     if name == settings.DEFAULT_SOURCE:
         return text
-    location = parse_warehouse_uri(text)
-    if location.is_local and "://" not in text:
+    if "://" not in text:
         return str(Path(text) / settings.SOURCES_FOLDER / name)
-    return location.child(settings.SOURCES_FOLDER, name)
+    return source_location(text, name).uri

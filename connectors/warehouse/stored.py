@@ -33,10 +33,10 @@ from assistants_export.connectors.core.schemas import (
     TableSpec,
 )
 
-if TYPE_CHECKING:
-    import pyarrow.dataset as ds
+from .store import Store
 
-    from .stores import Store
+if TYPE_CHECKING:  # pyarrow.dataset imports pandas: the read-only commands start without them
+    import pyarrow.dataset as ds
 
 STORED_VIEW_NAMES: tuple[str, ...] = ("payload_home", *VIEW_TABLES)
 """The views over the stored tables, in creation order (``sql/stored/<name>.sql``)."""
@@ -74,6 +74,28 @@ def register_parquet(con: duckdb.DuckDBPyConnection, stores: Mapping[str, Store]
             selects.append(sql.render("stored/tag_source", relation=relation, source_name=f"_source_name_{i}"))
         con.execute(sql.load("stored/union_sources").format(table=sql.quote_identifier(spec.name),
                                                             union=" UNION ALL BY NAME ".join(selects)))
+
+
+class ServesViews:
+    """What both stores inherit: a table served by a view over the stored tables (``assistants``,
+    ``raw_assistants``...) is read through that view, and its dates are its membership's."""
+
+    def dates(self: Store, table: str) -> list[dt.date]:
+        """Snapshot dates stored for ``table``, oldest first (for a view over the membership, its dates)."""
+        if table in VIEW_TABLES and table != "assistant_history":
+            table = SNAPSHOT_MEMBERS.name
+        return self.partition_dates(table)
+
+    def read(self: Store, spec: TableSpec, snapshot_date: dt.date, *, columns: list[str] | None = None,
+             ids: Iterable[str] | None = None) -> pa.Table:
+        """One partition (empty when absent), optionally only some columns and some assistant IDs.
+
+        A table served by a view is read through that view, over this date's membership and the payloads it
+        names; a stored table by the store's own :meth:`~Store.read_stored`.
+        """
+        if spec.name in VIEW_TABLES:
+            return read_view_date(self, spec, snapshot_date, columns=columns, ids=ids)
+        return self.read_stored(spec, snapshot_date, columns=columns, ids=ids)
 
 
 def read_view_date(store: Store, spec: TableSpec, snapshot_date: dt.date, *,

@@ -5,55 +5,58 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
 
 from assistants_export.connectors.core import settings
 
-from .location import parse_warehouse_uri
+from .location import WarehouseLocation, parse_warehouse_uri
 from .parquet_store import ParquetStore
-from .sources import SOURCE_NAME, source_root
+from .sources import SOURCE_NAME, source_location, source_root
+from .store import Store, Writer
 
-if TYPE_CHECKING:
-    from .lake_store import LakePartitionWriter, LakeStore
-    from .parquet_store import PartitionWriter
-
-Store: TypeAlias = "ParquetStore | LakeStore"
-"""Either store: the snapshot, the history and the views use only the methods both have."""
-
-Writer: TypeAlias = "PartitionWriter | LakePartitionWriter"
+__all__ = ["Store", "Writer", "open_store", "stored_sources"]
 
 
-def open_store(warehouse: str | os.PathLike[str], source_name: str = settings.DEFAULT_SOURCE) -> Store:
+def open_store(warehouse: str | os.PathLike[str] | WarehouseLocation,
+               source_name: str = settings.DEFAULT_SOURCE) -> Store:
     """The stored tables of one source of the warehouse (:mod:`.sources`): a :class:`ParquetStore` for a folder
     (or ``file://``), a :class:`LakeStore` for ``s3://``, ``gs://``, ``az://``.
 
-    The lake store imports ``deltalake``, so a local warehouse never needs it.
+    ``warehouse`` is resolved here unless it is a :class:`WarehouseLocation` already (pass that on when opening
+    several stores of one warehouse).
     """
-    warehouse = source_root(warehouse, source_name)
-    location = parse_warehouse_uri(warehouse)
+    location = source_location(warehouse, source_name)
     if location.is_local:
-        return ParquetStore(os.fspath(warehouse))
+        return ParquetStore(_local_folder(warehouse, source_name, location))
+    # Here, not at the top: the lake store imports deltalake and the object-store SDKs (lazy loading of heavy
+    # modules), which a local warehouse never needs and the CLI's start-up must not pay for.
     from .lake_store import LakeStore
     return LakeStore(location)
 
 
-def stored_sources(warehouse: str | os.PathLike[str]) -> list[str]:
+def _local_folder(warehouse: str | os.PathLike[str] | WarehouseLocation, source_name: str,
+                  location: WarehouseLocation) -> str:
+    """The folder a local store names in what it shows: as the warehouse was written (``./data`` stays relative)
+    when given as text, else the resolved one."""
+    return location.root if isinstance(warehouse, WarehouseLocation) else source_root(warehouse, source_name)
+
+
+def stored_sources(warehouse: str | os.PathLike[str] | WarehouseLocation) -> list[str]:
     """The sources that hold a stored snapshot: ``default`` first when the root holds one, then the others
     by name (a folder under ``sources/`` whose name is not a source's is ignored)."""
-    found = [settings.DEFAULT_SOURCE] if open_store(warehouse).exists() else []
-    for name in sorted(_source_folders(warehouse)):
+    location = parse_warehouse_uri(warehouse)  # once, for every store opened below
+    found = [settings.DEFAULT_SOURCE] if open_store(location).exists() else []
+    for name in sorted(_source_folders(location)):
         if name != settings.DEFAULT_SOURCE and SOURCE_NAME.fullmatch(name) \
-                and open_store(warehouse, name).exists():
+                and open_store(location, name).exists():
             found.append(name)
     return found
 
 
-def _source_folders(warehouse: str | os.PathLike[str]) -> list[str]:
-    location = parse_warehouse_uri(warehouse)
+def _source_folders(location: WarehouseLocation) -> list[str]:
     if location.is_local:
-        folder = Path(os.fspath(warehouse)) if "://" not in os.fspath(warehouse) else Path(location.root)
-        folder = folder / settings.SOURCES_FOLDER
+        folder = Path(location.root) / settings.SOURCES_FOLDER
         return [p.name for p in folder.iterdir() if p.is_dir()] if folder.is_dir() else []
+    # Here, not at the top: lazy loading of the object-store code (see open_store).
     import pyarrow.fs as pafs
 
     from .objectstore import open_filesystem

@@ -32,9 +32,9 @@ from assistants_export.connectors.core.schemas import (
 )
 from assistants_export.connectors.openai_assistants.flatten import stored_batch
 
-from .parquet_store import ParquetStore, all_or_none
+from .parquet_store import ParquetStore
+from .store import Store, all_or_none
 from .stored import stored_hashes
-from .stores import Store
 
 log = logging.getLogger(__name__)
 

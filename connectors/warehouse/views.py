@@ -43,7 +43,7 @@ from assistants_export.connectors.core import settings
 from assistants_export.connectors.core.errors import ConfigError, WarehouseLockedError
 
 from .duckdb_claim import writer_at_work
-from .location import duckdb_path, local_root
+from .location import duckdb_path, local_root, parse_warehouse_uri
 
 if TYPE_CHECKING:
     import duckdb
@@ -242,7 +242,8 @@ def open_parquet(warehouse: str | Path, allow_read: Iterable[str | os.PathLike[s
     from .stored import apply_stored_views, register_parquet
     from .stores import open_store, stored_sources
 
-    names = stored_sources(warehouse)
+    location = parse_warehouse_uri(warehouse)  # once, for every store opened below
+    names = stored_sources(location)
     if not names:
         store = open_store(warehouse)
         where = store.parquet_root if isinstance(store, ParquetStore) else store.root
@@ -251,7 +252,7 @@ def open_parquet(warehouse: str | Path, allow_read: Iterable[str | os.PathLike[s
     con = _session()
     try:
         # the history tables too, so the audit queries work on the stored files
-        register_parquet(con, {name: open_store(warehouse, name) for name in names})
+        register_parquet(con, {name: open_store(location, name) for name in names})
         apply_stored_views(con)
         apply_views(con)
         lock_session(con, _readable(warehouse, allow_read))
@@ -284,7 +285,8 @@ def open_source(warehouse: str | Path, source: Source | None = None,
     from .stores import open_store, stored_sources
     from .upgrade import needs_upgrade
 
-    store = open_store(warehouse)
+    location = parse_warehouse_uri(warehouse)  # once, for the stores opened here
+    store = open_store(location)
     if needs_upgrade(store):
         raise ConfigError(f"the warehouse at {os.path.abspath(warehouse)} was written by an older version, which "
                           "stored every assistant every night: run `assistants-export upgrade --warehouse "
@@ -292,7 +294,7 @@ def open_source(warehouse: str | Path, source: Source | None = None,
     chosen = source is not None
     if source is None:
         source = "duckdb" if duckdb_path(warehouse).is_file() else "parquet"
-        if source == "parquet" and not stored_sources(warehouse):
+        if source == "parquet" and not stored_sources(location):
             where = store.root if store.is_lake else os.path.abspath(warehouse)
             raise ConfigError(f"no warehouse at {where} (neither {settings.DUCKDB_FILENAME} "
                               "nor parquet/): run `assistants-export snapshot` first, or pass --warehouse DIR")
@@ -302,7 +304,7 @@ def open_source(warehouse: str | Path, source: Source | None = None,
         try:
             return open_duckdb(warehouse, allow_read, wait=settings.DUCKDB_READ_WAIT), source
         except WarehouseLockedError:
-            if not stored_sources(warehouse):
+            if not stored_sources(location):
                 raise
         (notice or log.warning)(f"{duckdb_path(warehouse)} is being written by a snapshot at the moment: reading "
                                 "the same views over the stored files instead")

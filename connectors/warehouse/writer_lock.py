@@ -51,8 +51,8 @@ from assistants_export.connectors.core.errors import (
     WarehouseWriteError,
 )
 
-from .location import WarehouseLocation, parse_warehouse_uri
-from .sources import source_root
+from .location import WRITE_REFUSALS, WarehouseLocation
+from .sources import source_location
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ _HELD_GUARD = threading.Lock()
 
 
 @contextlib.contextmanager
-def writer_lock(warehouse: str | os.PathLike[str], source_name: str = settings.DEFAULT_SOURCE, *,
+def writer_lock(warehouse: str | os.PathLike[str] | WarehouseLocation, source_name: str = settings.DEFAULT_SOURCE, *,
                 run_id: str | None = None, wait: float | None = None) -> Iterator[Holder]:
     """Hold ``source_name``'s writer lock inside the block; yields who holds it (this run).
 
@@ -181,9 +181,9 @@ def check_not_lost(root: str) -> None:
             "writing it now: run it again once that one has ended")
 
 
-def _lock_for(warehouse: str | os.PathLike[str], source_name: str) -> tuple[str, _Lock]:
+def _lock_for(warehouse: str | os.PathLike[str] | WarehouseLocation, source_name: str) -> tuple[str, _Lock]:
     """The key of the source's lock in this process (its root, as a resolved path or a URI), and the lock."""
-    location = parse_warehouse_uri(source_root(warehouse, source_name))
+    location = source_location(warehouse, source_name)
     if location.is_local:
         return location.root, _FolderLock(Path(location.root))
     return location.uri, _BucketLease(location)
@@ -296,18 +296,8 @@ def _holds_files(folder: Path, *, besides: Path) -> bool:
     return any(Path(where, name) != besides for where, _, names in os.walk(folder) for name in names)
 
 
-_WHY = {
-    "EACCES": "permission denied: run as a user who may write it, or choose another --warehouse",
-    "EPERM": "permission denied: run as a user who may write it, or choose another --warehouse",
-    "EROFS": "the file system is read-only: choose a writable --warehouse",
-    "ENOSPC": "the disk is full: free space (or move the warehouse) and re-run the date",
-}
-
-
 def _unwritable(where: str, exc: OSError) -> WarehouseWriteError:
-    import errno
-
-    hint = _WHY.get(errno.errorcode.get(exc.errno or 0, ""), exc.strerror or type(exc).__name__)
+    hint = WRITE_REFUSALS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
     return WarehouseWriteError(f"cannot write the warehouse at {where}: {hint} (nothing was written)")
 
 
@@ -335,6 +325,9 @@ class _BucketLease:
         self._thread: threading.Thread | None = None
         self._lost = False
         self._guard = threading.Lock()
+
+    # The imports inside the methods below load deltalake (through .objectstore) and pyarrow only when a bucket's
+    # lease is used: lazy loading of heavy modules, which a local warehouse never needs.
 
     def _options(self) -> dict[str, str]:
         from .objectstore import StorageOptions

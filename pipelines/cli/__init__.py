@@ -21,6 +21,7 @@ import click
 
 from assistants_export import __version__
 from assistants_export.connectors.core import settings
+from assistants_export.connectors.core import settings_registry as registry
 from assistants_export.connectors.core.errors import ConnectorError, SourceBusyError
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE
 
@@ -66,17 +67,14 @@ SHARE = _Share(0, 1)
 def warehouse_option(function: Any) -> Any:
     """The ``--warehouse`` option every command shares."""
     return click.option("--warehouse", type=click.Path(file_okay=False), default=None,
-                        help=f"Warehouse folder, or s3://bucket/prefix (gs://, az://) (default "
-                             f"${settings.DEFAULT_WAREHOUSE_ENV} or {settings.DEFAULT_WAREHOUSE}).")(function)
+                        help=f"{registry.WAREHOUSE.help} {registry.WAREHOUSE.default_help()}")(function)
 
 
 def writer_wait_option(function: Any) -> Any:
     """``--writer-wait SECONDS``: how long a run waits for another run of its source (snapshot, backfill)."""
     return click.option(
         "--writer-wait", type=float, metavar="SECONDS", default=None,
-        help=f"Wait this long for another run writing the same source to end, then give up having written "
-             f"nothing (exit status 75). Default ${settings.WRITER_WAIT_ENV}, else "
-             f"{settings.WRITER_WAIT:g}.")(function)
+        help=f"{registry.WRITER_WAIT.help} {registry.WRITER_WAIT.default_help(f'{settings.WRITER_WAIT:g}')}")(function)
 
 
 class SourceRuns:
@@ -131,6 +129,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "as-of": ("history", "Time travel: every assistant's configuration as it was on DATE."),
     "backfill": ("backfill", "Rebuild the tables and the history of stored dates from their raw payloads (no API "
                  "calls)."),
+    "compact": ("compact", "Merge the small files of closed months into one per table and month (a bucket: Delta's "
+                "compaction and a checkpoint), for every stored source."),
     "copy-warehouse": ("copying", "Copy every stored date and the history to another location, then build its "
                        "DuckDB cache (no API calls)."),
     "diff": ("history", "A summary table of what changed after --from up to --to."),
@@ -145,10 +145,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "Write the audit report: one HTML file with charts of the fleet, its changes, timelines and "
                "run health."),
     "snapshot": ("snapshot", "Fetch, flatten and load one day's snapshot of each source, then update its history."),
-    "upgrade": ("upgrade", "Store each payload once in a warehouse written by an older version, and reload its "
-                "DuckDB file."),
-    "vacuum": ("vacuum", "Delete files no recent version of a bucket's tables reads (replaced dates, dead writers' "
-               "files), for every stored source."),
+    "upgrade": ("upgrade", "Store each payload once in a warehouse written by an older version, map its payloads "
+                "to Responses API requests where an older version did not, and reload its DuckDB file."),
+    "vacuum": ("vacuum", "Delete the files no reader needs any more (replaced dates and compacted months, dead "
+               "writers' files), for every stored source."),
     "views": ("views", "List the bundled views, one line each (the same views in every warehouse)."),
 }
 """Each command's module (in this package) and the first sentence of its help: a command's module is imported
@@ -190,7 +190,7 @@ def cli() -> None:
     """Export OpenAI Assistants API configurations to Parquet and DuckDB."""
 
 
-DEBUG_ENV = "ASSISTANTS_DEBUG"
+DEBUG_ENV = registry.DEBUG.variable
 """Set to 1 to see the traceback of an unexpected failure (on stderr, before its one line)."""
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from assistants_export.connectors.snapshot import warehouse_errors
 from assistants_export.connectors.warehouse.copy import copy_warehouse
 from assistants_export.connectors.warehouse.rebuild import rebuild_duckdb
+from assistants_export.connectors.warehouse.writing import warehouse_errors
 
 from ..resources import WarehouseResource
 from . import cli, warehouse_option

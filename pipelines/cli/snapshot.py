@@ -29,9 +29,9 @@ from rich.table import Table
 
 from assistants_export.connectors.core import interrupts
 from assistants_export.connectors.core import settings as warehouse_settings
+from assistants_export.connectors.core import settings_registry as registry
 from assistants_export.connectors.core.errors import ConfigError, ConnectorError, SourceBusyError
 from assistants_export.connectors.core.settings import DEFAULT_SOURCE, SOURCES_FILE_ENV
-from assistants_export.connectors.openai_assistants import settings
 from assistants_export.connectors.openai_assistants.client import RETRIES_LOGGER
 from assistants_export.connectors.openai_assistants.config import AUTH_STYLES, ClientConfig, default, describe
 from assistants_export.connectors.openai_assistants.ids import clean_ids, read_ids_file
@@ -81,16 +81,15 @@ ENDPOINT_FIELDS = ("base_url", "auth_style", "api_version", "api_key_env")
 @click.option("--ids-file", type=click.Path(dir_okay=False),
               help="File of IDs: one per line, CSV with an assistant_id column, or a JSON array.")
 @click.option("--discover", is_flag=True, help="List every assistant instead of fetching given IDs.")
-@click.option("--base-url", help=f"{describe('base_url')} Default ${settings.DEFAULT_BASE_URL_ENV}, else "
-                                 f"{default('base_url')}.")
+@click.option("--base-url", help=f"{describe('base_url')} {registry.BASE_URL.default_help()}")
 @warehouse_option
 @click.option("--concurrency", type=int, default=default("concurrency"), show_default=True,
               help=describe("concurrency"))
 @click.option("--requests-per-minute", type=float, default=default("requests_per_minute"),
               help=describe("requests_per_minute"))
 @click.option("--auth-style", type=click.Choice(list(AUTH_STYLES)),
-              help=f"{describe('auth_style')} Default $ASSISTANTS_AUTH_STYLE, else {default('auth_style')}.")
-@click.option("--api-version", help=f"{describe('api_version')} Default $OPENAI_API_VERSION.")
+              help=f"{describe('auth_style')} {registry.AUTH_STYLE.default_help()}")
+@click.option("--api-version", help=f"{describe('api_version')} {registry.API_VERSION.default_help()}")
 @click.option("--api-key-env", default=default("api_key_env"), show_default=True, help=describe("api_key_env"))
 @click.option("--max-attempts", type=int, default=default("max_attempts"), show_default=True,
               help=describe("max_attempts"))
@@ -100,7 +99,7 @@ ENDPOINT_FIELDS = ("base_url", "auth_style", "api_version", "api_key_env")
 @click.option("--force", is_flag=True,
               help="Fetch even if the date ended more than 36 hours ago (stores today's state under it).")
 @click.option("--max-failed-share", type=SHARE, default=warehouse_settings.DEFAULT_MAX_FAILED_SHARE,
-              show_default=True, help="Largest share of failed IDs before the run is held back.")
+              show_default=True, help=registry.MAX_FAILED_SHARE.help)
 @click.option("--allow-failures", is_flag=True,
               help="Store the snapshot even if more than --max-failed-share of the IDs failed.")
 @click.option("--allow-empty", is_flag=True,
@@ -109,7 +108,7 @@ ENDPOINT_FIELDS = ("base_url", "auth_style", "api_version", "api_key_env")
               help="Store the snapshot and apply it to the history even if it deletes more than the guard allows.")
 @click.option("--mass-deletion-threshold", type=SHARE,
               default=warehouse_settings.DEFAULT_MASS_DELETION_THRESHOLD, show_default=True,
-              help="Share of the live assistants one snapshot may delete before the run is held back.")
+              help=registry.MASS_DELETION_THRESHOLD.help)
 @click.option("--held-max-age-days", type=click.FloatRange(min=0), metavar="DAYS",
               default=warehouse_settings.HELD_MAX_AGE_DAYS, show_default=True,
               help="Remove the source's held-back runs held longer ago than this before fetching (the summary "
@@ -389,14 +388,15 @@ _EPHEMERAL_JOB = "__ephemeral_asset_job__"
 @contextmanager
 def _instance() -> Iterator[DagsterInstance]:
     """The instance under ``$DAGSTER_HOME`` when it is set (runs are recorded), else a throwaway one."""
-    home = os.environ.get("DAGSTER_HOME")
+    home = registry.DAGSTER_HOME.raw()
     if home:
         fix = "set it to a folder for Dagster's records (created if missing), or unset it"
-        check_local_folder(home, "DAGSTER_HOME", fix)
+        check_local_folder(home, registry.DAGSTER_HOME.variable, fix)
         try:
             os.makedirs(home, exist_ok=True)  # Dagster insists that the folder exists; a new one is fine
         except OSError as exc:
-            raise ConfigError(f"DAGSTER_HOME {home}: cannot create it ({exc.strerror}): {fix}") from None
+            raise ConfigError(f"{registry.DAGSTER_HOME.variable} {home}: cannot create it ({exc.strerror}): "
+                              f"{fix}") from None
         with DagsterInstance.get() as instance:
             yield instance
         return
@@ -503,6 +503,9 @@ def _print_summary(result: ExecuteInProcessResult, date: dt.date, warehouse: str
         for name, count in _json_metadata(result, asset, key).items():
             table.add_row(name, str(count))
         show_table(console, table)
+    compaction = _metadata_value(result, "assistant_history", "compaction")
+    if compaction:
+        console.print(f"Compacted the closed months: {compaction[0]}", highlight=False)
     pruned = _metadata_value(result, "raw_assistants", "pruned_held_runs")
     if pruned:
         console.print(f"Removed {len(pruned)} held-back run(s) older than the held runs' age limit: "

@@ -1,10 +1,12 @@
 """The SQL view ``responses_migration`` is the Python mapping, answer for answer.
 
-The view's statement runs over a ``current_assistants`` holding the payloads under test (the only
-columns it reads are source, snapshot_date, assistant_id and raw_json), and its rows must equal
-``to_responses_request`` of the same payloads: on every sandbox assistant, on a body that raises
-each warning, and on generated assistants. The warehouse end of it (the view over a real
-warehouse equals the command) is in test_migrate_cli.py.
+The mapping exists once, in Python: the view reads the ``responses_mappings`` rows that
+:func:`~assistants_export.connectors.migration.stored.mapping_rows` stores for each payload. Here the view's
+statement runs over a ``current_assistants`` holding the payloads under test (the only columns it reads are
+source, snapshot_date, assistant_id and content_hash) and a ``responses_mappings`` holding what the fetch stores
+for them, and its rows must equal ``to_responses_request`` of the same payloads: on every sandbox assistant, on a
+body that raises each warning, and on generated assistants (what is stored and read back is what the function
+said). The warehouse end of it (the view over a real warehouse equals the command) is in test_migrate_cli.py.
 """
 
 import datetime as dt
@@ -12,17 +14,21 @@ import json
 import re
 
 import duckdb
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from schema_strategies import from_schema
 
+from assistants_export.connectors.core.hashing import content_hash
+from assistants_export.connectors.core.schemas import RESPONSES_MAPPINGS
 from assistants_export.connectors.migration.responses import (
-    REASONING_MODELS,
+    MAPPING_VERSION,
     WARNING_CODES,
-    reasoning_model_pattern,
     to_responses_request,
 )
+from assistants_export.connectors.migration.stored import mapping_rows
 from assistants_export.connectors.openai_assistants.schema import load_assistant_schema
+from assistants_export.connectors.warehouse.duckdb_store import DuckDBStore
 from assistants_export.connectors.warehouse.views import get_view
 from assistants_export.sandbox import bundled_assistants
 
@@ -31,19 +37,32 @@ VIEW = get_view("responses_migration").statement
 
 
 @pytest.fixture(scope="module")
-def con():
+def con(tmp_path_factory):
     connection = duckdb.connect(":memory:")
     connection.execute("CREATE TABLE current_assistants (source VARCHAR, snapshot_date DATE, assistant_id VARCHAR, "
-                       "raw_json VARCHAR)")
+                       "content_hash VARCHAR)")
+    DuckDBStore(tmp_path_factory.mktemp("unused")).ensure_tables(connection, [RESPONSES_MAPPINGS])  # the real DDL
     connection.execute(VIEW)
     yield connection
     connection.close()
 
 
-def through_view(con, bodies):
+def store(con, bodies, *, source="default"):
+    """The payloads as a fetch stores them: their members in ``current_assistants``, their mappings."""
     con.execute("DELETE FROM current_assistants")
+    con.execute("DELETE FROM responses_mappings")
+    hashes = [content_hash(body) for body in bodies]
     con.executemany("INSERT INTO current_assistants VALUES (?, ?, ?, ?)",
-                    [("default", DATE, body["id"], json.dumps(body, ensure_ascii=False)) for body in bodies])
+                    [(source, DATE, body["id"], digest) for body, digest in zip(bodies, hashes, strict=True)])
+    payloads = pa.table({"content_hash": hashes, "raw_json": [json.dumps(body, ensure_ascii=False) for body in bodies]})
+    mappings = mapping_rows(DATE, payloads)
+    con.register("mappings", mappings.add_column(0, "source", pa.array([source] * mappings.num_rows, pa.string())))
+    con.execute("INSERT INTO responses_mappings BY NAME SELECT * FROM mappings")
+    con.unregister("mappings")
+
+
+def through_view(con, bodies):
+    store(con, bodies)
     rows = con.sql("SELECT * FROM responses_migration").to_arrow_table().to_pylist()
     return [{"assistant_id": r["assistant_id"], "name": r["name"], "description": r["description"],
              "created_at": r["created_at"], "request": json.loads(r["request"]), "warnings": json.loads(r["warnings"])}
@@ -106,9 +125,32 @@ def test_the_view_equals_the_python_mapping_on_every_warning(con):
     assert through_view(con, EVERY_WARNING) == expected
 
 
-def test_the_view_uses_the_default_reasoning_models():
-    quoted = re.escape(f"'{reasoning_model_pattern(REASONING_MODELS)}'")
-    assert re.search(quoted, VIEW), "sql/views/responses_migration.sql must use reasoning_model_pattern()"
+def test_the_view_maps_nothing_itself():
+    """The rules live in responses.py only: the view holds no model pattern, no warning code, no field of a tool."""
+    statement = re.sub(r"--[^\n]*", "", VIEW)
+    assert not any(code in statement for code in WARNING_CODES)
+    assert not re.search(r"regexp|json_extract|file_search|o4", statement), statement
+
+
+def test_a_payload_stored_twice_is_one_row_of_the_newest_mapping_version(con):
+    payload = EVERY_WARNING[0]
+    store(con, [payload])
+    con.execute("INSERT INTO responses_mappings SELECT 'eu', snapshot_date - 1, content_hash, mapping_version - 1, "
+                "'stale', NULL, NULL, '{}', '[]' FROM responses_mappings")
+    con.execute("INSERT INTO responses_mappings SELECT 'eu', snapshot_date + 1, content_hash, mapping_version, "
+                "'later copy', NULL, NULL, '{}', '[]' FROM responses_mappings WHERE source = 'default'")
+    rows = con.sql("SELECT name, request FROM responses_migration").fetchall()
+    assert len(rows) == 1 and rows[0][0] == payload["name"] and json.loads(rows[0][1]) == through_python(
+        [payload])[0]["request"]
+    assert {v for (v,) in con.sql("SELECT mapping_version FROM responses_mappings").fetchall()} == {
+        MAPPING_VERSION, MAPPING_VERSION - 1}
+
+
+def test_a_payload_without_a_stored_mapping_is_a_row_with_a_null_request(con):
+    store(con, EVERY_WARNING[:2])
+    con.execute("DELETE FROM responses_mappings WHERE name = 'A1'")
+    rows = con.sql("SELECT assistant_id, request FROM responses_migration").fetchall()
+    assert [(aid, request is None) for aid, request in rows] == [("asst_view001", True), ("asst_view002", False)]
 
 
 def generation_schema():

@@ -199,7 +199,7 @@ MUTANTS = (
     ),
     Mutant(
         "held-back-run-committed", "A worse run never replaces a better snapshot: a run that fails a gate is held",
-        (Edit("connectors/snapshot.py", "        if not verdict.passed:\n", "        if False:\n"),),
+        (Edit("connectors/snapshot/fetch.py", "        if not verdict.passed:\n", "        if False:\n"),),
         (f"{SAFETY}::test_a_mostly_failed_run_is_held_back_with_its_answers_kept",
          f"{SAFETY}::test_a_dead_endpoint_without_preflight_changes_nothing_even_after_a_backfill"),
     ),
@@ -248,7 +248,7 @@ MUTANTS = (
     ),
     Mutant(
         "rerun-drops-stored-payloads", "Idempotent reruns: a payload partition only grows, a re-run drops no payload",
-        (Edit("connectors/snapshot.py",
+        (Edit("connectors/snapshot/sink.py",
               "            for batch in store.iter_batches(writer.spec, snapshot_date):\n"
               "                merged[name].write(batch)\n",
               "            pass\n"),),

@@ -55,7 +55,7 @@ def test_the_partitions_a_fetch_wrote_are_left_as_they_are(fetched):
 def test_partitions_of_another_flattener_are_flattened_again_to_the_same_rows(fetched, monkeypatch):
     rows = contents(fetched)
     before = files(fetched)
-    monkeypatch.setattr("assistants_export.connectors.snapshot.FLATTENED_BY",
+    monkeypatch.setattr("assistants_export.connectors.snapshot.flatten_step.FLATTENED_BY",
                         {"assistants_export.flattened_by": "an-older-one"})
     flatten_snapshot(DATE, fetched)
     after = files(fetched)
@@ -111,7 +111,7 @@ def test_on_a_bucket_the_fingerprint_is_kept_in_the_log_and_a_fetched_date_is_no
     rows = {spec.name: store.read(spec, DATE).sort_by("content_hash").to_pylist() for spec in PAYLOAD_TABLES}
     assert flatten_snapshot(DATE, lake)["payloads"] == 8
     assert {spec.name: store.date_table(spec.name).version() for spec in PAYLOAD_TABLES} == versions  # no commit
-    monkeypatch.setattr("assistants_export.connectors.snapshot.FLATTENED_BY",
+    monkeypatch.setattr("assistants_export.connectors.snapshot.flatten_step.FLATTENED_BY",
                         {"assistants_export.flattened_by": "an-older-one"})
     flatten_snapshot(DATE, lake)
     after = {spec.name: store.date_table(spec.name).version() for spec in PAYLOAD_TABLES}

@@ -61,14 +61,15 @@ SCENARIOS = {
     "while fetching": "fetch@60",
     "partition staged, before any rename": "parquet.staged",
     "first replacement: a payload partition's new file staged, the old one in place": "parquet.swap",
-    "a later replacement: new payloads in place, the membership's new file staged": "parquet.swap@5",
+    "a later replacement: new payloads in place, the membership's new file staged": "parquet.swap@6",
     "inside the DuckDB transaction, between two tables": "duckdb.table@2",
     "inside the DuckDB transaction": "duckdb.load",
     "right after the DuckDB commit": "duckdb.committed",
     "while updating the history": "history",
 }
-LAKE_ONLY = {"a later commit: new payloads committed, the membership not yet": "parquet.staged@5"}
-"""The bucket's counterpart of the replacements: commits 1-4 are the payload tables, the 5th the membership."""
+LAKE_ONLY = {"a later commit: new payloads committed, the membership not yet": "parquet.staged@6"}
+"""The bucket's counterpart of the replacements: commits 1-4 are the payload tables, the 5th their Responses
+mappings, the 6th the membership."""
 FOLDER_ONLY = {name for name, spec in SCENARIOS.items() if spec.startswith("parquet.swap")}
 WITH_DAGSTER_HOME = "inside the DuckDB transaction"
 """The scenario whose crash and re-run share a persistent Dagster instance (SQLite under DAGSTER_HOME),

@@ -40,12 +40,15 @@ from assistants_export.connectors.core.schemas import (
     ASSISTANT_CHANGES,
     ASSISTANT_VERSIONS,
     FETCH_ERRORS,
+    PAYLOADS,
+    RESPONSES_MAPPINGS,
     SNAPSHOT_MEMBERS,
     SNAPSHOT_RUNS,
     STORED_TABLES,
     TableSpec,
 )
 from assistants_export.connectors.migration import warehouse as migration_warehouse
+from assistants_export.connectors.migration.stored import mapping_rows
 from assistants_export.connectors.openai_assistants.flatten import RawAssistant, flatten, payload_tables
 from assistants_export.connectors.warehouse import DuckDBStore
 from assistants_export.connectors.warehouse.stored import STORED_VIEW_NAMES, apply_stored_views
@@ -123,7 +126,8 @@ def digest(body: dict) -> str:
 
 def flat(date: dt.date, bodies: list[dict]) -> dict[str, pa.Table]:
     fetched = dt.datetime.combine(date, dt.time(3), dt.UTC)
-    return payload_tables(flatten(date, [RawAssistant(b["id"], fetched, canonical_json(b)) for b in bodies]))
+    tables = payload_tables(flatten(date, [RawAssistant(b["id"], fetched, canonical_json(b)) for b in bodies]))
+    return {**tables, RESPONSES_MAPPINGS.name: mapping_rows(date, tables[PAYLOADS.name])}  # as a fetch stores them
 
 
 VERSIONS = [  # source, assistant, valid_from, valid_to, is_deleted, body
