@@ -29,6 +29,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -101,6 +102,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--resume", action="store_true",
                         help="continue the run named by --label (or the same arguments) from the night after the "
                              "last one in its results; needs the --warehouse folder it used")
+    parser.add_argument("--query-last", action="store_true",
+                        help="with --resume: only time the queries after the last night run (a run stopped "
+                             "between checkpoints has none there), then stop")
     parser.add_argument("--query-repeat", type=int, default=3, help="repetitions per query; medians (default 3)")
     parser.add_argument("--label", help="results name: growth-<label>.{json,md} (default n<N>-r<rate>-k<nights>)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results (default benchmarks/results)")
@@ -120,6 +124,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.resume and args.object_store:
         parser.error("--resume needs a folder warehouse: moto keeps a bucket in its memory, so a bucket run "
                      "cannot be continued")
+    if args.query_last and not args.resume:
+        parser.error("--query-last goes with --resume (and the run's --label or arguments, and --warehouse)")
     if args.resume and args.warehouse is None:
         parser.error("--resume needs --warehouse, the folder the interrupted run wrote")
     if not (args.fit or args.summary or args.render):
@@ -752,9 +758,28 @@ RESUMED_SETTINGS = ("n", "change_rate", "deletion_rate", "creation_rate", "seed"
 """What a resumed run takes from the results it continues (the catalog and the command must stay the same)."""
 
 
-def _resume(args: argparse.Namespace, warehouse: Path) -> dict[str, Any]:
-    """The results of the interrupted run ``args.label``, its failed last night dropped; ``args`` set to its
-    settings. Raises ``SystemExit`` with one line when there is nothing to continue."""
+def _query_last(args: argparse.Namespace, warehouse: Path) -> int:
+    """Time the queries after the last good night of the folder run ``args.label``, unless that is done."""
+    results = _load_run(args, warehouse)
+    if not results["nights"]:
+        raise SystemExit(f"error: growth-{args.label} has no night run yet: nothing to query")
+    last = results["nights"][-1]
+    if any(query["night"] == last["night"] for query in results["queries"]):
+        print(f"the queries after night {last['night']} are in the results already")
+        return 0
+    env = _env("http://127.0.0.1:9/v1", args.start_date)  # the queries read the warehouse only
+    answers = _queries(warehouse, warehouse / "assistants.duckdb", env, args.start_date,
+                       dt.date.fromisoformat(last["date"]), args.query_repeat)
+    results["queries"].append({"night": last["night"], "after_stop": True, **answers})
+    _write(results, args.out)
+    print(f"queries after night {last['night']}: " + ", ".join(
+        f"{name} {_timing(timing)} s" for name, timing in answers["cli"].items()))
+    return 0
+
+
+def _load_run(args: argparse.Namespace, warehouse: Path) -> dict[str, Any]:
+    """The results of the folder run ``args.label`` up to its last good night; ``args`` set to its settings.
+    Raises ``SystemExit`` with one line when they cannot be continued."""
     path = args.out / f"growth-{args.label}.json"
     try:
         results: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -771,14 +796,26 @@ def _resume(args: argparse.Namespace, warehouse: Path) -> dict[str, Any]:
         value = config.get(name, 0 if name == "compact_every" else None)
         setattr(args, name, dt.date.fromisoformat(value) if name == "start_date" else value)
     done = list(itertools.takewhile(lambda night: night.get("exit") == 0, results["nights"]))
-    if len(done) >= args.nights:
-        raise SystemExit(f"error: {path} already has {len(done)} nights: give a larger --nights to go on")
     results["nights"] = done
     results["queries"] = [q for q in results.get("queries", []) if q["night"] < len(done)]
+    return results
+
+
+def _resume(args: argparse.Namespace, warehouse: Path) -> dict[str, Any]:
+    """The results of the interrupted run ``args.label``, its failed last night dropped; ``args`` set to its
+    settings. Raises ``SystemExit`` with one line when there is nothing to continue."""
+    results = _load_run(args, warehouse)
+    done = len(results["nights"])
+    if done >= args.nights:
+        raise SystemExit(f"error: growth-{args.label} already has {done} nights: give a larger --nights to go on")
     results["config"]["nights"] = args.nights
     results["finished"] = False
-    results.setdefault("resumed", []).append({"at_night": len(done), **machine()})
+    results.setdefault("resumed", []).append({"at_night": done, **machine()})
     return results
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _is_checkpoint(night: int, args: argparse.Namespace) -> bool:
@@ -791,7 +828,11 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     temporary = args.warehouse is None
     warehouse = Path(tempfile.mkdtemp(prefix="assistants-growth-")) if temporary else args.warehouse.resolve()
+    if args.query_last:
+        return _query_last(args, warehouse)
     previous = _resume(args, warehouse) if args.resume else None
+    # A run in the background ignores Ctrl-C (SIGINT): stopped with SIGTERM it ends the same way, results kept.
+    signal.signal(signal.SIGTERM, _interrupt)
     catalog = EvolvingCatalog(args.n, args.change_rate, seed=args.seed, deletion_rate=args.deletion_rate,
                               creation_rate=args.creation_rate, start=args.start_date)
     config = {"n": args.n, "nights": args.nights, "change_rate": args.change_rate,

@@ -168,3 +168,18 @@ def test_resume_refuses_in_one_line_what_it_cannot_continue(growth: ModuleType, 
     (tmp_path / "growth-b.json").write_text(json.dumps(results), encoding="utf-8")
     with pytest.raises(SystemExit, match="bucket run"):
         growth._resume(_resume_args(tmp_path, "b", 10), warehouse)
+
+
+def test_query_last_times_nothing_it_has_or_cannot_have(growth: ModuleType, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    warehouse = tmp_path / "wh"
+    results = _full(_results([], planned=365))
+    results["warehouse"] = str(warehouse)
+    (tmp_path / "growth-c.json").write_text(json.dumps(results), encoding="utf-8")
+    with pytest.raises(SystemExit, match="no night run yet"):
+        growth._query_last(_resume_args(tmp_path, "c", 365), warehouse)
+    results["nights"] = [_night(0), _night(1)]
+    results["queries"] = [{"night": 1}]
+    (tmp_path / "growth-c.json").write_text(json.dumps(results), encoding="utf-8")
+    assert growth._query_last(_resume_args(tmp_path, "c", 365), warehouse) == 0
+    assert "after night 1 are in the results already" in capsys.readouterr().out
