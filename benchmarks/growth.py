@@ -578,13 +578,19 @@ def checkpoints(results: dict[str, Any]) -> list[dict[str, Any]]:
         query = queries.get(number - 1, {})
         rows.append({
             "night": number, "date": night["date"], "wall_s": night["wall_s"], "cpu_s": night["cpu_s"],
-            "rss_mb": night["rss_mb"], "total_bytes": night["total_bytes"], "parquet_files": night["parquet_files"],
+            "rss_mb": night["rss_mb"], "load_average": night.get("load_average"),
+            "total_bytes": night["total_bytes"], "parquet_files": night["parquet_files"],
             "max_files_per_table": files, "max_files_table": table, "files_per_table": _table_files(night),
             "log_files_per_table": max((night.get("log_files_by_table") or {"": 0}).values()),
             "cli": {name: _seconds(t) for name, t in query.get("cli", {}).items()},
             "duckdb": {name: _seconds(t) for name, t in query.get("duckdb", {}).items()},
         })
     return rows
+
+
+def _median_or_none(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return statistics.median(known) if known else None
 
 
 def _seconds(timing: dict[str, Any] | None) -> float | None:
@@ -611,6 +617,11 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
         out[key] = {"first": row.get("first"), "last": last, "ratio": ratio,
                     "night_1": done[0][key], "ratio_to_night_1": last / done[0][key] if last and done[0][key] else None,
                     "met": None if ratio is None else ratio <= TARGET_RATIO}
+    loads = [night.get("load_average") for night in done]
+    first_nights, last_nights = set(trend.get("first_nights") or []), set(trend.get("last_nights") or [])
+    out["load_average"] = {
+        "first": _median_or_none([x for n, x in zip(done, loads, strict=True) if n["night"] in first_nights]),
+        "last": _median_or_none([x for n, x in zip(done, loads, strict=True) if n["night"] in last_nights])}
     table, files = _max_files(done[-1])
     out["files_per_table"] = {"max": files, "table": table, "met": files <= TARGET_FILES_PER_TABLE if table else None}
     return out
@@ -650,8 +661,8 @@ def _float(value: float | None, digits: int = 2) -> str:
 
 def _checkpoint_lines(rows: list[dict[str, Any]]) -> list[str]:
     lines = ["| night | date | max files per table | Delta log entries per table | warehouse MB | wall s | CPU s "
-             "| peak RSS MB | current_assistants s | config_as_of s | changes_between (all nights) s |",
-             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| peak RSS MB | load | current_assistants s | config_as_of s | changes_between (all nights) s |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for row in rows:
         queries = []
         for name in ("current_assistants", "config_as_of", "changes_between (all nights)"):
@@ -661,8 +672,10 @@ def _checkpoint_lines(rows: list[dict[str, Any]]) -> list[str]:
         files = f"{row['max_files_per_table']:,} ({row['max_files_table']})" if row["max_files_table"] else ""
         logs = f"{row['log_files_per_table']:,}" if row["log_files_per_table"] else ""
         lines.append(f"| {row['night']} | {row['date']} | {files} | {logs} | {_mb(row['total_bytes'])} "
-                     f"| {row['wall_s']:.2f} | {row['cpu_s']:.2f} | {row['rss_mb']:.0f} | {' | '.join(queries)} |")
+                     f"| {row['wall_s']:.2f} | {row['cpu_s']:.2f} | {row['rss_mb']:.0f} "
+                     f"| {_float(row.get('load_average'), 1)} | {' | '.join(queries)} |")
     lines += ["", "Nights counted from 1 (night 1 stores every assistant; the nightly table counts from 0). "
+              "Load: the machine's 1-minute load average when the night ended (2 cores). "
               "Query times: DuckDB directly on `assistants.duckdb`, the query alone (in brackets the whole "
               "`assistants-export query` process, start-up included); medians of the repetitions."]
     return lines
@@ -684,6 +697,11 @@ def _target_lines(target: dict[str, Any]) -> list[str]:
     files = target["files_per_table"]
     lines.append(f"| data files per table ≤ {TARGET_FILES_PER_TABLE} | | | {files['max']:,} ({files['table']}) | | "
                  f"| {_met(files['met'])} |")
+    load = target.get("load_average") or {}
+    if load.get("first") is not None and load.get("last") is not None:
+        lines += ["", f"Machine load (1-minute load average on 2 cores, median over those nights): "
+                  f"{load['first']:.1f} in nights 2-4, {load['last']:.1f} in the last nights. Wall time follows the "
+                  "load; CPU seconds less so, but they too rise when many processes share the cores."]
     lines += ["", f"Last nights: {_nights([n + 1 for n in last]) if last else '?'}{done}; nights 2-4 are "
               f"{_nights([n + 1 for n in first]) if first else '?'} counted from 1; medians of three nights. The "
               "target is judged against nights 2-4, which fetch and store what later nights do (night 1 stores "

@@ -66,8 +66,10 @@ def test_checkpoints_are_counted_from_one_and_include_the_last_night(growth: Mod
 
 def test_targets_compare_the_last_nights_with_nights_two_to_four(growth: ModuleType) -> None:
     walls = [30.0, 10.0, 10.0, 10.0, *[11.0] * 5, 12.0, 13.0, 14.0]
-    nights = [_night(i, wall=w, rss=400.0 if i < 9 else 600.0) for i, w in enumerate(walls)]
+    nights = [{**_night(i, wall=w, rss=400.0 if i < 9 else 600.0), "load_average": float(i)}
+              for i, w in enumerate(walls)]
     target = growth.targets(_results(nights))
+    assert target["load_average"] == {"first": 2.0, "last": 10.0}
     assert target["wall_s"]["first"] == 10.0 and target["wall_s"]["last"] == 13.0
     assert target["wall_s"]["ratio"] == pytest.approx(1.3) and target["wall_s"]["met"] is False
     assert target["wall_s"]["ratio_to_night_1"] == pytest.approx(13.0 / 30.0)
