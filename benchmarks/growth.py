@@ -739,7 +739,8 @@ def render_summary(summary: dict[str, Any]) -> str:
             lines.append(f"Whole {layout}: {total['bytes_per_unchanged_assistant_night']:,.1f} B per unchanged "
                          f"assistant-night (target ≤ {TARGET_UNCHANGED_BYTES:g}) and "
                          f"{total['bytes_per_changed_assistant']:,.0f} B per change (target ≤ "
-                         f"{TARGET_CHANGE_BYTES:,.0f}): {_met(fitted.get('met'))}.")
+                         f"{TARGET_CHANGE_BYTES:,.0f}): "
+                         + (f"{_met(fitted['met'])}." if "met" in fitted else "not judged (one change rate only)."))
     for run in summary["runs"]:
         lines += ["", f"## {run['label']}", "", *_checkpoint_lines(run["checkpoints"]), "",
                   *_target_lines(run["targets"])]
