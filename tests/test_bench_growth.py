@@ -119,7 +119,7 @@ def test_the_size_fit_is_judged_per_layout_only_when_two_rates_separate_it(growt
     assert "bucket" not in summary["fits"]
     one_rate = growth.summarize([run(0.02, 20)])
     assert "met" not in one_rate["fits"]["folder"]
-    assert "not judged (one change rate only)" in growth.render_summary(one_rate)
+    assert "one change rate only: a and b are not separable" in growth.render_summary(one_rate)
     assert "Size fit: folder" in growth.render_summary(summary)
 
 
