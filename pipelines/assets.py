@@ -74,6 +74,7 @@ from assistants_export.connectors.report.summary import NIGHT_COLUMNS, night_sum
 from assistants_export.connectors.snapshot import FetchSummary, fetch_snapshot, flatten_snapshot, load_duckdb
 from assistants_export.connectors.warehouse import Store, open_store, pending_loads
 from assistants_export.connectors.warehouse.location import parse_warehouse_uri, without_userinfo
+from assistants_export.connectors.warehouse.upkeep import nightly_due, upkeep_store
 from assistants_export.connectors.warehouse.writer_lock import writer_lock
 
 from . import checks, progress
@@ -354,6 +355,7 @@ def _history_step(context: AssetExecutionContext, config: HistoryConfig,
         return
     except ConnectorError as exc:
         raise _fail(context, exc) from None
+    compacted = _nightly_compaction(context, config, warehouse, part)
     replayed = [d.isoformat() for d in result.dates]
     context.log.info("history of %s: replayed %s; %d versions opened, %d closed; changes %s", part.source,
                      replayed or "nothing", result.versions_opened, result.versions_closed, dict(result.changes))
@@ -372,6 +374,7 @@ def _history_step(context: AssetExecutionContext, config: HistoryConfig,
         "night_field_changes": MetadataValue.json(night["by_field"]),
         "report": MetadataValue.text(f"assistants-export report --warehouse {part.where()['warehouse']} --last 90d "
                                      "-o report.html"),
+        "compaction": MetadataValue.json(compacted),
     })
     yield MaterializeResult(asset_key=ASSISTANT_CHANGES.name, metadata={
         "dagster/row_count": _stored_rows(part.store(), ASSISTANT_CHANGES.name),
@@ -382,6 +385,25 @@ def _history_step(context: AssetExecutionContext, config: HistoryConfig,
     })
     yield AssetCheckResult(check_name=checks.MASS_DELETION_GUARD, asset_key=ASSISTANT_HISTORY.name, passed=True,
                            metadata={"deleted": result.changes.get("deleted", 0)})
+
+
+def _nightly_compaction(context: AssetExecutionContext, config: HistoryConfig, warehouse: WarehouseResource,
+                        part: _Partition) -> list[str]:
+    """Compact the source when it is due (:func:`nightly_due`), holding its writer lock; the summary lines, for the
+    metadata and the run summary ([] when not due or switched off)."""
+    if not config.compact:
+        return []
+    try:
+        with _writing(context, warehouse, part):
+            store = part.store()
+            if not nightly_due(store, part.date, config.open_months):
+                return []
+            done = upkeep_store(store, part.source, today=part.date, open_months=config.open_months)
+    except ConnectorError as exc:
+        raise _fail(context, exc) from None
+    lines = [f"{done.files_before} -> {done.files_after} file(s)", *done.lines()]
+    context.log.info("compaction of %s: %s", part.source, "; ".join(lines))
+    return lines
 
 
 # --- The assets ------------------------------------------------------------------------------------------------------

@@ -83,3 +83,8 @@ class HistoryConfig(Config):
                                       "fetch approved its deletions needs no second approval).")
     mass_deletion_threshold: float = Field(default=settings.DEFAULT_MASS_DELETION_THRESHOLD, ge=0.0, le=1.0,
                                            description="Share of live assistants one snapshot may delete.")
+    compact: bool = Field(default=True, description="After the history, compact the source when it is due: on a "
+                          "folder when a closed month has dates not merged yet, on a bucket on the first night of "
+                          "a month (assistants-export compact does it on demand).")
+    open_months: int = Field(default=1, ge=1, description="Months the nightly compaction leaves as they are, the "
+                             "snapshot date's own included.")

@@ -51,6 +51,14 @@ POINTS: dict[str, str] = {
     "commit": "the fetch step about to commit: every answer received and the gates passed, nothing of the date "
               "replaced yet",
     "flatten": "the flatten step begins (the date's payloads stored)",
+    "compact.month": "a folder's compaction wrote one month's merged file, before the table's manifest names it",
+    "compact.table": "a folder's compaction switched one table to its merged files (manifest replaced), before the "
+                     "next table",
+    "compact.uncover": "a date of a compacted month written again: its own file in place and its month's file "
+                       "rewritten without it, before the manifest's rename",
+    "lake.compact": "a bucket's compaction merged one Delta table's files, before the next table",
+    "vacuum.delete": "a vacuum about to delete one replaced file of a folder, or one Delta table's "
+                     "(``vacuum.delete@3``: two done, the rest not)",
 }
 """Every crash point and where it sits; :func:`parse` refuses any other name."""
 

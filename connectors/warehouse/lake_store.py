@@ -56,6 +56,7 @@ from assistants_export.connectors.core.schemas import (
     present,
 )
 
+from .compaction import TableCompaction
 from .location import WarehouseLocation
 from .objectstore import ConcurrentCommitError, DeltaDateTable, DeltaWholeTable, open_filesystem
 from .parquet_store import CommitOnExit
@@ -323,10 +324,28 @@ class LakeStore:
         """
         done = {}
         for name in (*STORED_DATE_TABLES, ASSISTANT_CHANGES.name, REPLAYED):
+            failpoints.reach("vacuum.delete")
             done[name] = len(self.date_table(name).vacuum(retain, dry_run=dry_run))
         done[ASSISTANT_VERSIONS.name] = len(self.whole_table(ASSISTANT_VERSIONS.name).vacuum(retain, dry_run=dry_run))
         lease = DeltaWholeTable(self.location, settings.WRITER_LEASE_TABLE, pa.schema([]), self._environ)
         done[settings.WRITER_LEASE_TABLE] = len(lease.vacuum(retain, dry_run=dry_run))  # the writer lease's old rows
+        return done
+
+    def compact(self, *, dry_run: bool = False) -> list[TableCompaction]:
+        """Compact every Delta table of the source (``optimize.compact`` and a checkpoint); one result per table.
+
+        A Delta table is partitioned by date, so its files are at least one per date; compaction merges the files
+        a partition gathered (a date written in parts, or appended to) and keeps the log short.
+        """
+        done = []
+        tables: list[DeltaDateTable | DeltaWholeTable] = [
+            *(self.date_table(name) for name in (*STORED_DATE_TABLES, ASSISTANT_CHANGES.name, REPLAYED)),
+            self.whole_table(ASSISTANT_VERSIONS.name)]
+        for table in tables:
+            files_before, bytes_before, files_after, bytes_after = table.compact(dry_run=dry_run)
+            if files_before or files_after:
+                done.append(TableCompaction(table.name, files_before, files_after, bytes_before, bytes_after))
+            failpoints.reach("lake.compact")
         return done
 
     def recover(self) -> list[str]:

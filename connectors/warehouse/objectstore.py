@@ -176,6 +176,26 @@ class _DeltaTable:
         except OSError as exc:
             raise WarehouseWriteError(f"{self.uri}: cannot vacuum ({exc})") from None
 
+    def compact(self, *, dry_run: bool = False) -> tuple[int, int, int, int]:
+        """Merge the small files of each partition (``optimize.compact``: one log entry that changes no data) and
+        write a checkpoint, so a reader replays no long log; returns files and bytes before and after.
+
+        Readers of an earlier version still read its files until :meth:`vacuum` deletes them.
+        """
+        table = self._open()
+        if table is None:
+            return 0, 0, 0, 0
+        before = _files_and_bytes(table)
+        if dry_run:
+            return (*before, *before)
+        try:
+            table.optimize.compact(writer_properties=WRITER)
+            table.create_checkpoint()
+        except OSError as exc:
+            raise WarehouseWriteError(f"{self.uri}: cannot compact ({exc})") from None
+        after = _latest_table(self.location, self.uri, self._options)
+        return (*before, *(_files_and_bytes(after) if after is not None else (0, 0)))
+
     def _open(self, version: int | None = None) -> DeltaTable | None:
         """The table at ``version`` (default the latest); the latest is reused when it is that version (see
         :func:`_latest_table`), which it is unless another writer committed since."""
@@ -375,6 +395,14 @@ class DeltaWholeTable(_DeltaTable):
 
 _OPENED = threading.local()
 """The tables this thread opened, by URI and options (a DeltaTable is not shared between threads)."""
+
+
+def _files_and_bytes(table: DeltaTable) -> tuple[int, int]:
+    """How many data files the table's version reads, and their bytes."""
+    actions = table.get_add_actions(flatten=True)
+    if "size_bytes" not in actions.column_names:
+        return actions.num_rows, 0
+    return actions.num_rows, sum(int(size) for size in actions.column("size_bytes").to_pylist())
 
 
 def _latest_table(location: WarehouseLocation, uri: str, options: dict[str, str]) -> DeltaTable | None:

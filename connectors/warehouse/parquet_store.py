@@ -17,6 +17,10 @@ torn file. :meth:`ParquetStore.recover` deletes what a killed run left in stagin
 (and puts back a partition that an older version's two-rename swap had moved aside).
 Readers glob ``parquet/<table>/*/*.parquet``;
 ``snapshot_date`` is also stored inside each file, so no hive partitioning is needed.
+
+A table whose closed months were compacted has a manifest (:mod:`.manifest`): the dates it covers are read
+from their month's file under ``parquet/<table>/_compacted/``, filtered to the date, and every method here
+answers for them as for any other date (writing or removing such a date takes it out of its month first).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from assistants_export.connectors.core.schemas import (
     ASSISTANT_VERSIONS,
     SNAPSHOT_MEMBERS,
     STORED_DATE_TABLES,
+    STORED_TABLES,
     VIEW_TABLES,
     TableSpec,
     conform,
@@ -49,6 +54,7 @@ from assistants_export.connectors.core.schemas import (
 )
 
 from .location import local_root
+from .manifest import COMPACTED_DIR, MANIFEST_FILE, Manifest, Month, manifest_lock, manifest_text, read_manifest
 from .stored import read_view_date
 
 if TYPE_CHECKING:  # pyarrow.dataset imports pandas: the read-only commands start without them
@@ -137,21 +143,73 @@ class ParquetStore:
     def dataset(self, spec: TableSpec) -> ds.Dataset | None:
         """Every stored file of a table as one Arrow dataset read with its schema; ``None`` when none is stored."""
         folder = self.parquet_root / spec.name
-        if not folder.is_dir() or next(folder.rglob("*.parquet"), None) is None:
+        if not folder.is_dir():
             return None
         import pyarrow.dataset as ds  # here: it imports pandas, which the read-only commands never need
 
-        return ds.dataset(folder, schema=spec.schema, format="parquet")
+        manifest = self.manifest(spec.name)
+        if not manifest.months:
+            if next(folder.rglob("*.parquet"), None) is None:
+                return None
+            return ds.dataset(folder, schema=spec.schema, format="parquet")
+        return ds.dataset([str(p) for p in self.live_files(spec.name, manifest)], schema=spec.schema,
+                          format="parquet")
 
-    def date_sources(self, snapshot_date: dt.date) -> dict[str, list[Path]]:
-        """The committed files of each table stored per date, for one date: what a DuckDB load of it reads."""
-        return {name: self.partition_files(name, snapshot_date) for name in STORED_DATE_TABLES}
+    def manifest(self, table: str) -> Manifest:
+        """The table's compacted months (none when it was never compacted)."""
+        return read_manifest(self.parquet_root / table)
 
-    def change_sources(self) -> tuple[dict[dt.date, list[Path]], None]:
+    def compacted_file(self, table: str, name: str) -> Path:
+        return self.parquet_root / table / COMPACTED_DIR / name
+
+    def live_files(self, table: str, manifest: Manifest | None = None) -> list[Path]:
+        """Every file a reader of the table reads: each compacted month's, and the others dates' own."""
+        manifest = self.manifest(table) if manifest is None else manifest
+        covered = manifest.covered()
+        files = [self.compacted_file(table, m.file) for _, m in sorted(manifest.months.items())]
+        for date in self._folder_dates(table):
+            if date not in covered:
+                files.extend(self._own_files(table, date))
+        return files
+
+    def _covering_file(self, table: str, snapshot_date: dt.date) -> Path | None:
+        month = self.manifest(table).covering(snapshot_date)
+        return None if month is None else self.compacted_file(table, month.file)
+
+    def date_sources(self, snapshot_date: dt.date) -> dict[str, list[Path] | ds.Dataset]:
+        """The committed files of each table stored per date, for one date: what a DuckDB load of it reads (for a
+        date of a compacted month, its month's file as a dataset, of which the load reads the date's rows)."""
+        return {name: self._date_source(name, snapshot_date) for name in STORED_DATE_TABLES}
+
+    def _date_source(self, table: str, snapshot_date: dt.date) -> list[Path] | ds.Dataset:
+        month_file = self._covering_file(table, snapshot_date)
+        if month_file is None:
+            return self.partition_files(table, snapshot_date)
+        import pyarrow.dataset as ds
+
+        return ds.dataset([str(month_file)], schema=STORED_TABLES[table].schema, format="parquet")
+
+    def change_sources(self) -> tuple[dict[dt.date, list[Path] | ds.Dataset], dict[dt.date, str] | None]:
         """The change log's committed files per replayed date, what DuckDB's history load reads; no tokens
-        (DuckDB derives them from the files' sizes and times)."""
+        (DuckDB derives them from the files' sizes and times) unless some dates are compacted: then every date's
+        token is given (a compacted date's names its month's file, whose name changes with its content)."""
         name = ASSISTANT_CHANGES.name
-        return {d: self.partition_files(name, d) for d in self.partition_dates(name)}, None
+        dates = self.partition_dates(name)
+        manifest = self.manifest(name)
+        if not manifest.months:
+            return {d: self.partition_files(name, d) for d in dates}, None
+        sources: dict[dt.date, list[Path] | ds.Dataset] = {}
+        tokens: dict[dt.date, str] = {}
+        for date in dates:
+            month = manifest.covering(date)
+            if month is None:
+                files = self.partition_files(name, date)
+                sources[date] = files
+                tokens[date] = ";".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+            else:
+                sources[date] = self._date_source(name, date)
+                tokens[date] = f"{month.file}:{date.isoformat()}"
+        return sources, tokens
 
     def versions_source(self) -> list[Path]:
         path = self.table_file(ASSISTANT_VERSIONS.name)
@@ -169,7 +227,12 @@ class ParquetStore:
         return self.parquet_root / table / f"snapshot_date={snapshot_date.isoformat()}"
 
     def partition_files(self, table: str, snapshot_date: dt.date) -> list[Path]:
-        """The committed files of one partition (empty when the date was never written)."""
+        """The committed files holding one partition (empty when the date was never written): for a date of a
+        compacted month, its month's file, which holds other dates too (read it filtered by ``snapshot_date``)."""
+        month_file = self._covering_file(table, snapshot_date)
+        return [month_file] if month_file is not None else self._own_files(table, snapshot_date)
+
+    def _own_files(self, table: str, snapshot_date: dt.date) -> list[Path]:
         folder = self.partition_dir(table, snapshot_date)
         return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
@@ -180,6 +243,11 @@ class ParquetStore:
         return self.partition_dates(table)
 
     def partition_dates(self, table: str) -> list[dt.date]:
+        """The dates stored under ``parquet/<table>/`` (their folders', and a compacted month's), oldest first."""
+        manifest = self.manifest(table)
+        return sorted(set(self._folder_dates(table)) | set(manifest.covered()))
+
+    def _folder_dates(self, table: str) -> list[dt.date]:
         """The dates of the partition folders stored under ``parquet/<table>/``, oldest first."""
         folder = self.parquet_root / table
         if not folder.is_dir():
@@ -205,6 +273,9 @@ class ParquetStore:
 
     def partition_metadata(self, table: str, snapshot_date: dt.date) -> list[dict[str, str]]:
         """The key-value metadata of each committed file of one partition (a footer read, no data)."""
+        month = self.manifest(table).covering(snapshot_date)
+        if month is not None:
+            return [dict(m) for m in month.meta.get(snapshot_date.isoformat(), [])]
         found = []
         for path in self.partition_files(table, snapshot_date):
             raw = pq.read_schema(path).metadata or {}
@@ -212,7 +283,11 @@ class ParquetStore:
         return found
 
     def partition_rows(self, table: str, snapshot_date: dt.date) -> int:
-        """Rows of one partition, from the files' footers."""
+        """Rows of one partition, from the files' footers (a compacted date's, from its month's column)."""
+        month_file = self._covering_file(table, snapshot_date)
+        if month_file is not None:
+            return pq.read_table(month_file, columns=["snapshot_date"],
+                                 filters=[("snapshot_date", "=", snapshot_date)]).num_rows
         return sum(pq.read_metadata(path).num_rows for path in self.partition_files(table, snapshot_date))
 
     def write(self, spec: TableSpec, snapshot_date: dt.date, table: pa.Table) -> Path:
@@ -234,10 +309,15 @@ class ParquetStore:
         schema = spec.schema if columns is None else pa.schema([spec.schema.field(c) for c in columns])
         if not files:
             return schema.empty_table()
-        filters = [("assistant_id", "in", list(ids))] if ids is not None else None
-        if filters and not filters[0][2]:
-            return schema.empty_table()
-        return pa.concat_tables(pq.read_table(f, schema=spec.schema, columns=columns, filters=filters)
+        filters: list[tuple[str, str, object]] = []
+        if ids is not None:
+            wanted = list(ids)
+            if not wanted:
+                return schema.empty_table()
+            filters.append(("assistant_id", "in", wanted))
+        if self._covering_file(spec.name, snapshot_date) is not None:  # a month's file: this date's rows
+            filters.append(("snapshot_date", "=", snapshot_date))
+        return pa.concat_tables(pq.read_table(f, schema=spec.schema, columns=columns, filters=filters or None)
                                 for f in files)
 
     def table_file(self, table: str) -> Path:
@@ -265,8 +345,66 @@ class ParquetStore:
         return target
 
     def remove_partition(self, table: str, snapshot_date: dt.date) -> None:
-        """Delete one partition (a date whose snapshot no longer exists)."""
+        """Delete one partition (a date whose snapshot no longer exists), out of its compacted month too."""
+        self.uncover(table, snapshot_date)
         shutil.rmtree(self.partition_dir(table, snapshot_date), ignore_errors=True)
+
+    def uncover(self, table: str, snapshot_date: dt.date) -> None:
+        """Take ``snapshot_date`` out of its compacted month (if it is in one), so that its own folder (written
+        just before, or about to be removed) holds the date again.
+
+        The month's file is rewritten without the date, and the manifest then names the new file and no longer
+        covers the date, in one rename: a reader sees the date's old rows (the old month file, kept until the
+        vacuum) or its folder's. A kill before that rename leaves the month as it was.
+        """
+        folder = self.parquet_root / table
+        with manifest_lock(folder):
+            manifest = self.manifest(table)
+            month = manifest.covering(snapshot_date)
+            if month is None:
+                return
+            key = snapshot_date.strftime("%Y-%m")
+            rest = tuple(d for d in month.dates if d != snapshot_date)
+            if rest:
+                name = self.write_month_file(STORED_TABLES[table], key, rest)
+                manifest.months[key] = Month(name, rest, month.at,
+                                                   {d: v for d, v in month.meta.items()
+                                                    if d != snapshot_date.isoformat()})
+            else:
+                del manifest.months[key]
+            manifest.replaced.append((month.file, _now()))
+            failpoints.reach("compact.uncover")
+            self.write_manifest(table, manifest)
+
+    def write_manifest(self, table: str, manifest: Manifest) -> None:
+        """Replace the table's manifest in one rename (durably: the file, then the rename)."""
+        folder = self.parquet_root / table
+        staged = folder / f"{MANIFEST_FILE}.{uuid.uuid4().hex}.tmp"
+        staged.write_text(manifest_text(manifest), encoding="utf-8")
+        _fsync_file(staged)
+        os.replace(staged, folder / MANIFEST_FILE)
+        _fsync_dir(folder)
+
+    def write_month_file(self, spec: TableSpec, key: str, dates: tuple[dt.date, ...]) -> str:
+        """Write the rows of ``dates`` (as this store reads them now) into a new file of month ``key``; returns
+        its name. Written in staging and renamed into ``_compacted/`` whole; no reader looks at it until a
+        manifest names it."""
+        name = f"{key}.{uuid.uuid4().hex[:12]}.parquet"
+        job = StagingJob(self.staging)
+        try:
+            staged = job.path / name
+            with pq.ParquetWriter(staged, spec.schema, compression=settings.PARQUET_COMPRESSION) as writer:
+                for date in sorted(dates):  # one row group or more per date, never two dates in one
+                    for batch in self.iter_batches(spec, date):
+                        writer.write_batch(batch.cast(spec.schema))
+            _fsync_file(staged)
+            target = self.parquet_root / spec.name / COMPACTED_DIR
+            _mkdirs_durably(target)
+            os.replace(staged, target / name)
+            _fsync_dir(target)
+        finally:
+            job.close()
+        return name
 
     def iter_batches(self, spec: TableSpec, snapshot_date: dt.date, batch_size: int = settings.BATCH_SIZE, *,
                      columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
@@ -276,6 +414,10 @@ class ParquetStore:
         row groups pile up ahead of it (the history's peak RSS rose by 11 MB at 4,000 assistants, sometimes).
         """
         schema = spec.schema if columns is None else pa.schema([spec.schema.field(c) for c in columns])
+        month_file = self._covering_file(spec.name, snapshot_date)
+        if month_file is not None:
+            yield from _date_batches(month_file, schema, snapshot_date, batch_size)
+            return
         for path in self.partition_files(spec.name, snapshot_date):
             with pq.ParquetFile(path) as parquet:
                 have = parquet.schema_arrow
@@ -310,7 +452,7 @@ class ParquetStore:
         held belong to a run that is alive (another date, another process) and
         are left alone.
         """
-        actions: list[str] = []
+        actions: list[str] = self._recover_compaction()
         if not self.staging.is_dir():
             return actions
         for job in sorted(p for p in self.staging.iterdir() if p.is_dir()):
@@ -327,6 +469,58 @@ class ParquetStore:
                 shutil.rmtree(job, ignore_errors=True)
                 actions.append(f"removed staging {job.name}")
         return actions
+
+
+    def _recover_compaction(self) -> list[str]:
+        """Delete what a compaction or an uncover killed before its manifest's rename left: a staged manifest, and
+        month files no manifest names (no reader can have opened them). Called under the source's writer lock,
+        so no compaction is under way."""
+        actions: list[str] = []
+        if not self.parquet_root.is_dir():
+            return actions
+        for folder in sorted(p for p in self.parquet_root.iterdir() if p.is_dir()):
+            for staged in folder.glob(f"{MANIFEST_FILE}.*.tmp"):
+                staged.unlink(missing_ok=True)
+                actions.append(f"removed {folder.name}/{staged.name}")
+            compacted = folder / COMPACTED_DIR
+            if not compacted.is_dir():
+                continue
+            named = self.manifest(folder.name).named()
+            for path in sorted(compacted.glob("*.parquet")):
+                if path.name not in named:
+                    path.unlink(missing_ok=True)
+                    actions.append(f"removed unnamed {folder.name}/{COMPACTED_DIR}/{path.name}")
+        return actions
+
+
+def _date_batches(path: Path, schema: pa.Schema, snapshot_date: dt.date, batch_size: int
+                  ) -> Iterator[pa.RecordBatch]:
+    """The rows of one date of a compacted month's file (one row group per date: the others are skipped)."""
+    import pyarrow.compute as pc
+
+    with pq.ParquetFile(path) as parquet:
+        have = parquet.schema_arrow
+        columns = [n for n in schema.names if n in have.names]
+        read = [*columns, "snapshot_date"] if "snapshot_date" not in columns else columns
+        groups = []
+        index = have.get_field_index("snapshot_date")
+        column = parquet.schema.column(index) if index >= 0 else None
+        for i in range(parquet.num_row_groups):
+            stats = parquet.metadata.row_group(i).column(index).statistics if column is not None else None
+            if stats is not None and stats.has_min_max and not (stats.min <= snapshot_date <= stats.max):
+                continue
+            groups.append(i)
+        if not groups:
+            return
+        for batch in parquet.iter_batches(batch_size=batch_size, row_groups=groups, columns=read,
+                                          use_threads=False):
+            batch = batch.filter(pc.equal(batch.column("snapshot_date"), pa.scalar(snapshot_date, pa.date32())))
+            if batch.num_rows:
+                yield conform(batch.select(columns), schema)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 class CommitOnExit:
@@ -402,6 +596,7 @@ class PartitionWriter(CommitOnExit):
             os.replace(self._stage, target)
             _fsync_dir(target.parent)
         self._job.close()
+        self.store.uncover(self.spec.name, self.snapshot_date)  # a date of a compacted month: its folder's again
         return target
 
     def hold(self, folder: Path) -> Path:

@@ -131,6 +131,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "as-of": ("history", "Time travel: every assistant's configuration as it was on DATE."),
     "backfill": ("backfill", "Rebuild the tables and the history of stored dates from their raw payloads (no API "
                  "calls)."),
+    "compact": ("compact", "Merge the small files of closed months into one per table and month (a bucket: Delta's "
+                "compaction and a checkpoint), for every stored source."),
     "copy-warehouse": ("copying", "Copy every stored date and the history to another location, then build its "
                        "DuckDB cache (no API calls)."),
     "diff": ("history", "A summary table of what changed after --from up to --to."),
@@ -147,8 +149,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "snapshot": ("snapshot", "Fetch, flatten and load one day's snapshot of each source, then update its history."),
     "upgrade": ("upgrade", "Store each payload once in a warehouse written by an older version, and reload its "
                 "DuckDB file."),
-    "vacuum": ("vacuum", "Delete files no recent version of a bucket's tables reads (replaced dates, dead writers' "
-               "files), for every stored source."),
+    "vacuum": ("vacuum", "Delete the files no reader needs any more (replaced dates and compacted months, dead "
+               "writers' files), for every stored source."),
     "views": ("query", "List the bundled views, one line each (the same views in every warehouse)."),
 }
 """Each command's module (in this package) and the first sentence of its help: a command's module is imported

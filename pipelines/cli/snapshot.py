@@ -503,6 +503,9 @@ def _print_summary(result: ExecuteInProcessResult, date: dt.date, warehouse: str
         for name, count in _json_metadata(result, asset, key).items():
             table.add_row(name, str(count))
         show_table(console, table)
+    compaction = _metadata_value(result, "assistant_history", "compaction")
+    if compaction:
+        console.print(f"Compacted the closed months: {compaction[0]}", highlight=False)
     pruned = _metadata_value(result, "raw_assistants", "pruned_held_runs")
     if pruned:
         console.print(f"Removed {len(pruned)} held-back run(s) older than the held runs' age limit: "
