@@ -543,13 +543,16 @@ def render_fit(fitted: dict[str, Any]) -> str:
 
 def _table_files(night: dict[str, Any]) -> dict[str, int]:
     """Data files per stored table after ``night``: the datasets' last folder name (``parquet/payloads`` and
-    ``wh/delta/payloads`` are both ``payloads``); held-back runs and staging folders are no table."""
+    ``wh/delta/payloads`` are both ``payloads``; a table's own folders, such as compaction's
+    ``parquet/payloads/_compacted``, count for it); held-back runs and staging folders are no table."""
     tables: dict[str, int] = {}
     for dataset, count in (night.get("files_by_dataset") or {}).items():
         parts = dataset.split("/")
         if "held" in parts or any(part.startswith(".") for part in parts):
             continue
-        tables[parts[-1]] = tables.get(parts[-1], 0) + count
+        names = [part for part in parts if not part.startswith("_")]
+        if names:
+            tables[names[-1]] = tables.get(names[-1], 0) + count
     return tables
 
 

@@ -33,7 +33,8 @@ def _night(index: int, *, wall: float = 10.0, cpu: float = 8.0, rss: float = 400
             "deleted": 0, "changed": changed, "unchanged": live - changed, "wall_s": wall, "cpu_s": cpu,
             "rss_mb": rss, "parquet_bytes": 0, "duckdb_bytes": 0, "total_bytes": 1_000_000 + index * per_night_bytes,
             "parquet_files": count * 3,
-            "files_by_dataset": {"parquet/payloads": count, "parquet/snapshot_members": count,
+            "files_by_dataset": {"parquet/payloads": count - 1, "parquet/payloads/_compacted": 1,
+                                 "parquet/snapshot_members": count,
                                  "parquet/assistant_versions": 1, "held/2026-01-01/run-1/payloads": 99,
                                  ".staging/payloads": 7}}
 
