@@ -99,6 +99,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--compact-every", type=int, default=0, metavar="K",
                         help="run `assistants-export compact --warehouse W` after every K-th night (needs the "
                              "command; default: never, the files are recorded as the nightly run leaves them)")
+    parser.add_argument("--vacuum-every", type=int, default=0, metavar="K",
+                        help="run `assistants-export vacuum --warehouse W --retain-days 0` after every K-th night "
+                             "(simulated nights pass in minutes, so replaced files never reach a real retention); "
+                             "needs the command; may be changed when resuming")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run named by --label (or the same arguments) from the night after the "
                              "last one in its results; needs the --warehouse folder it used")
@@ -119,8 +123,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if sum(bool(x) for x in (args.fit, args.summary, args.render)) > 1:
         parser.error("--fit, --summary and --render are separate reports: give one of them")
-    if args.compact_every < 0 or args.query_every < 0:
-        parser.error("--compact-every and --query-every must be 0 (never) or more")
+    if args.compact_every < 0 or args.query_every < 0 or args.vacuum_every < 0:
+        parser.error("--compact-every, --vacuum-every and --query-every must be 0 (never) or more")
     if args.resume and args.object_store:
         parser.error("--resume needs a folder warehouse: moto keeps a bucket in its memory, so a bucket run "
                      "cannot be continued")
@@ -144,9 +148,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         bucket = "-s3" if args.object_store else ""
         compact = f"-c{args.compact_every}" if args.compact_every else ""
         args.label = args.label or f"n{args.n}-r{args.change_rate:g}-k{args.nights}{discover}{bucket}{compact}"
-        if args.compact_every and not _has_command("compact"):
-            parser.error("--compact-every needs the `assistants-export compact` command, which this checkout does "
-                         "not have: leave the option out")
+        for option, command in ((args.compact_every, "compact"), (args.vacuum_every, "vacuum")):
+            if option and not _has_command(command):
+                parser.error(f"--{command}-every needs the `assistants-export {command}` command, which this "
+                             "checkout does not have: leave the option out")
     return args
 
 
@@ -638,7 +643,8 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         summary["runs"].append({
             "label": result["label"], "layout": "bucket" if config.get("object_store") else "folder",
             "n": config["n"], "change_rate": config["change_rate"], "nights": config["nights"],
-            "compact_every": config.get("compact_every", 0), "finished": result.get("finished", False),
+            "compact_every": config.get("compact_every", 0), "vacuum_every": config.get("vacuum_every", 0),
+            "compacted_from": _first_compacted(result), "finished": result.get("finished", False),
             "commit": result["machine"].get("commit"), "date": result["machine"].get("date"),
             "checkpoints": checkpoints(result), "targets": targets(result)})
     for layout in ("folder", "bucket"):
@@ -652,6 +658,14 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
                              and total["bytes_per_changed_assistant"] <= TARGET_CHANGE_BYTES)
         summary["fits"][layout] = fitted
     return summary
+
+
+def _first_compacted(results: dict[str, Any]) -> int | None:
+    """The first night (counted from 1) after which a folder held a compacted month's file, if any."""
+    for night in results["nights"]:
+        if any("_compacted" in dataset.split("/") for dataset in night.get("files_by_dataset") or {}):
+            return int(night["night"]) + 1
+    return None
 
 
 def _met(flag: bool | None) -> str:
@@ -731,7 +745,10 @@ def render_summary(summary: dict[str, Any]) -> str:
             cells.append("" if row.get("ratio") is None else f"{row['ratio']:.2f} × {_met(row['met'])}")
         files = target.get("files_per_table") or {}
         cells.append("" if not files.get("table") else f"{files['max']:,} {_met(files['met'])}")
-        compaction = f"every {run['compact_every']} nights" if run["compact_every"] else "none run by the harness"
+        compaction = ", ".join(
+            [f"`compact` every {run['compact_every']} nights"] * bool(run["compact_every"])
+            + [f"month files from night {run['compacted_from']}"] * (run["compacted_from"] is not None)
+            + [f"`vacuum` every {run['vacuum_every']} nights"] * bool(run["vacuum_every"])) or "none"
         lines.append(f"| [{run['label']}](growth-{run['label']}.md) | {run['layout']} | {run['n']:,} "
                      f"| {run['change_rate']:g} | {done} of {run['nights']} | {compaction} | {' | '.join(cells)} |")
     lines += ["", "Wall, CPU, RSS: median of the last three nights over the median of nights 2-4."]
@@ -831,8 +848,9 @@ def _resume(args: argparse.Namespace, warehouse: Path) -> dict[str, Any]:
     if done >= args.nights:
         raise SystemExit(f"error: growth-{args.label} already has {done} nights: give a larger --nights to go on")
     results["config"]["nights"] = args.nights
+    results["config"]["vacuum_every"] = args.vacuum_every
     results["finished"] = False
-    results.setdefault("resumed", []).append({"at_night": done, **machine()})
+    results.setdefault("resumed", []).append({"at_night": done, "vacuum_every": args.vacuum_every, **machine()})
     return results
 
 
@@ -862,7 +880,8 @@ def run(args: argparse.Namespace) -> int:
               "start_date": args.start_date.isoformat(), "discover": args.discover,
               "recent_deleted_days": args.recent_deleted_days, "concurrency": args.concurrency,
               "latency_ms": args.latency_ms, "query_every": args.query_every,
-              "checkpoints": list(args.checkpoints), "compact_every": args.compact_every, "command": cli(),
+              "checkpoints": list(args.checkpoints), "compact_every": args.compact_every,
+              "vacuum_every": args.vacuum_every, "command": cli(),
               "object_store": args.object_store}
     results: dict[str, Any] = previous or {"label": args.label, "config": config, "machine": machine(),
                                            "nights": [], "queries": [], "finished": False}
@@ -914,6 +933,15 @@ def run(args: argparse.Namespace) -> int:
                         record["compact"]["error"] = tail(compact_log)
                         measured["exit"] = compacted["exit"]
                         log = compact_log
+                if measured["exit"] == 0 and args.vacuum_every and (night + 1) % args.vacuum_every == 0:
+                    vacuum_log = work / f"vacuum-{night:04d}.log"
+                    vacuumed = run_measured([*cli(), "vacuum", "--warehouse", str(target), "--retain-days", "0"],
+                                            env, vacuum_log)
+                    record["vacuum"] = {k: vacuumed[k] for k in ("exit", "wall_s", "cpu_s", "rss_mb")}
+                    if vacuumed["exit"] != 0:
+                        record["vacuum"]["error"] = tail(vacuum_log)
+                        measured["exit"] = vacuumed["exit"]
+                        log = vacuum_log
                 record.update(bucket.sizes() if bucket else _sizes(warehouse))
                 results["nights"].append(record)
                 if measured["exit"] != 0:

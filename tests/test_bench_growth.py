@@ -122,6 +122,7 @@ def test_the_size_fit_is_judged_per_layout_only_when_two_rates_separate_it(growt
     assert "met" not in one_rate["fits"]["folder"]
     assert "one change rate only: a and b are not separable" in growth.render_summary(one_rate)
     assert "Size fit: folder" in growth.render_summary(summary)
+    assert summary["runs"][0]["compacted_from"] == 1  # the made-up nights hold parquet/payloads/_compacted
 
 
 def test_nights_are_given_from_one(growth: ModuleType) -> None:
@@ -135,7 +136,7 @@ def test_nights_are_given_from_one(growth: ModuleType) -> None:
 def _resume_args(tmp_path: Path, label: str, nights: int) -> argparse.Namespace:
     return argparse.Namespace(out=tmp_path, label=label, nights=nights, n=5, change_rate=0.5, deletion_rate=None,
                               creation_rate=None, seed=9, start_date=None, discover=True, recent_deleted_days=1,
-                              concurrency=1, latency_ms=0.0, compact_every=0)
+                              concurrency=1, latency_ms=0.0, compact_every=0, vacuum_every=1)
 
 
 def test_resume_continues_after_the_last_good_night_with_the_runs_own_settings(growth: ModuleType,
@@ -153,6 +154,7 @@ def test_resume_continues_after_the_last_good_night_with_the_runs_own_settings(g
     assert (args.n, args.change_rate, args.seed, args.discover, args.concurrency) == (1_000, 0.02, 0, False, 8)
     assert str(args.start_date) == "2026-01-01" and args.nights == 365 and resumed["config"]["nights"] == 365
     assert resumed["resumed"][0]["at_night"] == 3
+    assert resumed["config"]["vacuum_every"] == 1 and resumed["resumed"][0]["vacuum_every"] == 1
 
 
 def test_resume_refuses_in_one_line_what_it_cannot_continue(growth: ModuleType, tmp_path: Path) -> None:
