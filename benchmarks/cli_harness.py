@@ -132,22 +132,31 @@ class MotoBucket:
         return found
 
     def sizes(self) -> dict[str, Any]:
-        """Bytes in the bucket by kind: data files per table, the Delta logs; and the local DuckDB cache."""
+        """Bytes in the bucket by kind: data files per table (bytes and count), the Delta logs' entries per table;
+        and the local DuckDB cache."""
         parquet = parquet_files = total = files = 0
         datasets: dict[str, int] = {}
+        dataset_files: dict[str, int] = {}
+        log_files: dict[str, int] = {}
         for key, size in self.objects():
             total += size
             files += 1
-            if key.endswith(".parquet") and "/_delta_log/" not in key:
+            if "/_delta_log/" in key:
+                table = key.split("/_delta_log/")[0]
+                log_files[table] = log_files.get(table, 0) + 1
+            elif key.endswith(".parquet"):
                 parquet += size
                 parquet_files += 1
                 dataset = "/".join(p for p in key.split("/")[:-1] if "=" not in p)
                 datasets[dataset] = datasets.get(dataset, 0) + size
+                dataset_files[dataset] = dataset_files.get(dataset, 0) + 1
         duckdb = file_size(self.database)
         wal = file_size(self.database.with_name(self.database.name + ".wal"))
         return {"parquet_bytes": parquet, "parquet_files": parquet_files, "duckdb_bytes": duckdb + wal,
                 "wal_bytes": wal, "total_bytes": total + duckdb + wal, "files": files,
-                "parquet_by_dataset": dict(sorted(datasets.items()))}
+                "parquet_by_dataset": dict(sorted(datasets.items())),
+                "files_by_dataset": dict(sorted(dataset_files.items())),
+                "log_files_by_table": dict(sorted(log_files.items()))}
 
     def peak_rss_mb(self) -> float | None:
         """moto's own high-water mark so far: it holds the whole bucket in memory."""

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import os
 import statistics
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,6 +66,27 @@ def commands(assistant_id: str, first: dt.date, last: dt.date, out: Path) -> dic
     }
 
 
+FLOORS: dict[str, str] = {
+    "python": "pass",
+    "click + rich": "import click, rich.console, rich.table",
+    "duckdb": "import duckdb",
+    "duckdb + click + rich": "import duckdb, click, rich.console, rich.table",
+    "pyarrow (with numpy)": "import pyarrow",
+    "duckdb + pyarrow + click + rich": "import duckdb, pyarrow, click, rich.console, rich.table",
+}
+"""What the commands cannot start faster than: the interpreter and the imports each needs, nothing else."""
+
+
+def measure_floors(runs: int, env: dict[str, str], log: Path) -> dict[str, Any]:
+    floors: dict[str, Any] = {}
+    for name, code in FLOORS.items():
+        samples = [run_measured([sys.executable, "-c", code], env, log) for _ in range(runs)]
+        floors[name] = {"wall_s": statistics.median(s["wall_s"] for s in samples),
+                        "cpu_s": statistics.median(s["cpu_s"] for s in samples)}
+        print(f"  floor {name:<32} {floors[name]['cpu_s']:6.3f} s CPU", flush=True)
+    return floors
+
+
 def measure(runs: int) -> dict[str, Any]:
     started = machine()
     with tempfile.TemporaryDirectory(prefix="startup-bench-") as folder:
@@ -85,7 +107,9 @@ def measure(runs: int) -> dict[str, Any]:
                              "cpu_s": statistics.median(s["cpu_s"] for s in samples),
                              "walls": [s["wall_s"] for s in samples]}
             print(f"  {name:<8} {results[name]['wall_s']:6.3f} s wall  {results[name]['cpu_s']:6.3f} s CPU", flush=True)
-    return {"runs": runs, "machine": {**started, "load_average_end": os.getloadavg()}, "commands": results}
+        floors = measure_floors(runs, env, work / "output.log")
+    return {"runs": runs, "machine": {**started, "load_average_end": os.getloadavg()}, "commands": results,
+            "floors": floors}
 
 
 def render(report: dict[str, Any]) -> str:
@@ -99,14 +123,22 @@ def render(report: dict[str, Any]) -> str:
         "console script against a two-night warehouse of the sandbox's bundled assistants, output to a file; "
         "medians of the whole process (start-up, the command's work, exit).",
         "",
-        f"| command | wall s | CPU s | wall under {TARGET_S} s |",
+        f"| command | wall s | CPU s | CPU under {TARGET_S} s |",
         "| --- | ---: | ---: | --- |",
     ]
     for name, result in report["commands"].items():
-        met = "yes" if result["wall_s"] < TARGET_S else "**no**"
+        met = "yes" if result["cpu_s"] < TARGET_S else "**no**"
         lines.append(f"| `{name}` | {result['wall_s']:.3f} | {result['cpu_s']:.3f} | {met} |")
     lines += ["", "CPU s is what busy neighbours disturb least; on a shared machine wall time includes waiting for "
               "a core.", ""]
+    if report.get("floors"):
+        lines += ["The floor: a bare interpreter importing only what the commands need (`python -c \"import ...\"`, "
+                  "same runs, medians). `views` and `--help` need neither DuckDB nor pyarrow; `history`, `diff`, "
+                  "`as-of` and `migrate` need DuckDB; `query` streams Arrow batches, so it needs pyarrow (which "
+                  "imports numpy) too.", "", "| imports | wall s | CPU s |", "| --- | ---: | ---: |"]
+        for name, floor in report["floors"].items():
+            lines.append(f"| {name} | {floor['wall_s']:.3f} | {floor['cpu_s']:.3f} |")
+        lines.append("")
     return "\n".join(lines)
 
 

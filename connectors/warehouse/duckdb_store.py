@@ -37,7 +37,7 @@ from assistants_export.connectors.core.schemas import (
 from .duckdb_claim import claim, writer_claim_path
 from .location import duckdb_path
 from .stored import apply_stored_views
-from .views import apply_views
+from .views import apply_views, record_views
 
 if TYPE_CHECKING:  # pyarrow.dataset imports pandas: the read-only commands start without them
     import pyarrow.dataset as ds
@@ -183,6 +183,7 @@ class DuckDBStore:
                     failpoints.reach("duckdb.table")
                 apply_stored_views(con)  # sql/stored/ and sql/views/, replaced in the same transaction as the data
                 apply_views(con)
+                record_views(con)  # which views, so that readers use them as they are
                 failpoints.reach("duckdb.load")
                 con.commit()
                 failpoints.reach("duckdb.committed")
@@ -229,6 +230,7 @@ class DuckDBStore:
                                     {"snapshot_date": date, "token": tokens[date], **source})
                 apply_stored_views(con)
                 apply_views(con)
+                record_views(con)
                 con.commit()
             except BaseException:
                 _rollback(con)

@@ -145,11 +145,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "Write the audit report: one HTML file with charts of the fleet, its changes, timelines and "
                "run health."),
     "snapshot": ("snapshot", "Fetch, flatten and load one day's snapshot of each source, then update its history."),
-    "upgrade": ("upgrade", "Store each payload once in a warehouse written by an older version, and reload its "
-                "DuckDB file."),
+    "upgrade": ("upgrade", "Store each payload once in a warehouse written by an older version, map its payloads "
+                "to Responses API requests where an older version did not, and reload its DuckDB file."),
     "vacuum": ("vacuum", "Delete the files no reader needs any more (replaced dates and compacted months, dead "
                "writers' files), for every stored source."),
-    "views": ("query", "List the bundled views, one line each (the same views in every warehouse)."),
+    "views": ("views", "List the bundled views, one line each (the same views in every warehouse)."),
 }
 """Each command's module (in this package) and the first sentence of its help: a command's module is imported
 only when the command runs, so ``--help`` and the commands that read the warehouse start without Dagster

@@ -13,18 +13,15 @@ from typing import Any
 
 import click
 import duckdb
-import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
 from assistants_export import sql
-from assistants_export.connectors.warehouse import DuckDBStore
-from assistants_export.connectors.warehouse.location import warehouse_root
+from assistants_export.connectors.warehouse.location import duckdb_path, warehouse_root
 from assistants_export.connectors.warehouse.views import open_source
 
 from . import cli, warehouse_option
-from .output import cut, results_console, show_table
-from .query import note
+from .output import cut, note, results_console, show_table
 
 VALUE_WIDTH = 60
 
@@ -34,10 +31,10 @@ VALUE_WIDTH = 60
 @warehouse_option
 def history(assistant_id: str, warehouse: str | None) -> None:
     """The timeline of one assistant: every version and what changed when it began."""
-    versions = _query(warehouse, "audit/assistant_timeline", assistant_id=assistant_id)
+    versions, changes = _queries(warehouse, ("audit/assistant_timeline", {"assistant_id": assistant_id}),
+                                 ("audit/changes_of_assistant", {"assistant_id": assistant_id}))
     if not versions:
         raise click.ClickException(f"no history for {assistant_id!r} in the warehouse")
-    changes = _query(warehouse, "audit/changes_of_assistant", assistant_id=assistant_id)
     console = results_console()
     console.print(f"History of {assistant_id}", markup=False)
     named = bool(_source_column(versions))  # the same ID in two sources is two assistants: say whose each version is
@@ -112,16 +109,33 @@ def _source_column(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _query(warehouse: str | None, name: str, **params: Any) -> list[dict[str, Any]]:
+    return _queries(warehouse, (name, params))[0]
+
+
+def _queries(warehouse: str | None, *queries: tuple[str, dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The rows of each ``(query name, parameters)``, from one session over the warehouse."""
     root = warehouse_root(warehouse)
-    if not DuckDBStore(root).path.is_file():
+    if not duckdb_path(root).is_file():
         raise click.ClickException(f"no warehouse at {root}: run assistants-export snapshot first")
     con, _ = open_source(root, notice=note)  # a snapshot writing the database: the stored files are read
+    results = []
     try:
-        with con:
-            result: pa.Table = con.sql(sql.load(name), params=params or None).to_arrow_table()
+        with con:  # rows as Python values straight from DuckDB: no pyarrow (nor pandas, for time zones) to import
+            for name, params in queries:
+                cursor = con.execute(sql.load(name), params or None)
+                results.append(_rows(cursor.description or [], cursor.fetchall()))
     except duckdb.CatalogException:
         raise click.ClickException(f"{root} has no history yet: run assistants-export snapshot first") from None
-    return result.to_pylist()
+    return results
+
+
+def _rows(columns: list[Any], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    names = [column[0] for column in columns]
+    maps = [i for i, column in enumerate(columns) if getattr(column[1], "id", None) == "map"]
+    if maps:  # a MAP as key-value pairs, as in the Parquet files (and as --json has always written it)
+        rows = [tuple(list(value.items()) if i in maps and value is not None else value
+                      for i, value in enumerate(row)) for row in rows]
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def _date(value: str, hint: str) -> dt.date:

@@ -17,12 +17,13 @@ import datetime as dt
 import decimal
 import json
 import math
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import pyarrow as pa
+import click
 from rich import box
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console
@@ -30,6 +31,9 @@ from rich.table import Table
 from rich.text import Text
 
 from .stdout import silence_stdout as silence_stdout
+
+if TYPE_CHECKING:  # imported where used: history, diff and as-of print their tables without pyarrow
+    import pyarrow as pa
 
 FORMATS: tuple[str, ...] = ("table", "csv", "json", "parquet")
 TABLE_MAX_ROWS = 1000
@@ -77,6 +81,11 @@ def cut(value: str, width: int, console: Console) -> str:
     return value[: width - 1] + "…"
 
 
+def note(message: str) -> None:
+    """A remark on stderr that is not an error (the query still runs), one line."""
+    click.echo(f"note: {message}", err=True)
+
+
 def choose_format(requested: str | None, output: str | None) -> str:
     """The format asked for; else the one the output file's extension names; else a table."""
     if requested is not None:
@@ -109,12 +118,40 @@ def write_result(reader: pa.RecordBatchReader, fmt: str, stream: IO[str] | None,
 
 def python_rows(batch: pa.RecordBatch) -> Iterator[list[Any]]:
     """The rows of ``batch`` as Python values, maps as dicts (Arrow gives maps as lists of pairs)."""
-    columns = [[_plain(value, field.type) for value in batch.column(i).to_pylist()]
-               for i, field in enumerate(batch.schema)]
+    columns = [_values(batch.column(i), field.type) for i, field in enumerate(batch.schema)]
     return (list(row) for row in zip(*columns, strict=True)) if columns else iter(())
 
 
+def _values(column: pa.Array, type_: pa.DataType) -> list[Any]:
+    """A column's values. Time-zone aware timestamps (seconds to microseconds: DuckDB's TIMESTAMPTZ) are read as
+    the UTC instants they store and put in their zone here: pyarrow would import pandas (a quarter of a second)
+    to do the same."""
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(type_) and type_.tz is not None and type_.unit != "ns":
+        zone = _zone(type_.tz)
+        utc = column.view(pa.timestamp(type_.unit)).to_pylist()
+        return [None if value is None else value.replace(tzinfo=dt.UTC).astimezone(zone) for value in utc]
+    return [_plain(value, type_) for value in column.to_pylist()]
+
+
+_OFFSET = re.compile(r"([+-])([0-9]{2}):?([0-9]{2})")
+
+
+def _zone(name: str) -> dt.tzinfo:
+    """The time zone an Arrow type names: a fixed offset (``+02:00``) or a zone of the tz database (``UTC``)."""
+    offset = _OFFSET.fullmatch(name)
+    if offset:
+        sign = -1 if offset.group(1) == "-" else 1
+        return dt.timezone(sign * dt.timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3))))
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo(name)
+
+
 def _plain(value: Any, type_: pa.DataType) -> Any:
+    import pyarrow as pa
+
     if value is None:
         return None
     if pa.types.is_map(type_):
@@ -138,7 +175,8 @@ def jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
-    if isinstance(value, pa.MonthDayNano):  # an INTERVAL, before tuples (it is a named tuple)
+    arrow = sys.modules.get("pyarrow")  # an Arrow value exists only once pyarrow is imported
+    if arrow is not None and isinstance(value, arrow.MonthDayNano):  # an INTERVAL, before tuples (a named tuple)
         return _iso_duration(value.months, value.days, value.nanoseconds / 1e9)
     if isinstance(value, dt.timedelta):
         return _iso_duration(0, value.days, value.seconds + value.microseconds / 1e6)
@@ -180,6 +218,8 @@ def _cell(value: Any, whole: bool = False) -> str:
 
 
 def _is_numeric(type_: pa.DataType) -> bool:
+    import pyarrow as pa
+
     return pa.types.is_integer(type_) or pa.types.is_floating(type_) or pa.types.is_decimal(type_)
 
 

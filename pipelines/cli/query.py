@@ -1,4 +1,4 @@
-"""``assistants-export query`` and ``assistants-export views``: SQL over the warehouse, on a terminal or into files.
+"""``assistants-export query``: SQL over the warehouse, on a terminal or into files (``views`` lists the views).
 
 ``query "SQL"`` runs the user's own statement (that is its point), ``query
 --file PATH`` one read from a file (the bundled ``sql/audit/`` and
@@ -29,11 +29,11 @@ from rich.console import Console
 from assistants_export import sql
 from assistants_export.connectors.warehouse.location import warehouse_root
 from assistants_export.connectors.warehouse.read_only import check_statement, refused_path
-from assistants_export.connectors.warehouse.views import SOURCES, VIEW_NAMES, Source, get_view, open_source, views
+from assistants_export.connectors.warehouse.views import SOURCES, VIEW_NAMES, Source, get_view, open_source
 
 from . import cli, warehouse_option
 from .outfile import OutputTarget
-from .output import FORMATS, choose_format, write_result
+from .output import FORMATS, choose_format, note, write_result
 
 BATCH_ROWS = 10_000
 """Rows per Arrow batch streamed from DuckDB to the output."""
@@ -106,20 +106,6 @@ def query(statement: str | None, sql_file: str | None, params: tuple[str, ...], 
                 write_result(reader, fmt, None, parquet_path=stream)
             else:
                 write_result(reader, fmt, stream)
-
-
-def note(message: str) -> None:
-    """A remark on stderr that is not an error (the query still runs), one line."""
-    click.echo(f"note: {message}", err=True)
-
-
-@cli.command("views")
-@warehouse_option
-def list_views(warehouse: str | None) -> None:
-    """List the bundled views, one line each (the same views in every warehouse)."""
-    width = max(len(name) for name in VIEW_NAMES)
-    for view in views():
-        click.echo(f"{view.name.ljust(width)}  {view.summary}")
 
 
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -21,7 +21,7 @@ from assistants_export.connectors.warehouse.views import SOURCES, Source
 
 from . import cli, warehouse_option
 from .outfile import OutputTarget
-from .query import note
+from .output import note
 
 _LAST = re.compile(r"([1-9][0-9]{0,4})d?")
 
