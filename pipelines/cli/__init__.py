@@ -130,7 +130,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backfill": ("backfill", "Rebuild the tables and the history of stored dates from their raw payloads (no API "
                  "calls)."),
     "compact": ("compact", "Merge the small files of closed months into one per table and month (a bucket: Delta's "
-                "compaction and a checkpoint), for every stored source."),
+                "compaction and a checkpoint), for every stored source; with --keep-days, first remove the "
+                "snapshot rows of older dates and the payloads nothing needs any more (retention, off by default)."),
     "copy-warehouse": ("copying", "Copy every stored date and the history to another location, then build its "
                        "DuckDB cache (no API calls)."),
     "diff": ("history", "A summary table of what changed after --from up to --to."),
@@ -296,5 +297,8 @@ if not os.environ.get(START_DATE_ENV, "").strip():  # unset or empty: the CLI's 
 _SETTINGS_ERROR: ConnectorError | None = None
 try:
     check_start_date(os.environ[START_DATE_ENV].strip())
+    # the crash points are read when their module is imported: import it here, so that a bad
+    # ASSISTANTS_FAILPOINTS fails every command the same way, including those that never reach a crash point
+    importlib.import_module("assistants_export.connectors.core.failpoints")
 except ConnectorError as _error:
     _SETTINGS_ERROR = _error

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistants_export.connectors.core import assistant_model as model
-from assistants_export.connectors.core.schemas import ASSISTANT_TOOLS, ASSISTANTS
+from assistants_export.connectors.core.schemas import ASSISTANT_TOOL_RESOURCES, ASSISTANT_TOOLS, ASSISTANTS
 
 
 def _columns(node: model.Node) -> set[str]:
@@ -31,7 +31,11 @@ def test_every_column_the_model_names_is_a_column_of_its_table() -> None:
     assert {"response_format_json_schema", "code_interpreter_file_ids", "created_at"} <= assistant_columns
     foundry_tool_columns = _columns(model.FOUNDRY_TOOL)
     assert foundry_tool_columns <= set(ASSISTANT_TOOLS.schema.names)
-    assert _columns(model.FOUNDRY_AGENT) - foundry_tool_columns == assistant_columns
+    # Foundry's agent adds the columns of its tool-resource rows (an Azure AI Search index's), columns of their table
+    resource_columns = _columns(model.FOUNDRY_AGENT) - foundry_tool_columns - assistant_columns
+    assert resource_columns <= set(ASSISTANT_TOOL_RESOURCES.schema.names)
+    assert {"index_connection_id", "index_name", "top_k", "filter"} <= resource_columns
+    assert assistant_columns <= _columns(model.FOUNDRY_AGENT)
     assert {"bing_connection_id", "openapi_connection_id", "connected_agent_id",
             "azure_function_output_queue_name"} <= foundry_tool_columns
 
